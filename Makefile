@@ -1,0 +1,50 @@
+# `make run` serves the whole hub on http://127.0.0.1:$(PORT); `make test` runs the whole suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PORT ?= 5001
+export FLASK_APP := app_modular
+
+.PHONY: run test test-sqlite test-postgres lint install install-dev migrate postgres-server clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+.env: | $(VENV)/.installed
+	$(BIN)/flask config init-env
+
+migrate: $(VENV)/.installed .env
+	$(BIN)/flask db upgrade
+
+# Web (gunicorn), worker, scheduler and the embedded Redis, until Ctrl-C stops them all.
+run: migrate
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -f Procfile.dev start -p $(PORT)
+
+# PostgreSQL binaries for the PostgreSQL half of the suite (the server itself is started by the tests).
+postgres-server:
+	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+	  (command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || \
+	  (echo "PostgreSQL server binaries are missing: install postgresql or set TEST_DATABASE_URL" && exit 1)
+
+test-sqlite: $(VENV)/.installed-dev
+	$(PY) -m pytest -q --db=sqlite
+
+test-postgres: $(VENV)/.installed-dev postgres-server
+	$(PY) -m pytest -q --db=postgres
+
+test: test-sqlite test-postgres
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,135 @@
+"""Machine keys (header keys, static bearer tokens) and operator accounts with signed access tokens.
+
+Every key setting is a comma-separated list so keys can be rotated; comparisons are constant-time;
+no key value is ever logged. Guards only answer "valid or not, and why": each domain raises the
+error in its own envelope.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import current_app, g, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from modules.core.extensions import db
+from modules.core.models import Operator
+
+TOKEN_SALT = "hub.operator-access"
+# Compared against when the e-mail is unknown, so both failures take the same time.
+_UNKNOWN_USER_HASH = generate_password_hash("not-a-real-password")
+
+
+def configured_keys(*setting_names: str) -> list[str]:
+    keys: list[str] = []
+    for name in setting_names:
+        value = current_app.config.get(name) or []
+        keys.extend([value] if isinstance(value, str) else value)
+    return [key for key in keys if key]
+
+
+def key_matches(candidate: str | None, accepted: Iterable[str]) -> bool:
+    """Constant-time membership test; every accepted key is compared."""
+    if not candidate:
+        return False
+    given = candidate.encode()
+    matched = False
+    for key in accepted:
+        matched |= hmac.compare_digest(given, key.encode())
+    return matched
+
+
+def header_key_valid(header: str, *setting_names: str) -> bool:
+    return key_matches(request.headers.get(header), configured_keys(*setting_names))
+
+
+class BearerProblem(Exception):
+    """Why an Authorization header did not carry a bearer token: `missing` or `scheme`."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization")
+    if not header:
+        raise BearerProblem("missing")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise BearerProblem("scheme")
+    return token.strip()
+
+
+def bearer_valid(*setting_names: str) -> bool:
+    try:
+        return key_matches(bearer_token(), configured_keys(*setting_names))
+    except BearerProblem:
+        return False
+
+
+# Operators -----------------------------------------------------------------------------------------
+
+def _serializer() -> URLSafeTimedSerializer:
+    keys = configured_keys("SECRET_KEY_LIST")
+    # itsdangerous signs with the last key and verifies with all; our setting lists the newest first.
+    return URLSafeTimedSerializer(list(reversed(keys)), salt=TOKEN_SALT)
+
+
+def create_operator(email: str, password: str, name: str = "") -> Operator:
+    operator = Operator(email=email.strip().lower(), name=name, password_hash=generate_password_hash(password))
+    db.session.add(operator)
+    return operator
+
+
+def authenticate(email: str, password: str) -> Operator | None:
+    operator = db.session.scalar(select(Operator).where(func.lower(Operator.email) == (email or "").strip().lower()))
+    if operator is None or not operator.is_active:
+        check_password_hash(_UNKNOWN_USER_HASH, password or "")
+        return None
+    return operator if check_password_hash(operator.password_hash, password or "") else None
+
+
+def issue_access_token(operator: Operator) -> dict[str, Any]:
+    ttl = int(current_app.config["ACCESS_TOKEN_TTL_SECONDS"])
+    token = _serializer().dumps({"sub": operator.id})
+    return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
+
+
+def operator_for_token(token: str) -> Operator | None:
+    try:
+        claims = _serializer().loads(token, max_age=int(current_app.config["ACCESS_TOKEN_TTL_SECONDS"]))
+    except (SignatureExpired, BadSignature):
+        return None
+    operator = db.session.get(Operator, claims.get("sub")) if isinstance(claims, dict) else None
+    return operator if operator is not None and operator.is_active else None
+
+
+def current_operator() -> Operator | None:
+    """The operator whose bearer token came with this request, if any (cached on `g`)."""
+    if "operator" not in g:
+        try:
+            g.operator = operator_for_token(bearer_token())
+        except BearerProblem:
+            g.operator = None
+    return g.operator
+
+
+def require_operator(reject: Callable[[], Exception]) -> Callable:
+    """View decorator: raise `reject()` (the domain's 401) unless a valid operator token came along."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if current_operator() is None:
+                raise reject()
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate

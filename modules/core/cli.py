@@ -1,0 +1,149 @@
+"""`flask ...` commands of the core: worker, scheduler, outbox, operators, config, embedded Redis."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from rq import Queue, Worker
+
+from modules.core import auth, config, embedded_redis, outbox
+from modules.core.extensions import db
+from modules.core.queue import QUEUE_NAMES, get_redis, redis_url
+from modules.core.scheduler import Scheduler, registered_jobs
+
+
+def run_worker(app: Flask, queues: tuple[str, ...] = QUEUE_NAMES, burst: bool = False) -> None:
+    """An RQ worker inside the app context; RQ turns the first SIGTERM into a warm shutdown."""
+    embedded_redis.wait_until_ready(redis_url(app), timeout=30)
+    connection = get_redis(app)
+    worker = Worker([Queue(name, connection=connection) for name in queues], connection=connection)
+    worker.work(burst=burst, with_scheduler=True)
+
+
+@click.command("worker")
+@click.option("--queue", "queues", multiple=True, default=QUEUE_NAMES, show_default=True,
+              help="Queue to listen on (repeat for several).")
+@click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
+@with_appcontext
+def worker_command(queues: tuple[str, ...], burst: bool) -> None:
+    """Run a worker that delivers outbox messages and periodic jobs."""
+    run_worker(current_app._get_current_object(), tuple(queues), burst)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Enqueue the periodic jobs on time. Run several for failover: one acts, the others wait."""
+    app = current_app._get_current_object()
+    embedded_redis.wait_until_ready(redis_url(app), timeout=30)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo("scheduler: " + ", ".join(f"{job.id} every {job.every_seconds}s" for job in registered_jobs()))
+    Scheduler(app).run(stop)
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Inspect and replay outbound messages."""
+
+
+@outbox_group.command("stats")
+@with_appcontext
+def outbox_stats() -> None:
+    """Message counts by status, overall and per kind."""
+    click.echo(json.dumps(outbox.stats(), indent=2))
+
+
+@outbox_group.command("list")
+@click.option("--status", type=click.Choice(["pending", "delivered", "dead", "cancelled"]))
+@click.option("--kind", help="Only this kind, e.g. sentratech.dashboard_sync.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@with_appcontext
+def outbox_list(status: str | None, kind: str | None, limit: int) -> None:
+    """List messages, newest first."""
+    total, page = outbox.messages(status, kind, limit)
+    click.echo(f"{total} message(s)")
+    for message in page:
+        click.echo(f"{message.id}  {message.kind:32} {message.status:9} attempts={message.attempts} "
+                   f"last={message.last_status_code or '-'} {message.last_error or ''}")
+
+
+@outbox_group.command("replay")
+@click.argument("ids", nargs=-1)
+@click.option("--kind", help="Replay every dead message of this kind.")
+@click.option("--all-dead", is_flag=True, help="Replay every dead message.")
+@with_appcontext
+def outbox_replay(ids: tuple[str, ...], kind: str | None, all_dead: bool) -> None:
+    """Deliver dead messages again, by id, by kind, or all of them."""
+    if not (ids or kind or all_dead):
+        raise click.UsageError("name message ids, --kind KIND or --all-dead")
+    click.echo(f"replayed {outbox.replay(ids, kind, all_dead)} message(s)")
+
+
+@click.group("operators")
+def operators_group() -> None:
+    """Manage operator accounts (they sign in at POST /api/auth/login)."""
+
+
+@operators_group.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="Display name.")
+@click.password_option(help="Asked for when not given; at least 8 characters.")
+@with_appcontext
+def operators_create(email: str, name: str, password: str) -> None:
+    """Create an operator who can sign in with EMAIL and a password."""
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    auth.create_operator(email, password, name)
+    db.session.commit()
+    click.echo(f"operator {email} created")
+
+
+@click.group("config")
+def config_group() -> None:
+    """Settings: the documented example and a development .env."""
+
+
+@config_group.command("example")
+def config_example() -> None:
+    """Print .env.example (every setting with a comment)."""
+    click.echo(config.env_example(), nl=False)
+
+
+@config_group.command("init-env")
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=config.PROJECT_ROOT / ".env",
+              show_default=True)
+def config_init_env(path: Path) -> None:
+    """Write a development .env with fresh random keys, unless it exists."""
+    if path.exists():
+        click.echo(f"{path} exists; left as it is")
+        return
+    path.write_text(config.fresh_env_file())
+    path.chmod(0o600)
+    click.echo(f"wrote {path} with fresh random keys")
+
+
+@click.group("redis")
+def redis_group() -> None:
+    """The embedded Redis used when REDIS_URL is unset."""
+
+
+@redis_group.command("serve")
+@with_appcontext
+def redis_serve() -> None:
+    """Run the embedded Redis in the foreground (make run does this)."""
+    if current_app.config.get("REDIS_URL"):
+        raise click.UsageError("REDIS_URL is set: the hub uses that server, not the embedded one")
+    embedded_redis.serve_forever(embedded_redis.socket_path(current_app.instance_path))
+
+
+def init_app(app: Flask) -> None:
+    for command in (worker_command, scheduler_command, outbox_group, operators_group, config_group, redis_group):
+        app.cli.add_command(command)

@@ -1,0 +1,166 @@
+"""Configuration: every setting declared once, read from the environment when the app is built.
+
+Precedence, lowest first: the declared default, `.env` (development), the process environment
+(deploys and tests), then the `config` mapping passed to `create_app`. Each domain declares its own
+settings in `modules/<domain>/settings.py` as a list named `SETTINGS`; `.env.example` is generated
+from all of them (`flask config example`), so the list here is the single source of truth.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+from modules import DOMAINS
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_NAMES = {"production", "prod"}
+
+
+def as_bool(value: Any) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def as_list(value: Any) -> list[str]:
+    """Comma-separated values (keys for rotation, origins, addresses); blanks dropped."""
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value or "").split(",") if part.strip()]
+
+
+def as_int(value: Any) -> int:
+    return int(str(value).strip())
+
+
+def database_url(value: Any) -> str:
+    """Heroku still hands out `postgres://`, which SQLAlchemy 2 refuses; SQLAlchemy 2.1 reads a bare
+    `postgresql://` as psycopg 3, while the hub ships psycopg2. Both become `postgresql+psycopg2://`."""
+    url = str(value or "").strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any = ""
+    doc: str = ""
+    cast: Callable[[Any], Any] = str
+    secret: bool = False  # never logged, never echoed, left blank in .env.example
+    generate: bool = False  # a key the hub owns: `make run` writes a fresh random value into .env
+    required_in_production: bool = False
+
+
+CORE_SETTINGS = [
+    Setting("APP_ENV", "development", "development or production (FLASK_ENV=production is honoured)"),
+    Setting("SECRET_KEY", "", "Signs operator access tokens; comma-separated, newest first, for rotation",
+            as_list, secret=True, generate=True, required_in_production=True),
+    Setting("DATABASE_URL", "", "SQLAlchemy URL; empty means SQLite in instance/hub.db (postgres:// is accepted)",
+            database_url, required_in_production=True),
+    Setting("REDIS_URL", "", "Redis URL; empty means the embedded Redis under instance/redis",
+            required_in_production=True),
+    Setting("PORT", 5001, "Port of the web server", as_int),
+    Setting("LOG_LEVEL", "INFO", "Logging level"),
+    Setting("MAX_CONTENT_LENGTH", 5 * 1024 * 1024, "Largest request body in bytes (413 above it)", as_int),
+    Setting("ACCESS_TOKEN_TTL_SECONDS", 8 * 3600, "Lifetime of an operator access token", as_int),
+    Setting("ALLOWED_ORIGINS", "http://localhost:3000,http://localhost:5173",
+            "Browser origins allowed by CORS (comma-separated)", as_list),
+    Setting("HTTP_TIMEOUT_SECONDS", 10, "Timeout of every outbound HTTP request", as_int),
+    Setting("OUTBOX_CLAIM_SECONDS", 300, "How long a worker holds a delivery before another may retry it", as_int),
+    Setting("REDIS_RETRY_PAUSE_SECONDS", 5, "After a Redis failure, skip enqueueing this long (the sweeper catches up)",
+            as_int),
+]
+
+
+def domain_settings() -> list[Setting]:
+    found: list[Setting] = []
+    for domain in DOMAINS:
+        try:
+            module = importlib.import_module(f"modules.{domain}.settings")
+        except ModuleNotFoundError:
+            continue
+        found.extend(getattr(module, "SETTINGS", []))
+    return found
+
+
+def all_settings() -> list[Setting]:
+    return CORE_SETTINGS + domain_settings()
+
+
+def env_file_path() -> Path | None:
+    """`.env` at the project root; HUB_ENV_FILE overrides the path, and an empty value disables it."""
+    chosen = os.environ.get("HUB_ENV_FILE")
+    if chosen is None:
+        return PROJECT_ROOT / ".env"
+    return Path(chosen) if chosen else None
+
+
+def load_config(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = dict(os.environ if environ is None else environ)
+    path = env_file_path()
+    from_file = {k: v for k, v in dotenv_values(path).items() if v is not None} if path and path.exists() else {}
+    overrides = overrides or {}
+    config: dict[str, Any] = {}
+    for setting in all_settings():
+        raw = overrides.get(setting.name, environ.get(setting.name, from_file.get(setting.name, setting.default)))
+        config[setting.name] = setting.cast(raw) if raw is not None else raw
+    if environ.get("FLASK_ENV", from_file.get("FLASK_ENV", "")).lower() in PRODUCTION_NAMES:
+        config["APP_ENV"] = "production"
+    config.update({k: v for k, v in overrides.items() if k not in config})
+    return config
+
+
+def is_production(config: dict[str, Any]) -> bool:
+    return str(config.get("APP_ENV", "")).lower() in PRODUCTION_NAMES
+
+
+def missing_production_settings(config: dict[str, Any]) -> list[str]:
+    return [s.name for s in all_settings() if s.required_in_production and not config.get(s.name)]
+
+
+class ConfigurationError(RuntimeError):
+    """Raised at start-up when production settings are missing."""
+
+
+def check_production(config: dict[str, Any]) -> None:
+    missing = missing_production_settings(config)
+    if is_production(config) and missing:
+        raise ConfigurationError(
+            "APP_ENV=production but these settings are missing: " + ", ".join(missing)
+            + ". Set them in the environment (see .env.example)."
+        )
+
+
+def env_example() -> str:
+    """The text of `.env.example`: every setting, one comment line each."""
+    lines = ["# Every setting of the hub. Copy to .env for development; deploys set real environment variables.",
+             "# `make run` writes .env with fresh random values for the secrets when it is missing.", ""]
+    for setting in all_settings():
+        default = "" if setting.secret else _as_text(setting.default)
+        lines.append(f"# {setting.doc}")
+        lines.append(f"{setting.name}={default}")
+    return "\n".join(lines) + "\n"
+
+
+def fresh_env_file() -> str:
+    """A development `.env`: defaults, with a new random value for every secret."""
+    lines = ["# Written by `make run` with fresh random keys. Not committed; delete it to get new keys."]
+    for setting in all_settings():
+        value = secrets.token_urlsafe(32) if setting.generate else _as_text(setting.default)
+        lines.append(f"{setting.name}={value}")
+    return "\n".join(lines) + "\n"
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)

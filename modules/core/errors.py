@@ -1,0 +1,139 @@
+"""JSON errors for every path, each in the envelope its clients read.
+
+A domain registers an envelope for its blueprint (and the URL prefixes it owns, so that a 404 or 405
+on one of its paths is shaped the same way). An envelope turns (status, message, details) into
+(status, body): it may change the status, as FastAPI turns malformed JSON into a 422.
+Views raise `ApiError` with the exact body a contract prescribes. No stack trace reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+Envelope = Callable[[int, str, Any], tuple[int, dict[str, Any]]]
+
+
+class ApiError(Exception):
+    """An error answer: `body` is sent as is; without one the blueprint's envelope shapes `message`."""
+
+    def __init__(self, status: int, message: str = "", body: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None, details: Any = None):
+        super().__init__(message)
+        self.status, self.message, self.body, self.headers, self.details = status, message, body, headers, details
+
+
+@dataclass
+class _Registry:
+    by_blueprint: dict[str, Envelope] = field(default_factory=dict)
+    by_prefix: list[tuple[str, Envelope]] = field(default_factory=list)
+
+
+_ENVELOPES = _Registry()
+
+
+def register_envelope(blueprint: str, envelope: Envelope, prefixes: tuple[str, ...] = ()) -> None:
+    _ENVELOPES.by_blueprint[blueprint] = envelope
+    for prefix in prefixes:
+        _ENVELOPES.by_prefix.append((prefix, envelope))
+    _ENVELOPES.by_prefix.sort(key=lambda item: len(item[0]), reverse=True)
+
+
+def _location(location: str) -> str:
+    return {"json": "body", "form": "body", "files": "body", "headers": "header", "view_args": "path"}.get(
+        location, location)
+
+
+def validation_items(messages: Any, loc: list[Any]) -> list[dict[str, Any]]:
+    """Flatten marshmallow/webargs messages into FastAPI's [{"loc", "msg", "type"}] list."""
+    if isinstance(messages, dict):
+        items: list[dict[str, Any]] = []
+        for key, value in messages.items():
+            sub = loc if key == "_schema" else [*loc, int(key) if str(key).isdigit() else key]
+            items.extend(validation_items(value, sub))
+        return items
+    if isinstance(messages, (list, tuple)) and messages and all(isinstance(m, str) for m in messages):
+        return [{"loc": loc, "msg": m, "type": _error_type(m)} for m in messages]
+    if isinstance(messages, (list, tuple)):
+        return [item for m in messages for item in validation_items(m, loc)]
+    return [{"loc": loc, "msg": str(messages), "type": _error_type(str(messages))}]
+
+
+def _error_type(message: str) -> str:
+    lowered = message.lower()
+    if "missing data" in lowered or "required" in lowered:
+        return "missing"
+    if "json" in lowered:
+        return "json_invalid"
+    if "unknown field" in lowered:
+        return "extra_forbidden"
+    return "value_error"
+
+
+def fastapi_items(details: Any) -> list[dict[str, Any]]:
+    """webargs messages are keyed by location first: {"json": {"email": [...]}}."""
+    if isinstance(details, dict):
+        return [item for location, messages in details.items()
+                for item in validation_items(messages, [_location(location)])]
+    return validation_items(details, ["body"])
+
+
+def fastapi_envelope(status: int, message: str, details: Any) -> tuple[int, dict[str, Any]]:
+    """FastAPI's shape: {"detail": "text"}, or for validation {"detail": [{"loc", "msg", "type"}]}."""
+    if details is not None and status in (400, 422):
+        return 422, {"detail": fastapi_items(details)}
+    return status, {"detail": message}
+
+
+def _envelope_for_request() -> Envelope:
+    if request.blueprint in _ENVELOPES.by_blueprint:
+        return _ENVELOPES.by_blueprint[request.blueprint]
+    for prefix, envelope in _ENVELOPES.by_prefix:
+        if request.path.startswith(prefix):
+            return envelope
+    return fastapi_envelope
+
+
+def _respond(status: int, message: str, details: Any = None, headers: dict[str, str] | None = None):
+    final_status, body = _envelope_for_request()(status, message, details)
+    response = jsonify(body)
+    response.status_code = final_status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def handle_api_error(error: ApiError):
+    if error.body is not None:
+        response = jsonify(error.body)
+        response.status_code = error.status
+        response.headers.extend(error.headers or {})
+        return response
+    return _respond(error.status, error.message, error.details, error.headers)
+
+
+def handle_http_exception(error: HTTPException):
+    data = getattr(error, "data", None) or {}
+    details = data.get("messages")
+    headers = dict(error.get_headers()) if error.code == 405 else {}
+    headers.pop("Content-Type", None)
+    return _respond(error.code or 500, error.description or error.name, details, headers)
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error", extra={"request_id": g.get("request_id"), "error": type(error).__name__})
+    return _respond(500, "Internal server error")
+
+
+def init_app(app: Flask) -> None:
+    """Registered after flask-smorest's own handler, which it replaces."""
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,211 @@
+"""Durable outbound work, delivered at least once.
+
+A domain writes `outbox.add(kind, payload, subject_id)` in the same transaction as its record; the
+row id is enqueued on RQ after commit. A worker's `deliver(id)` claims the row, calls the handler the
+domain registered for the kind (`@outbox.handler(kind)`), and records the attempt. Handlers raise
+`Retryable` or `Permanent`; retries follow the kind's backoff and the row ends `dead` after the last
+one. The sweeper re-enqueues due rows nobody is working on, so a Redis outage, a lost job or a killed
+worker only delays delivery. Handlers send `Idempotency-Key: <message id>` where the peer allows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+
+from modules.core.extensions import db
+from modules.core.models import OutboxAttempt, OutboxMessage
+from modules.core.queue import OUTBOX_QUEUE, app_job, enqueue, enqueue_after_commit
+from modules.core.scheduler import periodic
+from modules.core.types import new_id, utcnow
+
+DEFAULT_BACKOFF = (10, 60, 300, 1800, 7200, 21600)
+SWEEP_GRACE = timedelta(seconds=30)  # leave fresh rows to the enqueue that follows their commit
+REQUEUE_AFTER = timedelta(minutes=5)  # a row the sweeper enqueued is not enqueued again sooner
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, status_code: int | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class Retryable(DeliveryError):
+    """The peer may accept later: a 5xx, 408, 429, a timeout, a refused connection."""
+
+
+class Permanent(DeliveryError):
+    """Trying again cannot help: the peer refused the request itself."""
+
+
+@dataclass(frozen=True)
+class Handler:
+    kind: str
+    deliver: Callable[[OutboxMessage], int | None]
+    backoff: tuple[int, ...]
+    on_dead: Callable[[OutboxMessage], None] | None
+
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str, backoff: Iterable[int] = DEFAULT_BACKOFF,
+            on_dead: Callable[[OutboxMessage], None] | None = None) -> Callable:
+    """Register the function that delivers messages of `kind`; it returns the peer's status code."""
+
+    def register(func: Callable[[OutboxMessage], int | None]) -> Callable:
+        _HANDLERS[kind] = Handler(kind, func, tuple(backoff), on_dead)
+        return func
+
+    return register
+
+
+def add(kind: str, payload: dict[str, Any], subject_id: str | None = None) -> OutboxMessage:
+    """Add a message to the caller's transaction; it is enqueued once that transaction commits."""
+    message = OutboxMessage(id=new_id(), kind=kind, payload=payload, subject_id=subject_id,
+                            status="pending", attempts=0, next_attempt_at=utcnow())
+    db.session.add(message)
+    enqueue_after_commit(deliver, message.id, queue=OUTBOX_QUEUE)
+    return message
+
+
+@app_job
+def deliver(message_id: str) -> str:
+    """RQ job: one delivery attempt of one message. Returns what happened, for the job's result."""
+    started = utcnow()
+    if not _claim(message_id, started):
+        return "skipped"
+    message = db.session.get(OutboxMessage, message_id)
+    registered = _HANDLERS.get(message.kind)
+    try:
+        if registered is None:
+            raise Permanent(f"no handler for kind {message.kind}")
+        status_code = registered.deliver(message)
+    except DeliveryError as exc:
+        db.session.rollback()
+        return _record_failure(message_id, started, exc, retryable=isinstance(exc, Retryable))
+    except Exception as exc:
+        db.session.rollback()
+        _record_failure(message_id, started, Retryable(f"internal error: {type(exc).__name__}"), retryable=True)
+        raise  # RQ shows the job as failed; the row itself is already scheduled for its retry
+    _finish(message, started, "delivered", status_code, None)
+    message.status = "delivered"
+    message.delivered_at = utcnow()
+    db.session.commit()
+    return "delivered"
+
+
+def _claim(message_id: str, now: datetime) -> bool:
+    lease = timedelta(seconds=current_app.config.get("OUTBOX_CLAIM_SECONDS", 300))
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending",
+               or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+        .values(claimed_until=now + lease)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _record_failure(message_id: str, started: datetime, exc: DeliveryError, retryable: bool) -> str:
+    message = db.session.get(OutboxMessage, message_id)
+    backoff = _HANDLERS[message.kind].backoff if message.kind in _HANDLERS else ()
+    attempts_after = message.attempts + 1
+    if retryable and attempts_after <= len(backoff):
+        delay = backoff[attempts_after - 1]
+        _finish(message, started, "retry", exc.status_code, str(exc))
+        message.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        enqueue_after_commit(deliver, message.id, queue=OUTBOX_QUEUE, delay_seconds=delay)
+        outcome = "retry"
+    else:
+        _finish(message, started, "dead", exc.status_code, str(exc))
+        message.status = "dead"
+        on_dead = _HANDLERS[message.kind].on_dead if message.kind in _HANDLERS else None
+        if on_dead:
+            on_dead(message)
+        outcome = "dead"
+    db.session.commit()
+    return outcome
+
+
+def _finish(message: OutboxMessage, started: datetime, outcome: str, status_code: int | None,
+            error: str | None) -> None:
+    number = db.session.scalar(select(func.count()).where(OutboxAttempt.outbox_id == message.id)) + 1
+    short_error = error[:500] if error else None
+    db.session.add(OutboxAttempt(outbox_id=message.id, number=number, started_at=started, finished_at=utcnow(),
+                                 outcome=outcome, status_code=status_code, error=short_error))
+    message.attempts += 1
+    message.claimed_until = message.enqueued_at = None  # the job that was queued for it has run
+    message.last_status_code = status_code
+    message.last_error = short_error
+
+
+@periodic("outbox.sweep", every_seconds=60, name="Re-enqueue due outbox messages")
+@app_job
+def sweep(now: datetime | None = None, limit: int = 1000) -> int:
+    """Enqueue pending messages that are due and that no worker holds. Returns how many."""
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now - SWEEP_GRACE,
+               or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+               or_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.enqueued_at <= now - REQUEUE_AFTER))
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(limit)
+    ).all()
+    if not ids:
+        return 0
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(enqueued_at=now))
+    db.session.commit()
+    return sum(enqueue(deliver, message_id, queue=OUTBOX_QUEUE) for message_id in ids)
+
+
+def replay(ids: Iterable[str] = (), kind: str | None = None, all_dead: bool = False) -> int:
+    """Give dead (or cancelled) messages a fresh schedule and enqueue them. Returns how many."""
+    query = select(OutboxMessage).where(OutboxMessage.status.in_(("dead", "cancelled")))
+    ids = list(ids)
+    if ids:
+        query = query.where(OutboxMessage.id.in_(ids))
+    elif kind:
+        query = query.where(OutboxMessage.kind == kind)
+    elif not all_dead:
+        return 0
+    messages = db.session.scalars(query).all()
+    now = utcnow()
+    for message in messages:
+        message.status, message.attempts, message.next_attempt_at = "pending", 0, now
+        message.claimed_until = message.enqueued_at = None
+        enqueue_after_commit(deliver, message.id, queue=OUTBOX_QUEUE)
+    db.session.commit()
+    return len(messages)
+
+
+def stats() -> dict[str, Any]:
+    """Counts by status, overall and per kind."""
+    rows = db.session.execute(
+        select(OutboxMessage.kind, OutboxMessage.status, func.count()).group_by(OutboxMessage.kind,
+                                                                                OutboxMessage.status)
+    ).all()
+    totals = {"pending": 0, "delivered": 0, "dead": 0, "cancelled": 0}
+    by_kind: dict[str, dict[str, int]] = {}
+    for kind, status, count in rows:
+        totals[status] = totals.get(status, 0) + count
+        by_kind.setdefault(kind, {})[status] = count
+    return {"totals": totals, "by_kind": by_kind}
+
+
+def messages(status: str | None = None, kind: str | None = None, limit: int = 50,
+             offset: int = 0) -> tuple[int, list[OutboxMessage]]:
+    query = select(OutboxMessage)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if kind:
+        query = query.where(OutboxMessage.kind == kind)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = db.session.scalars(query.order_by(OutboxMessage.created_at.desc()).limit(limit).offset(offset)).all()
+    return total, list(page)

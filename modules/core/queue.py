@@ -1,0 +1,107 @@
+"""Redis connection, RQ queues, and jobs enqueued only after the transaction that wrote their rows.
+
+Enqueueing never fails a request: when Redis is unreachable the row is already committed and the
+outbox sweeper enqueues it later. After a failure, enqueue attempts pause for a few seconds so that
+a Redis outage does not add a connection timeout to every ingest answer.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import redis
+from flask import Flask, current_app, has_app_context
+from rq import Queue
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from modules.core import embedded_redis
+
+log = logging.getLogger(__name__)
+
+OUTBOX_QUEUE = "outbox"
+PERIODIC_QUEUE = "periodic"
+QUEUE_NAMES = (OUTBOX_QUEUE, PERIODIC_QUEUE)
+
+_paused_until: dict[str, float] = {}
+
+
+def redis_url(app: Flask) -> str:
+    return app.config.get("REDIS_URL") or embedded_redis.url_for(embedded_redis.socket_path(app.instance_path))
+
+
+def get_redis(app: Flask | None = None) -> redis.Redis:
+    app = app or current_app._get_current_object()
+    connection = app.extensions.get("hub_redis")
+    if connection is None:
+        connection = redis.Redis.from_url(
+            redis_url(app), socket_connect_timeout=1, socket_timeout=5, health_check_interval=30
+        )
+        app.extensions["hub_redis"] = connection
+    return connection
+
+
+def get_queue(name: str = OUTBOX_QUEUE, app: Flask | None = None) -> Queue:
+    return Queue(name, connection=get_redis(app))
+
+
+def enqueue(func: Callable, *args: Any, queue: str = OUTBOX_QUEUE, delay_seconds: float = 0) -> bool:
+    """Enqueue now (or after a delay); False when Redis is unreachable (the caller's rows stay due)."""
+    url = redis_url(current_app)
+    if _paused_until.get(url, 0) > time.monotonic():
+        return False
+    try:
+        target = get_queue(queue)
+        if delay_seconds > 0:
+            target.enqueue_in(timedelta(seconds=delay_seconds), func, *args)
+        else:
+            target.enqueue(func, *args)
+        return True
+    except (redis.exceptions.RedisError, OSError) as exc:
+        _paused_until[url] = time.monotonic() + current_app.config.get("REDIS_RETRY_PAUSE_SECONDS", 5)
+        log.warning("redis unavailable, job left for the sweeper", extra={"error": type(exc).__name__})
+        return False
+
+
+def enqueue_after_commit(func: Callable, *args: Any, queue: str = OUTBOX_QUEUE, delay_seconds: float = 0) -> None:
+    """Enqueue once the current database transaction commits; dropped if it rolls back."""
+    from modules.core.extensions import db
+
+    session = db.session()
+    session.info.setdefault("after_commit_jobs", []).append((func, args, queue, delay_seconds))
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_committed_jobs(session: Session) -> None:
+    for func, args, queue, delay_seconds in session.info.pop("after_commit_jobs", []):
+        enqueue(func, *args, queue=queue, delay_seconds=delay_seconds)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_rolled_back_jobs(session: Session) -> None:
+    session.info.pop("after_commit_jobs", None)
+
+
+def app_job(func: Callable) -> Callable:
+    """Run an RQ job in a fresh app context, so each job gets its own database session."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        app = current_app._get_current_object() if has_app_context() else _standalone_app()
+        with app.app_context():
+            return func(*args, **kwargs)
+
+    return run
+
+
+@functools.cache
+def _standalone_app() -> Flask:
+    """For a job run by a plain `rq worker` that did not push an app context."""
+    from app_modular import create_app
+
+    return create_app()

@@ -1,0 +1,104 @@
+"""Core endpoints: health, operator login, and the outbox admin API."""
+
+from __future__ import annotations
+
+import redis
+from flask import current_app
+from flask_smorest import Blueprint
+from rq import Worker
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from modules import __version__
+from modules.core import auth, outbox, scheduler
+from modules.core.errors import ApiError
+from modules.core.extensions import db
+from modules.core.queue import get_redis
+from modules.core.schemas import (
+    DetailSchema,
+    HealthSchema,
+    LoginSchema,
+    OutboxPageSchema,
+    OutboxQuerySchema,
+    ReplayResultSchema,
+    ReplaySchema,
+    TokenSchema,
+)
+from modules.core.types import isoformat, utcnow
+
+blp = Blueprint("core", __name__, description="Health, operator login and outbox administration")
+
+
+def _unauthorized() -> ApiError:
+    return ApiError(401, body={"detail": "Invalid authentication credentials"},
+                    headers={"WWW-Authenticate": "Bearer"})
+
+
+@blp.route("/health")
+@blp.response(200, HealthSchema)
+@blp.alt_response(503, schema=HealthSchema, description="The database is unreachable")
+def health():
+    """Database, Redis, workers, scheduler and outbox backlog."""
+    answer = {"status": "ok", "version": __version__, "timestamp": isoformat(utcnow())}
+    try:
+        db.session.execute(text("SELECT 1"))
+        totals = outbox.stats()["totals"]
+        answer.update(database="ok", outbox={"pending": totals["pending"], "dead": totals["dead"]})
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        answer.update(status="unavailable", database=f"unavailable: {type(exc).__name__}")
+    try:
+        connection = get_redis()
+        connection.ping()
+        answer.update(redis="ok", workers=len(Worker.all(connection=connection)),
+                      scheduler_running=scheduler.status(connection)["running"])
+    except (redis.exceptions.RedisError, OSError) as exc:
+        answer.update(redis=f"unavailable: {type(exc).__name__}", workers=0, scheduler_running=False)
+    return answer, (503 if answer["status"] != "ok" else 200)
+
+
+@blp.route("/api/auth/login", methods=["POST"])
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenSchema)
+@blp.alt_response(401, schema=DetailSchema, description="Unknown e-mail or wrong password")
+def login(credentials):
+    """Exchange an operator's e-mail and password for a bearer access token."""
+    operator = auth.authenticate(credentials["email"], credentials["password"])
+    if operator is None:
+        raise ApiError(401, body={"detail": "Incorrect email or password"}, headers={"WWW-Authenticate": "Bearer"})
+    return auth.issue_access_token(operator)
+
+
+@blp.route("/api/admin/outbox")
+@auth.require_operator(_unauthorized)
+@blp.arguments(OutboxQuerySchema, location="query")
+@blp.response(200, OutboxPageSchema)
+@blp.alt_response(401, schema=DetailSchema)
+@blp.doc(security=[{"operatorBearer": []}])
+def list_outbox(query):
+    """Outbound messages, newest first, filtered by status and kind."""
+    total, page = outbox.messages(query.get("status"), query.get("kind"), query["limit"], query["offset"])
+    return {"total": total, "limit": query["limit"], "offset": query["offset"], "messages": page}
+
+
+@blp.route("/api/admin/outbox/stats")
+@auth.require_operator(_unauthorized)
+@blp.response(200)
+@blp.alt_response(401, schema=DetailSchema)
+@blp.doc(security=[{"operatorBearer": []}])
+def outbox_stats():
+    """Message counts by status, overall and per kind."""
+    return outbox.stats()
+
+
+@blp.route("/api/admin/outbox/replay", methods=["POST"])
+@auth.require_operator(_unauthorized)
+@blp.arguments(ReplaySchema)
+@blp.response(200, ReplayResultSchema)
+@blp.alt_response(401, schema=DetailSchema)
+@blp.doc(security=[{"operatorBearer": []}])
+def replay_outbox(request_body):
+    """Give dead messages (by id, by kind, or all) a fresh schedule and deliver them again."""
+    count = outbox.replay(request_body["ids"], request_body.get("kind"), request_body["all_dead"])
+    current_app.logger.info("outbox replay", extra={"replayed": count})
+    return {"replayed": count}

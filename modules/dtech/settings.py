@@ -1,0 +1,16 @@
+"""Settings of the DTech sales domain."""
+
+from modules.core.config import Setting, as_int
+
+SETTINGS = [
+    Setting("DIFFERENT_API_BASE", "", "Base URL of DTech's External Sales API"),
+    Setting("DIFFERENT_ACCOUNT_ID", "", "Default DTech account id (UUID)"),
+    Setting("AWS_REGION", "eu-west-1", "Region in DTech's SigV4 signatures"),
+    Setting("AWS_ACCESS_KEY_ID", "", "Access key for SigV4 signing (AWS_ACCESS_KEY is also read)", secret=True),
+    Setting("AWS_SECRET_ACCESS_KEY", "", "Secret key for SigV4 signing (AWS_SECRET_KEY is also read)", secret=True),
+    Setting("AWS_ACCESS_KEY", "", "Alias of AWS_ACCESS_KEY_ID", secret=True),
+    Setting("AWS_SECRET_KEY", "", "Alias of AWS_SECRET_ACCESS_KEY", secret=True),
+    Setting("DTECH_TIMEOUT_SECONDS", 10, "Timeout of synchronous calls to DTech", as_int),
+    Setting("DTECH_RECORDINGS_DIR", "", "Where uploaded recordings are kept; empty means instance/recordings"),
+    Setting("DTECH_MAX_RECORDING_BYTES", 100 * 1024 * 1024, "Largest accepted recording upload", as_int),
+]

@@ -1,0 +1,11 @@
+"""Settings of the Insight customers domain."""
+
+from modules.core.config import Setting, as_bool
+
+SETTINGS = [
+    Setting("DEFAULT_PHONE_REGION", "GH", "Region used to parse customers' phone numbers"),
+    Setting("ARKESEL_API_KEY", "", "Arkesel V2 API key; empty means SMS is not configured", secret=True),
+    Setting("ARKESEL_SENDER_ID", "", "Arkesel sender id (at most 11 characters)"),
+    Setting("ARKESEL_BASE_URL", "https://sms.arkesel.com", "Arkesel API base URL"),
+    Setting("ARKESEL_SANDBOX", False, "Send SMS in Arkesel's sandbox mode", as_bool),
+]

@@ -1,0 +1,11 @@
+"""Settings of the link tracking domain (see modules/core/config.py for how they are read)."""
+
+from modules.core.config import Setting, as_list
+
+SETTINGS = [
+    Setting("TRACKING_API_KEYS", "", "X-API-Key values accepted by /api/tracking-ingest (comma-separated)",
+            as_list, secret=True, generate=True),
+    Setting("STEVE_GLEN_TRACKING_API_KEY", "", "Legacy tracking key, still accepted", secret=True),
+    Setting("WEBHOOK_API_KEY", "", "Legacy tracking key used by the original test script, still accepted",
+            secret=True),
+]

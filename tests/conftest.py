@@ -1,0 +1,172 @@
+"""Fixtures shared by every domain's tests: real SQLite or PostgreSQL, real Redis, a real RQ worker.
+
+`pytest --db=sqlite` (default) or `pytest --db=postgres`; `make test` runs both. With --db=postgres a
+server is started for the session unless TEST_DATABASE_URL names one. Each test gets clean tables
+and an empty Redis. Outbound peers are real local servers: `httpserver` (pytest-httpserver) plays
+partner HTTP APIs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+os.environ["HUB_ENV_FILE"] = ""  # never read a developer's .env in tests
+
+import pytest  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from rq import SimpleWorker  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from app_modular import create_app  # noqa: E402
+from modules.core.extensions import db  # noqa: E402
+from modules.core.queue import QUEUE_NAMES, get_redis  # noqa: E402
+from tests.support.servers import PostgresServer, RedisServer  # noqa: E402
+
+# Keys the tests authenticate with. Obvious test values, never real credentials.
+TEST_KEYS = {
+    "SECRET_KEY": "test-secret-key-for-signing",
+    "TRACKING_API_KEYS": "test-tracking-key,test-tracking-key-old",
+    "INGEST_KEY": "test-ingest-key",
+    "FASTCORE_SITE_INGEST_TOKEN": "test-site-token",
+    "FASTCORE_ADMIN_TOKEN": "test-admin-token",
+}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", choices=["sqlite", "postgres"], default="sqlite",
+                     help="database the suite runs against (make test runs both)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: runs in the SQLite pass only (it does not use the database)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--db") == "sqlite":
+        return
+    kept = [item for item in items if "sqlite_only" not in item.keywords]
+    config.hook.pytest_deselected(items=[item for item in items if "sqlite_only" in item.keywords])
+    items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    # Not under pytest's temporary root: that is private to root, and the server runs as `postgres`.
+    base_dir = Path(tempfile.mkdtemp(prefix="hub-test-pg-"))
+    server = PostgresServer(base_dir).init()
+    server.start()
+    yield server
+    server.stop("immediate")
+    shutil.rmtree(base_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(request, tmp_path_factory):
+    if request.config.getoption("--db") == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.db'}"
+    if os.environ.get("TEST_DATABASE_URL"):
+        return os.environ["TEST_DATABASE_URL"]
+    return request.getfixturevalue("postgres_server").create_database("hub_test")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_config(database_url, redis_server) -> dict:
+    return {"DATABASE_URL": database_url, "REDIS_URL": redis_server.url, "TESTING": True,
+            "REDIS_RETRY_PAUSE_SECONDS": 0, **TEST_KEYS}
+
+
+@pytest.fixture(scope="session")
+def migrated(base_config):
+    app = create_app(base_config)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def _clean(app) -> None:
+    with app.app_context():
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                db.session.execute(text(f"DELETE FROM {table}"))
+        db.session.commit()
+        get_redis(app).flushdb()
+
+
+@pytest.fixture(scope="session")
+def cleaner_app(base_config, migrated):
+    return create_app(base_config)
+
+
+@pytest.fixture
+def make_app(base_config, cleaner_app):
+    """Build an app with extra settings: `make_app(DASHBOARD_BASE_URL=...)`."""
+    made = []
+
+    def build(**overrides):
+        app = create_app({**base_config, **overrides})
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+    _clean(cleaner_app)
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def operator_headers(app):
+    """Authorization headers of a signed-in operator (Insight, DTech, admin APIs)."""
+    from modules.core import auth
+
+    with app.app_context():
+        operator = auth.create_operator("operator@example.com", "correct-horse-battery", "Test Operator")
+        db.session.commit()
+        token = auth.issue_access_token(operator)["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Drainer:
+    """Runs queued jobs in this process with a real RQ worker until the queues are empty."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def drain(self, queues=QUEUE_NAMES) -> None:
+        with self.app.app_context():
+            connection = get_redis(self.app)
+            SimpleWorker(list(queues), connection=connection).work(burst=True)
+
+
+@pytest.fixture
+def worker(app):
+    return Drainer(app)

@@ -1,0 +1,130 @@
+"""The app as every client sees it: health, JSON errors, request ids, OpenAPI, configuration."""
+
+import json
+import logging
+
+import pytest
+
+from app_modular import create_app
+from modules.core.config import ConfigurationError, load_config
+
+
+def test_health_reports_database_redis_and_outbox(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["version"].count(".") == 2
+    assert body["database"] == "ok" and body["redis"] == "ok"
+    assert body["outbox"] == {"pending": 0, "dead": 0}
+    assert body["workers"] == 0 and body["scheduler_running"] is False
+
+
+def test_health_answers_503_when_the_database_is_unreachable(make_app):
+    app = make_app(DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    response = app.test_client().get("/health")
+    assert response.status_code == 503
+    assert response.get_json()["database"].startswith("unavailable")
+
+
+def test_health_reports_redis_down_without_failing(make_app, tmp_path):
+    app = make_app(REDIS_URL=f"unix://{tmp_path}/nothing.sock")
+    body = app.test_client().get("/health").get_json()
+    assert body["status"] == "ok" and body["redis"].startswith("unavailable")
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/no/such/path", 404),
+    ("DELETE", "/health", 405),
+])
+def test_unknown_paths_and_methods_answer_json(client, method, path, status):
+    response = client.open(path, method=method)
+    assert response.status_code == status
+    assert response.is_json and "detail" in response.get_json()
+
+
+def test_body_over_the_limit_is_refused_with_413(make_app):
+    client = make_app(MAX_CONTENT_LENGTH=100).test_client()
+    response = client.post("/api/auth/login", data="x" * 1000, content_type="application/json")
+    assert response.status_code == 413
+    assert response.is_json
+
+
+def test_malformed_json_is_a_422_not_a_500(client):
+    response = client.post("/api/auth/login", data="{not json", content_type="application/json")
+    assert response.status_code == 422
+    assert response.get_json()["detail"][0]["loc"] == ["body"]
+
+
+def test_an_unexpected_error_answers_json_500_without_a_trace(app):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert response.get_json() == {"detail": "Internal server error"}
+
+
+def test_request_id_is_echoed_or_generated(client):
+    assert client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    generated = client.get("/health").headers["X-Request-ID"]
+    assert len(generated) == 32
+    assert client.get("/health", headers={"X-Request-ID": "bad id!"}).headers["X-Request-ID"] != "bad id!"
+
+
+def test_access_log_is_one_json_line_without_body_or_key(client, caplog):
+    caplog.set_level(logging.INFO, logger="hub.access")
+    client.post("/api/auth/login?email=a@b.c", json={"email": "someone@example.com", "password": "hunter2-secret"},
+                headers={"X-Request-ID": "req-1", "Authorization": "Bearer test-secret-key-for-signing"})
+    records = [r for r in caplog.records if r.name == "hub.access"]
+    assert len(records) == 1
+    record = records[0]
+    assert (record.method, record.path, record.status, record.request_id) == ("POST", "/api/auth/login", 401, "req-1")
+    from modules.core.request_log import JsonFormatter
+    line = JsonFormatter().format(record)
+    assert json.loads(line)["duration_ms"] >= 0
+    for leaked in ("someone@example.com", "hunter2", "test-secret-key", "a@b.c"):
+        assert leaked not in line
+
+
+def test_openapi_and_docs_are_served(client):
+    spec = client.get("/openapi.json").get_json()
+    assert "/health" in spec["paths"] and "/api/auth/login" in spec["paths"]
+    assert "operatorBearer" in spec["components"]["securitySchemes"]
+    assert client.get("/docs").status_code == 200
+    assert client.get("/redoc").status_code == 200
+
+
+def test_production_refuses_to_start_without_its_secrets():
+    with pytest.raises(ConfigurationError) as error:
+        create_app({"APP_ENV": "production", "SECRET_KEY": "", "DATABASE_URL": "sqlite://", "REDIS_URL": ""})
+    assert "SECRET_KEY" in str(error.value) and "REDIS_URL" in str(error.value)
+    assert "DATABASE_URL" not in str(error.value)
+
+
+def test_flask_env_production_is_honoured():
+    config = load_config(environ={"FLASK_ENV": "production"})
+    assert config["APP_ENV"] == "production"
+
+
+def test_heroku_postgres_urls_are_accepted():
+    assert load_config(environ={"DATABASE_URL": "postgres://u:p@h:5432/d"})["DATABASE_URL"] == (
+        "postgresql+psycopg2://u:p@h:5432/d")
+
+
+def test_environment_wins_over_env_file(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("INGEST_KEY=from-file\nSVC_EMAIL=file@example.com\n")
+    monkeypatch.setenv("HUB_ENV_FILE", str(env_file))
+    config = load_config(environ={"INGEST_KEY": "from-env,second"})
+    assert config["INGEST_KEY"] == ["from-env", "second"]
+    assert config["SVC_EMAIL"] == "file@example.com"
+
+
+def test_env_example_lists_every_setting():
+    from modules.core.config import PROJECT_ROOT, all_settings, env_example
+    committed = (PROJECT_ROOT / ".env.example").read_text()
+    assert committed == env_example(), "run `flask config example > .env.example`"
+    for setting in all_settings():
+        assert f"\n{setting.name}=" in committed

@@ -1,0 +1,196 @@
+"""The outbox delivers at least once to a real HTTP peer through real Redis and real workers."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import psutil
+import pytest
+from sqlalchemy import select
+from werkzeug import Response
+
+from modules.core import outbox
+from modules.core.config import PROJECT_ROOT
+from modules.core.extensions import db
+from modules.core.models import OutboxAttempt, OutboxMessage
+from modules.core.queue import get_queue
+from modules.core.types import utcnow
+from tests.support.handlers import KIND
+
+
+def add_message(app, url, body=None):
+    with app.app_context():
+        message = outbox.add(KIND, {"url": url, "body": body or {"hello": "peer"}}, subject_id="subject-1")
+        db.session.commit()
+        return message.id
+
+
+def load(app, message_id):
+    with app.app_context():
+        message = db.session.get(OutboxMessage, message_id)
+        outcomes = db.session.scalars(select(OutboxAttempt.outcome).where(OutboxAttempt.outbox_id == message_id)
+                                      .order_by(OutboxAttempt.number)).all()
+        db.session.expunge(message)
+        return message, list(outcomes)
+
+
+def sweep_at(app, seconds_from_now):
+    with app.app_context():
+        return outbox.sweep(now=utcnow() + timedelta(seconds=seconds_from_now))
+
+
+def test_a_message_is_delivered_once_with_its_idempotency_key(app, worker, httpserver):
+    httpserver.expect_request("/hook", method="POST").respond_with_json({"ok": True}, status=201)
+    message_id = add_message(app, httpserver.url_for("/hook"), {"n": 1})
+    worker.drain()
+    [(request, _)] = httpserver.log
+    assert request.headers["Idempotency-Key"] == message_id
+    assert request.get_json() == {"n": 1}
+    message, outcomes = load(app, message_id)
+    assert (message.status, message.attempts, message.last_status_code) == ("delivered", 1, 201)
+    assert outcomes == ["delivered"]
+
+
+def test_a_500_is_retried_on_schedule(app, worker, httpserver):
+    httpserver.expect_oneshot_request("/hook").respond_with_data("down", status=500)
+    httpserver.expect_request("/hook").respond_with_json({})
+    message_id = add_message(app, httpserver.url_for("/hook"))
+    worker.drain()
+    message, outcomes = load(app, message_id)
+    assert (message.status, message.attempts, message.last_status_code, outcomes) == ("pending", 1, 500, ["retry"])
+    wait = (message.next_attempt_at - utcnow()).total_seconds()
+    assert 8 < wait <= 10, "first retry follows the kind's backoff (10 s)"
+    with app.app_context():
+        assert get_queue().scheduled_job_registry.get_job_ids(), "the retry is scheduled on RQ"
+    assert sweep_at(app, 5) == 0, "not due yet"
+    assert sweep_at(app, 45) == 1
+    worker.drain()
+    message, outcomes = load(app, message_id)
+    assert (message.status, outcomes) == ("delivered", ["retry", "delivered"])
+    assert [r.headers["Idempotency-Key"] for r, _ in httpserver.log] == [message_id, message_id]
+
+
+def test_retries_end_dead_after_the_last_attempt(app, worker, httpserver):
+    httpserver.expect_request("/hook").respond_with_data("down", status=503)
+    message_id = add_message(app, httpserver.url_for("/hook"))
+    worker.drain()
+    for seconds in (45, 200):
+        assert sweep_at(app, seconds) == 1
+        worker.drain()
+    message, outcomes = load(app, message_id)
+    assert (message.status, outcomes) == ("dead", ["retry", "retry", "dead"])
+
+
+def test_a_400_goes_dead_at_once_and_replay_delivers_it(app, worker, httpserver, runner):
+    httpserver.expect_oneshot_request("/hook").respond_with_data("bad", status=400)
+    httpserver.expect_request("/hook").respond_with_json({})
+    message_id = add_message(app, httpserver.url_for("/hook"))
+    worker.drain()
+    message, outcomes = load(app, message_id)
+    assert (message.status, message.last_status_code, outcomes) == ("dead", 400, ["dead"])
+    assert sweep_at(app, 3600) == 0, "dead messages are not retried"
+    result = runner.invoke(args=["outbox", "list", "--status", "dead"])
+    assert message_id in result.output
+    result = runner.invoke(args=["outbox", "replay", message_id])
+    assert "replayed 1" in result.output
+    worker.drain()
+    message, outcomes = load(app, message_id)
+    assert (message.status, outcomes) == ("delivered", ["dead", "delivered"])
+
+
+def test_a_connection_refused_is_retried(app, worker):
+    message_id = add_message(app, "http://127.0.0.1:1/nothing-listens")
+    worker.drain()
+    message, outcomes = load(app, message_id)
+    assert (message.status, outcomes) == ("pending", ["retry"])
+    assert message.last_error.startswith("connection failed")
+
+
+def test_a_message_rolled_back_with_its_transaction_is_never_sent(app, worker, httpserver):
+    with app.app_context():
+        outbox.add(KIND, {"url": httpserver.url_for("/hook"), "body": {}})
+        db.session.rollback()
+        assert db.session.scalar(select(OutboxMessage.id)) is None
+    worker.drain()
+    assert httpserver.log == []
+
+
+def test_a_row_committed_while_redis_is_down_is_delivered_by_the_sweeper(app, worker, httpserver, redis_server):
+    httpserver.expect_request("/hook").respond_with_json({})
+    redis_server.stop()
+    try:
+        message_id = add_message(app, httpserver.url_for("/hook"))
+    finally:
+        redis_server.start()
+    assert load(app, message_id)[0].status == "pending"
+    worker.drain()
+    assert httpserver.log == [], "nothing was queued while Redis was down"
+    assert sweep_at(app, 31) == 1
+    worker.drain()
+    assert load(app, message_id)[0].status == "delivered"
+
+
+CLAIM_SECONDS = 2
+
+
+def _start_worker(base_config):
+    env = {**os.environ, **{k: str(v) for k, v in base_config.items() if k != "TESTING"}, "HUB_ENV_FILE": "",
+           "OUTBOX_CLAIM_SECONDS": str(CLAIM_SECONDS)}
+    return subprocess.Popen([sys.executable, "-m", "tests.support.worker_main"], cwd=PROJECT_ROOT, env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)
+
+
+def test_a_worker_killed_mid_delivery_is_replaced_and_the_message_delivered(app, httpserver, base_config):
+    first_request_arrived = threading.Event()
+    keys = []
+
+    def peer(request):
+        keys.append(request.headers["Idempotency-Key"])
+        if len(keys) == 1:
+            first_request_arrived.set()
+            time.sleep(3)  # the worker dies while waiting for this answer
+        return Response("{}", status=200, content_type="application/json")
+
+    httpserver.expect_request("/hook").respond_with_handler(peer)
+    message_id = add_message(app, httpserver.url_for("/hook"))
+    first = _start_worker(base_config)
+    try:
+        assert first_request_arrived.wait(30), "the first worker started the delivery"
+        # RQ's work horse runs in a session of its own: kill it with its worker, as a crash would.
+        for process in [*psutil.Process(first.pid).children(recursive=True), psutil.Process(first.pid)]:
+            process.kill()
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    message, _ = load(app, message_id)
+    assert message.status == "pending" and message.claimed_until is not None
+
+    time.sleep(CLAIM_SECONDS)  # the dead worker's claim runs out
+    second = _start_worker(base_config)
+    try:
+        assert sweep_at(app, 31) == 1
+        _wait_for(lambda: load(app, message_id)[0].status == "delivered")
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait(20)
+    assert keys == [message_id, message_id], "the peer saw the same Idempotency-Key twice"
+
+
+@pytest.mark.parametrize("path", ["/api/admin/outbox", "/api/admin/outbox/stats"])
+def test_outbox_admin_api_needs_an_operator(client, path):
+    response = client.get(path)
+    assert response.status_code == 401
+    assert response.get_json() == {"detail": "Invalid authentication credentials"}

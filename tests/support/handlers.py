@@ -1,0 +1,12 @@
+"""An outbox kind for the core's tests: POST a JSON body to a URL, as any domain client would."""
+
+from modules.core import http, outbox
+
+KIND = "test.webhook"
+
+
+@outbox.handler(KIND, backoff=(10, 60))
+def post_webhook(message):
+    response = http.send(http.session(timeout=30), "POST", message.payload["url"], json=message.payload["body"],
+                         headers={"Idempotency-Key": message.id})
+    return http.check_delivery(response)
