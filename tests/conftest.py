@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 os.environ["HUB_ENV_FILE"] = ""  # never read a developer's .env in tests
@@ -19,6 +20,7 @@ import pytest  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from rq import SimpleWorker  # noqa: E402
 from sqlalchemy import text  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
 
 from app_modular import create_app  # noqa: E402
 from modules.core.extensions import db  # noqa: E402
@@ -153,6 +155,16 @@ def operator_headers(app):
         db.session.commit()
         token = auth.issue_access_token(operator)["access_token"]
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a free loopback port (for curl examples and clients)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
 
 
 class Drainer:
