@@ -152,11 +152,14 @@ def env_example() -> str:
 
 
 def fresh_env_file() -> str:
-    """A development `.env`: defaults, with a new random value for every secret."""
+    """A development `.env`: a new random value for every key the hub owns; other settings are listed
+    commented out with their defaults (an active `PORT=` line would override honcho's port)."""
     lines = ["# Written by `make run` with fresh random keys. Not committed; delete it to get new keys."]
     for setting in all_settings():
-        value = secrets.token_urlsafe(32) if setting.generate else _as_text(setting.default)
-        lines.append(f"{setting.name}={value}")
+        if setting.generate:
+            lines.append(f"{setting.name}={secrets.token_urlsafe(32)}")
+        else:
+            lines.append(f"# {setting.name}={_as_text(setting.default)}")
     return "\n".join(lines) + "\n"
 
 
