@@ -56,9 +56,11 @@ def test_make_run_from_a_fresh_clone(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGINT)
         deadline = time.monotonic() + 30
-        while _group_alive(process.pid) and time.monotonic() < deadline:
+        while (process.poll() is None or _group_alive(process.pid)) and time.monotonic() < deadline:
             time.sleep(0.2)
+        survivors = subprocess.run(["ps", "-o", "pid,cmd", "-g", str(process.pid)], capture_output=True,
+                                   text=True).stdout
         stopped = not _group_alive(process.pid)
         if not stopped:
             os.killpg(process.pid, signal.SIGKILL)
-    assert stopped, "Ctrl-C stops web, worker, scheduler and Redis"
+    assert stopped, f"Ctrl-C stops web, worker, scheduler and Redis; still running:\n{survivors}"
