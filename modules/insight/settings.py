@@ -1,6 +1,6 @@
 """Settings of the Insight customers domain."""
 
-from modules.core.config import Setting, as_bool
+from modules.core.config import Setting, as_bool, as_int
 
 SETTINGS = [
     Setting("DEFAULT_PHONE_REGION", "GH", "Region used to parse customers' phone numbers"),
@@ -8,4 +8,7 @@ SETTINGS = [
     Setting("ARKESEL_SENDER_ID", "", "Arkesel sender id (at most 11 characters)"),
     Setting("ARKESEL_BASE_URL", "https://sms.arkesel.com", "Arkesel API base URL"),
     Setting("ARKESEL_SANDBOX", False, "Send SMS in Arkesel's sandbox mode", as_bool),
+    Setting("ARKESEL_STATUS_TIMEOUT_SECONDS", 5,
+            "Timeout of the synchronous Arkesel status look-up behind GET /api/sms/status/<id>", as_int),
+    Setting("INSIGHT_UPLOAD_MAX_ROWS", 20000, "Most data rows accepted in one spreadsheet or batch", as_int),
 ]

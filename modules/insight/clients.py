@@ -1,0 +1,79 @@
+"""Arkesel SMS API, version 2: send (from the worker) and status look-ups (synchronous, short timeout).
+
+POST <base>/api/v2/sms/send with header `api-key` and JSON {"sender", "message", "recipients", "sandbox"?};
+GET <base>/api/v2/sms/<id>. 402 (balance) and 403 (key) cannot succeed later; 5xx and timeouts can.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from flask import current_app
+
+from modules.core import http
+from modules.core.outbox import Permanent
+
+
+class ProviderUnavailable(Exception):
+    """The status look-up failed: the reason is safe to show (no key, no number)."""
+
+
+@dataclass(frozen=True)
+class ArkeselClient:
+    base_url: str
+    api_key: str
+    sender: str
+    sandbox: bool
+
+    @classmethod
+    def from_config(cls) -> ArkeselClient | None:
+        """None when SMS is not configured (no key or no sender id)."""
+        config = current_app.config
+        if not (config.get("ARKESEL_API_KEY") and config.get("ARKESEL_SENDER_ID")):
+            return None
+        return cls(config["ARKESEL_BASE_URL"].rstrip("/"), config["ARKESEL_API_KEY"], config["ARKESEL_SENDER_ID"],
+                   bool(config.get("ARKESEL_SANDBOX")))
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"api-key": self.api_key, "Accept": "application/json"}
+
+    def send(self, recipients: list[str], message: str) -> tuple[int, dict[str, str]]:
+        """Send one message; returns the status code and {recipient: Arkesel message id}."""
+        body: dict[str, Any] = {"sender": self.sender, "message": message, "recipients": recipients}
+        if self.sandbox:
+            body["sandbox"] = True
+        response = http.send(http.session(), "POST", f"{self.base_url}/api/v2/sms/send", json=body,
+                             headers=self._headers)
+        status = http.check_delivery(response)
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise Permanent("Arkesel answered without JSON", status) from exc
+        if not isinstance(answer, dict) or answer.get("status") != "success":
+            reason = answer.get("message") if isinstance(answer, dict) else None
+            raise Permanent(f"Arkesel refused the message: {str(reason or 'no reason given')[:200]}", status)
+        data = answer.get("data") if isinstance(answer.get("data"), list) else []
+        ids = {str(item.get("recipient")): str(item.get("id")) for item in data
+               if isinstance(item, dict) and item.get("id") is not None}
+        return status, ids
+
+    def status(self, provider_id: str) -> dict[str, Any]:
+        """Arkesel's record of one message, e.g. {"status": "DELIVERED", ...}."""
+        timeout = float(current_app.config["ARKESEL_STATUS_TIMEOUT_SECONDS"])
+        try:
+            response = http.session(timeout=timeout).get(f"{self.base_url}/api/v2/sms/{provider_id}",
+                                                         headers=self._headers)
+        except requests.Timeout as exc:
+            raise ProviderUnavailable(f"Arkesel did not answer within {timeout:g} s.") from exc
+        except requests.RequestException as exc:
+            raise ProviderUnavailable("Arkesel could not be reached.") from exc
+        if response.status_code != 200:
+            raise ProviderUnavailable(f"Arkesel answered HTTP {response.status_code}.")
+        try:
+            data = response.json().get("data")
+        except (ValueError, AttributeError) as exc:
+            raise ProviderUnavailable("Arkesel answered without JSON.") from exc
+        return data if isinstance(data, dict) else {}

@@ -1,0 +1,35 @@
+"""Outbox handler: an SMS goes to Arkesel from the worker; once accepted, a customer's SMS is an action."""
+
+from __future__ import annotations
+
+from modules.core import outbox
+from modules.core.extensions import db
+from modules.core.models import OutboxMessage
+from modules.core.outbox import Permanent
+from modules.core.types import new_id, utcnow
+from modules.insight.clients import ArkeselClient
+from modules.insight.models import SMS_SENT, CustomerAction, SmsMessage
+
+SMS_KIND = "insight.sms"
+
+
+def _mark_failed(message: OutboxMessage) -> None:
+    sms = db.session.get(SmsMessage, message.payload.get("sms_id"))
+    if sms is not None:
+        sms.status, sms.error = "failed", message.last_error
+
+
+@outbox.handler(SMS_KIND, on_dead=_mark_failed)
+def deliver_sms(message: OutboxMessage) -> int:
+    sms = db.session.get(SmsMessage, message.payload.get("sms_id"))
+    if sms is None:
+        raise Permanent("the SMS record no longer exists")
+    client = ArkeselClient.from_config()
+    if client is None:
+        raise Permanent("SMS service is not configured")
+    status_code, provider_ids = client.send(sms.recipients, sms.message)
+    sms.status, sms.provider_ids, sms.sent_at, sms.error = "sent", provider_ids, utcnow(), None
+    if sms.customer_id:
+        db.session.add(CustomerAction(id=new_id(), customer_id=sms.customer_id, action=SMS_SENT,
+                                      performed_by=sms.performed_by, source="sms", created_at=utcnow()))
+    return status_code

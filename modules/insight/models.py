@@ -1,0 +1,94 @@
+"""Tables of the Insight domain: customers, their actions, processed batches, SMS and SMS templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from modules.core.extensions import db
+from modules.core.types import JSONType, UTCDateTime, new_id, utcnow
+
+CUSTOMER_STATUSES = ("connected", "disconnected", "warned")
+ACTIONS = ("connect", "disconnect", "warn")
+# What each action makes of the customer's status.
+STATUS_AFTER = {"connect": "connected", "disconnect": "disconnected", "warn": "warned"}
+SMS_SENT = "sms_sent"
+ACTION_SOURCES = ("manual", "batch")
+TEMPLATE_ACTIONS = ("warning", "disconnection", "connection")
+
+
+class Customer(db.Model):
+    __tablename__ = "insight_customer"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    account_number: Mapped[str] = mapped_column(String(50), unique=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="connected", index=True)
+    arrears: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CustomerAction(db.Model):
+    """Something done to a customer: connect, disconnect, warn, or an SMS that went out."""
+
+    __tablename__ = "insight_action"
+    __table_args__ = (Index("ix_insight_action_customer_time", "customer_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("insight_customer.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(20), index=True)
+    performed_by: Mapped[str] = mapped_column(String(254))
+    source: Mapped[str] = mapped_column(String(20), default="manual")
+    batch_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ProcessedBatch(db.Model):
+    """One row per applied upload batch: its id makes re-posting the same batch a no-op."""
+
+    __tablename__ = "insight_batch"
+
+    batch_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    performed_by: Mapped[str] = mapped_column(String(254))
+    rows: Mapped[int] = mapped_column(Integer)
+    customers_created: Mapped[int] = mapped_column(Integer)
+    customers_updated: Mapped[int] = mapped_column(Integer)
+    actions_created: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsTemplate(db.Model):
+    """An operator's wording for one of the template messages; a missing row means the default."""
+
+    __tablename__ = "insight_sms_template"
+
+    action: Mapped[str] = mapped_column(String(20), primary_key=True)
+    message: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(254))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SmsMessage(db.Model):
+    """One SMS to one or more recipients, sent by the worker through the outbox."""
+
+    __tablename__ = "insight_sms"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("insight_customer.id", ondelete="SET NULL"),
+                                                    index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # custom|bulk|warning|disconnection|connection
+    recipients: Mapped[list[str]] = mapped_column(JSONType)  # international form, no "+"
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|sent|failed
+    provider_ids: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # recipient -> Arkesel id
+    outbox_id: Mapped[str | None] = mapped_column(String(36))
+    error: Mapped[str | None] = mapped_column(String(500))
+    performed_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

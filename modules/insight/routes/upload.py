@@ -1,0 +1,60 @@
+"""Batch upload: validate a spreadsheet or rows, then apply a batch once."""
+
+from __future__ import annotations
+
+from modules.core.auth import current_operator
+from modules.core.schemas import DetailSchema
+from modules.insight import blp
+from modules.insight.access import signed_in
+from modules.insight.routes.customers import SECURITY
+from modules.insight.schemas import (
+    ProcessBatchResultSchema,
+    ProcessBatchSchema,
+    UploadFileSchema,
+    UploadResultSchema,
+    ValidateCustomersSchema,
+    ValidationResultSchema,
+)
+from modules.insight.services import batches
+from modules.insight.services.common import actor_name
+
+
+@blp.route("/api/upload/excel", methods=["POST"])
+@signed_in
+@blp.arguments(UploadFileSchema, location="files")
+@blp.response(200, UploadResultSchema)
+@blp.alt_response(400, schema=DetailSchema, description="Not a spreadsheet, missing columns, too many rows")
+@blp.alt_response(401, schema=DetailSchema)
+@blp.doc(security=SECURITY)
+def upload_excel(files):
+    """Validate every row of an .xlsx or .csv file (nothing is stored)."""
+    upload = files["file"]
+    return batches.validate_upload(upload.stream, upload.filename or "")
+
+
+@blp.route("/api/upload/validate-customers", methods=["POST"])
+@signed_in
+@blp.arguments(ValidateCustomersSchema)
+@blp.response(200, ValidationResultSchema)
+@blp.alt_response(400, schema=DetailSchema, description="Too many rows")
+@blp.alt_response(401, schema=DetailSchema)
+@blp.doc(security=SECURITY)
+def validate_customers(body):
+    """Validate rows the front end read itself (nothing is stored)."""
+    return batches.validate_customers(body["customers"])
+
+
+@blp.route("/api/upload/process-batch", methods=["POST"])
+@signed_in
+@blp.arguments(ProcessBatchSchema)
+@blp.response(200, ProcessBatchResultSchema)
+@blp.alt_response(400, schema=DetailSchema, description="Too many rows")
+@blp.alt_response(401, schema=DetailSchema)
+@blp.doc(security=SECURITY)
+def process_batch(body):
+    """Create or update customers by account number and record the rows' actions, once per batch_id.
+
+    Any invalid row refuses the whole batch with a 422 naming each row and field."""
+    rows = batches.checked_batch_rows(body["data"])
+    operator = current_operator()
+    return batches.process_batch(rows, body.get("batch_id"), body.get("action"), actor_name(operator), operator.id)

@@ -1,0 +1,253 @@
+"""Request and answer schemas of the Insight API (they are also its OpenAPI documentation).
+
+Request schemas ignore unknown keys, as the FastAPI backend the front end was written for did.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from modules.insight.fields import (
+    AccountNumber,
+    Amount,
+    PageSchema,
+    PersonName,
+    Phone,
+    Timestamp,
+    page_limit,
+    page_number,
+)
+from modules.insight.models import ACTION_SOURCES, ACTIONS, CUSTOMER_STATUSES, TEMPLATE_ACTIONS
+from modules.insight.templates import check_placeholders
+
+ID = validate.Length(min=1, max=36)
+
+
+class RequestSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+# Customers -------------------------------------------------------------------------------------------
+
+class CustomerCreateSchema(RequestSchema):
+    name = PersonName(required=True, metadata={"example": "Ama Mensah-Boateng"})
+    account_number = AccountNumber(required=True, metadata={"example": "ACC-1001"})
+    phone = Phone(required=True, metadata={"example": "024-123-4567"})
+    status = fields.String(load_default="connected", validate=validate.OneOf(CUSTOMER_STATUSES))
+    arrears = Amount(load_default=Decimal("0.00"), metadata={"example": "120.50", "description": "Default 0.00"})
+
+
+class CustomerUpdateSchema(RequestSchema):
+    """Every field optional: only those given change."""
+
+    name = PersonName()
+    account_number = AccountNumber()
+    phone = Phone()
+    status = fields.String(validate=validate.OneOf(CUSTOMER_STATUSES))
+    arrears = Amount()
+
+
+class CustomerSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    account_number = fields.String()
+    phone = fields.String(metadata={"description": "National form, e.g. 0241234567"})
+    status = fields.String()
+    arrears = Amount(metadata={"description": "Two decimals, e.g. \"120.50\""})
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+class CustomerQuerySchema(RequestSchema):
+    search = fields.String(validate=validate.Length(max=100),
+                           metadata={"description": "Part of the name, account number or phone"})
+    status = fields.String(validate=validate.OneOf(CUSTOMER_STATUSES))
+    arrears_min = Amount()
+    arrears_max = Amount()
+    date_from = fields.AwareDateTime(default_timezone=None, metadata={"description": "Created at or after"})
+    date_to = fields.AwareDateTime(default_timezone=None, metadata={"description": "Created before"})
+    page = page_number()
+    limit = page_limit()
+
+
+class CustomerPageSchema(PageSchema):
+    data = fields.List(fields.Nested(CustomerSchema))
+
+
+class MessageSchema(Schema):
+    message = fields.String()
+
+
+# Actions ---------------------------------------------------------------------------------------------
+
+class ActionCreateSchema(RequestSchema):
+    customer_id = fields.String(required=True, validate=ID)
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    performed_by = fields.String(validate=validate.Length(min=1, max=254),
+                                 metadata={"description": "Defaults to the signed-in operator"})
+    source = fields.String(load_default="manual", validate=validate.OneOf(ACTION_SOURCES))
+    batch_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+
+
+class ActionSchema(Schema):
+    id = fields.String()
+    customer_id = fields.String()
+    action = fields.String(metadata={"description": "connect, disconnect, warn or sms_sent"})
+    performed_by = fields.String()
+    source = fields.String()
+    batch_id = fields.String(allow_none=True)
+    timestamp = Timestamp(attribute="created_at")
+
+
+class ActionQuerySchema(RequestSchema):
+    action = fields.String(validate=validate.OneOf([*ACTIONS, "sms_sent"]))
+    source = fields.String(validate=validate.OneOf([*ACTION_SOURCES, "sms"]))
+    batch_id = fields.String(validate=validate.Length(max=100))
+    page = page_number()
+    limit = page_limit()
+
+
+class ActionPageSchema(PageSchema):
+    data = fields.List(fields.Nested(ActionSchema))
+
+
+class ActionBatchResultSchema(Schema):
+    created = fields.Integer()
+    action_ids = fields.List(fields.String())
+
+
+# Dashboard -------------------------------------------------------------------------------------------
+
+class KpiSchema(Schema):
+    title = fields.String()
+    value = fields.String()
+    change = fields.Float(metadata={"description": "Percent change versus the previous 30 days"})
+    is_positive = fields.Boolean(metadata={"description": "Whether the change is good news"})
+
+
+class DashboardSchema(Schema):
+    total_customers = fields.Integer()
+    connected_customers = fields.Integer()
+    disconnected_customers = fields.Integer()
+    warned_customers = fields.Integer()
+    total_arrears = Amount()
+    recent_actions = fields.List(fields.Nested(ActionSchema))
+    kpis = fields.List(fields.Nested(KpiSchema))
+
+
+# SMS -------------------------------------------------------------------------------------------------
+
+SMS_TEXT = validate.Length(min=1, max=1000)
+
+
+class BulkSmsSchema(RequestSchema):
+    recipients = fields.List(Phone(), required=True, validate=validate.Length(min=1, max=1000))
+    message = fields.String(required=True, validate=SMS_TEXT)
+
+
+class SendSmsSchema(RequestSchema):
+    customer_id = fields.String(required=True, validate=ID)
+    message = fields.String(required=True, validate=SMS_TEXT)
+    include_arrears = fields.Boolean(load_default=True,
+                                     metadata={"description": "Append the line with the customer's arrears"})
+
+
+class SmsQueuedSchema(Schema):
+    status = fields.String(metadata={"example": "success"})
+    message = fields.String(metadata={"example": "SMS queued for Ama Mensah."})
+    message_id = fields.String()
+
+
+class ProviderStatusSchema(Schema):
+    recipient = fields.String()
+    id = fields.String()
+    status = fields.String(allow_none=True)
+
+
+class SmsStatusSchema(Schema):
+    message_id = fields.String()
+    status = fields.String(metadata={"description": "queued, sent (accepted by Arkesel) or failed"})
+    recipients = fields.Integer()
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    created_at = Timestamp()
+    sent_at = Timestamp(allow_none=True)
+    provider = fields.List(fields.Nested(ProviderStatusSchema),
+                           metadata={"description": "Arkesel's status of each recipient (the first 20)"})
+    provider_error = fields.String(allow_none=True)
+
+
+class TemplateSchema(Schema):
+    action = fields.String(metadata={"description": ", ".join(TEMPLATE_ACTIONS)})
+    message = fields.String()
+    updated_at = Timestamp(allow_none=True)
+
+
+class TemplateUpdateSchema(RequestSchema):
+    message = fields.String(required=True, validate=[SMS_TEXT, check_placeholders],
+                            metadata={"example": "Dear {name}, please pay {amount} by Friday."})
+
+
+# Upload ----------------------------------------------------------------------------------------------
+
+class UploadFileSchema(Schema):
+    file = Upload(required=True, metadata={"description": ".xlsx or .csv with name, account_number, phone, arrears"})
+
+
+class UploadRowSchema(Schema):
+    row = fields.Integer()
+    name = fields.String()
+    account_number = fields.String()
+    phone = fields.String()
+    arrears = fields.String()
+    status = fields.String(metadata={"description": "validated or error"})
+    errors = fields.List(fields.String())
+
+
+class UploadResultSchema(Schema):
+    data = fields.List(fields.Nested(UploadRowSchema))
+    total = fields.Integer()
+    valid_count = fields.Integer()
+    error_count = fields.Integer()
+
+
+class ValidateCustomersSchema(RequestSchema):
+    customers = fields.List(fields.Dict(), required=True)
+
+
+class RowErrorSchema(Schema):
+    row = fields.Integer()
+    error = fields.String()
+    errors = fields.List(fields.String())
+    data = fields.Dict()
+
+
+class ValidationResultSchema(Schema):
+    validated = fields.List(fields.Nested(UploadRowSchema))
+    errors = fields.List(fields.Nested(RowErrorSchema))
+    total = fields.Integer()
+    valid_count = fields.Integer()
+    error_count = fields.Integer()
+
+
+class ProcessBatchSchema(RequestSchema):
+    data = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1),
+                       metadata={"description": "Rows: name, account_number, phone, arrears, and an optional action"})
+    batch_id = fields.String(validate=validate.Length(min=1, max=100),
+                             metadata={"description": "Re-posting the same batch_id applies nothing again"})
+    action = fields.String(validate=validate.OneOf(ACTIONS),
+                           metadata={"description": "Action recorded for rows that name none"})
+
+
+class ProcessBatchResultSchema(Schema):
+    message = fields.String()
+    actions_created = fields.Integer()
+    customers_created = fields.Integer()
+    customers_updated = fields.Integer()
+    batch_id = fields.String()
+    success = fields.Boolean()
+    errors = fields.List(fields.Dict())

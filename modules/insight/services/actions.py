@@ -1,0 +1,76 @@
+"""Actions on customers (connect, disconnect, warn): each commits with the customer's new status."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from modules.core import audit
+from modules.core.errors import ApiError
+from modules.core.extensions import db
+from modules.core.models import Operator
+from modules.core.types import new_id, utcnow
+from modules.insight.models import STATUS_AFTER, Customer, CustomerAction
+from modules.insight.services.common import actor_name, domain_error, get_customer, paginate
+
+BATCH_LIMIT = 1000
+
+
+def list_actions(filters: dict[str, Any], customer_id: str | None = None) -> dict[str, Any]:
+    """Newest first, optionally of one customer, filtered by action, source or batch."""
+    query = select(CustomerAction).order_by(CustomerAction.created_at.desc(), CustomerAction.id)
+    if customer_id is not None:
+        query = query.where(CustomerAction.customer_id == get_customer(customer_id).id)
+    for name in ("action", "source", "batch_id"):
+        if filters.get(name):
+            query = query.where(getattr(CustomerAction, name) == filters[name])
+    return paginate(query, filters["page"], filters["limit"])
+
+
+def record_action(data: dict[str, Any], operator: Operator) -> CustomerAction:
+    customer = get_customer(data["customer_id"])
+    action = CustomerAction(id=new_id(), customer_id=customer.id, action=data["action"],
+                            performed_by=data.get("performed_by") or actor_name(operator),
+                            source=data["source"], batch_id=data.get("batch_id"), created_at=utcnow())
+    db.session.add(action)
+    customer.status = STATUS_AFTER[data["action"]]
+    audit.record("insight", f"action.{data['action']}", actor=operator.id, subject_id=customer.id,
+                 details={"action_id": action.id, "source": data["source"]})
+    db.session.commit()
+    return action
+
+
+def record_actions(items: list[dict[str, Any]], operator: Operator) -> list[str]:
+    """All or nothing: every customer must exist; one multi-row insert, one status update per status."""
+    if not 1 <= len(items) <= BATCH_LIMIT:
+        raise ApiError(422, body={"detail": [{"loc": ["body"], "msg": f"Send 1 to {BATCH_LIMIT} actions.",
+                                              "type": "value_error"}]})
+    wanted = {item["customer_id"] for item in items}
+    found = set(db.session.scalars(select(Customer.id).where(Customer.id.in_(wanted))))
+    missing = sorted(wanted - found)
+    if missing:
+        raise domain_error(404, "CUSTOMER_NOT_FOUND", f"{len(missing)} customer(s) not found; no action was "
+                           "recorded.", customer_ids=missing)
+    now, default_actor = utcnow(), actor_name(operator)
+    rows = [{"id": new_id(), "customer_id": item["customer_id"], "action": item["action"],
+             "performed_by": item.get("performed_by") or default_actor, "source": item["source"],
+             "batch_id": item.get("batch_id"), "created_at": now} for item in items]
+    db.session.execute(insert(CustomerAction), rows)
+    _apply_statuses({item["customer_id"]: STATUS_AFTER[item["action"]] for item in items})
+    audit.record("insight", "action.batch", actor=operator.id, details={"actions": len(rows)})
+    db.session.commit()
+    return [row["id"] for row in rows]
+
+
+def _apply_statuses(status_by_customer: dict[str, str]) -> None:
+    """Set each customer's status (the last action of a customer wins), one UPDATE per status."""
+    by_status: dict[str, list[str]] = defaultdict(list)
+    for customer_id, status in status_by_customer.items():
+        by_status[status].append(customer_id)
+    now = utcnow()
+    for status, ids in by_status.items():
+        for start in range(0, len(ids), 1000):
+            db.session.execute(update(Customer).where(Customer.id.in_(ids[start:start + 1000]))
+                               .values(status=status, updated_at=now).execution_options(synchronize_session=False))

@@ -1,0 +1,157 @@
+"""Spreadsheet upload and batch processing: validate rows, then create or update customers in bulk.
+
+`process_batch` is one transaction of a few bulk statements (an upsert by account number, a multi-row
+insert of actions, one status update per status), and the batch id is a primary key, so re-posting a
+batch applies nothing twice, even when two identical posts race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, Any
+
+from flask import current_app
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from modules.core import audit
+from modules.core.errors import ApiError, fastapi_items
+from modules.core.extensions import db
+from modules.core.types import new_id, utcnow
+from modules.insight.models import STATUS_AFTER, Customer, CustomerAction, ProcessedBatch
+from modules.insight.rows import Row, validate_rows
+from modules.insight.spreadsheet import SpreadsheetError, read_rows
+
+CHUNK = 1000
+Progress = Callable[[int], None]
+
+
+def _region() -> str:
+    return current_app.config["DEFAULT_PHONE_REGION"]
+
+
+def _max_rows() -> int:
+    return int(current_app.config["INSIGHT_UPLOAD_MAX_ROWS"])
+
+
+def read_spreadsheet(stream: IO[bytes], filename: str) -> list[tuple[int, dict[str, Any]]]:
+    """Every data row of the file; a file that cannot be read is a 400 with the reason."""
+    try:
+        return list(read_rows(stream, filename, _max_rows()))
+    except SpreadsheetError as exc:
+        raise ApiError(400, body={"detail": str(exc)}) from exc
+
+
+def summary(rows: list[Row]) -> dict[str, Any]:
+    valid = sum(row.valid for row in rows)
+    return {"data": [row.shown() for row in rows], "total": len(rows), "valid_count": valid,
+            "error_count": len(rows) - valid}
+
+
+def validate_upload(stream: IO[bytes], filename: str) -> dict[str, Any]:
+    return summary(validate_rows(read_spreadsheet(stream, filename), _region()))
+
+
+def _numbered(raw_rows: list[Any]) -> Iterable[tuple[int, Mapping[str, Any]]]:
+    """Rows as sent by the front end, numbered by their own `row` when they carry one."""
+    for index, raw in enumerate(raw_rows, start=1):
+        number = raw.get("row") if isinstance(raw.get("row"), int) and not isinstance(raw.get("row"), bool) else index
+        yield number, raw
+
+
+def _check_size(raw_rows: list[Any]) -> None:
+    if len(raw_rows) > _max_rows():
+        raise ApiError(400, body={"detail": f"Too many rows: at most {_max_rows()} per request."})
+
+
+def validate_customers(raw_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    _check_size(raw_rows)
+    rows = validate_rows(_numbered(raw_rows), _region())
+    validated = [row.shown() for row in rows if row.valid]
+    errors = [{"row": row.number, "error": "; ".join(row.messages()), "errors": row.messages(), "data": row.given}
+              for row in rows if not row.valid]
+    return {"validated": validated, "errors": errors, "total": len(rows), "valid_count": len(validated),
+            "error_count": len(errors)}
+
+
+def checked_batch_rows(raw_rows: list[dict[str, Any]]) -> list[Row]:
+    """Rows of a batch, or a 422 in FastAPI's shape naming each bad row and field (nothing applied)."""
+    _check_size(raw_rows)
+    rows = validate_rows(enumerate(raw_rows), _region(), with_action=True)
+    problems = {str(row.number): {name: [message] for name, message in row.errors} for row in rows if not row.valid}
+    if problems:
+        raise ApiError(422, body={"detail": fastapi_items({"json": {"data": problems}})})
+    return rows
+
+
+def _upsert(table_rows: list[dict[str, Any]], update_status: bool) -> dict[str, str]:
+    """Insert or update customers by account number; returns {account_number: id}."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Customer)
+    changed = ["name", "phone", "arrears", "updated_at"] + (["status"] if update_status else [])
+    statement = statement.on_conflict_do_update(
+        index_elements=[Customer.account_number], set_={name: statement.excluded[name] for name in changed}
+    ).returning(Customer.account_number, Customer.id)
+    ids: dict[str, str] = {}
+    for start in range(0, len(table_rows), CHUNK):
+        result = db.session.execute(statement, table_rows[start:start + CHUNK])
+        ids.update({account: customer_id for account, customer_id in result.all()})
+    return ids
+
+
+def process_batch(rows: list[Row], batch_id: str | None, default_action: str | None, performed_by: str,
+                  actor_id: str | None, progress: Progress | None = None) -> dict[str, Any]:
+    """Apply validated rows once per batch id (one transaction). `progress(n)` reports rows applied."""
+    batch_id = batch_id or new_id()
+    if db.session.get(ProcessedBatch, batch_id) is not None:
+        return _already_applied(batch_id)
+    accounts = [row.clean["account_number"] for row in rows]
+    existing: set[str] = set()
+    for start in range(0, len(accounts), CHUNK):
+        existing.update(db.session.scalars(select(Customer.account_number)
+                                           .where(Customer.account_number.in_(accounts[start:start + CHUNK]))))
+    now = utcnow()
+    with_action, without_action = [], []
+    for row in rows:
+        action = row.clean.get("action") or default_action
+        target = with_action if action else without_action
+        target.append({"id": new_id(), "name": row.clean["name"], "account_number": row.clean["account_number"],
+                       "phone": row.clean["phone"], "arrears": row.clean["arrears"],
+                       "status": STATUS_AFTER[action] if action else "connected", "created_at": now,
+                       "updated_at": now, "_action": action})
+    batch = ProcessedBatch(batch_id=batch_id, performed_by=performed_by, rows=len(rows),
+                           customers_created=len(rows) - len(existing), customers_updated=len(existing),
+                           actions_created=len(with_action), created_at=now)
+    db.session.add(batch)
+    try:
+        db.session.flush()  # claims the batch id before any customer is touched
+        ids = {}
+        for group, update_status in ((without_action, False), (with_action, True)):
+            ids.update(_upsert([{k: v for k, v in r.items() if k != "_action"} for r in group], update_status))
+            if progress:
+                progress(len(group))
+        if with_action:
+            db.session.execute(insert(CustomerAction), [
+                {"id": new_id(), "customer_id": ids[r["account_number"]], "action": r["_action"],
+                 "performed_by": performed_by, "source": "batch", "batch_id": batch_id, "created_at": now}
+                for r in with_action])
+        audit.record("insight", "batch.processed", actor=actor_id, subject_id=batch_id,
+                     details={"rows": len(rows), "customers_created": batch.customers_created,
+                              "customers_updated": batch.customers_updated, "actions_created": len(with_action)})
+        db.session.commit()
+    except IntegrityError:  # the same batch id was applied by a concurrent request
+        db.session.rollback()
+        if db.session.get(ProcessedBatch, batch_id) is None:
+            raise
+        return _already_applied(batch_id)
+    return {"message": f"Batch processed: {batch.customers_created} customer(s) created, "
+                       f"{batch.customers_updated} updated, {batch.actions_created} action(s) recorded.",
+            "actions_created": batch.actions_created, "customers_created": batch.customers_created,
+            "customers_updated": batch.customers_updated, "batch_id": batch_id, "success": True, "errors": []}
+
+
+def _already_applied(batch_id: str) -> dict[str, Any]:
+    return {"message": f"Batch {batch_id} was already processed; nothing was applied again.",
+            "actions_created": 0, "customers_created": 0, "customers_updated": 0, "batch_id": batch_id,
+            "success": True, "errors": []}

@@ -1,0 +1,146 @@
+"""Customers: list with filters, create, update, delete, and the dashboard's figures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from modules.core import audit
+from modules.core.extensions import db
+from modules.core.models import Operator
+from modules.core.types import utcnow
+from modules.insight import normalise
+from modules.insight.models import CUSTOMER_STATUSES, Customer, CustomerAction
+from modules.insight.services.common import domain_error, get_customer, paginate
+
+KPI_WINDOW = timedelta(days=30)
+RECENT_ACTIONS = 10
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_customers(filters: dict[str, Any]) -> dict[str, Any]:
+    query = select(Customer).order_by(Customer.created_at.desc(), Customer.id)
+    search = (filters.get("search") or "").strip()
+    if search:
+        pattern = _like(search)
+        matches = [Customer.name.ilike(pattern, escape="\\"), Customer.account_number.ilike(pattern, escape="\\"),
+                   Customer.phone.like(pattern, escape="\\")]
+        try:  # "+233 24 123 4567" finds the customer stored as 0241234567
+            matches.append(Customer.phone == normalise.normalise_phone(search, current_app.config[
+                "DEFAULT_PHONE_REGION"]))
+        except ValueError:
+            pass
+        query = query.where(or_(*matches))
+    if filters.get("status"):
+        query = query.where(Customer.status == filters["status"])
+    if filters.get("arrears_min") is not None:
+        query = query.where(Customer.arrears >= filters["arrears_min"])
+    if filters.get("arrears_max") is not None:
+        query = query.where(Customer.arrears <= filters["arrears_max"])
+    if filters.get("date_from"):
+        query = query.where(Customer.created_at >= filters["date_from"])
+    if filters.get("date_to"):
+        query = query.where(Customer.created_at < filters["date_to"])
+    return paginate(query, filters["page"], filters["limit"])
+
+
+def _account_taken(account_number: str, except_id: str | None = None) -> bool:
+    query = select(Customer.id).where(Customer.account_number == account_number)
+    if except_id:
+        query = query.where(Customer.id != except_id)
+    return db.session.scalar(query) is not None
+
+
+def _duplicate(account_number: str):
+    return domain_error(409, "CUSTOMER_ALREADY_EXISTS", f"A customer with account number {account_number} "
+                        "already exists.", account_number=account_number)
+
+
+def _commit_or_duplicate(account_number: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # another request took the account number in the meantime
+        db.session.rollback()
+        raise _duplicate(account_number) from exc
+
+
+def create_customer(data: dict[str, Any], operator: Operator) -> Customer:
+    if _account_taken(data["account_number"]):
+        raise _duplicate(data["account_number"])
+    customer = Customer(**data)
+    db.session.add(customer)
+    db.session.flush()
+    audit.record("insight", "customer.created", actor=operator.id, subject_id=customer.id)
+    _commit_or_duplicate(data["account_number"])
+    return customer
+
+
+def update_customer(customer_id: str, changes: dict[str, Any], operator: Operator) -> Customer:
+    customer = get_customer(customer_id)
+    account = changes.get("account_number")
+    if account and _account_taken(account, except_id=customer.id):
+        raise _duplicate(account)
+    for name, value in changes.items():
+        setattr(customer, name, value)
+    audit.record("insight", "customer.updated", actor=operator.id, subject_id=customer.id,
+                 details={"fields": sorted(changes)})
+    _commit_or_duplicate(account or customer.account_number)
+    return customer
+
+
+def delete_customer(customer_id: str, operator: Operator) -> None:
+    customer = get_customer(customer_id)
+    db.session.delete(customer)
+    audit.record("insight", "customer.deleted", actor=operator.id, subject_id=customer_id)
+    db.session.commit()
+
+
+def _percent_change(current: int, previous: int) -> float:
+    if previous == 0:
+        return 100.0 if current else 0.0
+    return round((current - previous) * 100 / previous, 1)
+
+
+def _kpis(total_customers: int) -> list[dict[str, Any]]:
+    """Each figure of the last 30 days against the 30 days before; `is_positive` means good news."""
+    now = utcnow()
+    start, previous_start = now - KPI_WINDOW, now - 2 * KPI_WINDOW
+    customers_before = db.session.scalar(select(func.count()).where(Customer.created_at < start))
+    recent = func.sum(case((CustomerAction.created_at >= start, 1), else_=0))
+    earlier = func.sum(case((CustomerAction.created_at < start, 1), else_=0))
+    counts = {action: (int(now_count or 0), int(then_count or 0)) for action, now_count, then_count in
+              db.session.execute(select(CustomerAction.action, recent, earlier)
+                                 .where(CustomerAction.created_at >= previous_start)
+                                 .group_by(CustomerAction.action))}
+    growth = _percent_change(total_customers, customers_before)
+    kpis = [{"title": "Total Customers", "value": str(total_customers), "change": growth, "is_positive": growth >= 0}]
+    good_when_rising = {"connect": True, "disconnect": False, "warn": False, "sms_sent": True}
+    titles = {"connect": "Reconnections (30 days)", "disconnect": "Disconnections (30 days)",
+              "warn": "Warnings (30 days)", "sms_sent": "SMS Sent (30 days)"}
+    for action, title in titles.items():
+        current, previous = counts.get(action, (0, 0))
+        change = _percent_change(current, previous)
+        kpis.append({"title": title, "value": str(current), "change": change,
+                     "is_positive": change >= 0 if good_when_rising[action] else change <= 0})
+    return kpis
+
+
+def dashboard() -> dict[str, Any]:
+    by_status = dict(db.session.execute(select(Customer.status, func.count()).group_by(Customer.status)).all())
+    total_arrears = db.session.scalar(select(func.coalesce(func.sum(Customer.arrears), 0)))
+    total = sum(by_status.values())
+    recent = db.session.scalars(select(CustomerAction).order_by(CustomerAction.created_at.desc(), CustomerAction.id)
+                                .limit(RECENT_ACTIONS)).all()
+    answer: dict[str, Any] = {"total_customers": total}
+    answer.update({f"{status}_customers": by_status.get(status, 0) for status in CUSTOMER_STATUSES})
+    answer.update(total_arrears=Decimal(str(total_arrears)), recent_actions=list(recent), kpis=_kpis(total))
+    return answer

@@ -1,0 +1,122 @@
+"""SMS: queued in the request's transaction (an `insight.sms` outbox row), sent by the worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from modules.core import audit, outbox
+from modules.core.errors import ApiError
+from modules.core.extensions import db
+from modules.core.models import Operator, OutboxMessage
+from modules.core.types import new_id, utcnow
+from modules.insight.clients import ArkeselClient, ProviderUnavailable
+from modules.insight.jobs import SMS_KIND
+from modules.insight.models import TEMPLATE_ACTIONS, Customer, SmsMessage, SmsTemplate
+from modules.insight.normalise import format_amount, international_phone
+from modules.insight.services.common import actor_name, get_customer, not_found
+from modules.insight.templates import DEFAULT_TEMPLATES, render
+
+STATUS_LOOKUPS = 20  # provider look-ups per status request, so that a bulk message answers quickly
+
+
+def _require_configured() -> ArkeselClient:
+    client = ArkeselClient.from_config()
+    if client is None:
+        raise ApiError(503, body={"detail": "SMS service is not configured."})
+    return client
+
+
+def _queue(kind: str, recipients: list[str], text: str, operator: Operator,
+           customer: Customer | None = None) -> SmsMessage:
+    sms = SmsMessage(id=new_id(), customer_id=customer.id if customer else None, kind=kind, recipients=recipients,
+                     message=text, status="queued", provider_ids={}, performed_by=actor_name(operator),
+                     created_at=utcnow())
+    db.session.add(sms)
+    sms.outbox_id = outbox.add(SMS_KIND, {"sms_id": sms.id}, subject_id=sms.id).id
+    audit.record("insight", "sms.queued", actor=operator.id, subject_id=sms.id,
+                 details={"kind": kind, "recipients": len(recipients)})
+    db.session.commit()
+    return sms
+
+
+def _customer_recipient(customer: Customer) -> list[str]:
+    return [international_phone(customer.phone, current_app.config["DEFAULT_PHONE_REGION"])]
+
+
+def _queued_answer(sms: SmsMessage, who: str) -> dict[str, Any]:
+    return {"status": "success", "message": f"SMS queued for {who}.", "message_id": sms.id}
+
+
+def send_bulk(phones: list[str], text: str, operator: Operator) -> dict[str, Any]:
+    _require_configured()
+    region = current_app.config["DEFAULT_PHONE_REGION"]
+    recipients = list(dict.fromkeys(international_phone(phone, region) for phone in phones))
+    sms = _queue("bulk", recipients, text, operator)
+    return _queued_answer(sms, f"{len(recipients)} recipient(s)")
+
+
+def send_to_customer(customer_id: str, text: str, include_arrears: bool, operator: Operator) -> dict[str, Any]:
+    _require_configured()
+    customer = get_customer(customer_id)
+    if include_arrears:
+        text = f"{text}\nYour current arrears are: GHS {format_amount(customer.arrears)}"
+    sms = _queue("custom", _customer_recipient(customer), text, operator, customer)
+    return _queued_answer(sms, customer.name)
+
+
+def send_template(action: str, customer_id: str, operator: Operator) -> dict[str, Any]:
+    _require_configured()
+    customer = get_customer(customer_id)
+    text = render(template_text(action), customer.name, customer.arrears)
+    sms = _queue(action, _customer_recipient(customer), text, operator, customer)
+    return _queued_answer(sms, customer.name)
+
+
+def template_text(action: str) -> str:
+    stored = db.session.get(SmsTemplate, action)
+    return stored.message if stored else DEFAULT_TEMPLATES[action]
+
+
+def list_templates() -> list[dict[str, Any]]:
+    stored = {row.action: row for row in db.session.scalars(select(SmsTemplate))}
+    return [{"action": action, "message": stored[action].message if action in stored else DEFAULT_TEMPLATES[action],
+             "updated_at": stored[action].updated_at if action in stored else None} for action in TEMPLATE_ACTIONS]
+
+
+def update_template(action: str, text: str, operator: Operator) -> dict[str, Any]:
+    if action not in TEMPLATE_ACTIONS:
+        raise not_found("Template")
+    template = db.session.get(SmsTemplate, action)
+    if template is None:
+        template = SmsTemplate(action=action)
+        db.session.add(template)
+    template.message, template.updated_by, template.updated_at = text, actor_name(operator), utcnow()
+    audit.record("insight", "sms.template_updated", actor=operator.id, subject_id=action)
+    db.session.commit()
+    return {"action": action, "message": template.message, "updated_at": template.updated_at}
+
+
+def delivery_status(message_id: str) -> dict[str, Any]:
+    """Our state of the message and, once Arkesel has it, Arkesel's status of each recipient."""
+    sms = db.session.get(SmsMessage, message_id)
+    if sms is None:
+        raise not_found("SMS message")
+    queued = db.session.get(OutboxMessage, sms.outbox_id) if sms.outbox_id else None
+    answer = {"message_id": sms.id, "status": sms.status, "recipients": len(sms.recipients),
+              "attempts": queued.attempts if queued else 0, "last_error": sms.error or (queued and queued.last_error),
+              "created_at": sms.created_at, "sent_at": sms.sent_at, "provider": [], "provider_error": None}
+    client = ArkeselClient.from_config()
+    if sms.provider_ids and client is None:
+        answer["provider_error"] = "SMS service is not configured."
+    elif sms.provider_ids:
+        try:
+            for recipient, provider_id in list(sms.provider_ids.items())[:STATUS_LOOKUPS]:
+                status = client.status(provider_id).get("status")
+                answer["provider"].append({"recipient": recipient, "id": provider_id,
+                                           "status": str(status) if status is not None else None})
+        except ProviderUnavailable as exc:
+            answer["provider_error"] = str(exc)
+    return answer
