@@ -1,0 +1,157 @@
+"""DTech's External Sales API: every request signed with AWS SigV4 (botocore's signer), with timeouts.
+
+Failures become `PartnerFailure`s that carry the answer our API gives (502 or 504, an error code and
+the partner's own message). Nothing here logs a body, a header, a key or a URL's query.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from modules.core import http
+
+log = logging.getLogger(__name__)
+
+SERVICE = "execute-api"
+PARTNER_MESSAGE_KEYS = ("message", "Message", "detail", "error", "errorMessage")
+
+
+class PartnerFailure(Exception):
+    """DTech did not give a usable answer; `status` and `code` are what our API answers."""
+
+    status = 502
+    code = "PARTNER_ERROR"
+
+
+class PartnerRefused(PartnerFailure):
+    def __init__(self, partner_status: int, partner_message: str):
+        super().__init__(f"DTech answered HTTP {partner_status}: {partner_message}")
+        self.partner_status = partner_status
+        if partner_status in (401, 403):
+            self.code = "PARTNER_AUTH_FAILED"
+
+
+class PartnerTimeout(PartnerFailure):
+    status = 504
+    code = "PARTNER_TIMEOUT"
+
+
+class PartnerUnreachable(PartnerFailure):
+    code = "PARTNER_UNREACHABLE"
+
+
+class PartnerNotConfigured(PartnerFailure):
+    code = "PARTNER_NOT_CONFIGURED"
+
+
+def partner_path(*segments: str) -> str:
+    """Each segment percent-encoded, so an id can never add a path segment of its own."""
+    return "".join("/" + quote(segment, safe="") for segment in segments)
+
+
+def content_md5(md5_hex: str) -> str:
+    """The Content-MD5 header: base64 of the digest (not of its hex form)."""
+    return base64.b64encode(binascii.unhexlify(md5_hex)).decode()
+
+
+def partner_message(response: requests.Response) -> str:
+    """The partner's own explanation: API Gateway's {"message"}, FastAPI's {"detail"}, or the text."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in PARTNER_MESSAGE_KEYS:
+            if body.get(key):
+                value = body[key]
+                return value if isinstance(value, str) else json.dumps(value)
+    return response.text.strip()[:300] or response.reason or "no message"
+
+
+class DTechClient:
+    """One client per call site; `from_config(app.config)` reads the settings."""
+
+    def __init__(self, base_url: str, region: str, credentials: Credentials | None, timeout: float):
+        self.base_url = base_url.rstrip("/")
+        self.region = region
+        self.credentials = credentials
+        self.session = http.session(timeout=timeout)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> DTechClient:
+        access_key = config.get("AWS_ACCESS_KEY_ID") or config.get("AWS_ACCESS_KEY")
+        secret_key = config.get("AWS_SECRET_ACCESS_KEY") or config.get("AWS_SECRET_KEY")
+        credentials = Credentials(access_key, secret_key) if access_key and secret_key else None
+        return cls(config.get("DIFFERENT_API_BASE") or "", config.get("AWS_REGION") or "eu-west-1", credentials,
+                   float(config.get("DTECH_TIMEOUT_SECONDS") or 10))
+
+    # The partner's operations -------------------------------------------------------------------------
+
+    def start(self, body: dict[str, Any]) -> Any:
+        return self.call("start", "POST", partner_path("ext", "start"), body)
+
+    def continue_process(self, sales_process_id: str, body: dict[str, Any]) -> Any:
+        return self.call("continue", "POST", partner_path("ext", "continue", sales_process_id), body)
+
+    def status(self, sales_process_id: str, account_id: str) -> Any:
+        return self.call("status", "GET", partner_path("ext", "status", sales_process_id, account_id))
+
+    def stop(self, sales_process_id: str, body: dict[str, Any]) -> Any:
+        return self.call("stop", "POST", partner_path("ext", "stop", sales_process_id), body)
+
+    def recording_url(self, sales_process_id: str, body: dict[str, Any], content_md5: str) -> Any:
+        return self.call("recording-url", "POST", partner_path("recording-url", sales_process_id), body,
+                         headers={"Content-MD5": content_md5})
+
+    def activate(self, security_group: str, account_id: str, request_token: str) -> Any:
+        """Unsigned only when no keys are configured yet: the request token then vouches for the caller."""
+        return self.call("activate", "POST", partner_path("activate", security_group),
+                         {"account_id": account_id, "request_token": request_token}, require_keys=False)
+
+    # Transport ----------------------------------------------------------------------------------------
+
+    def call(self, operation: str, method: str, path: str, body: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None, require_keys: bool = True) -> Any:
+        """Send one signed request; `operation` names it in log lines (never the path: it holds ids)."""
+        if not self.base_url or (require_keys and self.credentials is None):
+            raise PartnerNotConfigured(
+                "DTech is not configured: set DIFFERENT_API_BASE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        signed = self.sign(method, self.base_url + path, body, headers or {})
+        try:
+            response = self.session.request(method, signed.url, data=signed.body, headers=dict(signed.headers))
+        except requests.Timeout as exc:
+            log.warning("dtech call timed out", extra={"operation": operation})
+            raise PartnerTimeout("DTech did not answer in time; try again") from exc
+        except requests.RequestException as exc:
+            log.warning("dtech unreachable", extra={"operation": operation, "error": type(exc).__name__})
+            raise PartnerUnreachable(f"DTech could not be reached ({type(exc).__name__}); try again") from exc
+        if not 200 <= response.status_code < 300:
+            log.warning("dtech refused a call", extra={"operation": operation, "status": response.status_code})
+            raise PartnerRefused(response.status_code, partner_message(response))
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PartnerFailure("DTech answered with something that is not JSON") from exc
+
+    def sign(self, method: str, url: str, body: dict[str, Any] | None, headers: dict[str, str]) -> AWSRequest:
+        """A request signed with SigV4 for `execute-api` (left unsigned when no keys are configured)."""
+        all_headers = {"Accept": "application/json", **headers}
+        data = b""
+        if body is not None:
+            data = json.dumps(body).encode()
+            all_headers["Content-Type"] = "application/json"
+        request = AWSRequest(method=method, url=url, data=data, headers=all_headers)
+        if self.credentials is not None:
+            SigV4Auth(self.credentials, SERVICE, self.region).add_auth(request)
+        return request

@@ -1,0 +1,176 @@
+"""The DTech sales API under /api/v1/sales: thin views over services.py and recordings.py.
+
+start, continue, status and stop wait for DTech's answer (agents need it now): the one documented
+exception to "views never call the network". Partner failures answer 502 or 504 with a code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import request
+
+from modules.core.auth import current_operator, require_operator
+from modules.core.errors import handle_api_error, register_envelope
+from modules.dtech import recordings, services
+from modules.dtech.clients import PartnerFailure
+from modules.dtech.errors import dtech_envelope, error, unauthorized, validation_error
+from modules.dtech.schemas import (
+    ContinueAnswerSchema,
+    ContinueSchema,
+    ProcessPathSchema,
+    RecordingUrlAnswerSchema,
+    RecordingUrlSchema,
+    SalesErrorSchema,
+    SalesProcessDetailSchema,
+    SalesProcessPageSchema,
+    SalesProcessQuerySchema,
+    StartAnswerSchema,
+    StartSchema,
+    StatusPathSchema,
+    StopQuerySchema,
+    StopSchema,
+    UploadStatusSchema,
+)
+
+from . import blp
+
+API_PREFIX = "/api/v1/sales"
+register_envelope(blp.name, dtech_envelope, prefixes=(API_PREFIX,))
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid request: the detail names the field(s)",
+    401: "Missing or invalid operator token",
+    404: "Unknown id",
+    409: "The recording is already uploaded",
+    413: "The file is larger than DTECH_MAX_RECORDING_BYTES",
+    502: "DTech refused or failed (PARTNER_ERROR, PARTNER_AUTH_FAILED, PARTNER_UNREACHABLE, "
+         "PARTNER_NOT_CONFIGURED); the detail holds DTech's message",
+    504: "DTech did not answer within DTECH_TIMEOUT_SECONDS (PARTNER_TIMEOUT)",
+}
+PARTNER_ERRORS = (400, 401, 502, 504)
+
+
+def documented(*statuses: int) -> Callable:
+    """The error answers of a view in the OpenAPI document, and its operator bearer security."""
+
+    def decorate(view: Callable) -> Callable:
+        for status in statuses:
+            view = blp.alt_response(status, schema=SalesErrorSchema, description=ERROR_DESCRIPTIONS[status])(view)
+        return blp.doc(security=[{"operatorBearer": []}])(view)
+
+    return decorate
+
+
+def operator_id() -> str:
+    return current_operator().id
+
+
+@blp.errorhandler(PartnerFailure)
+def partner_failed(failure: PartnerFailure):
+    return handle_api_error(error(failure.status, failure.code, str(failure)))
+
+
+@blp.route("/start", methods=["POST"])
+@require_operator(unauthorized)
+@blp.arguments(StartSchema)
+@blp.response(200, StartAnswerSchema)
+@documented(*PARTNER_ERRORS)
+def start(data):
+    """Start a sales process at DTech; answers the URL the agent opens."""
+    return services.start_process(data, operator_id())
+
+
+@blp.route("/continue/<sales_process_id>", methods=["POST"])
+@require_operator(unauthorized)
+@blp.arguments(ProcessPathSchema, location="path")
+@blp.arguments(ContinueSchema)
+@blp.response(200, ContinueAnswerSchema)
+@documented(*PARTNER_ERRORS)
+def continue_process(path, data, **_path):
+    """A fresh URL for a process; body {"account_id", "user"} or {"request": {"account_id"}, "user"}."""
+    return services.continue_process(path["sales_process_id"], data, operator_id())
+
+
+@blp.route("/status/<sales_process_id>/<account_id>")
+@require_operator(unauthorized)
+@blp.arguments(StatusPathSchema, location="path")
+@blp.response(200, description="DTech's answer, as it gave it")
+@documented(*PARTNER_ERRORS)
+def process_status(path, **_path):
+    """DTech's status of a process; the local record follows it."""
+    return services.process_status(path["sales_process_id"], str(path["account_id"]))
+
+
+@blp.route("/stop/<sales_process_id>", methods=["POST"])
+@require_operator(unauthorized)
+@blp.arguments(ProcessPathSchema, location="path")
+@blp.arguments(StopQuerySchema, location="query")
+@blp.arguments(StopSchema)
+@blp.response(200, description="DTech's answer, as it gave it")
+@documented(*PARTNER_ERRORS)
+def stop(path, query, data, **_path):
+    """Stop a process; `reason` in the body or in the query string."""
+    reason = data.get("reason") or query.get("reason")
+    if not reason:
+        raise validation_error("reason", "Missing data for required field (give it in the body or the query).")
+    return services.stop_process(path["sales_process_id"], data["account_id"], reason, operator_id())
+
+
+@blp.route("/recording-url/<sales_process_id>", methods=["POST"])
+@require_operator(unauthorized)
+@blp.arguments(ProcessPathSchema, location="path")
+@blp.arguments(RecordingUrlSchema)
+@blp.response(200, RecordingUrlAnswerSchema)
+@documented(*PARTNER_ERRORS)
+def recording_url(path, data, **_path):
+    """Announce a call recording; then upload the file at /recordings/<upload_id>/file."""
+    return services.request_recording_url(path["sales_process_id"], data, operator_id())
+
+
+@blp.route("/recordings/<upload_id>/file", methods=["POST"])
+@require_operator(unauthorized)
+@blp.response(202, UploadStatusSchema)
+@blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"}}}}}})
+@documented(400, 401, 404, 409, 413)
+def upload_recording(upload_id):
+    """Upload the recording (multipart, part `file`); its MD5 must be the announced recording_hash.
+
+    The hub keeps the file and a worker PUTs it to DTech's upload URL, retrying with backoff;
+    follow it at /upload-status/<upload_id>.
+    """
+    recording = recordings.uploadable_recording(upload_id)
+    request.max_content_length = recordings.max_body_bytes()
+    received = recordings.receive_file(request.stream, request.mimetype, request.content_length,
+                                       request.mimetype_params)
+    return recordings.accept_upload(recording, received, operator_id())
+
+
+@blp.route("/upload-status/<upload_id>")
+@require_operator(unauthorized)
+@blp.response(200, UploadStatusSchema)
+@documented(401, 404)
+def upload_status(upload_id):
+    """Where a recording stands: pending (awaiting the file), uploading, complete or failed."""
+    return recordings.get_recording(upload_id)
+
+
+@blp.route("/processes")
+@require_operator(unauthorized)
+@blp.arguments(SalesProcessQuerySchema, location="query")
+@blp.response(200, SalesProcessPageSchema)
+@documented(400, 401)
+def list_processes(filters):
+    """Sales processes kept by the hub, newest first; filter by status, agent, account, dates or lead."""
+    return services.list_processes(filters)
+
+
+@blp.route("/processes/<sales_process_id>")
+@require_operator(unauthorized)
+@blp.response(200, SalesProcessDetailSchema)
+@documented(401, 404)
+def get_process(sales_process_id):
+    """One sales process with its recordings."""
+    return services.get_process(sales_process_id)

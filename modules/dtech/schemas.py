@@ -1,0 +1,208 @@
+"""Marshmallow schemas of the DTech sales API (they are also its OpenAPI documentation).
+
+Request schemas ignore unknown keys, as the original FastAPI backend did, so field clients that send
+extra keys keep working; every listed field is validated.
+"""
+
+from datetime import UTC, datetime
+
+from flask import current_app
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+from modules.dtech.models import PROCESS_STATUSES, RECORDING_STATUSES
+
+# [0-9] rather than \d (which admits other scripts' digits); \Z rather than $ (which admits a trailing newline).
+PHONE = validate.Regexp(r"^\([0-9]{3}\) [0-9]{3}-[0-9]{4}\Z", error="Phone numbers look like (083) 555-5555.")
+MD5_HEX = validate.Regexp(r"^[0-9a-fA-F]{32}\Z", error="Give the file's MD5 as 32 hexadecimal characters.")
+PARTNER_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}\Z",
+                             error="Ids are 1 to 100 letters, digits, '_', '.', ':' or '-'.")
+CONTENT_TYPES = ("audio/wav", "audio/mpeg")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """ISO 8601 without an offset is read as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def text(max_length: int, **kwargs) -> fields.String:
+    required = kwargs.pop("required", True)
+    return fields.String(required=required, validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+class RequestSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class AccountSchema(RequestSchema):
+    """`account_id` defaults to DIFFERENT_ACCOUNT_ID."""
+
+    account_id = fields.UUID(metadata={"description": "DTech account; defaults to DIFFERENT_ACCOUNT_ID"})
+
+    @post_load
+    def default_account(self, data, **_kwargs):
+        account_id = data.get("account_id") or current_app.config.get("DIFFERENT_ACCOUNT_ID")
+        if not account_id:
+            raise ValidationError("Missing data for required field (no default account is configured).",
+                                  "account_id")
+        data["account_id"] = str(account_id)
+        return data
+
+
+class SalesUserSchema(RequestSchema):
+    external_id = text(100, metadata={"description": "The agent's id; kept as agent_id"})
+    first_name = text(100)
+    last_name = text(100)
+    provider_id = text(100)
+
+
+class SalesLeadSchema(RequestSchema):
+    first_name = text(100)
+    last_name = text(100)
+    phone_mobile = fields.String(required=True, validate=PHONE, metadata={"example": "(083) 555-5555"})
+    campaign_code = text(100)
+    lead_origin = text(100)
+    external_reference = text(200, required=False)
+    phone_work = fields.String(validate=PHONE, metadata={"example": "(021) 555-0100"})
+    email = fields.Email(validate=validate.Length(max=254))
+    id_number = text(50, required=False)
+
+
+class StartSchema(AccountSchema):
+    user = fields.Nested(SalesUserSchema, required=True)
+    lead = fields.Nested(SalesLeadSchema, required=True)
+
+
+class ContinueSchema(AccountSchema):
+    """Both forms: {"account_id", "user"} and the older {"request": {"account_id"}, "user"}."""
+
+    user = fields.Nested(SalesUserSchema, required=True)
+
+    @pre_load
+    def lift_request_account(self, data, **_kwargs):
+        if isinstance(data, dict) and isinstance(data.get("request"), dict) and "account_id" not in data:
+            data = {**data, "account_id": data["request"].get("account_id")}
+        return data
+
+
+class StopSchema(AccountSchema):
+    reason = text(500, required=False, metadata={"description": "Also accepted as the `reason` query parameter"})
+
+
+class StopQuerySchema(RequestSchema):
+    reason = text(500, required=False)
+
+
+class RecordingUrlSchema(AccountSchema):
+    date_start = fields.DateTime(required=True, metadata={"description": "ISO 8601; UTC when no offset is given"})
+    date_end = fields.DateTime(required=True, metadata={"description": "ISO 8601, after date_start"})
+    recording_hash = fields.String(required=True, validate=MD5_HEX, metadata={"description": "MD5 of the file"})
+    filename = text(200)
+    content_type = fields.String(required=True, validate=validate.OneOf(CONTENT_TYPES))
+    external_ref = text(200, required=False)
+
+    @validates_schema
+    def end_after_start(self, data, **_kwargs):
+        start, end = data.get("date_start"), data.get("date_end")
+        if start and end and as_utc(end) <= as_utc(start):
+            raise ValidationError("Must be after date_start.", "date_end")
+
+    @post_load
+    def normalise(self, data, **_kwargs):
+        data["date_start"], data["date_end"] = as_utc(data["date_start"]), as_utc(data["date_end"])
+        data["recording_hash"] = data["recording_hash"].lower()
+        return data
+
+
+class ProcessPathSchema(Schema):
+    sales_process_id = fields.String(required=True, validate=PARTNER_ID)
+
+
+class StatusPathSchema(ProcessPathSchema):
+    account_id = fields.UUID(required=True)
+
+
+class SalesProcessQuerySchema(RequestSchema):
+    status = fields.String(validate=validate.OneOf(PROCESS_STATUSES))
+    agent_id = text(100, required=False)
+    account_id = fields.UUID()
+    search = text(100, required=False, metadata={"description": "Part of the lead's name or phone"})
+    created_from = fields.DateTime()
+    created_to = fields.DateTime()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+# Answers ------------------------------------------------------------------------------------------------
+
+class SalesErrorSchema(Schema):
+    detail = fields.String()
+    code = fields.String()
+
+
+class StartAnswerSchema(Schema):
+    sales_process_id = fields.String()
+    url = fields.String()
+    url_expiry = fields.Raw()
+
+
+class ContinueAnswerSchema(Schema):
+    url = fields.String()
+    url_expiry = fields.Raw()
+
+
+class RecordingUrlAnswerSchema(Schema):
+    recording_id = fields.String()
+    upload_url = fields.String()
+    success = fields.Boolean()
+    upload_id = fields.String(metadata={"description": "Upload the file at POST /api/v1/sales/recordings/<upload_id>"
+                                                       "/file"})
+
+
+class CallRecordingSchema(Schema):
+    upload_id = fields.String(attribute="id")
+    recording_id = fields.String()
+    sales_process_id = fields.Function(lambda recording: recording.sales_process.sales_process_id)
+    status = fields.String(metadata={"enum": list(RECORDING_STATUSES)})
+    file_name = fields.String()
+    content_type = fields.String()
+    md5 = fields.String()
+    size = fields.Integer(allow_none=True)
+    external_ref = fields.String(allow_none=True)
+    recorded_at = fields.DateTime()
+    recorded_until = fields.DateTime()
+    received_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class UploadStatusSchema(CallRecordingSchema):
+    attempts = fields.Integer(metadata={"description": "Delivery attempts to the upload URL so far"})
+    last_error = fields.String(allow_none=True)
+
+
+class SalesProcessSchema(Schema):
+    sales_process_id = fields.String()
+    status = fields.String(metadata={"enum": list(PROCESS_STATUSES)})
+    partner_status = fields.String(allow_none=True)
+    account_id = fields.String()
+    agent_id = fields.String(allow_none=True)
+    lead_name = fields.String(allow_none=True)
+    lead_phone = fields.String(allow_none=True)
+    url_expiry = fields.String(allow_none=True)
+    stop_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class SalesProcessDetailSchema(SalesProcessSchema):
+    recordings = fields.List(fields.Nested(CallRecordingSchema))
+
+
+class SalesProcessPageSchema(Schema):
+    data = fields.List(fields.Nested(SalesProcessSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    limit = fields.Integer()
+    pages = fields.Integer()

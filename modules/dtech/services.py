@@ -1,0 +1,175 @@
+"""Sales processes: ask DTech synchronously (the agent needs its answer now), then record what it said.
+
+Each function makes one partner call and, when it succeeds, writes the local record and its audit row
+in one transaction. When the partner fails nothing is written and the `PartnerFailure` propagates.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from modules.core import audit
+from modules.core.extensions import db
+from modules.dtech.clients import DTechClient, PartnerFailure, content_md5
+from modules.dtech.errors import error
+from modules.dtech.models import CallRecording, SalesProcess
+
+COMPLETE_WORDS = {"complete", "completed", "done", "finished"}
+STOPPED_WORDS = {"stopped", "cancelled", "canceled", "aborted"}
+
+
+def partner() -> DTechClient:
+    return DTechClient.from_config(current_app.config)
+
+
+def _require(answer: Any, *keys: str) -> dict[str, Any]:
+    """The partner's answer, when it is an object holding `keys` with short enough values."""
+    if not isinstance(answer, dict):
+        raise PartnerFailure("DTech's answer is not a JSON object")
+    for key in keys:
+        value = answer.get(key)
+        too_long = key.endswith("_id") and len(str(value)) > 100
+        if value in (None, "") or isinstance(value, (dict, list)) or too_long:
+            raise PartnerFailure(f"DTech's answer lacks a usable {key}")
+    return answer
+
+
+def _short(value: Any, length: int) -> str | None:
+    return None if value is None else str(value)[:length]
+
+
+def _find_or_create(sales_process_id: str, account_id: str) -> SalesProcess:
+    """The local record of a process, created when it was started elsewhere (or before the hub)."""
+    found = db.session.scalar(select(SalesProcess).where(SalesProcess.sales_process_id == sales_process_id))
+    if found is not None:
+        return found
+    try:
+        with db.session.begin_nested():
+            process = SalesProcess(sales_process_id=sales_process_id, account_id=account_id)
+            db.session.add(process)
+        return process
+    except IntegrityError:  # a concurrent request created it first
+        return db.session.scalar(select(SalesProcess).where(SalesProcess.sales_process_id == sales_process_id))
+
+
+def _status_from(answer: Any) -> tuple[str | None, str | None]:
+    """(local status, partner's word) from a status answer; unknown words mean the process goes on."""
+    word = answer.get("status") if isinstance(answer, dict) else None
+    if not isinstance(word, str) or not word:
+        return None, None
+    lowered = word.strip().lower()
+    if lowered in COMPLETE_WORDS:
+        return "complete", word
+    if lowered in STOPPED_WORDS:
+        return "stopped", word
+    return "in_progress", word
+
+
+def start_process(data: dict[str, Any], operator_id: str) -> dict[str, Any]:
+    user, lead = data["user"], data["lead"]
+    answer = _require(partner().start({"account_id": data["account_id"], "user": user, "lead": lead}),
+                      "sales_process_id", "url")
+    process = _find_or_create(str(answer["sales_process_id"]), data["account_id"])
+    process.status = "in_progress"
+    process.agent_id = user["external_id"]
+    process.lead_name = f"{lead['first_name']} {lead['last_name']}"
+    process.lead_phone = lead["phone_mobile"]
+    process.url_expiry = _short(answer.get("url_expiry"), 64)
+    process.started_by = operator_id
+    audit.record("dtech", "sales.started", actor=operator_id, subject_id=process.sales_process_id,
+                 status_code=200, details={"account_id": data["account_id"]})
+    db.session.commit()
+    return answer
+
+
+def continue_process(sales_process_id: str, data: dict[str, Any], operator_id: str) -> dict[str, Any]:
+    answer = _require(partner().continue_process(sales_process_id, {"account_id": data["account_id"],
+                                                                    "user": data["user"]}), "url")
+    process = _find_or_create(sales_process_id, data["account_id"])
+    process.status = "in_progress"
+    process.agent_id = data["user"]["external_id"]
+    process.url_expiry = _short(answer.get("url_expiry"), 64)
+    audit.record("dtech", "sales.continued", actor=operator_id, subject_id=sales_process_id, status_code=200)
+    db.session.commit()
+    return answer
+
+
+def process_status(sales_process_id: str, account_id: str) -> Any:
+    answer = partner().status(sales_process_id, account_id)
+    process = _find_or_create(sales_process_id, account_id)
+    status, word = _status_from(answer)
+    if status:
+        process.status, process.partner_status = status, word[:100]
+    db.session.commit()
+    return answer
+
+
+def stop_process(sales_process_id: str, account_id: str, reason: str, operator_id: str) -> Any:
+    answer = partner().stop(sales_process_id, {"account_id": account_id, "reason": reason})
+    process = _find_or_create(sales_process_id, account_id)
+    process.status = "stopped"
+    process.stop_reason = reason
+    audit.record("dtech", "sales.stopped", actor=operator_id, subject_id=sales_process_id, status_code=200)
+    db.session.commit()
+    return answer
+
+
+def request_recording_url(sales_process_id: str, data: dict[str, Any], operator_id: str) -> dict[str, Any]:
+    """Announce a recording to DTech; the hub keeps its upload URL and answers an `upload_id` for the file."""
+    body = {"account_id": data["account_id"], "date_start": data["date_start"].isoformat(),
+            "date_end": data["date_end"].isoformat(), "recording_hash": data["recording_hash"],
+            "filename": data["filename"], "content_type": data["content_type"]}
+    if data.get("external_ref"):
+        body["external_ref"] = data["external_ref"]
+    answer = _require(partner().recording_url(sales_process_id, body, content_md5(data["recording_hash"])),
+                      "recording_id", "upload_url")
+    upload_url = str(answer["upload_url"])
+    if urlsplit(upload_url).scheme not in ("http", "https"):
+        raise PartnerFailure("DTech's upload_url is not an http(s) URL")
+    process = _find_or_create(sales_process_id, data["account_id"])
+    recording = CallRecording(recording_id=str(answer["recording_id"]), sales_process=process,
+                              file_name=data["filename"], content_type=data["content_type"],
+                              md5=data["recording_hash"], upload_url=upload_url,
+                              external_ref=data.get("external_ref"), recorded_at=data["date_start"],
+                              recorded_until=data["date_end"])
+    db.session.add(recording)
+    db.session.flush()
+    audit.record("dtech", "recording.announced", actor=operator_id, subject_id=recording.id, status_code=200,
+                 details={"recording_id": recording.recording_id, "sales_process_id": sales_process_id})
+    db.session.commit()
+    return {"recording_id": recording.recording_id, "upload_url": upload_url, "success": True,
+            "upload_id": recording.id}
+
+
+def list_processes(filters: dict[str, Any]) -> dict[str, Any]:
+    query = select(SalesProcess)
+    for name in ("status", "agent_id", "account_id"):
+        if filters.get(name):
+            query = query.where(getattr(SalesProcess, name) == str(filters[name]))
+    if filters.get("search"):
+        escaped = filters["search"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        query = query.where(or_(func.lower(SalesProcess.lead_name).like(pattern, escape="\\"),
+                                SalesProcess.lead_phone.like(pattern, escape="\\")))
+    if filters.get("created_from"):
+        query = query.where(SalesProcess.created_at >= filters["created_from"])
+    if filters.get("created_to"):
+        query = query.where(SalesProcess.created_at <= filters["created_to"])
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page, limit = filters["page"], filters["limit"]
+    rows = db.session.scalars(query.order_by(SalesProcess.created_at.desc(), SalesProcess.id)
+                              .limit(limit).offset((page - 1) * limit)).all()
+    return {"data": rows, "total": total, "page": page, "limit": limit, "pages": math.ceil(total / limit)}
+
+
+def get_process(sales_process_id: str) -> SalesProcess:
+    process = db.session.scalar(select(SalesProcess).where(SalesProcess.sales_process_id == sales_process_id))
+    if process is None:
+        raise error(404, "NOT_FOUND", "No sales process with that id is kept by the hub")
+    return process

@@ -1,0 +1,194 @@
+"""Start, continue, status and stop: signed calls to DTech, its answers relayed, local records following."""
+
+import time
+
+import pytest
+from sqlalchemy import select
+from werkzeug import Response
+
+from modules.core.extensions import db
+from modules.core.models import AuditEntry
+from modules.dtech.models import SalesProcess
+from tests.dtech.partner import (
+    ACCESS_KEY,
+    ACCOUNT_ID,
+    OTHER_ACCOUNT_ID,
+    SALES_PROCESS_ID,
+    SECRET_KEY,
+    START_BODY,
+    USER,
+    dtech_settings,
+)
+
+START_ANSWER = {"sales_process_id": SALES_PROCESS_ID, "url": "https://dtech.test/s/1001",
+                "url_expiry": "2026-11-22T09:00:00Z"}
+
+
+def stored_process(app, sales_process_id=SALES_PROCESS_ID):
+    with app.app_context():
+        process = db.session.scalar(select(SalesProcess).where(SalesProcess.sales_process_id == sales_process_id))
+        if process is not None:
+            db.session.expunge(process)
+        return process
+
+
+def process_count(app):
+    with app.app_context():
+        return len(db.session.scalars(select(SalesProcess)).all())
+
+
+def start(client, headers, partner, body=START_BODY):
+    partner.answer_start()
+    return client.post("/api/v1/sales/start", json=body, headers=headers)
+
+
+def test_start_sends_a_signed_request_and_keeps_the_process(app, client, operator_headers, partner):
+    response = start(client, operator_headers, partner)
+    assert response.status_code == 200
+    assert response.get_json() == START_ANSWER
+    [call] = partner.received
+    assert call.signature_problem is None
+    assert (call.method, call.path) == ("POST", "/ext/start")
+    assert call.json() == START_BODY
+    process = stored_process(app)
+    assert (process.status, process.agent_id, process.lead_name, process.lead_phone, process.account_id) == (
+        "in_progress", "agent-17", "Thandi Mokoena", "(083) 555-0142", ACCOUNT_ID)
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.event == "sales.started"))
+        assert (entry.domain, entry.subject_id) == ("dtech", SALES_PROCESS_ID)
+        assert entry.details == {"account_id": ACCOUNT_ID}
+
+
+def test_start_without_account_id_uses_the_configured_one(client, operator_headers, partner):
+    body = {key: value for key, value in START_BODY.items() if key != "account_id"}
+    assert start(client, operator_headers, partner, body).status_code == 200
+    assert partner.received[0].json()["account_id"] == ACCOUNT_ID
+
+
+@pytest.mark.parametrize("body", [
+    {"account_id": OTHER_ACCOUNT_ID, "user": USER},
+    {"request": {"account_id": OTHER_ACCOUNT_ID}, "user": USER},
+], ids=["flat", "nested-request"])
+def test_continue_accepts_both_body_forms(app, client, operator_headers, partner, body):
+    partner.answer("POST", f"/ext/continue/{SALES_PROCESS_ID}", {"url": "https://dtech.test/s/1001?again=1",
+                                                                 "url_expiry": "2026-11-22T10:00:00Z"})
+    response = client.post(f"/api/v1/sales/continue/{SALES_PROCESS_ID}", json=body, headers=operator_headers)
+    assert response.status_code == 200
+    assert response.get_json() == {"url": "https://dtech.test/s/1001?again=1", "url_expiry": "2026-11-22T10:00:00Z"}
+    [call] = partner.received
+    assert call.signature_problem is None
+    assert call.json() == {"account_id": OTHER_ACCOUNT_ID, "user": USER}
+    process = stored_process(app)
+    assert (process.status, process.agent_id, process.account_id, process.url_expiry) == (
+        "in_progress", "agent-17", OTHER_ACCOUNT_ID, "2026-11-22T10:00:00Z")
+
+
+def test_status_relays_the_partners_answer_and_updates_the_record(app, client, operator_headers, partner):
+    start(client, operator_headers, partner)
+    answer = {"sales_process_id": SALES_PROCESS_ID, "status": "COMPLETED", "policy_number": "POL-77"}
+    partner.answer("GET", f"/ext/status/{SALES_PROCESS_ID}/{ACCOUNT_ID}", answer)
+    response = client.get(f"/api/v1/sales/status/{SALES_PROCESS_ID}/{ACCOUNT_ID}", headers=operator_headers)
+    assert (response.status_code, response.get_json()) == (200, answer)
+    assert partner.received[-1].signature_problem is None
+    assert partner.received[-1].body == b""
+    process = stored_process(app)
+    assert (process.status, process.partner_status) == ("complete", "COMPLETED")
+
+
+@pytest.mark.parametrize("where", ["body", "query"])
+def test_stop_takes_the_reason_from_the_body_or_the_query(app, client, operator_headers, partner, where):
+    start(client, operator_headers, partner)
+    partner.answer("POST", f"/ext/stop/{SALES_PROCESS_ID}", {"success": True})
+    body, query = ({"account_id": ACCOUNT_ID, "reason": "lead declined"}, "") if where == "body" else (
+        {"account_id": ACCOUNT_ID}, "?reason=lead%20declined")
+    response = client.post(f"/api/v1/sales/stop/{SALES_PROCESS_ID}{query}", json=body, headers=operator_headers)
+    assert (response.status_code, response.get_json()) == (200, {"success": True})
+    call = partner.received[-1]
+    assert call.signature_problem is None
+    assert call.json() == {"account_id": ACCOUNT_ID, "reason": "lead declined"}
+    process = stored_process(app)
+    assert (process.status, process.stop_reason) == ("stopped", "lead declined")
+
+
+def test_stop_with_only_a_query_string_and_no_body(client, operator_headers, partner):
+    partner.answer("POST", f"/ext/stop/{SALES_PROCESS_ID}", {"success": True})
+    response = client.post(f"/api/v1/sales/stop/{SALES_PROCESS_ID}?reason=duplicate", headers=operator_headers)
+    assert response.status_code == 200
+    assert partner.received[-1].json() == {"account_id": ACCOUNT_ID, "reason": "duplicate"}
+
+
+def test_stop_without_a_reason_is_refused_before_the_partner_is_called(app, client, operator_headers, partner):
+    response = client.post(f"/api/v1/sales/stop/{SALES_PROCESS_ID}", json={"account_id": ACCOUNT_ID},
+                           headers=operator_headers)
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "VALIDATION_ERROR"
+    assert "reason" in response.get_json()["detail"]
+    assert partner.received == [] and process_count(app) == 0
+
+
+def test_a_wrong_secret_is_refused_by_the_partner_and_answered_502(make_app, operator_headers, partner,
+                                                                     recordings_dir):
+    app = make_app(**dtech_settings(partner, recordings_dir, AWS_SECRET_ACCESS_KEY="test-wrong-secret"))
+    response = start(app.test_client(), operator_headers, partner)
+    assert response.status_code == 502
+    assert response.get_json() == {
+        "code": "PARTNER_AUTH_FAILED",
+        "detail": "DTech answered HTTP 403: The request signature we calculated does not match the signature "
+                  "you provided."}
+    assert partner.received[0].signature_problem == "signature mismatch"
+    assert process_count(app) == 0
+
+
+def test_keys_are_also_read_from_the_alias_settings(make_app, operator_headers, partner, recordings_dir):
+    app = make_app(**dtech_settings(partner, recordings_dir, AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="",
+                                    AWS_ACCESS_KEY=ACCESS_KEY, AWS_SECRET_KEY=SECRET_KEY))
+    assert start(app.test_client(), operator_headers, partner).status_code == 200
+    assert partner.received[0].signature_problem is None
+
+
+def test_a_partner_refusal_is_a_502_with_the_partners_message(app, client, operator_headers, partner):
+    partner.answer("POST", "/ext/start", {"message": "Campaign FUNERAL-2026 is closed"}, status=422)
+    response = client.post("/api/v1/sales/start", json=START_BODY, headers=operator_headers)
+    assert response.status_code == 502
+    assert response.get_json() == {"code": "PARTNER_ERROR",
+                                   "detail": "DTech answered HTTP 422: Campaign FUNERAL-2026 is closed"}
+    assert process_count(app) == 0
+
+
+@pytest.mark.parametrize("answer", [{"url": "https://dtech.test/s/1"}, ["not", "an", "object"]],
+                         ids=["no-sales-process-id", "array"])
+def test_an_unusable_partner_answer_is_a_502(app, client, operator_headers, partner, answer):
+    partner.answer("POST", "/ext/start", answer)
+    response = client.post("/api/v1/sales/start", json=START_BODY, headers=operator_headers)
+    assert response.status_code == 502
+    assert response.get_json()["code"] == "PARTNER_ERROR"
+    assert process_count(app) == 0
+
+
+def test_a_partner_timeout_is_a_504(make_app, operator_headers, partner, recordings_dir, httpserver):
+    def slow(_request):
+        time.sleep(1.5)
+        return Response("{}", content_type="application/json")
+
+    httpserver.expect_request("/ext/start").respond_with_handler(slow)
+    app = make_app(**dtech_settings(partner, recordings_dir, DTECH_TIMEOUT_SECONDS=1))
+    response = app.test_client().post("/api/v1/sales/start", json=START_BODY, headers=operator_headers)
+    assert response.status_code == 504
+    assert response.get_json() == {"code": "PARTNER_TIMEOUT", "detail": "DTech did not answer in time; try again"}
+    assert process_count(app) == 0
+
+
+def test_an_unreachable_partner_is_a_502(make_app, operator_headers, partner, recordings_dir):
+    app = make_app(**dtech_settings(partner, recordings_dir, DIFFERENT_API_BASE="http://127.0.0.1:1"))
+    response = app.test_client().post("/api/v1/sales/start", json=START_BODY, headers=operator_headers)
+    assert response.status_code == 502
+    assert response.get_json()["code"] == "PARTNER_UNREACHABLE"
+
+
+def test_an_unconfigured_partner_is_a_502_that_says_what_to_set(make_app, operator_headers, partner, recordings_dir):
+    app = make_app(**dtech_settings(partner, recordings_dir, AWS_SECRET_ACCESS_KEY=""))
+    response = app.test_client().post("/api/v1/sales/start", json=START_BODY, headers=operator_headers)
+    assert response.status_code == 502
+    assert response.get_json()["code"] == "PARTNER_NOT_CONFIGURED"
+    assert "AWS_SECRET_ACCESS_KEY" in response.get_json()["detail"]
+    assert partner.received == []
