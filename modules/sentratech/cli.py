@@ -1,0 +1,55 @@
+"""`flask sentratech ...`: sync state per form, and bulk re-sync to the dashboard."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from modules.sentratech import services
+from modules.sentratech.forms import FORMS
+from modules.sentratech.models import FAILED, FORM_TYPES, SYNC_STATES
+
+
+@click.group("sentratech")
+def sentratech_group() -> None:
+    """SentraTech ingest: records' dashboard sync state and bulk re-sync."""
+
+
+@sentratech_group.command("status")
+@with_appcontext
+def status_command() -> None:
+    """Records per form and their sync state (pending, synced, failed)."""
+    for form in FORMS.values():
+        counts = services.sync_counts(form)
+        sync = counts["sync"]
+        click.echo(f"{form.name:18} total={counts['total_count']:<8} pending={sync['pending']:<8} "
+                   f"synced={sync['synced']:<8} failed={sync['failed']}")
+
+
+@sentratech_group.command("resync")
+@click.option("--type", "form_type", type=click.Choice(FORM_TYPES), help="Only this form (default: every form).")
+@click.option("--only-failed", is_flag=True, help="Only records in sync_failed (default: every record).")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000),
+              help="Records queued per transaction.")
+@with_appcontext
+def resync_command(form_type: str | None, only_failed: bool, batch_size: int) -> None:
+    """Queue stored records for delivery to the dashboard again.
+
+    Each record gets a new outbox message (its Idempotency-Key stays the record id, so the dashboard
+    can recognise a record it already has) and is delivered by the workers. Records already waiting
+    for a delivery are skipped. Needs DASHBOARD_BASE_URL.
+
+    \b
+    Examples:
+      flask sentratech resync --only-failed
+      flask sentratech resync --type subscriptions
+    """
+    forms = [FORMS[form_type]] if form_type else list(FORMS.values())
+    try:
+        plan = services.plan_sync(forms, (FAILED,) if only_failed else SYNC_STATES)
+    except services.DashboardNotConfigured as exc:
+        raise click.ClickException(str(exc)) from exc
+    total = sum(len(ids) for _, ids in plan)
+    with click.progressbar(length=total, label="Queueing records", show_pos=True) as bar:
+        queued = services.queue_planned(plan, batch_size, progress=bar.update, actor="cli")
+    click.echo(f"queued {queued} record(s) for the dashboard")

@@ -1,0 +1,32 @@
+"""The four forms the marketing site posts, each tying its URL name to its table and its schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marshmallow import Schema
+
+from modules.sentratech.models import ContactRequest, DemoRequest, RoiReport, Subscription, SyncedRecord
+from modules.sentratech.schemas import ContactRequestSchema, DemoRequestSchema, RoiReportSchema, SubscriptionSchema
+
+
+@dataclass(frozen=True)
+class Form:
+    name: str  # in /api/ingest/<name> and in the dashboard's /v1/<name>
+    label: str  # "<label> received"
+    model: type[SyncedRecord]
+    schema: type[Schema]
+    recent_key: str  # where the status answer lists the latest records
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields a client sends, in the schema's order: what is stored and what the dashboard gets."""
+        return tuple(self.schema._declared_fields)
+
+
+FORMS: dict[str, Form] = {form.name: form for form in (
+    Form("demo_requests", "Demo request", DemoRequest, DemoRequestSchema, "recent_requests"),
+    Form("contact_requests", "Contact request", ContactRequest, ContactRequestSchema, "recent_requests"),
+    Form("roi_reports", "ROI report", RoiReport, RoiReportSchema, "recent_reports"),
+    Form("subscriptions", "Subscription", Subscription, SubscriptionSchema, "recent_subscriptions"),
+)}

@@ -1,0 +1,45 @@
+"""Outbox handler of the dashboard sync, and the periodic job that queues records left pending."""
+
+from __future__ import annotations
+
+from modules.core import outbox
+from modules.core.models import OutboxMessage
+from modules.core.outbox import Permanent, Retryable
+from modules.core.queue import app_job
+from modules.core.scheduler import periodic
+from modules.sentratech import services
+from modules.sentratech.clients import DashboardClient
+from modules.sentratech.forms import FORMS
+from modules.sentratech.models import PENDING
+
+
+def mark_failed(message: OutboxMessage) -> None:
+    """The message died (a refusal such as a 400, or retries exhausted): the record is `sync_failed`."""
+    form = FORMS.get(message.payload.get("form"))
+    record = services.find_record(form, message.subject_id) if form else None
+    if record is not None:
+        services.mark_failed(record, message.last_error)
+
+
+@outbox.handler(services.SYNC_KIND, on_dead=mark_failed)
+def sync_record(message: OutboxMessage) -> int:
+    """POST one record to the dashboard; the record is `synced_to_dashboard` on a 2xx or a 409."""
+    form = FORMS.get(message.payload.get("form"))
+    record = services.find_record(form, message.subject_id) if form else None
+    if record is None:
+        raise Permanent("record not found")
+    client = DashboardClient.from_config()
+    if client is None:
+        raise Retryable("DASHBOARD_BASE_URL is not set in the worker")
+    status_code = client.post_record(form.name, services.record_body(form, record), record.id)
+    services.mark_synced(record)
+    return status_code
+
+
+@periodic("sentratech.queue_unsynced", every_seconds=300, name="Queue SentraTech records still waiting for the "
+          "dashboard (stored while DASHBOARD_BASE_URL was unset)")
+@app_job
+def queue_unsynced() -> int:
+    if not services.dashboard_configured():
+        return 0
+    return services.queue_planned(services.plan_sync(list(FORMS.values()), (PENDING,)))

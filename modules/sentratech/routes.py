@@ -1,0 +1,129 @@
+"""Ingest endpoints of the marketing site's forms, their status, health, and the re-sync admin API."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from modules.core import auth
+from modules.core.errors import ApiError, fastapi_envelope, register_envelope
+from modules.core.schemas import DetailSchema
+from modules.sentratech import blp, services
+from modules.sentratech.forms import FORMS, Form
+from modules.sentratech.models import FAILED, SYNC_STATES
+from modules.sentratech.schemas import (
+    FailedQuerySchema,
+    IngestAnswerSchema,
+    IngestStatusSchema,
+    ResyncAnswerSchema,
+    ResyncSchema,
+    SentraTechHealthSchema,
+    SyncRecordPageSchema,
+)
+
+INGEST_KEY_HEADER = "X-INGEST-KEY"
+INGEST_SECURITY = [{"ingestKey": []}]
+OPERATOR_SECURITY = [{"operatorBearer": []}]
+
+register_envelope(blp.name, fastapi_envelope, prefixes=("/api/ingest",))
+
+
+def ingest_key_valid() -> bool:
+    return auth.header_key_valid(INGEST_KEY_HEADER, "INGEST_KEY")
+
+
+def require_ingest_key(view: Callable) -> Callable:
+    """Outermost under the route, so the key is checked before the body is even parsed."""
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not ingest_key_valid():
+            raise ApiError(401, body={"detail": "Invalid or missing X-INGEST-KEY"})
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def _operator_required() -> ApiError:
+    return ApiError(401, body={"detail": "Invalid authentication credentials"},
+                    headers={"WWW-Authenticate": "Bearer"})
+
+
+def _add_ingest_route(form: Form) -> None:
+    @require_ingest_key
+    @blp.arguments(form.schema)
+    @blp.response(200, IngestAnswerSchema)
+    @blp.alt_response(401, schema=DetailSchema, description="Missing or wrong X-INGEST-KEY")
+    @blp.doc(security=INGEST_SECURITY)
+    def ingest(fields):
+        record_id = services.ingest(form, fields)
+        return {"status": "success", "id": record_id, "message": f"{form.label} received",
+                "dashboard_status": "queued"}
+
+    ingest.__doc__ = (f"Store a {form.label} and queue it for the dashboard.\n\n"
+                      "The record is committed before the answer; a worker delivers it to the dashboard later.")
+    blp.route(f"/api/ingest/{form.name}", methods=["POST"], endpoint=f"ingest_{form.name}")(ingest)
+
+
+for _form in FORMS.values():
+    _add_ingest_route(_form)
+
+
+@blp.route(f"/api/ingest/<any({','.join(FORMS)}):form_type>/status")
+@blp.response(200, IngestStatusSchema)
+@blp.doc(security=[{}, *INGEST_SECURITY])
+def ingest_status(form_type: str):
+    """Record counts by sync state; with a valid X-INGEST-KEY, also the 10 latest records."""
+    form = FORMS[form_type]
+    answer = services.sync_counts(form)
+    if ingest_key_valid():
+        answer[form.recent_key] = services.recent_records(form)
+    return answer
+
+
+@blp.route("/api/health")
+@blp.response(200, SentraTechHealthSchema)
+@blp.alt_response(503, schema=DetailSchema, description="The database is unreachable")
+def health():
+    """Whether the ingest API can store forms, and whether its keys and dashboard are configured."""
+    try:
+        return services.health()
+    except services.ServiceUnavailable as exc:
+        raise ApiError(503, body={"detail": f"Service unavailable: {exc}"}) from exc
+
+
+@blp.route("/api/admin/sentratech/resync", methods=["POST"])
+@auth.require_operator(_operator_required)
+@blp.arguments(ResyncSchema)
+@blp.response(200, ResyncAnswerSchema)
+@blp.alt_response(401, schema=DetailSchema, description="No valid operator token")
+@blp.alt_response(409, schema=DetailSchema, description="DASHBOARD_BASE_URL is not set")
+@blp.doc(security=OPERATOR_SECURITY)
+def resync(request_body):
+    """Queue stored records (all, one form, or only the failed ones) for delivery to the dashboard again.
+
+    Records already waiting for a delivery are not queued twice. For very large re-syncs prefer the CLI,
+    `flask sentratech resync`, which shows progress.
+    """
+    forms = [FORMS[request_body["type"]]] if request_body.get("type") else list(FORMS.values())
+    states = (FAILED,) if request_body["only_failed"] else SYNC_STATES
+    try:
+        plan = services.plan_sync(forms, states)
+    except services.DashboardNotConfigured as exc:
+        raise ApiError(409, body={"detail": str(exc)}) from exc
+    return {"queued": services.queue_planned(plan, actor=f"operator:{auth.current_operator().id}")}
+
+
+@blp.route("/api/admin/sentratech/records")
+@auth.require_operator(_operator_required)
+@blp.arguments(FailedQuerySchema, location="query")
+@blp.response(200, SyncRecordPageSchema)
+@blp.alt_response(401, schema=DetailSchema, description="No valid operator token")
+@blp.doc(security=OPERATOR_SECURITY)
+def records_by_sync_state(query):
+    """Records in one sync state (sync_failed unless asked otherwise), newest first: ids, states and the
+    dashboard's last error, never the forms' content."""
+    total, records = services.records_by_state(query["sync_status"], query.get("type"), query["limit"],
+                                               query["offset"])
+    return {"total": total, "limit": query["limit"], "offset": query["offset"], "records": records}

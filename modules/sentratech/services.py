@@ -1,0 +1,177 @@
+"""Storing forms, reading their sync state, and recording the outcome of a dashboard delivery.
+
+Each ingest is one transaction: the record, its outbox message and its audit entry commit together.
+While DASHBOARD_BASE_URL is unset a record gets no outbox message (it would only burn its retries
+and die); it stays `pending_dashboard_sync` and `jobs.queue_unsynced` queues it once the URL is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import exists, func, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from modules import __version__
+from modules.core import audit, outbox
+from modules.core.extensions import db
+from modules.core.models import OutboxMessage
+from modules.core.types import isoformat, new_id, utcnow
+from modules.sentratech.forms import FORMS, Form
+from modules.sentratech.models import FAILED, PENDING, SYNCED, Subscription, SyncedRecord
+
+SYNC_KIND = "sentratech.dashboard_sync"
+RECENT_LIMIT = 10
+
+
+class ServiceUnavailable(Exception):
+    """The database cannot be reached; the message says why without revealing its address."""
+
+
+def health() -> dict[str, Any]:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        raise ServiceUnavailable(f"database unreachable ({type(exc).__name__})") from exc
+    return {"status": "healthy", "timestamp": isoformat(utcnow()), "database": "connected",
+            "ingest_configured": ingest_configured(), "dashboard_configured": dashboard_configured(),
+            "version": __version__}
+
+
+def dashboard_configured() -> bool:
+    return bool(current_app.config.get("DASHBOARD_BASE_URL"))
+
+
+def ingest_configured() -> bool:
+    return bool(current_app.config.get("INGEST_KEY"))
+
+
+def ingest(form: Form, data: dict[str, Any]) -> str:
+    """Store one validated form and queue its dashboard sync; returns the record's id."""
+    if form.model is Subscription:
+        record_id = _upsert_subscription(data)
+    else:
+        record = form.model(id=new_id(), **data)
+        db.session.add(record)
+        record_id = record.id
+    if dashboard_configured():
+        queue_sync(form, record_id)
+    audit.record("sentratech", f"{form.name}.received", actor="ingest-key", subject_id=record_id)
+    db.session.commit()
+    return record_id
+
+
+def queue_sync(form: Form, record_id: str) -> None:
+    outbox.add(SYNC_KIND, {"form": form.name}, subject_id=record_id)
+
+
+def _upsert_subscription(data: dict[str, Any]) -> str:
+    """Insert, or update the row of the same e-mail: one statement, so concurrent posts cannot duplicate."""
+    dialect = sqlite if db.session.get_bind().dialect.name == "sqlite" else postgresql
+    now = utcnow()
+    values = {**data, "email": data["email"].lower()}
+    statement = dialect.insert(Subscription).values(
+        id=new_id(), sync_status=PENDING, created_at=now, updated_at=now, **values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Subscription.email],
+        set_={"source": statement.excluded.source, "status": statement.excluded.status,
+              "sync_status": PENDING, "sync_error": None, "updated_at": now},
+    ).returning(Subscription.id)
+    return db.session.execute(statement).scalar_one()
+
+
+def sync_counts(form: Form) -> dict[str, Any]:
+    rows = db.session.execute(
+        select(form.model.sync_status, func.count()).group_by(form.model.sync_status)).all()
+    by_state = dict(rows)
+    return {"total_count": sum(by_state.values()),
+            "sync": {"pending": by_state.get(PENDING, 0), "synced": by_state.get(SYNCED, 0),
+                     "failed": by_state.get(FAILED, 0)}}
+
+
+def recent_records(form: Form, limit: int = RECENT_LIMIT) -> list[dict[str, Any]]:
+    records = db.session.scalars(
+        select(form.model).order_by(form.model.created_at.desc(), form.model.id).limit(limit)).all()
+    return [{**record_body(form, record), "sync_status": record.sync_status} for record in records]
+
+
+def record_body(form: Form, record: SyncedRecord) -> dict[str, Any]:
+    """The record as the client sent it (validated, trimmed, defaults filled) plus id and created_at."""
+    return {"id": record.id, **{name: getattr(record, name) for name in form.fields},
+            "created_at": isoformat(record.created_at)}
+
+
+def find_record(form: Form, record_id: str | None) -> SyncedRecord | None:
+    return db.session.get(form.model, record_id) if record_id else None
+
+
+def mark_synced(record: SyncedRecord) -> None:
+    record.sync_status, record.sync_error, record.synced_at = SYNCED, None, utcnow()
+
+
+def mark_failed(record: SyncedRecord, reason: str | None) -> None:
+    record.sync_status, record.sync_error = FAILED, (reason or "")[:500] or None
+
+
+def records_by_state(sync_status: str, form_name: str | None, limit: int,
+                     offset: int) -> tuple[int, list[dict[str, Any]]]:
+    """A page of records in one sync state, newest first, without their content (ids, states, errors)."""
+    forms = [FORMS[form_name]] if form_name else list(FORMS.values())
+    union = None
+    for form in forms:
+        query = select(form.model.id, form.model.sync_status, form.model.sync_error, form.model.created_at,
+                       form.model.updated_at, literal(form.name).label("type")) \
+            .where(form.model.sync_status == sync_status)
+        union = query if union is None else union.union_all(query)
+    listed = union.subquery()
+    total = db.session.scalar(select(func.count()).select_from(listed))
+    rows = db.session.execute(
+        select(listed).order_by(listed.c.created_at.desc(), listed.c.id).limit(limit).offset(offset)).all()
+    return total, [{"id": row.id, "type": row.type, "sync_status": row.sync_status, "sync_error": row.sync_error,
+                    "created_at": isoformat(row.created_at), "updated_at": isoformat(row.updated_at)}
+                   for row in rows]
+
+
+class DashboardNotConfigured(Exception):
+    """Re-sync was asked for while DASHBOARD_BASE_URL is unset."""
+
+
+SyncPlan = list[tuple[Form, list[str]]]
+
+
+def plan_sync(forms: list[Form], states: tuple[str, ...]) -> SyncPlan:
+    """For each form, the ids of its records in `states` that no pending outbox message already carries."""
+    if not dashboard_configured():
+        raise DashboardNotConfigured("DASHBOARD_BASE_URL is not set: records stay pending until it is")
+    plan = []
+    for form in forms:
+        in_flight = exists().where(OutboxMessage.kind == SYNC_KIND, OutboxMessage.status == "pending",
+                                   OutboxMessage.subject_id == form.model.id)
+        ids = db.session.scalars(select(form.model.id).where(form.model.sync_status.in_(states), ~in_flight)
+                                 .order_by(form.model.created_at)).all()
+        plan.append((form, list(ids)))
+    return plan
+
+
+def queue_planned(plan: SyncPlan, batch_size: int = 500, progress: Callable[[int], None] | None = None,
+                  actor: str = "system") -> int:
+    """Mark the planned records pending and give each an outbox message, one transaction per batch
+    (one UPDATE and one multi-row INSERT). Returns how many records were queued."""
+    queued = 0
+    for form, ids in plan:
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start:start + batch_size]
+            db.session.execute(update(form.model).where(form.model.id.in_(batch))
+                               .values(sync_status=PENDING, sync_error=None, updated_at=utcnow()))
+            for record_id in batch:
+                queue_sync(form, record_id)
+            audit.record("sentratech", f"{form.name}.resync", actor=actor, details={"queued": len(batch)})
+            db.session.commit()
+            queued += len(batch)
+            if progress:
+                progress(len(batch))
+    return queued
