@@ -1,0 +1,57 @@
+"""The two lead e-mails, composed from the Jinja2 templates in `templates/` (plain text and HTML).
+
+Outbox payloads carry only the lead id: the e-mail is rendered from the stored lead when it is sent,
+so no personal data sits in the outbox table or in Redis.
+"""
+
+from __future__ import annotations
+
+import functools
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from modules.core.types import isoformat
+from modules.fastcore.models import Lead
+
+WELCOME_KIND = "fastcore.welcome_email"
+ALERT_KIND = "fastcore.admin_alert"
+EMAIL_KINDS = (WELCOME_KIND, ALERT_KIND)
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+SENDER_NAME = "FASTCore"
+
+
+@functools.cache
+def _templates() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def _compose(template: str, subject: str, sender: str, recipients: list[str], message_id: str,
+             context: dict) -> EmailMessage:
+    email = EmailMessage()
+    email["Subject"] = subject
+    email["From"] = formataddr((SENDER_NAME, sender))
+    email["To"] = ", ".join(recipients)
+    # The outbox id makes the Message-ID stable across retries, so a receiver can spot a resend.
+    email["Message-ID"] = make_msgid(idstring=message_id, domain=sender.rpartition("@")[2] or None)
+    email.set_content(_templates().get_template(f"{template}.txt").render(**context))
+    email.add_alternative(_templates().get_template(f"{template}.html").render(**context), subtype="html")
+    return email
+
+
+def _context(lead: Lead) -> dict:
+    return {"lead": lead, "received_at": isoformat(lead.created_at), "source": lead.meta.get("source", "")}
+
+
+def welcome(lead: Lead, sender: str, message_id: str) -> EmailMessage:
+    return _compose("welcome", "Nous avons bien reçu votre demande", sender, [lead.email], message_id,
+                    _context(lead))
+
+
+def admin_alert(lead: Lead, sender: str, recipients: list[str], message_id: str) -> EmailMessage:
+    name = " ".join(lead.name.split())  # a header holds one line, whatever the form allowed
+    subject = f"New lead: {name} ({lead.service or 'no service given'})"
+    return _compose("admin_alert", subject, sender, recipients, message_id, _context(lead))

@@ -1,0 +1,205 @@
+"""Schemas of the FASTCore endpoints (they are also the OpenAPI documentation at /docs).
+
+Unknown keys in a lead are ignored, as the original FastAPI service did, so a site that sends an extra
+form field keeps working. Every text field refuses NUL characters and lone surrogates, which the
+database cannot store, so such input is a 422 rather than a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from email_validator import EmailNotValidError, validate_email
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+
+from modules.fastcore.models import LEAD_STATUSES, SERVICES
+
+
+class Text(fields.String):
+    """A string the database can store: no NUL character, valid UTF-8 once encoded."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Null characters are not allowed.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError("Not valid unicode text.") from exc
+        return text
+
+
+class OptionalText(Text):
+    """An optional string, stripped; the schema's post_load turns an empty one into None ("not given")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+def _blank_as_none(data: dict, *keys: str) -> dict:
+    return {**data, **{key: data.get(key) or None for key in keys}}
+
+
+class EmailAddress(Text):
+    """An e-mail address checked and normalised by email-validator (no DNS lookup)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return validate_email(text, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValidationError(f"value is not a valid email address: {exc}") from exc
+
+
+class LeadMetaSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    source = Text(required=True, validate=validate.Length(min=1, max=100))
+    request_id = Text(required=True, validate=validate.Length(min=1, max=100),
+                      metadata={"description": "UUID chosen by the site; a second post with it is refused"})
+    ip_hash = Text(required=True, validate=validate.Length(min=1, max=128),
+                   metadata={"description": "Hash of the client IP (a raw IP is never stored)"})
+    timestamp_utc = fields.DateTime(required=True, metadata={"description": "ISO 8601; naive means UTC"})
+    user_agent_hash = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=128))
+
+    @post_load
+    def timestamp_as_text(self, data, **_kwargs):
+        stamp = data["timestamp_utc"]
+        data["timestamp_utc"] = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).isoformat()
+        return _blank_as_none(data, "user_agent_hash")
+
+
+class LeadInSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    email = EmailAddress(required=True, validate=validate.Length(max=254))
+    phone = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=50))
+    company = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    service = Text(load_default=None, allow_none=True, validate=validate.OneOf(SERVICES))
+    message = Text(required=True, validate=validate.Length(min=1, max=10000))
+    consent = fields.Boolean(required=True, metadata={"description": "true: the lead gets a welcome e-mail"})
+    meta = fields.Nested(LeadMetaSchema, required=True)
+
+    @post_load
+    def blanks_as_none(self, data, **_kwargs):
+        return _blank_as_none(data, "phone", "company")
+
+
+class LeadAcceptedSchema(Schema):
+    leadId = fields.String()
+    timestamp = fields.String()
+    status = fields.String(metadata={"description": "received (stored) or queued (database down, kept safe)"})
+
+
+class DuplicateSchema(Schema):
+    detail = fields.String()
+    leadId = fields.String()
+
+
+class LeadListQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+    status_filter = fields.String(validate=validate.OneOf(LEAD_STATUSES))
+
+
+class LeadSummarySchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    email = fields.String()
+    service = fields.String(allow_none=True)
+    status = fields.String()
+    created_at = fields.DateTime()
+
+
+class LeadPageSchema(Schema):
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+    leads = fields.List(fields.Nested(LeadSummarySchema))
+
+
+class AuditLogSchema(Schema):
+    event = fields.String()
+    actor = fields.String(allow_none=True)
+    status_code = fields.Integer(allow_none=True)
+    details = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class LeadDetailSchema(LeadSummarySchema):
+    request_id = fields.String()
+    phone = fields.String(allow_none=True)
+    company = fields.String(allow_none=True)
+    message = fields.String()
+    consent = fields.Boolean()
+    meta = fields.Dict()
+    received_via = fields.String(metadata={"description": "direct, or the fallback store it came through"})
+    updated_at = fields.DateTime()
+    audit_logs = fields.List(fields.Nested(AuditLogSchema))
+
+
+class StatusQuerySchema(Schema):
+    new_status = fields.String(required=True, validate=validate.Length(max=50),
+                               metadata={"description": " | ".join(LEAD_STATUSES)})
+
+
+class StatusChangedSchema(Schema):
+    id = fields.String()
+    status = fields.String()
+
+
+class EmailHealthSchema(Schema):
+    smtp_configured = fields.Boolean()
+    pending = fields.Integer()
+    delivered = fields.Integer()
+    dead = fields.Integer()
+
+
+class ScheduledJobSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    next_run_time = fields.String(allow_none=True)
+
+
+class AdminHealthSchema(Schema):
+    status = fields.String()
+    scheduler_running = fields.Boolean()
+    jobs = fields.List(fields.Nested(ScheduledJobSchema))
+    emails = fields.Nested(EmailHealthSchema)
+
+
+class SchedulerJobsSchema(Schema):
+    jobs = fields.List(fields.Nested(ScheduledJobSchema))
+    scheduler_running = fields.Boolean()
+
+
+class QueueStatsSchema(Schema):
+    queue_size = fields.Integer()
+    oldest_form = fields.String(allow_none=True, metadata={"description": "When the oldest queued lead came in"})
+    by_retry_count = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                 metadata={"description": "\"3\" counts dead leads (replay or clear them)"})
+    timestamp = fields.String()
+    emails = fields.Nested(EmailHealthSchema)
+
+
+class FlushResultSchema(Schema):
+    status = fields.String()
+    flushed = fields.Integer()
+    duplicates = fields.Integer()
+    failed = fields.Integer()
+    dead = fields.Integer()
+    remaining = fields.Integer()
+    already_running = fields.Boolean()
+
+
+class QueueClearedSchema(Schema):
+    status = fields.String()
+    message = fields.String()
+
+
+class QueueReplayedSchema(Schema):
+    status = fields.String()
+    replayed = fields.Integer()

@@ -1,0 +1,211 @@
+"""Leads: ingest (stored, refused as a duplicate, or queued when the database is down), the write of a
+queued lead by the flush, and what the admin API reads and changes. Nothing here knows flask.request.
+
+Every lead write is one transaction: the lead, its audit entries and its e-mail outbox rows commit
+together. Audit entries of a lead carry the lead id as subject and the site's request_id.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+
+from modules.core import audit, outbox, scheduler
+from modules.core.extensions import db
+from modules.core.models import AuditEntry, OutboxMessage
+from modules.core.queue import get_redis
+from modules.core.types import isoformat, new_id, utcnow
+from modules.fastcore import queue_store
+from modules.fastcore.clients import smtp_configured
+from modules.fastcore.emails import ALERT_KIND, EMAIL_KINDS, WELCOME_KIND
+from modules.fastcore.models import Lead
+
+log = logging.getLogger(__name__)
+
+DOMAIN = "fastcore"
+# What "the database is unavailable" looks like: the lead is queued rather than refused.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+SITE_ACTOR = "site"
+FLUSH_ACTOR = "flush-job"
+
+
+class InvalidRequestId(ValueError):
+    pass
+
+
+class DuplicateRequest(Exception):
+    def __init__(self, lead_id: str):
+        super().__init__(lead_id)
+        self.lead_id = lead_id
+
+
+@dataclass(frozen=True)
+class Accepted:
+    lead_id: str
+    timestamp: str
+    status: str  # received | queued
+
+
+def canonical_request_id(value: str) -> str:
+    """The site's request_id as a canonical UUID, so that one id written two ways is one request."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise InvalidRequestId(str(exc)) from exc
+
+
+def lead_record(data: dict[str, Any], lead_id: str, received_at: datetime) -> dict[str, Any]:
+    """A validated lead as JSON-ready data: what is stored, or queued while the database is down."""
+    fields = ("name", "email", "phone", "company", "service", "message", "consent")
+    return {"id": lead_id, "request_id": data["meta"]["request_id"], **{key: data[key] for key in fields},
+            "meta": data["meta"], "created_at": isoformat(received_at)}
+
+
+def ingest_lead(data: dict[str, Any]) -> Accepted:
+    """Store a validated lead. Raises InvalidRequestId, DuplicateRequest, or OSError when the database,
+    Redis and the local file are all unavailable."""
+    request_id = canonical_request_id(data["meta"]["request_id"])
+    record = lead_record({**data, "meta": {**data["meta"], "request_id": request_id}}, new_id(), utcnow())
+    try:
+        existing = stored_lead_id(request_id)
+        if existing is None:
+            lead = _new_lead(record, via="direct")
+            audit.record(DOMAIN, "lead.received", actor=SITE_ACTOR, subject_id=lead.id, request_id=request_id,
+                         status_code=201, details={"source": record["meta"]["source"], "service": lead.service})
+            db.session.commit()
+            return Accepted(lead.id, record["created_at"], "received")
+    except IntegrityError:
+        db.session.rollback()
+        existing = stored_lead_id(request_id)
+        if existing is None:
+            raise
+    except DATABASE_DOWN as exc:
+        db.session.rollback()
+        return _queue(record, exc)
+    audit.record(DOMAIN, "lead.duplicate_refused", actor=SITE_ACTOR, subject_id=existing, request_id=request_id,
+                 status_code=400, details={"stage": "ingest"})
+    db.session.commit()
+    raise DuplicateRequest(existing)
+
+
+def _queue(record: dict[str, Any], cause: Exception) -> Accepted:
+    store, already_queued = queue_store.enqueue(queue_store.new_entry(record, utcnow()))
+    if already_queued:
+        log.info("duplicate request refused while queued", extra={"lead_id": already_queued})
+        raise DuplicateRequest(already_queued)
+    log.warning("database unavailable, lead queued",
+                extra={"lead_id": record["id"], "store": store, "error": type(cause).__name__})
+    return Accepted(record["id"], record["created_at"], "queued")
+
+
+def stored_lead_id(request_id: str) -> str | None:
+    return db.session.scalar(select(Lead.id).where(Lead.request_id == request_id))
+
+
+def _new_lead(record: dict[str, Any], via: str) -> Lead:
+    """Add the lead and its e-mails to the session (the caller commits)."""
+    created_at = datetime.fromisoformat(record["created_at"])
+    lead = Lead(id=record["id"], request_id=record["request_id"], name=record["name"], email=record["email"],
+                phone=record["phone"], company=record["company"], service=record["service"],
+                message=record["message"], consent=record["consent"], meta=record["meta"], status="received",
+                received_via=via, created_at=created_at, updated_at=created_at)
+    db.session.add(lead)
+    if lead.consent:
+        outbox.add(WELCOME_KIND, {"lead_id": lead.id}, subject_id=lead.id)
+    outbox.add(ALERT_KIND, {"lead_id": lead.id}, subject_id=lead.id)
+    return lead
+
+
+def write_queued_lead(entry: queue_store.Entry, store: str) -> str:
+    """Write one queued lead with its audit trail (queued, failed attempts, flushed) and its e-mails.
+    Returns flushed, already_stored (an earlier flush wrote it) or duplicate (its request_id was
+    stored meanwhile under another lead). Database errors propagate to the flush."""
+    record = entry["lead"]
+    existing = stored_lead_id(record["request_id"])
+    if existing is None:
+        lead = _new_lead(record, via=store)
+        trail = {"subject_id": lead.id, "request_id": lead.request_id}
+        audit.record(DOMAIN, "lead.queued", actor=SITE_ACTOR, status_code=202,
+                     details={"store": store, "queued_at": entry["queued_at"]}, **trail)
+        for number, failure in enumerate(entry["failures"], 1):
+            audit.record(DOMAIN, "lead.flush_failed", actor=FLUSH_ACTOR,
+                         details={"attempt": number, "at": failure["at"], "error": failure["error"]}, **trail)
+        audit.record(DOMAIN, "lead.flushed", actor=FLUSH_ACTOR, status_code=201,
+                     details={"store": store, "failed_attempts": len(entry["failures"])}, **trail)
+        try:
+            db.session.commit()
+            return "flushed"
+        except IntegrityError:
+            db.session.rollback()
+            existing = stored_lead_id(record["request_id"])
+            if existing is None:
+                raise
+    if existing == record["id"]:
+        return "already_stored"
+    audit.record(DOMAIN, "lead.duplicate_refused", actor=FLUSH_ACTOR, subject_id=existing,
+                 request_id=record["request_id"], details={"stage": "flush", "dropped_lead_id": record["id"]})
+    db.session.commit()
+    return "duplicate"
+
+
+# Admin ----------------------------------------------------------------------------------------------
+
+def list_leads(limit: int, offset: int, status: str | None) -> tuple[int, list[Lead]]:
+    query = select(Lead)
+    if status:
+        query = query.where(Lead.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = db.session.scalars(query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit).offset(offset))
+    return total, list(page)
+
+
+def find_lead(lead_id: str) -> Lead | None:
+    """None for an unknown id, including one that is not a UUID at all."""
+    try:
+        uuid.UUID(lead_id)
+    except ValueError:
+        return None
+    return db.session.get(Lead, lead_id)
+
+
+def lead_detail(lead: Lead) -> dict[str, Any]:
+    """Every column of the lead, and its audit trail oldest first."""
+    trail = db.session.scalars(select(AuditEntry).where(AuditEntry.domain == DOMAIN, AuditEntry.subject_id == lead.id)
+                               .order_by(AuditEntry.created_at, AuditEntry.id))
+    return {**{column.key: getattr(lead, column.key) for column in Lead.__table__.columns}, "audit_logs": list(trail)}
+
+
+def change_status(lead: Lead, new_status: str, actor: str) -> Lead:
+    previous = lead.status
+    lead.status = new_status
+    audit.record(DOMAIN, "lead.status_changed", actor=actor, subject_id=lead.id, status_code=200,
+                 details={"from": previous, "to": new_status})
+    db.session.commit()
+    return lead
+
+
+def scheduler_view() -> dict[str, Any]:
+    """Whether a scheduler is alive and the periodic jobs with their next run (unknown without Redis)."""
+    try:
+        status = scheduler.status(get_redis())
+    except queue_store.REDIS_ERRORS:
+        status = {"running": False, "jobs": [{"id": job.id, "name": job.name, "next_run_time": None}
+                                             for job in scheduler.registered_jobs()]}
+    return {"scheduler_running": status["running"],
+            "jobs": [{key: job[key] for key in ("id", "name", "next_run_time")} for job in status["jobs"]]}
+
+
+def email_health() -> dict[str, Any]:
+    """Whether SMTP is configured, and the lead e-mails by outbox status."""
+    counts = dict(db.session.execute(
+        select(OutboxMessage.status, func.count()).where(OutboxMessage.kind.in_(EMAIL_KINDS))
+        .group_by(OutboxMessage.status)).all())
+    return {"smtp_configured": smtp_configured(current_app.config), "pending": counts.get("pending", 0),
+            "delivered": counts.get("delivered", 0), "dead": counts.get("dead", 0)}
