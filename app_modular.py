@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 
 from modules import DOMAINS, __version__
-from modules.core import cli, errors, request_log
+from modules.core import cli, errors, request_log, security
 from modules.core.config import check_production, is_production, load_config
 from modules.core.extensions import api, cors, db, migrate
 
@@ -72,6 +72,7 @@ def init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     cors.init_app(app, origins=app.config["ALLOWED_ORIGINS"], expose_headers=["X-Request-ID"])
+    security.init_app(app)
     api.init_app(app)
     api.spec.components.security_scheme("operatorBearer", {"type": "http", "scheme": "bearer"})
 

@@ -3,6 +3,8 @@
 import os
 
 from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -28,6 +30,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 api = Api()
 cors = CORS()
+limiter = Limiter(key_func=get_remote_address)
 
 
 @event.listens_for(Engine, "connect")

@@ -1,6 +1,6 @@
 """The audit log only grows; exactly one scheduler enqueues the periodic jobs on time."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -31,7 +31,7 @@ def test_audit_entries_join_the_transaction_and_are_never_changed(app):
 
 
 def test_the_scheduler_enqueues_due_jobs_once_per_interval(app):
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     active = scheduler.Scheduler(app)
     assert active._hold_lock()
     assert "outbox.sweep" in active.run_due(now)
@@ -57,7 +57,7 @@ def test_a_second_scheduler_stands_by_while_the_first_holds_the_lock(app):
 
 def test_the_periodic_sweep_runs_on_a_worker(app, worker):
     active = scheduler.Scheduler(app)
-    active.run_due(datetime.now(timezone.utc))
+    active.run_due(datetime.now(UTC))
     worker.drain()
     with app.app_context():
         assert get_queue(PERIODIC_QUEUE).count == 0

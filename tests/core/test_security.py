@@ -1,0 +1,48 @@
+"""Security headers on every answer; per-caller rate limits that fail open when Redis is down."""
+
+from modules.core.security import ingest_limit
+
+
+def _limited_app(make_app, **settings):
+    app = make_app(INGEST_RATE_LIMIT="2/minute", **settings)
+
+    @app.route("/limited-ingest", methods=["POST"])
+    @ingest_limit()
+    def limited_ingest():
+        return {"stored": True}
+
+    return app
+
+
+def test_security_headers_on_api_answers_and_errors(client):
+    for response in (client.get("/health"), client.get("/no/such/path")):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "cdn.jsdelivr.net" in client.get("/docs").headers["Content-Security-Policy"]
+
+
+def test_a_caller_over_its_limit_gets_429_with_retry_after(make_app):
+    client = _limited_app(make_app).test_client()
+    headers = {"X-INGEST-KEY": "key-one"}
+    assert [client.post("/limited-ingest", headers=headers).status_code for _ in range(2)] == [200, 200]
+    refused = client.post("/limited-ingest", headers=headers)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "detail" in refused.get_json()
+    assert client.post("/limited-ingest", headers={"X-INGEST-KEY": "key-two"}).status_code == 200
+
+
+def test_limits_let_requests_through_when_redis_is_down(make_app, redis_server):
+    client = _limited_app(make_app).test_client()
+    redis_server.stop()
+    try:
+        codes = [client.post("/limited-ingest", headers={"X-API-Key": "k"}).status_code for _ in range(4)]
+    finally:
+        redis_server.start()
+    assert codes == [200, 200, 200, 200]
+
+
+def test_limits_can_be_switched_off(make_app):
+    client = _limited_app(make_app, RATE_LIMITS_ENABLED=False).test_client()
+    assert {client.post("/limited-ingest").status_code for _ in range(4)} == {200}
