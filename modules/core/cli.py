@@ -75,6 +75,13 @@ def outbox_list(status: str | None, kind: str | None, limit: int) -> None:
                    f"last={message.last_status_code or '-'} {message.last_error or ''}")
 
 
+@outbox_group.command("sweep")
+@with_appcontext
+def outbox_sweep() -> None:
+    """Enqueue due messages now (the scheduler does this every minute)."""
+    click.echo(f"enqueued {outbox.sweep()} message(s)")
+
+
 @outbox_group.command("replay")
 @click.argument("ids", nargs=-1)
 @click.option("--kind", help="Replay every dead message of this kind.")

@@ -81,6 +81,9 @@ CORE_SETTINGS = [
             as_bool),
     Setting("HTTP_TIMEOUT_SECONDS", 10, "Timeout of every outbound HTTP request", as_int),
     Setting("OUTBOX_CLAIM_SECONDS", 300, "How long a worker holds a delivery before another may retry it", as_int),
+    Setting("OUTBOX_SWEEP_GRACE_SECONDS", 30, "The sweeper leaves messages younger than this to their own enqueue",
+            as_int),
+    Setting("OUTBOX_REQUEUE_SECONDS", 300, "The sweeper does not enqueue one message again sooner than this", as_int),
     Setting("REDIS_RETRY_PAUSE_SECONDS", 5, "After a Redis failure, skip enqueueing this long (the sweeper catches up)",
             as_int),
 ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, g, jsonify, request
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,18 @@ def handle_http_exception(error: HTTPException):
     return _respond(error.code or 500, error.description or error.name, details, headers)
 
 
+def handle_database_error(error: DBAPIError):
+    """A database that is down or restarting answers 503: nothing was stored, the client may retry."""
+    from modules.core.extensions import db
+
+    unavailable = isinstance(error, OperationalError) or error.connection_invalidated
+    if not unavailable:
+        return handle_unexpected(error)
+    db.session.rollback()
+    log.warning("database unavailable", extra={"request_id": g.get("request_id"), "error": type(error).__name__})
+    return _respond(503, "Service temporarily unavailable, please retry", headers={"Retry-After": "5"})
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error", extra={"request_id": g.get("request_id"), "error": type(error).__name__})
     return _respond(500, "Internal server error")
@@ -136,4 +149,5 @@ def init_app(app: Flask) -> None:
     """Registered after flask-smorest's own handler, which it replaces."""
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -25,8 +25,6 @@ from modules.core.scheduler import periodic
 from modules.core.types import new_id, utcnow
 
 DEFAULT_BACKOFF = (10, 60, 300, 1800, 7200, 21600)
-SWEEP_GRACE = timedelta(seconds=30)  # leave fresh rows to the enqueue that follows their commit
-REQUEUE_AFTER = timedelta(minutes=5)  # a row the sweeper enqueued is not enqueued again sooner
 
 
 class DeliveryError(Exception):
@@ -150,11 +148,15 @@ def _finish(message: OutboxMessage, started: datetime, outcome: str, status_code
 def sweep(now: datetime | None = None, limit: int = 1000) -> int:
     """Enqueue pending messages that are due and that no worker holds. Returns how many."""
     now = now or utcnow()
+    # Fresh rows are left to the enqueue that follows their commit; a row the sweeper enqueued is not
+    # enqueued again before OUTBOX_REQUEUE_SECONDS (its job may simply be waiting in a long queue).
+    grace = timedelta(seconds=current_app.config.get("OUTBOX_SWEEP_GRACE_SECONDS", 30))
+    requeue_after = timedelta(seconds=current_app.config.get("OUTBOX_REQUEUE_SECONDS", 300))
     ids = db.session.scalars(
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now - SWEEP_GRACE,
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now - grace,
                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-               or_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.enqueued_at <= now - REQUEUE_AFTER))
+               or_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.enqueued_at <= now - requeue_after))
         .order_by(OutboxMessage.next_attempt_at)
         .limit(limit)
     ).all()

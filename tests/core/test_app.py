@@ -128,3 +128,11 @@ def test_env_example_lists_every_setting():
     assert committed == env_example(), "run `flask config example > .env.example`"
     for setting in all_settings():
         assert f"\n{setting.name}=" in committed
+
+
+def test_an_unreachable_database_answers_503_with_retry_after(make_app, operator_headers):
+    app = make_app(DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    response = app.test_client().get("/api/admin/outbox", headers=operator_headers)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.get_json() == {"detail": "Service temporarily unavailable, please retry"}

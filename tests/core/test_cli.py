@@ -38,3 +38,13 @@ def test_outbox_replay_needs_a_selection(runner):
 def test_worker_and_scheduler_explain_themselves(runner):
     assert "--burst" in runner.invoke(args=["worker", "--help"]).output
     assert "failover" in runner.invoke(args=["scheduler", "--help"]).output
+
+
+def test_outbox_sweep_enqueues_due_messages(app, runner):
+    with app.app_context():
+        outbox.add(KIND, {"url": "http://127.0.0.1:1/", "body": {}})
+        db.session.commit()
+    assert "enqueued 0" in runner.invoke(args=["outbox", "sweep"]).output, "fresh messages are left alone"
+    fast = app.test_cli_runner()
+    app.config["OUTBOX_SWEEP_GRACE_SECONDS"] = 0
+    assert "enqueued 1" in fast.invoke(args=["outbox", "sweep"]).output
