@@ -1,6 +1,6 @@
 """Settings of the link tracking domain (see modules/core/config.py for how they are read)."""
 
-from modules.core.config import Setting, as_list
+from modules.core.config import Setting, as_int, as_list
 
 SETTINGS = [
     Setting("TRACKING_API_KEYS", "", "X-API-Key values accepted by /api/tracking-ingest (comma-separated)",
@@ -8,4 +8,6 @@ SETTINGS = [
     Setting("STEVE_GLEN_TRACKING_API_KEY", "", "Legacy tracking key, still accepted", secret=True),
     Setting("WEBHOOK_API_KEY", "", "Legacy tracking key used by the original test script, still accepted",
             secret=True),
+    Setting("TRACKING_MAX_BODY_BYTES", 5 * 1024 * 1024,
+            "Largest /api/tracking-ingest/batch body in bytes (413 above it)", as_int),
 ]

@@ -1,0 +1,164 @@
+"""Benchmark of POST /api/tracking-ingest/batch, served the production way.
+
+Starts a throw-away PostgreSQL and Redis, migrates, serves the hub with gunicorn on a free loopback port,
+then posts 1,000-event batches from concurrent clients, then 1-event batches, and prints events/s and
+p50/p99 batch latency for each. Bounded in time; everything it started is stopped and removed.
+
+    .venv/bin/python bench/link_tracking_ingest.py [--workers 3] [--seconds 20] [--clients 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ["HUB_ENV_FILE"] = ""
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from app_modular import create_app  # noqa: E402
+from modules.core.extensions import db  # noqa: E402
+from modules.link_tracking.models import LinkClick  # noqa: E402
+from tests.support.servers import PostgresServer, RedisServer, free_port  # noqa: E402
+
+API_KEY = "bench-tracking-key"
+SOURCES = ("linkedin", "calendly", "indeed", "email", "portfolio")
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+
+
+BATCH_TOKEN = "BATCHTOKEN00"  # replaced in each request so that every batch has its own event ids
+
+
+def batch_template(events: int) -> bytes:
+    """A realistic batch: 50 tracking ids, browser user agents, a referrer, metadata, unique event ids."""
+    return json.dumps({"events": [{
+        "event_id": f"{BATCH_TOKEN}-{n}",
+        "tracking_id": f"bench-link-{n % 50}",
+        "clicked_at": "2026-11-20T14:30:00Z",
+        "ip_address": f"203.0.113.{n % 250}",
+        "user_agent": USER_AGENT,
+        "referrer_url": "https://www.example.com/jobs/listing?id=12345",
+        "click_source": SOURCES[n % len(SOURCES)],
+        "session_id": f"{BATCH_TOKEN}-{n % 100}",
+        "metadata": {"campaign": "fall-2026", "position": n},
+    } for n in range(events)]}).encode()
+
+
+def post_batches(port: int, template: bytes, deadline: float, latencies: list[float],
+                 failures: list[int]) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/json", "X-API-Key": API_KEY}
+    while time.monotonic() < deadline:
+        body = template.replace(BATCH_TOKEN.encode(), f"{uuid.uuid4().hex[:len(BATCH_TOKEN)]}".encode())
+        started = time.perf_counter()
+        connection.request("POST", "/api/tracking-ingest/batch", body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - started)
+        if response.status != 200:
+            failures.append(response.status)
+    connection.close()
+
+
+def run_phase(port: int, events_per_batch: int, clients: int, seconds: float) -> dict:
+    template = batch_template(events_per_batch)
+    latencies: list[float] = []
+    failures: list[int] = []
+    deadline = time.monotonic() + seconds
+    started = time.perf_counter()
+    threads = [threading.Thread(target=post_batches, args=(port, template, deadline, latencies, failures))
+               for c in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {"batches": len(latencies), "events": len(latencies) * events_per_batch, "seconds": elapsed,
+            "events_per_s": len(latencies) * events_per_batch / elapsed, "failures": len(failures),
+            "p50_ms": statistics.median(ordered) * 1000, "p99_ms": ordered[max(int(len(ordered) * 0.99) - 1, 0)] * 1000}
+
+
+def wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    limit = time.monotonic() + timeout
+    while time.monotonic() < limit:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited during start-up")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/api/tracking-ingest/health")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer in time")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--seconds", type=float, default=20, help="length of each phase")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients posting 1,000-event batches")
+    parser.add_argument("--single-clients", type=int, default=8, help="concurrent clients posting 1-event batches")
+    args = parser.parse_args()
+
+    # PostgreSQL runs as `postgres` when we are root: its directory must be one made by mkdtemp (see conftest).
+    base = Path(tempfile.mkdtemp(prefix="hub-bench-pg-"))
+    redis_dir = Path(tempfile.mkdtemp(prefix="hub-bench-redis-"))
+    postgres = PostgresServer(base).init()
+    redis_server = RedisServer(redis_dir)
+    gunicorn = None
+    try:
+        postgres.start()
+        redis_server.start()
+        config = {"DATABASE_URL": postgres.create_database("hub_bench"), "REDIS_URL": redis_server.url,
+                  "TRACKING_API_KEYS": API_KEY, "SECRET_KEY": "bench-secret-key", "LOG_LEVEL": "WARNING"}
+        app = create_app(config)
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        port = free_port()
+        gunicorn = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+             "--log-level", "warning", "app_modular:create_app()"],
+            cwd=ROOT, env={**os.environ, **config})
+        wait_until_up(port, gunicorn)
+        print(f"gunicorn: {args.workers} sync workers; PostgreSQL and Redis on this machine ({os.cpu_count()} CPUs)")
+        warm_up = run_phase(port, 1000, 1, 2)  # connections opened, tracking ids registered
+        phases = [("1,000-event batches", run_phase(port, 1000, args.clients, args.seconds)),
+                  ("1-event batches", run_phase(port, 1, args.single_clients, args.seconds))]
+        for name, figures in phases:
+            print(f"{name:20} {figures['events_per_s']:>9,.0f} events/s  p50 {figures['p50_ms']:7.1f} ms  "
+                  f"p99 {figures['p99_ms']:7.1f} ms  ({figures['batches']:,} batches in {figures['seconds']:.1f} s, "
+                  f"{figures['failures']} not 200)")
+        with app.app_context():
+            stored = db.session.scalar(select(func.count()).select_from(LinkClick))
+            db.engine.dispose()
+        sent = warm_up["events"] + sum(figures["events"] for _, figures in phases)
+        print(f"rows in link_clicks: {stored:,} (events posted: {sent:,})")
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+        redis_server.stop()
+        postgres.stop("immediate")
+        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(redis_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The ingest API that link trackers call (/api/tracking-ingest) and the redirect (/track/<id>)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import Response, current_app, redirect, request
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from modules import __version__
+from modules.core.extensions import db
+from modules.core.types import isoformat, utcnow
+from modules.link_tracking import blp, ingest, services
+from modules.link_tracking.access import fail, require_tracking_key
+from modules.link_tracking.schemas import (
+    ClickBatchRequestSchema,
+    ClickBatchResponseSchema,
+    TrackingConnectionTestSchema,
+    TrackingErrorSchema,
+    TrackingHealthSchema,
+)
+
+KEY_SECURITY = [{"trackingApiKey": []}]
+SESSION_COOKIE = "lt_session"
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,100}$")
+NOT_FOUND_PAGE = ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Link not found</title></head>"
+                  "<body><h1>Link not found</h1><p>This link does not exist or is no longer active.</p>"
+                  "</body></html>")
+
+
+@blp.route("/api/tracking-ingest/health")
+@blp.response(200, TrackingHealthSchema)
+@blp.alt_response(503, schema=TrackingHealthSchema, description="The database is unreachable")
+def ingest_health():
+    """Whether the ingest API can store clicks (no key needed)."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = "ok"
+    except SQLAlchemyError:
+        db.session.rollback()
+        database = "unavailable"
+    body = {"status": "healthy" if database == "ok" else "unhealthy", "service": "tracking_ingest_api",
+            "version": __version__, "timestamp": isoformat(utcnow()), "database": database}
+    return body, 200 if database == "ok" else 503
+
+
+@blp.route("/api/tracking-ingest/test", methods=["POST"])
+@blp.response(200, TrackingConnectionTestSchema)
+@blp.alt_response(401, schema=TrackingErrorSchema, description="Missing or wrong X-API-Key")
+@blp.doc(security=KEY_SECURITY)
+def ingest_test():
+    """Check the API key and the connection."""
+    require_tracking_key()
+    return {"success": True, "message": "API connection successful", "authenticated": True,
+            "timestamp": isoformat(utcnow())}
+
+
+def _batch_body() -> bytes:
+    """The raw body, read only after the key was checked, within the ingest's own byte limit."""
+    if not request.is_json:
+        raise fail(400, ingest.NOT_JSON)
+    limit = current_app.config["TRACKING_MAX_BODY_BYTES"]
+    request.max_content_length = limit
+    try:
+        return request.get_data(cache=False)
+    except RequestEntityTooLarge as error:
+        raise fail(413, f"Request body too large (max {limit} bytes)") from error
+
+
+@blp.route("/api/tracking-ingest/batch", methods=["POST"])
+@blp.response(200, ClickBatchResponseSchema, description="Every event stored (or already stored)")
+@blp.alt_response(207, schema=ClickBatchResponseSchema, description="Valid events of which some could not be stored")
+@blp.alt_response(400, schema=TrackingErrorSchema, description="Not a batch, or an event broke a rule: nothing stored")
+@blp.alt_response(401, schema=TrackingErrorSchema, description="Missing or wrong X-API-Key")
+@blp.alt_response(413, schema=TrackingErrorSchema, description="Body over TRACKING_MAX_BODY_BYTES")
+@blp.doc(security=KEY_SECURITY,
+         requestBody={"required": True, "content": {"application/json": {"schema": ClickBatchRequestSchema}}})
+def ingest_batch():
+    """Store a batch of 1 to 1,000 click events, all or nothing.
+
+    Events whose `event_id` is already stored count as successful and are not stored twice, so a
+    batch may be retried safely."""
+    require_tracking_key()
+    raw = _batch_body()
+    received_at = utcnow()
+    try:
+        events = ingest.events_of(ingest.parse_json(raw))
+        result = ingest.ingest_events(events, received_at, escapes_present=b"\\u" in raw)
+    except ingest.BadBatch as error:
+        raise fail(400, str(error)) from error
+    except ingest.InvalidEvents as error:
+        raise fail(400, "One or more events failed validation", error="Validation Failed",
+                   validation_errors=error.errors, timestamp=isoformat(utcnow())) from error
+    except SQLAlchemyError as error:
+        current_app.logger.warning("click batch not stored", extra={"error": type(error).__name__})
+        raise fail(503, "Clicks could not be stored right now; retry the batch") from error
+    body = {"success": result.failed == 0, "message": f"Processed {result.total_events} events",
+            "results": vars(result), "timestamp": isoformat(utcnow())}
+    if result.failed:
+        body["warning"] = f"{result.failed} events failed to process"
+        return body, 207
+    return body
+
+
+def _header_text(value: str | None, limit: int) -> str | None:
+    """Header and query text as the click columns can hold it."""
+    cleaned = (value or "").replace("\x00", "")[:limit]
+    return cleaned or None
+
+
+def _not_found() -> Response:
+    """Browsers get a page; API clients get the domain's JSON error."""
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        return Response(NOT_FOUND_PAGE, 404, mimetype="text/html")
+    raise fail(404, "Unknown or inactive tracking link")
+
+
+@blp.route("/track/<string:tracking_id>")
+@blp.doc(responses={"302": {"description": "Redirect to the link's original_url; the click is recorded"},
+                    "404": {"description": "Unknown or inactive link"}})
+def follow_link(tracking_id: str):
+    """Record a click and redirect to the link's destination. `?src=` names the click source."""
+    destination = services.redirect_destination(tracking_id)
+    if destination is None:
+        return _not_found()
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    new_session = not _SESSION_ID.match(session_id)
+    if new_session:
+        session_id = secrets.token_urlsafe(24)
+    services.record_redirect_click(
+        tracking_id, ip_address=_header_text(request.remote_addr, 45),
+        user_agent=_header_text(request.headers.get("User-Agent"), 500),
+        referrer_url=_header_text(request.headers.get("Referer"), 1000), session_id=session_id,
+        click_source=_header_text(request.args.get("src"), 50))
+    response = redirect(destination, 302)
+    response.headers["Cache-Control"] = "no-store"
+    if new_session:
+        response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="Lax", secure=request.is_secure)
+    return response
