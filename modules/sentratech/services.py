@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, func, literal, select, text, update
+from sqlalchemy import exists, func, literal, select, text, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -121,13 +121,10 @@ def records_by_state(sync_status: str, form_name: str | None, limit: int,
                      offset: int) -> tuple[int, list[dict[str, Any]]]:
     """A page of records in one sync state, newest first, without their content (ids, states, errors)."""
     forms = [FORMS[form_name]] if form_name else list(FORMS.values())
-    union = None
-    for form in forms:
-        query = select(form.model.id, form.model.sync_status, form.model.sync_error, form.model.created_at,
-                       form.model.updated_at, literal(form.name).label("type")) \
-            .where(form.model.sync_status == sync_status)
-        union = query if union is None else union.union_all(query)
-    listed = union.subquery()
+    listed = union_all(*(
+        select(form.model.id, form.model.sync_status, form.model.sync_error, form.model.created_at,
+               form.model.updated_at, literal(form.name).label("type")).where(form.model.sync_status == sync_status)
+        for form in forms)).subquery()
     total = db.session.scalar(select(func.count()).select_from(listed))
     rows = db.session.execute(
         select(listed).order_by(listed.c.created_at.desc(), listed.c.id).limit(limit).offset(offset)).all()

@@ -1,0 +1,89 @@
+"""GET /api/ingest/<form>/status and GET /api/health."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from modules.core.extensions import db
+from modules.sentratech.forms import FORMS
+from tests.sentratech.conftest import INGEST_HEADERS, valid_body
+
+RECENT_KEYS = {"demo_requests": "recent_requests", "contact_requests": "recent_requests",
+               "roi_reports": "recent_reports", "subscriptions": "recent_subscriptions"}
+
+
+def ingest_many(client, form, count):
+    ids = []
+    for number in range(count):
+        changes = {"email": f"reader{number}@example.com"} if form == "subscriptions" else {}
+        response = client.post(f"/api/ingest/{form}", json=valid_body(form, **changes), headers=INGEST_HEADERS)
+        ids.append(response.get_json()["id"])
+    return ids
+
+
+def set_sync_status(app, form, ids, status):
+    model = FORMS[form].model
+    with app.app_context():
+        db.session.execute(update(model).where(model.id.in_(ids)).values(sync_status=status))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_counts_match_the_stored_records(app, client, form):
+    ids = ingest_many(client, form, 6)
+    set_sync_status(app, form, ids[:3], "synced_to_dashboard")
+    set_sync_status(app, form, ids[3:4], "sync_failed")
+    response = client.get(f"/api/ingest/{form}/status")
+    assert response.status_code == 200
+    assert response.get_json() == {"total_count": 6, "sync": {"pending": 2, "synced": 3, "failed": 1}}
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-INGEST-KEY": "wrong-key"}])
+def test_without_a_valid_key_no_record_content_is_shown(client, headers):
+    ingest_many(client, "demo_requests", 2)
+    response = client.get("/api/ingest/demo_requests/status", headers=headers)
+    assert response.get_json() == {"total_count": 2, "sync": {"pending": 2, "synced": 0, "failed": 0}}
+    assert b"example.com" not in response.data
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_with_a_key_the_ten_latest_records_come_newest_first(client, form):
+    ids = ingest_many(client, form, 12)
+    body = client.get(f"/api/ingest/{form}/status", headers=INGEST_HEADERS).get_json()
+    recent = body[RECENT_KEYS[form]]
+    assert [item["id"] for item in recent] == list(reversed(ids))[:10]
+    assert set(body) == {"total_count", "sync", RECENT_KEYS[form]}
+    newest = recent[0]
+    assert newest["sync_status"] == "pending_dashboard_sync" and newest["created_at"].endswith("Z")
+    expected = valid_body(form, **({"email": "reader11@example.com"} if form == "subscriptions" else {}))
+    assert {name: newest[name] for name in expected} == expected
+
+
+def test_an_empty_table_has_zero_counts_and_an_empty_list(client):
+    body = client.get("/api/ingest/roi_reports/status", headers=INGEST_HEADERS).get_json()
+    assert body == {"total_count": 0, "sync": {"pending": 0, "synced": 0, "failed": 0}, "recent_reports": []}
+
+
+def test_an_unknown_form_is_a_json_404(client):
+    response = client.get("/api/ingest/newsletters/status")
+    assert response.status_code == 404
+    assert set(response.get_json()) == {"detail"}
+
+
+def test_health_answers_in_the_contract_shape(make_app, httpserver):
+    body = make_app(DASHBOARD_BASE_URL=httpserver.url_for("/")).test_client().get("/api/health").get_json()
+    assert body == {"status": "healthy", "timestamp": body["timestamp"], "database": "connected",
+                    "ingest_configured": True, "dashboard_configured": True, "version": "1.0.0"}
+    assert body["timestamp"].endswith("Z")
+
+
+def test_health_says_what_is_not_configured(make_app):
+    body = make_app(INGEST_KEY="", DASHBOARD_BASE_URL="").test_client().get("/api/health").get_json()
+    assert (body["ingest_configured"], body["dashboard_configured"]) == (False, False)
+
+
+def test_health_is_503_when_the_database_is_unreachable(make_app):
+    response = make_app(DATABASE_URL="postgresql://nobody@127.0.0.1:1/none").test_client().get("/api/health")
+    assert response.status_code == 503
+    assert response.get_json() == {"detail": "Service unavailable: database unreachable (OperationalError)"}
