@@ -140,6 +140,17 @@ def handle_database_error(error: DBAPIError):
     return _respond(503, "Service temporarily unavailable, please retry", headers={"Retry-After": "5"})
 
 
+def handle_value_error(error: ValueError):
+    """PostgreSQL cannot store NUL characters and psycopg2 refuses them with a bare ValueError:
+    that is bad input, not a server error. Any other ValueError is a bug."""
+    if "NUL (0x00)" not in str(error):
+        return handle_unexpected(error)
+    from modules.core.extensions import db
+
+    db.session.rollback()
+    return _respond(422, "Text may not contain NUL (0x00) characters")
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error", extra={"request_id": g.get("request_id"), "error": type(error).__name__})
     return _respond(500, "Internal server error")
@@ -150,4 +161,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(ValueError, handle_value_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -136,3 +136,12 @@ def test_an_unreachable_database_answers_503_with_retry_after(make_app, operator
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert response.get_json() == {"detail": "Service temporarily unavailable, please retry"}
+
+
+def test_a_nul_character_never_becomes_a_500(app, client):
+    """PostgreSQL refuses NUL in text; SQLite stores it, so there the login simply fails."""
+    response = client.post("/api/auth/login", json={"email": "a\u0000b@example.com", "password": "x"})
+    with app.app_context():
+        from modules.core.extensions import db
+        expected = 422 if db.engine.dialect.name == "postgresql" else 401
+    assert response.status_code == expected
