@@ -1,0 +1,107 @@
+"""Lead e-mails through the outbox to a real SMTP server on loopback: content, consent, outages, refusals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from modules.core import outbox
+from modules.core.extensions import db
+from modules.core.models import AuditEntry, OutboxMessage
+from modules.core.types import utcnow
+from tests.conftest import Drainer
+from tests.fastcore.conftest import ADMIN, ADMIN_INBOX, SITE, lead_body
+
+
+def post_lead(client, **overrides) -> str:
+    response = client.post("/inbound/leads", json=lead_body(**overrides), headers=SITE)
+    assert response.status_code == 201
+    return response.get_json()["leadId"]
+
+
+def email_rows(app, lead_id) -> dict[str, tuple[str, int, str | None]]:
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.subject_id == lead_id)).all()
+        return {row.kind.removeprefix("fastcore."): (row.status, row.attempts, row.last_error) for row in rows}
+
+
+def audit_events(app, lead_id) -> list[tuple[str, dict]]:
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.subject_id == lead_id,
+                                                              AuditEntry.event.like("email.%"))).all()
+        return sorted((entry.event, entry.details["email"]) for entry in entries)
+
+
+def sweep_at(app, seconds_from_now):
+    with app.app_context():
+        return outbox.sweep(now=utcnow() + timedelta(seconds=seconds_from_now))
+
+
+def test_the_lead_gets_a_welcome_and_the_admin_an_alert_in_text_and_html(app, client, worker, smtp_server):
+    lead_id = post_lead(client, name="Jeanne <b>Test</b>")
+    worker.drain()
+    [welcome] = smtp_server.to("jeanne.test@example.com")
+    [alert] = smtp_server.to(ADMIN_INBOX)
+    assert welcome.message["From"] == "FASTCore <leads@example.com>"
+    assert welcome.message["Subject"] == "Nous avons bien reçu votre demande"
+    assert "Bonjour Jeanne <b>Test</b>," in welcome.part("text/plain")
+    assert "Bonjour Jeanne &lt;b&gt;Test&lt;/b&gt;," in welcome.part("text/html"), "HTML escapes what the form sent"
+    assert lead_id in welcome.part("text/plain")
+    assert alert.message["Subject"] == "New lead: Jeanne <b>Test</b> (compresseurs)"
+    for part in (alert.part("text/plain"), alert.part("text/html")):
+        for detail in ("jeanne.test@example.com", "+33 6 00 00 00 00", "Garage Test", "compresseurs",
+                       "Need a quote for two compressors.", "contact-page", lead_id):
+            assert detail in part
+    assert email_rows(app, lead_id) == {"welcome_email": ("delivered", 1, None), "admin_alert": ("delivered", 1, None)}
+    assert audit_events(app, lead_id) == [("email.sent", "admin_alert"), ("email.sent", "welcome_email")]
+
+
+def test_without_consent_only_the_admin_is_told(app, client, worker, smtp_server):
+    lead_id = post_lead(client, consent=False)
+    worker.drain()
+    assert [mail.recipients for mail in smtp_server.received] == [[ADMIN_INBOX]]
+    assert "Consent:  no" in smtp_server.received[0].part("text/plain")
+    assert set(email_rows(app, lead_id)) == {"admin_alert"}
+
+
+def test_an_smtp_outage_is_retried_and_then_delivered(app, client, worker, smtp_server):
+    smtp_server.stop()
+    lead_id = post_lead(client)
+    worker.drain()
+    rows = email_rows(app, lead_id)
+    assert {kind: row[:2] for kind, row in rows.items()} == {"welcome_email": ("pending", 1),
+                                                             "admin_alert": ("pending", 1)}
+    assert rows["admin_alert"][2].startswith("SMTP connection failed")
+    assert audit_events(app, lead_id) == []
+
+    smtp_server.start()
+    assert sweep_at(app, 5) == 0, "the retry waits for its backoff"
+    assert sweep_at(app, 45) == 2
+    worker.drain()
+    assert sorted(mail.recipients[0] for mail in smtp_server.received) == ["jeanne.test@example.com", ADMIN_INBOX]
+    assert {row[0] for row in email_rows(app, lead_id).values()} == {"delivered"}
+
+
+def test_a_refused_address_is_dead_at_once_and_audited_as_failed(app, client, worker, smtp_server):
+    smtp_server.handler.refuse.add("nobody@example.com")
+    lead_id = post_lead(client, email="nobody@example.com")
+    worker.drain()
+    assert email_rows(app, lead_id)["welcome_email"][:2] == ("dead", 1)
+    assert audit_events(app, lead_id) == [("email.failed", "welcome_email"), ("email.sent", "admin_alert")]
+    detail = client.get(f"/admin/leads/{lead_id}", headers=ADMIN).get_json()
+    [failed] = [log for log in detail["audit_logs"] if log["event"] == "email.failed"]
+    assert failed["status_code"] == 550 and failed["actor"] == "mailer"
+
+
+def test_without_smtp_settings_emails_wait_as_pending_and_health_says_so(make_app, fastcore_settings):
+    app = make_app(**{**fastcore_settings, "SMTP_HOST": ""})
+    client = app.test_client()
+    lead_id = post_lead(client)
+    Drainer(app).drain()
+    rows = email_rows(app, lead_id)
+    assert {row[0] for row in rows.values()} == {"pending"}
+    assert rows["welcome_email"][2].startswith("SMTP is not configured")
+    expected = {"smtp_configured": False, "pending": 2, "delivered": 0, "dead": 0}
+    assert client.get("/admin/health", headers=ADMIN).get_json()["emails"] == expected
+    assert client.get("/admin/queue/stats", headers=ADMIN).get_json()["emails"] == expected
