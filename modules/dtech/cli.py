@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import click
 from flask import current_app
@@ -18,17 +19,18 @@ def dtech_group() -> None:
 
 @dtech_group.command("activate")
 @click.argument("security_group")
-@click.option("--account-id", required=True, help="DTech account id (UUID) the keys are for.")
+@click.option("--account-id", required=True, type=click.UUID, help="DTech account id (UUID) the keys are for.")
 @click.option("--request-token", required=True, help="One-time activation token DTech sent you.")
 @with_appcontext
-def activate(security_group: str, account_id: str, request_token: str) -> None:
+def activate(security_group: str, account_id: uuid.UUID, request_token: str) -> None:
     """Activate SECURITY_GROUP at DTech and print the AWS keys it returns.
 
     The keys are printed to standard output only (never logged): put them in AWS_ACCESS_KEY_ID and
     AWS_SECRET_ACCESS_KEY. The request is SigV4-signed when keys are already configured.
     """
+    client = DTechClient.from_config(current_app.config)
     try:
-        answer = DTechClient.from_config(current_app.config).activate(security_group, account_id, request_token)
+        answer = client.activate(security_group, str(account_id), request_token)
     except PartnerFailure as failure:
         raise click.ClickException(f"{failure.code}: {failure}") from failure
     click.echo(json.dumps(answer, indent=2))

@@ -27,6 +27,7 @@ from modules.dtech.models import RECORDING_PUT, CallRecording
 EXTENSIONS = {"audio/wav": ".wav", "audio/mpeg": ".mp3"}
 UPLOADABLE = ("pending", "failed")
 MULTIPART_ALLOWANCE = 64 * 1024  # part headers and boundaries on top of the file itself
+PARSER_BUFFER_BYTES = 500_000  # Flask's default MAX_FORM_MEMORY_SIZE: the parser's buffer holds 64 KiB reads
 FILE_FIELD = "file"
 
 
@@ -85,12 +86,11 @@ def receive_file(stream: IO[bytes], mimetype: str, content_length: int | None,
     directory, limit = recordings_dir(), int(current_app.config["DTECH_MAX_RECORDING_BYTES"])
     parts: list[HashingFile] = []
 
-    def to_disk(_total: int | None, _content_type: str | None, _filename: str | None,
-                _length: int | None = None) -> HashingFile:
+    def to_disk(**_part_info: object) -> HashingFile:
         parts.append(HashingFile(directory, limit))
         return parts[-1]
 
-    parser = FormDataParser(stream_factory=to_disk, max_form_memory_size=MULTIPART_ALLOWANCE, max_form_parts=20,
+    parser = FormDataParser(stream_factory=to_disk, max_form_memory_size=PARSER_BUFFER_BYTES, max_form_parts=20,
                             silent=False)
     try:
         _, _, files = parser.parse(stream, mimetype, content_length, options)

@@ -178,8 +178,9 @@ class CallRecordingSchema(Schema):
 
 
 class UploadStatusSchema(CallRecordingSchema):
-    attempts = fields.Integer(metadata={"description": "Delivery attempts to the upload URL so far"})
-    last_error = fields.String(allow_none=True)
+    attempts = fields.Integer(attribute="delivery_attempts",
+                              metadata={"description": "Delivery attempts to the upload URL so far"})
+    last_error = fields.String(attribute="last_delivery_error", allow_none=True)
 
 
 class SalesProcessSchema(Schema):

@@ -1,0 +1,216 @@
+"""Recording uploads: announce to DTech, upload the file to the hub, and a worker PUTs it (with retries)."""
+
+import base64
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from modules.core import outbox
+from modules.core.extensions import db
+from modules.core.models import OutboxMessage
+from modules.core.types import utcnow
+from modules.dtech.models import CallRecording
+from tests.dtech.partner import (
+    ACCOUNT_ID,
+    AUDIO,
+    AUDIO_MD5,
+    RECORDING_BODY,
+    RECORDING_ID,
+    SALES_PROCESS_ID,
+    UPLOAD_PATH,
+    dtech_settings,
+    multipart,
+)
+
+CONTENT_MD5 = base64.b64encode(hashlib.md5(AUDIO).digest()).decode()
+
+
+def announce(client, headers, partner):
+    partner.answer_recording_url()
+    response = client.post(f"/api/v1/sales/recording-url/{SALES_PROCESS_ID}", json=RECORDING_BODY, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["upload_id"]
+
+
+def upload(client, headers, upload_id, content=AUDIO):
+    return client.post(f"/api/v1/sales/recordings/{upload_id}/file", data=multipart(content), headers=headers,
+                       content_type="multipart/form-data")
+
+
+def upload_status(client, headers, upload_id):
+    response = client.get(f"/api/v1/sales/upload-status/{upload_id}", headers=headers)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def puts(partner):
+    return partner.calls(UPLOAD_PATH)
+
+
+def outbox_count(app):
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def sweep_at(app, seconds_from_now):
+    with app.app_context():
+        return outbox.sweep(now=utcnow() + timedelta(seconds=seconds_from_now))
+
+
+def test_recording_url_is_signed_with_content_md5_and_kept_pending(app, client, operator_headers, partner):
+    partner.answer_recording_url()
+    response = client.post(f"/api/v1/sales/recording-url/{SALES_PROCESS_ID}", json=RECORDING_BODY,
+                           headers=operator_headers)
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert answer == {"recording_id": RECORDING_ID, "upload_url": partner.upload_url(), "success": True,
+                      "upload_id": answer["upload_id"]}
+    [call] = partner.received
+    assert call.signature_problem is None
+    assert call.headers["Content-Md5"] == CONTENT_MD5
+    assert call.json() == {"account_id": ACCOUNT_ID, "date_start": "2026-11-22T08:00:00+00:00",
+                           "date_end": "2026-11-22T08:12:30+00:00", "recording_hash": AUDIO_MD5,
+                           "filename": "call-1001.wav", "content_type": "audio/wav", "external_ref": "crm-55"}
+    status = upload_status(client, operator_headers, answer["upload_id"])
+    assert {key: status[key] for key in ("recording_id", "sales_process_id", "status", "file_name", "size")} == {
+        "recording_id": RECORDING_ID, "sales_process_id": SALES_PROCESS_ID, "status": "pending",
+        "file_name": "call-1001.wav", "size": None}
+
+
+def test_an_uploaded_file_is_kept_and_put_to_the_upload_url(app, client, operator_headers, partner, worker,
+                                                            recordings_dir):
+    upload_id = announce(client, operator_headers, partner)
+    partner.accept_uploads()
+    response = upload(client, operator_headers, upload_id)
+    assert response.status_code == 202
+    assert (response.get_json()["status"], response.get_json()["size"]) == ("uploading", len(AUDIO))
+    assert (recordings_dir / f"{upload_id}.wav").read_bytes() == AUDIO
+    assert [p.name for p in recordings_dir.iterdir()] == [f"{upload_id}.wav"], "no temporary file is left"
+
+    worker.drain()
+    [put] = puts(partner)
+    assert (put.method, put.query) == ("PUT", "X-Amz-Signature=presigned-by-dtech")
+    assert put.body == AUDIO
+    assert (put.headers["Content-Type"], put.headers["Content-Md5"]) == ("audio/wav", CONTENT_MD5)
+    assert "Authorization" not in put.headers, "the pre-signed URL carries its own authorisation"
+    status = upload_status(client, operator_headers, upload_id)
+    assert (status["status"], status["attempts"], status["last_error"]) == ("complete", 1, None)
+    assert status["completed_at"] is not None
+
+    detail = client.get(f"/api/v1/sales/processes/{SALES_PROCESS_ID}", headers=operator_headers).get_json()
+    assert [(r["upload_id"], r["status"], r["md5"]) for r in detail["recordings"]] == [
+        (upload_id, "complete", AUDIO_MD5)]
+
+
+def test_a_file_whose_md5_differs_is_refused_and_nothing_is_sent(app, client, operator_headers, partner, worker,
+                                                                 recordings_dir):
+    upload_id = announce(client, operator_headers, partner)
+    partner.accept_uploads()
+    response = upload(client, operator_headers, upload_id, AUDIO + b"tampered")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["code"] == "MD5_MISMATCH"
+    assert AUDIO_MD5 in body["detail"] and "nothing was sent" in body["detail"]
+    assert list(recordings_dir.iterdir()) == []
+    assert outbox_count(app) == 0
+    worker.drain()
+    assert puts(partner) == []
+    assert upload_status(client, operator_headers, upload_id)["status"] == "pending"
+
+
+def test_a_put_that_fails_twice_then_succeeds_ends_complete(app, client, operator_headers, partner, worker):
+    upload_id = announce(client, operator_headers, partner)
+    partner.accept_uploads(status=503, oneshot=True)
+    partner.accept_uploads(status=500, oneshot=True)
+    partner.accept_uploads()
+    assert upload(client, operator_headers, upload_id).status_code == 202
+    worker.drain()
+    status = upload_status(client, operator_headers, upload_id)
+    assert (status["status"], status["attempts"]) == ("uploading", 1)
+    assert status["last_error"].startswith("HTTP 503")
+    assert sweep_at(app, 45) == 1
+    worker.drain()
+    assert upload_status(client, operator_headers, upload_id)["status"] == "uploading"
+    assert sweep_at(app, 200) == 1
+    worker.drain()
+    status = upload_status(client, operator_headers, upload_id)
+    assert (status["status"], status["attempts"], status["last_error"]) == ("complete", 3, None)
+    assert [put.body == AUDIO for put in puts(partner)] == [True, True, True]
+
+
+def test_a_refused_put_fails_the_recording_and_it_can_be_uploaded_again(app, client, operator_headers, partner,
+                                                                         worker):
+    upload_id = announce(client, operator_headers, partner)
+    partner.accept_uploads(status=403, oneshot=True)
+    partner.accept_uploads()
+    assert upload(client, operator_headers, upload_id).status_code == 202
+    worker.drain()
+    status = upload_status(client, operator_headers, upload_id)
+    assert (status["status"], status["last_error"][:8]) == ("failed", "HTTP 403")
+    assert upload(client, operator_headers, upload_id).status_code == 202
+    worker.drain()
+    assert upload_status(client, operator_headers, upload_id)["status"] == "complete"
+
+
+def test_a_second_upload_of_a_recording_in_flight_is_a_409(app, client, operator_headers, partner):
+    upload_id = announce(client, operator_headers, partner)
+    assert upload(client, operator_headers, upload_id).status_code == 202
+    response = upload(client, operator_headers, upload_id)
+    assert response.status_code == 409
+    assert response.get_json() == {"code": "CONFLICT",
+                                   "detail": "This recording is already uploading; it cannot be uploaded again."}
+    assert outbox_count(app) == 1
+
+
+def test_a_file_over_the_limit_is_a_413_and_leaves_nothing(make_app, operator_headers, partner, recordings_dir):
+    app = make_app(**dtech_settings(partner, recordings_dir, DTECH_MAX_RECORDING_BYTES=1000))
+    client = app.test_client()
+    upload_id = announce(client, operator_headers, partner)
+    response = upload(client, operator_headers, upload_id)
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert list(recordings_dir.iterdir()) == []
+    assert outbox_count(app) == 0
+
+
+def test_a_recording_larger_than_the_general_request_limit_is_accepted(make_app, operator_headers, partner,
+                                                                        recordings_dir):
+    big = AUDIO * 200  # ~2 MB, over a 1 MB MAX_CONTENT_LENGTH
+    app = make_app(**dtech_settings(partner, recordings_dir, MAX_CONTENT_LENGTH=1024 * 1024))
+    client = app.test_client()
+    partner.answer_recording_url()
+    body = {**RECORDING_BODY, "recording_hash": hashlib.md5(big).hexdigest()}
+    upload_id = client.post(f"/api/v1/sales/recording-url/{SALES_PROCESS_ID}", json=body,
+                            headers=operator_headers).get_json()["upload_id"]
+    response = upload(client, operator_headers, upload_id, big)
+    assert (response.status_code, response.get_json()["size"]) == (202, len(big))
+
+
+def test_an_upload_without_a_file_part_names_the_field(app, client, operator_headers, partner, recordings_dir):
+    upload_id = announce(client, operator_headers, partner)
+    response = client.post(f"/api/v1/sales/recordings/{upload_id}/file", data=multipart(AUDIO, name="audio"),
+                           headers=operator_headers, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "VALIDATION_ERROR"
+    assert response.get_json()["detail"].startswith("Invalid request: file: Missing data for required field")
+    assert list(recordings_dir.iterdir()) == []
+    raw = client.post(f"/api/v1/sales/recordings/{upload_id}/file", data=AUDIO, headers=operator_headers,
+                      content_type="audio/wav")
+    assert (raw.status_code, raw.get_json()["code"]) == (400, "VALIDATION_ERROR")
+
+
+def test_unknown_upload_ids_are_404(client, operator_headers):
+    for response in (upload(client, operator_headers, "no-such-upload"),
+                     client.get("/api/v1/sales/upload-status/no-such-upload", headers=operator_headers)):
+        assert response.status_code == 404
+        assert response.get_json() == {"code": "NOT_FOUND", "detail": "No recording upload with that id"}
+
+
+def test_a_recording_row_is_linked_to_its_process(app, client, operator_headers, partner):
+    upload_id = announce(client, operator_headers, partner)
+    with app.app_context():
+        recording = db.session.get(CallRecording, upload_id)
+        assert (recording.sales_process.sales_process_id, recording.recording_id, recording.status) == (
+            SALES_PROCESS_ID, RECORDING_ID, "pending")
+        assert recording.upload_url == partner.upload_url()
