@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -35,8 +35,8 @@ def _compose(template: str, subject: str, sender: str, recipients: list[str], me
     email["Subject"] = subject
     email["From"] = formataddr((SENDER_NAME, sender))
     email["To"] = ", ".join(recipients)
-    # The outbox id makes the Message-ID stable across retries, so a receiver can spot a resend.
-    email["Message-ID"] = make_msgid(idstring=message_id, domain=sender.rpartition("@")[2] or None)
+    # Built from the outbox id, the Message-ID is the same at every retry, so a receiver can spot a resend.
+    email["Message-ID"] = f"<{message_id}.fastcore@{sender.rpartition('@')[2] or 'localhost'}>"
     email.set_content(_templates().get_template(f"{template}.txt").render(**context))
     email.add_alternative(_templates().get_template(f"{template}.html").render(**context), subtype="html")
     return email

@@ -153,6 +153,9 @@ class FileStore:
         with self._locked():
             return self._read()[0]
 
+    def queued_lead_id(self, request_id: str) -> str | None:
+        return next((lead_id(entry) for entry in self.entries() if entry["lead"]["request_id"] == request_id), None)
+
     def apply(self, updated: list[Entry], removed: list[Entry]) -> None:
         if not (updated or removed):
             return
@@ -208,11 +211,14 @@ def reachable_stores() -> list[Store]:
 def enqueue(entry: Entry) -> tuple[str, str | None]:
     """Keep `entry` safe: Redis, else the file. Returns the store's name and, for a request_id already
     queued, the lead id it was queued under. Raises OSError when neither can take it."""
+    store = file_store()
+    queued_in_file = store.queued_lead_id(entry["lead"]["request_id"])  # from an earlier Redis outage
+    if queued_in_file:
+        return store.name, queued_in_file
     try:
         redis_target = RedisStore(get_redis())
         return redis_target.name, redis_target.add(entry)
     except REDIS_ERRORS as exc:
         log.warning("redis unavailable, lead queued in the local file",
                     extra={"lead_id": lead_id(entry), "error": type(exc).__name__})
-    store = file_store()
     return store.name, store.add(entry)

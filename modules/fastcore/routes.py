@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from modules.core.errors import ApiError
 from modules.core.schemas import DetailSchema
+from modules.core.security import ingest_limit
 from modules.fastcore import blp, fallback, services
 from modules.fastcore.guards import actor, require_admin, require_site_token
 from modules.fastcore.models import LEAD_STATUSES
@@ -31,12 +30,6 @@ ADMIN_SECURITY = [{"fastcoreAdminToken": []}, {"operatorBearer": []}]
 LEAD_NOT_FOUND = ApiError(404, body={"detail": "Lead not found"})
 
 
-@blp.errorhandler(SQLAlchemyError)
-def database_unavailable(_error):
-    """Admin reads need the database; while it is down they say so instead of answering 500."""
-    return {"detail": "Database unavailable, try again shortly"}, 503
-
-
 @blp.errorhandler(RecursionError)
 def json_nested_too_deep(_error):
     """The JSON parser gives up on absurdly deep nesting ([[[[...]]]]): that is a malformed body."""
@@ -44,12 +37,15 @@ def json_nested_too_deep(_error):
 
 
 @blp.route("/inbound/leads", methods=["POST"])
+@ingest_limit()
 @require_site_token
 @blp.arguments(LeadInSchema)
 @blp.response(201, LeadAcceptedSchema, description="Stored")
 @blp.alt_response(202, schema=LeadAcceptedSchema, description="Database down: queued, flushed within minutes")
 @blp.alt_response(400, schema=DuplicateSchema, description="request_id not a UUID, or already processed")
 @blp.alt_response(401, schema=DetailSchema, description="Missing, malformed or wrong site token")
+@blp.alt_response(429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this token; see Retry-After")
+@blp.alt_response(503, schema=DetailSchema, description="Database, Redis and the local queue file all failed")
 @blp.doc(security=[{"fastcoreSiteToken": []}])
 def ingest_lead(lead):
     """Receive a contact-form lead from the site; e-mails follow from a worker."""

@@ -145,4 +145,4 @@ def test_admin_health_and_scheduler_jobs_show_the_flush_job(app, client):
 def test_admin_reads_answer_503_while_the_database_is_down(database_down_app):
     response = database_down_app.test_client().get("/admin/leads", headers=ADMIN)
     assert response.status_code == 503
-    assert response.get_json() == {"detail": "Database unavailable, try again shortly"}
+    assert response.get_json() == {"detail": "Service temporarily unavailable, please retry"}

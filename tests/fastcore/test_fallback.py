@@ -15,7 +15,7 @@ from modules.core.types import utcnow
 from modules.fastcore import fallback, jobs
 from modules.fastcore.models import Lead
 from modules.fastcore.queue_store import RedisStore
-from tests.fastcore.conftest import ADMIN, SITE, UNREACHABLE_REDIS, lead_body
+from tests.fastcore.conftest import ADMIN, SITE, UNREACHABLE_DATABASE, UNREACHABLE_REDIS, lead_body
 
 
 def post_lead(app, body=None):
@@ -171,3 +171,18 @@ def test_the_cli_shows_flushes_replays_and_clears_the_queue(app, database_down_a
     assert "replayed 0" in runner.invoke(args=["fastcore", "queue", "replay"]).output
     post_lead(database_down_app)
     assert "cleared 1" in runner.invoke(args=["fastcore", "queue", "clear", "--yes"]).output
+
+
+def test_a_request_id_waiting_in_the_file_is_a_duplicate_once_redis_is_back(all_down_app, database_down_app):
+    body = lead_body()
+    first = post_lead(all_down_app, body).get_json()
+    again = post_lead(database_down_app, body)
+    assert again.status_code == 400 and again.get_json()["leadId"] == first["leadId"]
+
+
+def test_with_nowhere_to_keep_the_lead_the_answer_is_503_not_a_lie(make_app, fastcore_settings):
+    nowhere = make_app(**{**fastcore_settings, "FASTCORE_FALLBACK_FILE": "/proc/no-such-dir/queue.jsonl"},
+                       DATABASE_URL=UNREACHABLE_DATABASE, REDIS_URL=UNREACHABLE_REDIS)
+    response = post_lead(nowhere)
+    assert response.status_code == 503
+    assert response.get_json() == {"detail": "Lead storage unavailable, please retry"}

@@ -195,3 +195,9 @@ def test_no_personal_data_reaches_the_logs(app, client, caplog):
     assert "request" in logged, "the access log was captured"
     for secret in ("Zelda", "Secretname", "zelda.secret", "99 88 77", "private message", "test-site-token"):
         assert secret not in logged
+
+
+def test_a_site_over_its_rate_limit_gets_429(make_app, fastcore_settings):
+    client = make_app(**fastcore_settings, INGEST_RATE_LIMIT="2/minute").test_client()
+    codes = [client.post("/inbound/leads", json=lead_body(), headers=SITE).status_code for _ in range(3)]
+    assert codes == [201, 201, 429]
