@@ -1,0 +1,83 @@
+"""Every Insight endpoint refuses a request without a valid operator token, before reading its body."""
+
+import pytest
+
+from modules.core import auth
+from modules.core.extensions import db
+
+UNAUTHORIZED = {"detail": "Invalid authentication credentials"}
+SOME_ID = "00000000-0000-0000-0000-000000000000"
+
+ENDPOINTS = [
+    ("GET", "/api/customers/"),
+    ("POST", "/api/customers/"),
+    ("GET", "/api/customers/dashboard/data"),
+    ("GET", f"/api/customers/{SOME_ID}"),
+    ("PUT", f"/api/customers/{SOME_ID}"),
+    ("DELETE", f"/api/customers/{SOME_ID}"),
+    ("GET", "/api/actions/"),
+    ("POST", "/api/actions/"),
+    ("GET", f"/api/actions/customer/{SOME_ID}"),
+    ("POST", "/api/actions/batch"),
+    ("POST", "/api/sms/send-bulk"),
+    ("POST", "/api/sms/send"),
+    ("POST", f"/api/sms/send/warning/{SOME_ID}"),
+    ("POST", f"/api/sms/send/disconnection/{SOME_ID}"),
+    ("POST", f"/api/sms/send/connection/{SOME_ID}"),
+    ("GET", "/api/sms/templates"),
+    ("PUT", "/api/sms/templates/warning"),
+    ("GET", f"/api/sms/status/{SOME_ID}"),
+    ("POST", "/api/upload/excel"),
+    ("POST", "/api/upload/validate-customers"),
+    ("POST", "/api/upload/process-batch"),
+]
+
+
+def test_the_list_covers_every_insight_endpoint(app):
+    served = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("insight.")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert len(served) == len(ENDPOINTS) - 2  # the three template sends are one rule
+
+
+def _token_for(app) -> str:
+    with app.app_context():
+        operator = auth.create_operator("expired@example.com", "correct-horse-battery")
+        db.session.commit()
+        return auth.issue_access_token(operator)["access_token"]
+
+
+def _refusals(client, headers):
+    """Each endpoint that did not answer the contract's 401 (empty when all did)."""
+    wrong = []
+    for method, path in ENDPOINTS:
+        response = client.open(path, method=method, json={}, headers=headers)
+        if (response.status_code, response.get_json()) != (401, UNAUTHORIZED):
+            wrong.append((method, path, response.status_code))
+    return wrong
+
+
+def test_no_token_is_a_401_everywhere(client):
+    assert _refusals(client, {}) == []
+    assert client.get("/api/customers/").headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("header", ["Bearer {forged}", "Bearer not-a-token", "Basic {token}", "Bearer", "bearer  "])
+def test_a_forged_or_malformed_token_is_a_401_everywhere(client, operator_headers, header):
+    token = operator_headers["Authorization"].removeprefix("Bearer ")
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert _refusals(client, {"Authorization": header.format(forged=forged, token=token)}) == []
+
+
+def test_an_expired_token_is_a_401_everywhere(make_app):
+    expiring = make_app(ACCESS_TOKEN_TTL_SECONDS=-1)
+    assert _refusals(expiring.test_client(), {"Authorization": f"Bearer {_token_for(expiring)}"}) == []
+
+
+def test_a_token_signed_with_another_key_is_a_401(make_app, client):
+    other = make_app(SECRET_KEY="another-test-secret")
+    headers = {"Authorization": f"Bearer {_token_for(other)}"}
+    assert client.get("/api/customers/", headers=headers).status_code == 401
+
+
+def test_a_valid_token_is_let_through(client, operator_headers):
+    assert client.get("/api/customers/", headers=operator_headers).status_code == 200

@@ -1,0 +1,199 @@
+"""Customers: normalisation, validation, uniqueness, CRUD, search and filters, the dashboard."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from modules.core.extensions import db
+from modules.core.models import AuditEntry
+from modules.core.types import utcnow
+from modules.insight.models import Customer, CustomerAction
+from tests.insight.conftest import create_customer
+
+
+@pytest.mark.parametrize("given, stored", [
+    ("+233 24 123 4567", "0241234567"),
+    ("024-123-4567", "0241234567"),
+    ("233241234567", "0241234567"),
+    ("(020) 123 4567", "0201234567"),
+    ("+44 20 7946 0958", "+442079460958"),
+])
+def test_phones_are_stored_in_national_form(client, operator_headers, given, stored):
+    assert create_customer(client, operator_headers, phone=given)["phone"] == stored
+
+
+@pytest.mark.parametrize("given, stored", [
+    ("ama  mensah-boateng", "Ama Mensah-Boateng"),
+    ("  kwame o'neil ", "Kwame O'Neil"),
+    ("ÉLODIE ásantewaa", "Élodie Ásantewaa"),
+    ("Kofi O\u2019Brien", "Kofi O'Brien"),
+])
+def test_names_are_cleaned_and_title_cased(client, operator_headers, given, stored):
+    assert create_customer(client, operator_headers, name=given)["name"] == stored
+
+
+def test_a_customer_is_created_with_every_field(client, operator_headers, app):
+    body = create_customer(client, operator_headers, arrears=99.999, status="warned")
+    assert set(body) == {"id", "name", "account_number", "phone", "status", "arrears", "created_at", "updated_at"}
+    assert (body["arrears"], body["status"], body["created_at"][-1]) == ("100.00", "warned", "Z")
+    with app.app_context():
+        stored = db.session.get(Customer, body["id"])
+        assert stored.arrears == Decimal("100.00")
+        assert db.session.scalar(select(AuditEntry.event).where(AuditEntry.subject_id == body["id"])) == (
+            "customer.created")
+
+
+def test_arrears_default_to_zero(client, operator_headers):
+    response = client.post("/api/customers/", headers=operator_headers,
+                           json={"name": "Yaw", "account_number": "A-2", "phone": "0551234567"})
+    assert (response.status_code, response.get_json()["arrears"]) == (201, "0.00")
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("phone", "12345", "Not a valid phone number for GH."),
+    ("phone", "call me", "Not a valid phone number."),
+    ("arrears", -5, "Arrears cannot be negative."),
+    ("arrears", "ten", "Not a valid amount."),
+    ("arrears", "1e400", "Arrears cannot exceed 9999999999.99."),
+    ("arrears", True, "Not a valid amount."),
+    ("status", "suspended", "Must be one of: connected, disconnected, warned."),
+    ("name", "R2-D2", "Name may only contain letters, spaces, hyphens and apostrophes."),
+    ("name", "   ", "Name is required."),
+    ("account_number", "x" * 51, "Account number is longer than 50 characters."),
+    ("account_number", ["A"], "Not a valid string."),
+])
+def test_invalid_fields_are_a_422_naming_the_field(client, operator_headers, app, field, value, message):
+    body = {"name": "Ama", "account_number": "ACC-9", "phone": "0241234567", "arrears": "1", field: value}
+    response = client.post("/api/customers/", json=body, headers=operator_headers)
+    assert response.status_code == 422
+    assert [(item["loc"], item["msg"]) for item in response.get_json()["detail"]] == [(["body", field], message)]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Customer)) == 0
+
+
+@pytest.mark.parametrize("data, content_type", [
+    ("{not json", "application/json"),
+    ("[1, 2]", "application/json"),
+    ("\"text\"", "application/json"),
+    ("name=Ama", "application/x-www-form-urlencoded"),
+    ("{\"name\": \"\u0000\", \"account_number\": {}, \"phone\": 1e999, \"arrears\": null}", "application/json"),
+])
+def test_malformed_bodies_are_4xx_never_5xx(client, operator_headers, data, content_type):
+    response = client.post("/api/customers/", data=data, content_type=content_type, headers=operator_headers)
+    assert 400 <= response.status_code < 500 and "detail" in response.get_json()
+
+
+def test_a_duplicate_account_number_is_a_409(client, operator_headers, customer):
+    response = client.post("/api/customers/", headers=operator_headers,
+                           json={"name": "Kofi", "account_number": " ACC-1001 ", "phone": "0201234567"})
+    assert response.status_code == 409
+    assert response.get_json() == {"detail": {
+        "error_code": "CUSTOMER_ALREADY_EXISTS", "message": "A customer with account number ACC-1001 already exists.",
+        "details": {"account_number": "ACC-1001"}}}
+
+
+def test_get_update_and_delete(client, operator_headers, customer, app):
+    url = f"/api/customers/{customer['id']}"
+    assert client.get(url, headers=operator_headers).get_json() == customer
+    response = client.put(url, headers=operator_headers, json={"phone": "+233 20 123 4567", "arrears": "0",
+                                                               "id": "ignored", "created_at": "ignored"})
+    assert response.status_code == 200
+    updated = response.get_json()
+    assert (updated["phone"], updated["arrears"], updated["name"], updated["id"]) == (
+        "0201234567", "0.00", "Ama Mensah", customer["id"])
+    assert client.delete(url, headers=operator_headers).get_json() == {"message": "Customer deleted successfully"}
+    assert client.get(url, headers=operator_headers).status_code == 404
+    with app.app_context():
+        assert db.session.get(Customer, customer["id"]) is None
+
+
+def test_updating_to_a_taken_account_number_is_a_409(client, operator_headers, customer):
+    other = create_customer(client, operator_headers, account_number="ACC-2")
+    response = client.put(f"/api/customers/{other['id']}", headers=operator_headers,
+                          json={"account_number": "ACC-1001"})
+    assert response.status_code == 409
+    assert response.get_json()["detail"]["error_code"] == "CUSTOMER_ALREADY_EXISTS"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_an_unknown_customer_is_a_404(client, operator_headers, method):
+    response = client.open("/api/customers/no-such-id", method=method, json={}, headers=operator_headers)
+    assert (response.status_code, response.get_json()) == (404, {"detail": "Customer not found"})
+
+
+@pytest.fixture
+def several(client, operator_headers):
+    specs = [("Ama Mensah", "ACC-1", "0241234567", "10.00", "connected"),
+             ("Kofi Boateng", "ACC-2", "0201234567", "250.00", "disconnected"),
+             ("Efua 100% Owusu".replace(" 100%", ""), "X_3", "0551234567", "75.50", "warned"),
+             ("Yaw Ama", "ACC-4", "0271234567", "0", "connected")]
+    return [create_customer(client, operator_headers, name=name, account_number=account, phone=phone,
+                            arrears=arrears, status=status) for name, account, phone, arrears, status in specs]
+
+
+@pytest.mark.parametrize("query, accounts", [
+    ("search=ama", {"ACC-1", "ACC-4"}),
+    ("search=acc-2", {"ACC-2"}),
+    ("search=%2B233 55 123 4567", {"X_3"}),
+    ("search=0551", {"X_3"}),
+    ("search=_", {"X_3"}),
+    ("search=%25", set()),
+    ("status=connected", {"ACC-1", "ACC-4"}),
+    ("arrears_min=50", {"ACC-2", "X_3"}),
+    ("arrears_min=10&arrears_max=100", {"ACC-1", "X_3"}),
+    ("status=warned&search=efua", {"X_3"}),
+])
+def test_search_and_filters(client, operator_headers, several, query, accounts):
+    body = client.get(f"/api/customers/?{query}", headers=operator_headers).get_json()
+    assert {row["account_number"] for row in body["data"]} == accounts
+    assert body["total"] == len(accounts)
+
+
+def test_pagination(client, operator_headers, several):
+    first = client.get("/api/customers/?page=1&limit=3", headers=operator_headers).get_json()
+    second = client.get("/api/customers/?page=2&limit=3", headers=operator_headers).get_json()
+    assert {k: first[k] for k in ("total", "page", "limit", "pages")} == {"total": 4, "page": 1, "limit": 3, "pages": 2}
+    assert len(first["data"]) == 3 and len(second["data"]) == 1
+    assert first["data"][0]["account_number"] == "ACC-4", "newest first"
+    assert {r["id"] for r in first["data"] + second["data"]} == {c["id"] for c in several}
+
+
+@pytest.mark.parametrize("query", ["limit=101", "limit=0", "page=0", "page=abc", "status=gone", "arrears_min=-1",
+                                   "date_from=yesterday"])
+def test_bad_list_parameters_are_a_422(client, operator_headers, query):
+    response = client.get(f"/api/customers/?{query}", headers=operator_headers)
+    assert response.status_code == 422
+    assert response.get_json()["detail"][0]["loc"][0] == "query"
+
+
+def test_dashboard_counts_arrears_recent_actions_and_kpis(client, operator_headers, several, app):
+    with app.app_context():
+        now = utcnow()
+        db.session.add_all(
+            [CustomerAction(customer_id=several[1]["id"], action="disconnect", performed_by="t",
+                            created_at=now - timedelta(days=days)) for days in (1, 2, 40)]
+            + [CustomerAction(customer_id=several[0]["id"], action="connect", performed_by="t",
+                              created_at=now - timedelta(days=45))])
+        db.session.execute(Customer.__table__.update().where(Customer.id == several[0]["id"])
+                           .values(created_at=now - timedelta(days=90)))
+        db.session.commit()
+    body = client.get("/api/customers/dashboard/data", headers=operator_headers).get_json()
+    assert {k: body[k] for k in ("total_customers", "connected_customers", "disconnected_customers",
+                                 "warned_customers", "total_arrears")} == {
+        "total_customers": 4, "connected_customers": 2, "disconnected_customers": 1, "warned_customers": 1,
+        "total_arrears": "335.50"}
+    assert [a["action"] for a in body["recent_actions"]] == ["disconnect", "disconnect", "disconnect", "connect"]
+    kpis = {kpi["title"]: kpi for kpi in body["kpis"]}
+    assert kpis["Total Customers"] == {"title": "Total Customers", "value": "4", "change": 300.0, "is_positive": True}
+    assert kpis["Disconnections (30 days)"] == {"title": "Disconnections (30 days)", "value": "2", "change": 100.0,
+                                                "is_positive": False}
+    assert kpis["Reconnections (30 days)"] == {"title": "Reconnections (30 days)", "value": "0", "change": -100.0,
+                                               "is_positive": False}
+
+
+def test_dashboard_of_an_empty_hub(client, operator_headers):
+    body = client.get("/api/customers/dashboard/data", headers=operator_headers).get_json()
+    assert (body["total_customers"], body["total_arrears"], body["recent_actions"]) == (0, "0.00", [])
+    assert all(kpi["change"] == 0.0 for kpi in body["kpis"])

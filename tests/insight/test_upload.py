@@ -1,0 +1,181 @@
+"""Spreadsheet upload, row validation and batch processing (once per batch id), and the CLI import."""
+
+import io
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from modules.core.extensions import db
+from modules.insight.models import Customer, CustomerAction, ProcessedBatch
+
+HEADERS = ["Name", "ACCOUNT NUMBER", " phone ", "Arrears"]
+GOOD_AND_BAD = [
+    ["ama mensah", "ACC-1", "024-123-4567", 120.5],
+    ["Kofi 2Pac", "ACC-2", "12345", -3],
+    [None, None, None, None],
+    ["Élodie O'Neil", 1003, 201234567, "1,250"],
+    ["Yaw", "ACC-1", "0551234567", "abc"],
+]
+
+
+def xlsx(rows, headers=HEADERS) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def upload(client, headers, content: bytes, filename: str):
+    return client.post("/api/upload/excel", headers=headers, data={"file": (io.BytesIO(content), filename)},
+                       content_type="multipart/form-data")
+
+
+def test_an_xlsx_comes_back_with_every_error_of_every_row(client, operator_headers):
+    response = upload(client, operator_headers, xlsx(GOOD_AND_BAD), "customers.xlsx")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["total"], body["valid_count"], body["error_count"]) == (4, 2, 2)
+    assert body["data"] == [
+        {"row": 2, "name": "Ama Mensah", "account_number": "ACC-1", "phone": "0241234567", "arrears": "120.50",
+         "status": "validated", "errors": []},
+        {"row": 3, "name": "Kofi 2Pac", "account_number": "ACC-2", "phone": "12345", "arrears": "-3",
+         "status": "error", "errors": ["name: Name may only contain letters, spaces, hyphens and apostrophes.",
+                                       "phone: Not a valid phone number for GH.",
+                                       "arrears: Arrears cannot be negative."]},
+        {"row": 5, "name": "Élodie O'Neil", "account_number": "1003", "phone": "0201234567", "arrears": "1250.00",
+         "status": "validated", "errors": []},
+        {"row": 6, "name": "Yaw", "account_number": "ACC-1", "phone": "0551234567", "arrears": "abc",
+         "status": "error", "errors": ["arrears: Not a valid amount.", "account_number: Duplicate of row 2."]},
+    ]
+
+
+def test_a_csv_is_read_too_with_semicolons_and_a_bom(client, operator_headers, app):
+    content = "\ufeffname;account_number;phone;arrears;notes\nAma Mensah;ACC-1;+233 24 123 4567;10,00;x\n"
+    body = upload(client, operator_headers, content.encode(), "export.csv").get_json()
+    assert body["data"][0]["phone"] == "0241234567" and body["valid_count"] == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Customer)) == 0, "validation stores nothing"
+
+
+@pytest.mark.parametrize("content, filename, message", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "photo.png", "The file is not a spreadsheet"),
+    (b"PK\x03\x04 not really a zip", "customers.xlsx", "The file is not a spreadsheet"),
+    (b"%PDF-1.4 binary", "customers.xlsx", "The file is not a spreadsheet"),
+    (b"just some words\nand more words\n", "notes.txt", "Missing column(s): name, account_number, phone, arrears"),
+    (b"name,phone\nAma,0241234567\n", "short.csv", "Missing column(s): account_number, arrears"),
+    (b"", "empty.csv", "The file is empty"),
+])
+def test_a_file_that_is_not_a_customer_spreadsheet_is_a_400(client, operator_headers, content, filename, message):
+    response = upload(client, operator_headers, content, filename)
+    assert response.status_code == 400
+    assert response.get_json()["detail"].startswith(message)
+
+
+def test_too_many_rows_is_a_400(make_app, operator_headers):
+    client = make_app(INSIGHT_UPLOAD_MAX_ROWS=3).test_client()
+    rows = "".join(f"Ama,ACC-{n},0241234567,1\n" for n in range(4))
+    response = upload(client, operator_headers, f"name,account_number,phone,arrears\n{rows}".encode(), "big.csv")
+    assert (response.status_code, response.get_json()) == (
+        400, {"detail": "The file has more than 3 rows: split it into smaller files."})
+
+
+def test_a_missing_file_is_a_422(client, operator_headers):
+    response = client.post("/api/upload/excel", headers=operator_headers, data={}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert response.get_json()["detail"][0]["loc"] == ["body", "file"]
+
+
+def test_validate_customers_splits_valid_and_invalid_rows(client, operator_headers):
+    response = client.post("/api/upload/validate-customers", headers=operator_headers, json={"customers": [
+        {"row": 7, "name": "Ama", "account_number": "A1", "phone": "0241234567", "arrears": "5"},
+        {"name": "", "account_number": "A2", "phone": "0241234567", "arrears": {"x": 1}},
+    ]})
+    body = response.get_json()
+    assert (body["total"], body["valid_count"], body["error_count"]) == (2, 1, 1)
+    assert body["validated"][0]["row"] == 7 and body["validated"][0]["arrears"] == "5.00"
+    assert body["errors"] == [{"row": 2, "error": "name: Name is required.; arrears: Must be a text or a number.",
+                               "errors": ["name: Name is required.", "arrears: Must be a text or a number."],
+                               "data": {"name": "", "account_number": "A2", "phone": "0241234567",
+                                        "arrears": "[object]"}}]
+
+
+ROWS = [{"name": "ama mensah", "account_number": "ACC-1", "phone": "0241234567", "arrears": "10"},
+        {"name": "Kofi", "account_number": "ACC-2", "phone": "0201234567", "arrears": 20, "action": "disconnect"}]
+
+
+def counts(app):
+    with app.app_context():
+        return tuple(db.session.scalar(select(func.count()).select_from(model))
+                     for model in (Customer, CustomerAction, ProcessedBatch))
+
+
+def test_process_batch_applies_once_per_batch_id(client, operator_headers, app):
+    existing = client.post("/api/customers/", headers=operator_headers, json={
+        "name": "Old Name", "account_number": "ACC-1", "phone": "0551234567", "status": "disconnected"}).get_json()
+    body = {"data": ROWS, "batch_id": "june-2026", "action": "warn"}
+    first = client.post("/api/upload/process-batch", headers=operator_headers, json=body)
+    assert first.status_code == 200
+    assert first.get_json() == {
+        "message": "Batch processed: 1 customer(s) created, 1 updated, 2 action(s) recorded.", "actions_created": 2,
+        "customers_created": 1, "customers_updated": 1, "batch_id": "june-2026", "success": True, "errors": []}
+    again = client.post("/api/upload/process-batch", headers=operator_headers, json=body).get_json()
+    assert (again["actions_created"], again["customers_created"], again["customers_updated"]) == (0, 0, 0)
+    assert again["message"] == "Batch june-2026 was already processed; nothing was applied again."
+    assert counts(app) == (2, 2, 1)
+    with app.app_context():
+        updated = db.session.get(Customer, existing["id"])
+        assert (updated.name, updated.phone, str(updated.arrears), updated.status) == (
+            "Ama Mensah", "0241234567", "10.00", "warned")
+        kofi = db.session.scalar(select(Customer).where(Customer.account_number == "ACC-2"))
+        assert kofi.status == "disconnected"
+        actions = db.session.execute(select(CustomerAction.action, CustomerAction.source, CustomerAction.batch_id)
+                                     .order_by(CustomerAction.action)).all()
+        assert [tuple(a) for a in actions] == [("disconnect", "batch", "june-2026"), ("warn", "batch", "june-2026")]
+
+
+def test_rows_without_an_action_keep_the_customers_status(client, operator_headers, app):
+    client.post("/api/customers/", headers=operator_headers, json={
+        "name": "Ama", "account_number": "ACC-1", "phone": "0241234567", "status": "disconnected"})
+    body = client.post("/api/upload/process-batch", headers=operator_headers, json={"data": ROWS[:1]}).get_json()
+    assert (body["customers_updated"], body["actions_created"], len(body["batch_id"])) == (1, 0, 36)
+    with app.app_context():
+        assert db.session.scalar(select(Customer.status)) == "disconnected"
+
+
+@pytest.mark.parametrize("data", [
+    [ROWS[0], {**ROWS[1], "phone": "123"}],
+    [ROWS[0], {**ROWS[1], "action": "celebrate"}],
+    [ROWS[0], {**ROWS[0], "name": "Twin"}],
+])
+def test_a_batch_with_a_bad_row_applies_nothing(client, operator_headers, app, data):
+    response = client.post("/api/upload/process-batch", headers=operator_headers, json={"data": data,
+                                                                                           "batch_id": "b"})
+    assert response.status_code == 422
+    assert response.get_json()["detail"][0]["loc"][:3] == ["body", "data", 1]
+    assert counts(app) == (0, 0, 0)
+
+
+def test_cli_import_with_progress_and_a_batch_id(app, tmp_path):
+    path = tmp_path / "customers.xlsx"
+    path.write_bytes(xlsx([GOOD_AND_BAD[0], GOOD_AND_BAD[3]]))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["insight", "import", str(path), "--batch-id", "cli-1", "--action", "warn"])
+    assert result.exit_code == 0, result.output
+    assert "Batch processed: 2 customer(s) created, 0 updated, 2 action(s) recorded." in result.output
+    again = runner.invoke(args=["insight", "import", str(path), "--batch-id", "cli-1"])
+    assert "already processed" in again.output
+    assert counts(app) == (2, 2, 1)
+
+
+def test_cli_import_refuses_a_file_with_errors(app, tmp_path):
+    path = tmp_path / "customers.xlsx"
+    path.write_bytes(xlsx(GOOD_AND_BAD))
+    result = app.test_cli_runner().invoke(args=["insight", "import", str(path)])
+    assert result.exit_code == 1
+    assert "row 3: name: Name may only contain" in result.output and "nothing was imported" in result.output
+    assert counts(app) == (0, 0, 0)
