@@ -111,11 +111,11 @@ def test_a_value_outside_the_enum_is_named(app, client, form, field):
 
 
 @pytest.mark.parametrize("form, field", EMAILS)
-@pytest.mark.parametrize("address", ["not-an-email", "a@", "@example.com", "a b@example.com", "a\x00@example.com"])
-def test_a_bad_email_is_named(client, form, field, address):
-    response = post(client, form, valid_body(form, **{field: address}))
-    assert bad_fields(response) == [["body", field]]
-    assert response.get_json()["detail"][0]["msg"].startswith("Not a valid email address")
+def test_a_bad_email_is_named(client, form, field):
+    for address in ("not-an-email", "a@", "@example.com", "a b@example.com", "a\x00@example.com"):
+        response = post(client, form, valid_body(form, **{field: address}))
+        assert bad_fields(response) == [["body", field]]
+        assert response.get_json()["detail"][0]["msg"].startswith("Not a valid email address")
 
 
 @pytest.mark.parametrize("form, field", VOLUMES)
@@ -124,9 +124,9 @@ def test_a_negative_volume_is_named(client, form, field):
 
 
 @pytest.mark.parametrize("form, field", NUMBERS)
-@pytest.mark.parametrize("value", ["12", "lots", True, None, [1], {"n": 1}])
-def test_anything_but_a_number_where_a_number_belongs_is_named(client, form, field, value):
-    assert bad_fields(post(client, form, valid_body(form, **{field: value}))) == [["body", field]]
+def test_anything_but_a_number_where_a_number_belongs_is_named(client, form, field):
+    for value in ("12", "lots", True, None, [1], {"n": 1}):
+        assert bad_fields(post(client, form, valid_body(form, **{field: value}))) == [["body", field]], value
 
 
 @pytest.mark.parametrize("field, value", [("call_volume", 2**31), ("call_volume", 10**400), ("call_volume", 2.5)])
@@ -187,15 +187,15 @@ def test_a_body_over_the_size_limit_is_413(make_app):
     assert set(response.get_json()) == {"detail"}
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-INGEST-KEY": "wrong-key"}, {"X-INGEST-KEY": ""},
-                                     {"X-Ingest-Key": "test-ingest-key-but-longer"}])
 @pytest.mark.parametrize("form", list(FORMS))
-def test_no_key_or_a_wrong_key_is_401_before_the_body_is_read(app, client, form, headers):
-    for response in (post(client, form, valid_body(form), headers=headers),
-                     client.post(f"/api/ingest/{form}", data="{not json", content_type="application/json",
-                                 headers=headers)):
-        assert response.status_code == 401
-        assert response.get_json() == {"detail": "Invalid or missing X-INGEST-KEY"}
+def test_no_key_or_a_wrong_key_is_401_before_the_body_is_read(app, client, form):
+    for headers in ({}, {"X-INGEST-KEY": "wrong-key"}, {"X-INGEST-KEY": ""},
+                    {"X-Ingest-Key": "test-ingest-key-but-longer"}):
+        for response in (post(client, form, valid_body(form), headers=headers),
+                         client.post(f"/api/ingest/{form}", data="{not json", content_type="application/json",
+                                     headers=headers)):
+            assert response.status_code == 401
+            assert response.get_json() == {"detail": "Invalid or missing X-INGEST-KEY"}
     assert stored(app, form) == []
 
 
