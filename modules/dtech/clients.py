@@ -139,6 +139,8 @@ class DTechClient:
         if not 200 <= response.status_code < 300:
             log.warning("dtech refused a call", extra={"operation": operation, "status": response.status_code})
             raise PartnerRefused(response.status_code, partner_message(response))
+        if not response.content.strip():
+            return {}  # e.g. a 204 to stop
         try:
             return response.json()
         except ValueError as exc:

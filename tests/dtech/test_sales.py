@@ -192,3 +192,12 @@ def test_an_unconfigured_partner_is_a_502_that_says_what_to_set(make_app, operat
     assert response.get_json()["code"] == "PARTNER_NOT_CONFIGURED"
     assert "AWS_SECRET_ACCESS_KEY" in response.get_json()["detail"]
     assert partner.received == []
+
+
+@pytest.mark.parametrize(("answer", "relayed"), [("", {}), ('"stopped"', "stopped"), ("[1, 2]", [1, 2])],
+                         ids=["no-content", "bare-string", "array"])
+def test_stop_relays_any_json_answer_as_json(client, operator_headers, partner, httpserver, answer, relayed):
+    httpserver.expect_request(f"/ext/stop/{SALES_PROCESS_ID}").respond_with_data(
+        answer, status=204 if not answer else 200, content_type="application/json")
+    response = client.post(f"/api/v1/sales/stop/{SALES_PROCESS_ID}?reason=duplicate", headers=operator_headers)
+    assert (response.status_code, response.mimetype, response.get_json()) == (200, "application/json", relayed)
