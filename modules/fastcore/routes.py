@@ -27,7 +27,17 @@ from modules.fastcore.schemas import (
 
 DUPLICATE = "Duplicate request (request_id already processed)"
 ADMIN_SECURITY = [{"fastcoreAdminToken": []}, {"operatorBearer": []}]
-LEAD_NOT_FOUND = ApiError(404, body={"detail": "Lead not found"})
+
+
+def lead_not_found() -> ApiError:
+    return ApiError(404, body={"detail": "Lead not found"})
+
+
+def admin_only(view):
+    """Admin auth, outermost so it runs before the query string is read, and documented in OpenAPI."""
+    documented = blp.alt_response(401, schema=DetailSchema, description="Missing, malformed or wrong admin token")(
+        blp.doc(security=ADMIN_SECURITY)(view))
+    return require_admin(documented)
 
 
 @blp.errorhandler(RecursionError)
@@ -62,19 +72,17 @@ def ingest_lead(lead):
 
 
 @blp.route("/admin/health")
-@require_admin
+@admin_only
 @blp.response(200, AdminHealthSchema)
-@blp.doc(security=ADMIN_SECURITY)
 def admin_health():
     """Scheduler, its jobs, and whether lead e-mails can go out (smtp_configured, pending)."""
     return {"status": "ok", **services.scheduler_view(), "emails": services.email_health()}
 
 
 @blp.route("/admin/leads")
-@require_admin
+@admin_only
 @blp.arguments(LeadListQuerySchema, location="query")
 @blp.response(200, LeadPageSchema)
-@blp.doc(security=ADMIN_SECURITY)
 def list_leads(query):
     """Leads, newest first; `status_filter` keeps one status."""
     total, leads = services.list_leads(query["limit"], query["offset"], query.get("status_filter"))
@@ -82,66 +90,60 @@ def list_leads(query):
 
 
 @blp.route("/admin/leads/<lead_id>")
-@require_admin
+@admin_only
 @blp.response(200, LeadDetailSchema)
 @blp.alt_response(404, schema=DetailSchema, description="Lead not found")
-@blp.doc(security=ADMIN_SECURITY)
 def lead_detail(lead_id):
     """One lead with its meta and its audit trail."""
     lead = services.find_lead(lead_id)
     if lead is None:
-        raise LEAD_NOT_FOUND
+        raise lead_not_found()
     return services.lead_detail(lead)
 
 
 @blp.route("/admin/leads/<lead_id>/status", methods=["PATCH"])
-@require_admin
+@admin_only
 @blp.arguments(StatusQuerySchema, location="query")
 @blp.response(200, StatusChangedSchema)
 @blp.alt_response(400, schema=DetailSchema, description="Not one of " + ", ".join(LEAD_STATUSES))
 @blp.alt_response(404, schema=DetailSchema, description="Lead not found")
-@blp.doc(security=ADMIN_SECURITY)
 def change_status(query, lead_id):
     """Move a lead to received, processing, resolved or archived (audited)."""
     if query["new_status"] not in LEAD_STATUSES:
         raise ApiError(400, body={"detail": f"Invalid status. Must be one of: {', '.join(LEAD_STATUSES)}"})
     lead = services.find_lead(lead_id)
     if lead is None:
-        raise LEAD_NOT_FOUND
+        raise lead_not_found()
     return services.change_status(lead, query["new_status"], actor())
 
 
 @blp.route("/admin/queue/stats")
-@require_admin
+@admin_only
 @blp.response(200, QueueStatsSchema)
-@blp.doc(security=ADMIN_SECURITY)
 def queue_stats():
     """Leads waiting in the fallback queue, by failed attempts ("3" = dead), and the lead e-mails."""
     return {**fallback.stats(), "emails": services.email_health()}
 
 
 @blp.route("/admin/queue/flush", methods=["POST"])
-@require_admin
+@admin_only
 @blp.response(200, FlushResultSchema)
-@blp.doc(security=ADMIN_SECURITY)
 def flush_queue():
     """Write the due queued leads to the database now (the scheduler does it every 5 minutes)."""
     return {"status": "flush_triggered", **fallback.flush().as_dict()}
 
 
 @blp.route("/admin/queue/replay", methods=["POST"])
-@require_admin
+@admin_only
 @blp.response(200, QueueReplayedSchema)
-@blp.doc(security=ADMIN_SECURITY)
 def replay_queue():
     """Give dead queued leads a fresh set of attempts; the next flush writes them (audited)."""
     return {"status": "success", "replayed": fallback.replay(actor())}
 
 
 @blp.route("/admin/queue/clear", methods=["DELETE"])
-@require_admin
+@admin_only
 @blp.response(200, QueueClearedSchema)
-@blp.doc(security=ADMIN_SECURITY)
 def clear_queue():
     """Delete every queued lead, dead or not: they are lost (audited with their ids)."""
     fallback.clear(actor())
@@ -149,9 +151,8 @@ def clear_queue():
 
 
 @blp.route("/admin/scheduler/jobs")
-@require_admin
+@admin_only
 @blp.response(200, SchedulerJobsSchema)
-@blp.doc(security=ADMIN_SECURITY)
 def scheduler_jobs():
     """The hub's periodic jobs (the lead flush among them) and whether a scheduler is running."""
     return services.scheduler_view()

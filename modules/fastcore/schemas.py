@@ -142,8 +142,7 @@ class LeadDetailSchema(LeadSummarySchema):
 
 
 class StatusQuerySchema(Schema):
-    new_status = fields.String(required=True, validate=validate.Length(max=50),
-                               metadata={"description": " | ".join(LEAD_STATUSES)})
+    new_status = fields.String(required=True, metadata={"description": " | ".join(LEAD_STATUSES)})
 
 
 class StatusChangedSchema(Schema):

@@ -120,6 +120,8 @@ def test_a_status_change_is_stored_and_an_invalid_one_refused_before_the_lookup(
         assert db.session.get(Lead, lead_id).status == "archived"
     invalid = {"detail": "Invalid status. Must be one of: received, processing, resolved, archived"}
     for target in (lead_id, str(uuid.uuid4())):
+        long_value = client.patch(f"/admin/leads/{target}/status?new_status={'x' * 5000}", headers=ADMIN)
+        assert (long_value.status_code, long_value.get_json()) == (400, invalid)
         response = client.patch(f"/admin/leads/{target}/status?new_status=deleted", headers=ADMIN)
         assert (response.status_code, response.get_json()) == (400, invalid)
     assert client.patch(f"/admin/leads/{lead_id}/status", headers=ADMIN).status_code == 422
