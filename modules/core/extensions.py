@@ -2,6 +2,7 @@
 
 import os
 
+import marshmallow as ma
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -26,9 +27,28 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class ErrorEnvelopeSchema(ma.Schema):
+    """Documents the hub's error answers. Each domain answers in its clients' envelope: `{"detail"}`
+    (FastAPI style: a text, or a list of {loc, msg, type} for validation), `{"detail", "code"}` (DTech),
+    `{"success": false, "error", "message"}` (link tracking)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    detail = ma.fields.Raw(metadata={"description": "What went wrong: a text, an object or a list of field errors"})
+    code = ma.fields.String(metadata={"description": "Machine-readable error code (DTech)"})
+    success = ma.fields.Boolean(metadata={"description": "Always false (link tracking)"})
+    error = ma.fields.String(metadata={"description": "Error name (link tracking)"})
+    message = ma.fields.String(metadata={"description": "Error message (link tracking)"})
+
+
+class HubApi(Api):
+    ERROR_SCHEMA = ErrorEnvelopeSchema
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-api = Api()
+api = HubApi()
 cors = CORS()
 limiter = Limiter(key_func=get_remote_address)
 
