@@ -47,6 +47,7 @@ def test_the_lead_gets_a_welcome_and_the_admin_an_alert_in_text_and_html(app, cl
     assert welcome.message["Subject"] == "Nous avons bien reçu votre demande"
     assert "Bonjour Jeanne <b>Test</b>," in welcome.part("text/plain")
     assert "Bonjour Jeanne &lt;b&gt;Test&lt;/b&gt;," in welcome.part("text/html"), "HTML escapes what the form sent"
+    assert "votre demande (compresseurs) et\r\nun membre" in welcome.part("text/plain")
     assert lead_id in welcome.part("text/plain")
     assert alert.message["Subject"] == "New lead: Jeanne <b>Test</b> (compresseurs)"
     for part in (alert.part("text/plain"), alert.part("text/html")):
