@@ -83,46 +83,66 @@ def _flush_lock() -> Iterator[bool]:
                 log.warning("could not release the flush lock; it expires on its own")
 
 
+WRITTEN = ("flushed", "already_stored", "duplicate")
+
+
+class _FlushRun:
+    """One pass over the stores. Once the database proves unreachable, the remaining due leads count
+    that failure without another connection attempt."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.report = FlushReport()
+        self.database_error: str | None = None
+
+    def _write(self, entry: Entry, store_name: str) -> str:
+        """flushed, already_stored, duplicate, or why the write failed."""
+        if self.database_error:
+            return self.database_error
+        try:
+            return write_queued_lead(entry, store_name)
+        except DATABASE_DOWN as exc:
+            db.session.rollback()
+            self.database_error = f"database unavailable: {type(exc).__name__}"
+            return self.database_error
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            return f"write failed: {type(exc).__name__}"
+
+    def drain(self, store: queue_store.Store) -> None:
+        updated, removed = [], []
+        for entry in store.entries():
+            if not _is_due(entry, self.now):
+                continue
+            outcome = self._write(entry, store.name)
+            if outcome in WRITTEN:
+                removed.append(entry)
+                if outcome == "duplicate":
+                    self.report.duplicates += 1
+                else:
+                    self.report.flushed += 1
+                continue
+            _count_failure(entry, outcome, self.now)
+            updated.append(entry)
+            self.report.failed += 1
+            self.report.dead += is_dead(entry)
+            log.warning("queued lead not written", extra={"lead_id": queue_store.lead_id(entry),
+                                                          "retry_count": entry["retry_count"]})
+        store.apply(updated, removed)
+
+
 def flush(now: datetime | None = None) -> FlushReport:
     """Write every due queued lead to the database."""
-    now = now or utcnow()
-    report = FlushReport()
     with _flush_lock() as acquired:
         if not acquired:
-            report.already_running = True
-            return report
-        database_error: str | None = None
+            return FlushReport(already_running=True)
+        run = _FlushRun(now or utcnow())
         for store in queue_store.reachable_stores():
-            updated, removed = [], []
-            for entry in store.entries():
-                if not _is_due(entry, now):
-                    continue
-                outcome = None
-                if database_error is None:
-                    try:
-                        outcome = write_queued_lead(entry, store.name)
-                    except DATABASE_DOWN as exc:
-                        db.session.rollback()
-                        database_error = f"database unavailable: {type(exc).__name__}"
-                    except SQLAlchemyError as exc:
-                        db.session.rollback()
-                        outcome = f"write failed: {type(exc).__name__}"
-                if outcome in ("flushed", "already_stored", "duplicate"):
-                    removed.append(entry)
-                    report.duplicates += outcome == "duplicate"
-                    report.flushed += outcome != "duplicate"
-                    continue
-                _count_failure(entry, outcome or database_error, now)
-                updated.append(entry)
-                report.failed += 1
-                report.dead += is_dead(entry)
-                log.warning("queued lead not written", extra={"lead_id": queue_store.lead_id(entry),
-                                                              "retry_count": entry["retry_count"]})
-            store.apply(updated, removed)
-        report.remaining = sum(len(store.entries()) for store in queue_store.reachable_stores())
-    if report.flushed or report.failed or report.duplicates:
-        log.info("fallback queue flushed", extra=report.as_dict())
-    return report
+            run.drain(store)
+        run.report.remaining = sum(len(store.entries()) for store in queue_store.reachable_stores())
+    if run.report.flushed or run.report.failed or run.report.duplicates:
+        log.info("fallback queue flushed", extra=run.report.as_dict())
+    return run.report
 
 
 def stats(now: datetime | None = None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from modules.core.types import utcnow
 from modules.fastcore import fallback, jobs
 from modules.fastcore.models import Lead
 from modules.fastcore.queue_store import RedisStore
+from modules.fastcore.services import write_queued_lead
 from tests.fastcore.conftest import ADMIN, SITE, UNREACHABLE_DATABASE, UNREACHABLE_REDIS, lead_body
 
 
@@ -186,3 +187,19 @@ def test_with_nowhere_to_keep_the_lead_the_answer_is_503_not_a_lie(make_app, fas
     response = post_lead(nowhere)
     assert response.status_code == 503
     assert response.get_json() == {"detail": "Lead storage unavailable, please retry"}
+
+
+def test_one_flush_at_a_time_and_a_lead_written_before_a_crash_is_not_written_twice(app, database_down_app):
+    lead_id = post_lead(database_down_app).get_json()["leadId"]
+    client = app.test_client()
+    with app.app_context():
+        lock = get_redis().lock(fallback.FLUSH_LOCK_KEY, timeout=60)
+        assert lock.acquire(blocking=False)
+        busy = client.post("/admin/queue/flush", headers=ADMIN).get_json()
+        lock.release()
+        assert busy["already_running"] is True and busy["flushed"] == 0
+        [entry] = queued_in_redis(app)
+        assert write_queued_lead(entry, "redis") == "flushed"  # a flush that died before removing the entry
+    report = client.post("/admin/queue/flush", headers=ADMIN).get_json()
+    assert (report["flushed"], report["duplicates"], report["remaining"]) == (1, 0, 0)
+    assert stored(app, lead_id)[1] == ["lead.queued", "lead.flushed"], "written once, audited once"
