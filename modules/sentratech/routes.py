@@ -55,9 +55,13 @@ def _add_ingest_route(form: Form) -> None:
     @blp.arguments(form.schema)
     @blp.response(200, IngestAnswerSchema)
     @blp.alt_response(401, schema=DetailSchema, description="Missing or wrong X-INGEST-KEY")
+    @blp.alt_response(503, schema=DetailSchema, description="The database is unreachable: nothing was stored")
     @blp.doc(security=INGEST_SECURITY)
     def ingest(fields):
-        record_id = services.ingest(form, fields)
+        try:
+            record_id = services.ingest(form, fields)
+        except services.ServiceUnavailable as exc:
+            raise ApiError(503, body={"detail": f"Service unavailable: {exc}"}) from exc
         return {"status": "success", "id": record_id, "message": f"{form.label} received",
                 "dashboard_status": "queued"}
 

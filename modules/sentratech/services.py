@@ -1,6 +1,9 @@
 """Storing forms, reading their sync state, and recording the outcome of a dashboard delivery.
 
-Each ingest is one transaction: the record, its outbox message and its audit entry commit together.
+Each ingest is one transaction: the record and its outbox message commit together. A form gets no
+audit entry: the record is its own trace (id, created_at, sync state) and the access log has the
+request; audit entries record operator actions such as a re-sync.
+
 While DASHBOARD_BASE_URL is unset a record gets no outbox message (it would only burn its retries
 and die); it stays `pending_dashboard_sync` and `jobs.queue_unsynced` queues it once the URL is set.
 """
@@ -13,7 +16,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import exists, func, literal, select, text, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from modules import __version__
 from modules.core import audit, outbox
@@ -52,16 +55,19 @@ def ingest_configured() -> bool:
 
 def ingest(form: Form, data: dict[str, Any]) -> str:
     """Store one validated form and queue its dashboard sync; returns the record's id."""
-    if form.model is Subscription:
-        record_id = _upsert_subscription(data)
-    else:
-        record = form.model(id=new_id(), **data)
-        db.session.add(record)
-        record_id = record.id
-    if dashboard_configured():
-        queue_sync(form, record_id)
-    audit.record("sentratech", f"{form.name}.received", actor="ingest-key", subject_id=record_id)
-    db.session.commit()
+    try:
+        if form.model is Subscription:
+            record_id = _upsert_subscription(data)
+        else:
+            record = form.model(id=new_id(), **data)
+            db.session.add(record)
+            record_id = record.id
+        if dashboard_configured():
+            queue_sync(form, record_id)
+        db.session.commit()
+    except OperationalError as exc:
+        db.session.rollback()
+        raise ServiceUnavailable(f"database unreachable ({type(exc).__name__})") from exc
     return record_id
 
 

@@ -1,0 +1,265 @@
+"""Benchmark of single-form ingest (POST /api/ingest/demo_requests), served the production way.
+
+Starts a throw-away PostgreSQL and Redis, migrates, serves the hub with gunicorn on a free loopback
+port, runs the hub's worker (`flask worker`) and a local dashboard peer, then posts one form per
+request from concurrent clients and prints forms/s and p50/p99 latency, once per dashboard mode:
+  healthy   the peer answers 201 to every record
+  error     the peer answers 500 to every record (the worker retries with backoff)
+  hang      the peer holds every request for 30 s (the worker times out and retries)
+Target: p99 in the error and hang runs within 20% of the healthy run, and at least 500 forms/s.
+Bounded in time; everything it started is stopped and removed.
+
+    .venv/bin/python bench/sentratech_ingest.py [--seconds 15] [--clients 12] [--web-workers 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ["HUB_ENV_FILE"] = ""
+
+INGEST_KEY = "bench-ingest-key"
+MODES = ("healthy", "error", "hang")
+FORM = json.dumps({"user_name": "Bench Example", "email": "bench@example.com", "company": "Example Ltd",
+                   "message": "A benchmark demo request.", "phone": "+1 555 0100", "call_volume": 100})
+HEADERS = {"Content-Type": "application/json", "X-INGEST-KEY": INGEST_KEY}
+
+
+# The dashboard peer, run as a child process so that it does not share the load generator's GIL -----
+
+def serve_dashboard(mode: str, port: int) -> None:
+    class Dashboard(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path == "/api/auth/login":
+                return self.answer(200, {"access_token": "bench-dashboard-token", "expires_in": 3600})
+            if mode == "hang":
+                time.sleep(30)
+            return self.answer(500 if mode == "error" else 201, {})
+
+        def answer(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer(("127.0.0.1", port), Dashboard).serve_forever()
+
+
+# Load ---------------------------------------------------------------------------------------------
+
+def client_loop(port: int, deadline: float, warmup_until: float, latencies: list[float], errors: list[int]) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        try:
+            connection.request("POST", "/api/ingest/demo_requests", body=FORM, headers=HEADERS)
+            response = connection.getresponse()
+            response.read()
+            status = response.status
+            if response.getheader("Connection", "").lower() == "close":
+                connection.close()
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            status = 0
+        elapsed = time.perf_counter() - started
+        if time.monotonic() >= warmup_until:
+            (latencies.append(elapsed) if status == 200 else errors.append(status))
+
+
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """CPU time used so far by a process and its children (gunicorn's workers, RQ's work horses)."""
+    try:
+        parent = psutil.Process(process.pid)
+        tree = [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for member in tree:
+        try:
+            times = member.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def drive(port: int, seconds: float, clients: int, web: subprocess.Popen, warmup: float = 2.0) -> dict:
+    latencies: list[float] = []
+    errors: list[int] = []
+    start = time.monotonic()
+    deadline = start + warmup + seconds
+    threads = [threading.Thread(target=client_loop, args=(port, deadline, start + warmup, latencies, errors))
+               for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(warmup)
+    web_cpu_before, load_before = cpu_seconds(web), os.getloadavg()[0]
+    for thread in threads:
+        thread.join()
+    web_cpu = cpu_seconds(web) - web_cpu_before
+    ordered = sorted(latencies)
+    return {"forms": len(ordered), "errors": len(errors), "rate": len(ordered) / seconds,
+            "web_cpu_ms": web_cpu * 1000 / max(len(ordered), 1), "load": max(load_before, os.getloadavg()[0]),
+            "p50_ms": statistics.median(ordered) * 1000 if ordered else 0.0,
+            "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000 if ordered else 0.0}
+
+
+# Processes ----------------------------------------------------------------------------------------
+
+def start(command: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+def wait_for_health(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited during start-up")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/api/health")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the hub did not start in time")
+
+
+def sync_summary(app) -> dict:
+    from sqlalchemy import func, select
+
+    from modules.core.extensions import db
+    from modules.sentratech.models import DemoRequest
+
+    with app.app_context():
+        rows = db.session.execute(select(DemoRequest.sync_status, func.count()).group_by(DemoRequest.sync_status))
+        summary = dict(rows.all())
+        db.session.remove()
+    return summary
+
+
+def reset(app) -> None:
+    from sqlalchemy import text
+
+    from modules.core.extensions import db
+    from modules.core.queue import get_redis
+
+    with app.app_context():
+        db.session.execute(text("TRUNCATE sentratech_demo_request, outbox, outbox_attempt, audit_log"))
+        db.session.commit()
+        db.session.remove()
+        get_redis(app).flushdb()
+
+
+def run(seconds: float, clients: int, web_workers: int) -> None:
+    from flask_migrate import upgrade
+
+    from app_modular import create_app
+    from modules.core.extensions import db
+    from tests.support.servers import PostgresServer, RedisServer, free_port
+
+    pg_dir = Path(tempfile.mkdtemp(prefix="hub-bench-sentratech-pg-"))  # handed to the postgres user
+    redis_dir = Path(tempfile.mkdtemp(prefix="hub-bench-sentratech-redis-"))
+    postgres = PostgresServer(pg_dir).init()
+    redis_server = RedisServer(redis_dir)
+    web = worker = dashboard = None
+    results = {}
+    try:
+        postgres.start()
+        redis_server.start()
+        dashboard_port, web_port = free_port(), free_port()
+        settings = {"DATABASE_URL": postgres.create_database("hub_bench"), "REDIS_URL": redis_server.url,
+                    "SECRET_KEY": "bench-secret-key", "INGEST_KEY": INGEST_KEY, "LOG_LEVEL": "WARNING",
+                    "DASHBOARD_BASE_URL": f"http://127.0.0.1:{dashboard_port}", "SVC_EMAIL": "svc@example.com",
+                    "SVC_PASSWORD": "bench-dashboard-password"}
+        app = create_app(settings)
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        env = {**os.environ, **settings, "HUB_ENV_FILE": ""}
+        web = start([str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{web_port}", "--workers",
+                     str(web_workers), "app_modular:create_app()"], env)
+        wait_for_health(web_port, web)
+        print(f"gunicorn: {web_workers} sync workers; {clients} clients; {seconds:.0f} s per run after a 2 s warm-up; "
+              f"1 hub worker delivering to the dashboard throughout")
+        for mode in MODES:
+            reset(app)
+            dashboard = start([sys.executable, __file__, "--dashboard-peer", mode, "--port", str(dashboard_port)], env)
+            worker = start([str(ROOT / ".venv/bin/flask"), "--app", "app_modular", "worker"], env)
+            time.sleep(1.5)
+            results[mode] = drive(web_port, seconds, clients, web)
+            results[mode]["sync"] = sync_summary(app)
+            stop(worker)
+            stop(dashboard)
+            worker = dashboard = None
+    finally:
+        for process in (worker, dashboard, web):
+            stop(process)
+        redis_server.stop()
+        postgres.stop("immediate")
+        shutil.rmtree(pg_dir, ignore_errors=True)
+        shutil.rmtree(redis_dir, ignore_errors=True)
+    report(results)
+
+
+def report(results: dict) -> None:
+    healthy_p99 = results["healthy"]["p99_ms"]
+    print(f"{'dashboard':10} {'forms/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99 vs healthy':>15} {'errors':>7} "
+          f"{'web CPU ms/form':>16} {'load avg':>9}  records by sync state at the end")
+    for mode, figures in results.items():
+        ratio = figures["p99_ms"] / healthy_p99 - 1 if healthy_p99 else 0.0
+        print(f"{mode:10} {figures['rate']:8.0f} {figures['p50_ms']:8.1f} {figures['p99_ms']:8.1f} {ratio:+14.0%} "
+              f"{figures['errors']:7d} {figures['web_cpu_ms']:16.2f} {figures['load']:9.1f}  {figures['sync']}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15, help="measured seconds per dashboard mode (default 15)")
+    parser.add_argument("--clients", type=int, default=12, help="concurrent clients (default 12)")
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn sync workers (default 3)")
+    parser.add_argument("--dashboard-peer", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.dashboard_peer:
+        serve_dashboard(arguments.dashboard_peer, arguments.port)
+    else:
+        run(arguments.seconds, arguments.clients, arguments.web_workers)
