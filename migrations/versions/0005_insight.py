@@ -38,7 +38,6 @@ def upgrade():
     )
     with op.batch_alter_table('insight_customer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_insight_customer_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_insight_customer_phone'), ['phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_insight_customer_status'), ['status'], unique=False)
 
     op.create_table('insight_sms_template',
@@ -60,7 +59,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_insight_action'))
     )
     with op.batch_alter_table('insight_action', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_insight_action_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_insight_action_batch_id'), ['batch_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_insight_action_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_insight_action_customer_time', ['customer_id', 'created_at'], unique=False)

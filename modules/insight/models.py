@@ -27,7 +27,7 @@ class Customer(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
     account_number: Mapped[str] = mapped_column(String(50), unique=True)
-    phone: Mapped[str] = mapped_column(String(20), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="connected", index=True)
     arrears: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -42,7 +42,7 @@ class CustomerAction(db.Model):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     customer_id: Mapped[str] = mapped_column(ForeignKey("insight_customer.id", ondelete="CASCADE"))
-    action: Mapped[str] = mapped_column(String(20), index=True)
+    action: Mapped[str] = mapped_column(String(20))
     performed_by: Mapped[str] = mapped_column(String(254))
     source: Mapped[str] = mapped_column(String(20), default="manual")
     batch_id: Mapped[str | None] = mapped_column(String(100), index=True)

@@ -5,7 +5,7 @@ Plain functions rather than marshmallow, because a 10,000-row file must validate
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -58,17 +58,22 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+CLEANERS: tuple[tuple[str, Callable[[str], Any]], ...] = (
+    ("name", normalise.normalise_name), ("account_number", normalise.normalise_account_number),
+    ("phone", normalise.normalise_phone), ("arrears", normalise.parse_amount))
+
+
 def validate_row(number: int, raw: Mapping[str, Any], region: str, with_action: bool = False) -> Row:
-    row = Row(number, {name: cell_text(raw.get(name))[:200] for name in COLUMNS})
-    checks = (("name", normalise.normalise_name), ("account_number", normalise.normalise_account_number),
-              ("phone", lambda text: normalise.normalise_phone(text, region)), ("arrears", normalise.parse_amount))
-    for name, clean in checks:
+    row = Row(number, {})
+    for name, clean in CLEANERS:
         value = raw.get(name)
+        text = cell_text(value)
+        row.given[name] = text[:200]
         if isinstance(value, (dict, list, bool)):
             row.errors.append((name, "Must be a text or a number."))
             continue
         try:
-            row.clean[name] = clean(cell_text(value))
+            row.clean[name] = clean(text, region) if clean is normalise.normalise_phone else clean(text)
         except ValueError as exc:
             row.errors.append((name, str(exc)))
     if with_action and raw.get("action") not in (None, ""):

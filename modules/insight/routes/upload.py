@@ -16,7 +16,6 @@ from modules.insight.schemas import (
     ValidationResultSchema,
 )
 from modules.insight.services import batches
-from modules.insight.services.common import actor_name
 
 
 @blp.route("/api/upload/excel", methods=["POST"])
@@ -55,6 +54,4 @@ def process_batch(body):
     """Create or update customers by account number and record the rows' actions, once per batch_id.
 
     Any invalid row refuses the whole batch with a 422 naming each row and field."""
-    rows = batches.checked_batch_rows(body["data"])
-    operator = current_operator()
-    return batches.process_batch(rows, body.get("batch_id"), body.get("action"), actor_name(operator), operator.id)
+    return batches.apply_batch(body["data"], body.get("batch_id"), body.get("action"), current_operator())

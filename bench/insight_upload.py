@@ -1,0 +1,141 @@
+"""Benchmark: a 10,000-row customer spreadsheet validated, then processed, on PostgreSQL.
+
+Starts everything the production way on loopback: a throw-away PostgreSQL and Redis, migrations, and the
+hub under gunicorn (2 workers). Then, over HTTP as the front end would:
+  1. POST /api/upload/excel with a 10,000-row .xlsx          (target < 2 s)
+  2. POST /api/upload/process-batch with those rows (creates) (target < 5 s)
+  3. the same rows again under a new batch id (updates), and 4. a re-post of batch 2 (applies nothing).
+Run: .venv/bin/python bench/insight_upload.py [--rows N]. Takes well under a minute; cleans up after itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from openpyxl import Workbook
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ["HUB_ENV_FILE"] = ""
+
+from flask_migrate import upgrade  # noqa: E402
+
+from app_modular import create_app  # noqa: E402
+from modules.core import auth  # noqa: E402
+from modules.core.extensions import db  # noqa: E402
+from tests.support.servers import PostgresServer, RedisServer, free_port  # noqa: E402
+
+FIRST_NAMES = ["Ama", "Kofi", "Efua", "Yaw", "Akosua", "Kwame", "Abena", "Kojo", "Esi", "Kwabena"]
+LAST_NAMES = ["Mensah", "Boateng", "Owusu", "Asante", "Osei", "Addo", "Appiah", "Darko", "Ofori", "Agyeman"]
+PREFIXES = ["024", "054", "055", "020", "050", "027", "026"]
+
+
+def spreadsheet(rows: int) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(["Name", "Account Number", "Phone", "Arrears"])
+    for n in range(rows):
+        name = f"{FIRST_NAMES[n % 10]} {LAST_NAMES[(n // 10) % 10]}-{LAST_NAMES[(n // 100) % 10]}"
+        sheet.append([name, f"BENCH-{n:06d}", f"{PREFIXES[n % 7]}{n:07d}", round((n * 37) % 5000 + 0.5, 2)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited during start-up")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the hub did not start in time")
+
+
+def timed(method, url: str, **kwargs) -> tuple[float, requests.Response]:
+    started = time.perf_counter()
+    response = method(url, timeout=120, **kwargs)
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
+    return elapsed, response
+
+
+def run(rows: int) -> None:
+    pg_dir = Path(tempfile.mkdtemp(prefix="hub-bench-insight-pg-"))  # handed to the postgres user
+    redis_dir = Path(tempfile.mkdtemp(prefix="hub-bench-insight-redis-"))
+    postgres = PostgresServer(pg_dir).init()
+    redis_server = RedisServer(redis_dir)
+    gunicorn = None
+    try:
+        postgres.start()
+        redis_server.start()
+        settings = {"DATABASE_URL": postgres.create_database("hub_bench"), "REDIS_URL": redis_server.url,
+                    "SECRET_KEY": "bench-secret-key", "LOG_LEVEL": "WARNING"}
+        app = create_app(settings)
+        with app.app_context():
+            upgrade()
+            operator = auth.create_operator("bench@example.com", "bench-password")
+            db.session.commit()
+            token = auth.issue_access_token(operator)
+            db.engine.dispose()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        port = free_port()
+        env = {**os.environ, **settings, "HUB_ENV_FILE": ""}
+        gunicorn = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                                     "--timeout", "120", "app_modular:create_app()"], cwd=ROOT, env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/health", gunicorn)
+
+        content = spreadsheet(rows)
+        print(f"spreadsheet: {rows} rows, {len(content) / 1024:.0f} KiB .xlsx")
+        files = {"file": ("customers.xlsx", content)}
+        requests.post(f"{base}/api/upload/excel", headers=headers, files=files, timeout=120)  # warm both workers
+        validate_s, response = timed(requests.post, f"{base}/api/upload/excel", headers=headers, files=files)
+        validated = response.json()
+        assert validated["valid_count"] == rows, validated["error_count"]
+        data = [{key: row[key] for key in ("name", "account_number", "phone", "arrears")} for row in validated["data"]]
+
+        create_s, response = timed(requests.post, f"{base}/api/upload/process-batch", headers=headers,
+                                   json={"data": data, "batch_id": "bench-1", "action": "warn"})
+        assert response.json()["customers_created"] == rows, response.json()
+        update_s, response = timed(requests.post, f"{base}/api/upload/process-batch", headers=headers,
+                                   json={"data": data, "batch_id": "bench-2"})
+        assert response.json()["customers_updated"] == rows, response.json()
+        repost_s, response = timed(requests.post, f"{base}/api/upload/process-batch", headers=headers,
+                                   json={"data": data, "batch_id": "bench-2"})
+        assert response.json()["customers_updated"] == 0
+
+        print(f"validate  POST /api/upload/excel           {validate_s:6.2f} s  (target < 2 s)")
+        print(f"process   POST /api/upload/process-batch   {create_s:6.2f} s  (target < 5 s; {rows} created, "
+              f"{rows} warn actions)")
+        print(f"process   same rows, new batch id          {update_s:6.2f} s  ({rows} updated)")
+        print(f"process   same batch id again              {repost_s:6.2f} s  (nothing applied)")
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(30)
+        redis_server.stop()
+        postgres.stop("immediate")
+        shutil.rmtree(pg_dir, ignore_errors=True)
+        shutil.rmtree(redis_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000, help="rows in the spreadsheet (default 10,000)")
+    run(parser.parse_args().rows)
