@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from modules.core.extensions import db
@@ -225,3 +228,15 @@ def test_other_methods_answer_405_in_the_fastapi_shape(client, method):
     response = client.open("/api/ingest/demo_requests", method=method, headers=INGEST_HEADERS)
     assert response.status_code == 405
     assert set(response.get_json()) == {"detail"}
+
+
+def test_concurrent_subscriptions_of_one_address_leave_one_row(app, live_server):
+    def subscribe(status):
+        return requests.post(f"{live_server}/api/ingest/subscriptions", headers=INGEST_HEADERS, timeout=30,
+                             json={"email": "race@example.com", "status": status}).json()["id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = set(pool.map(subscribe, ["subscribed", "unsubscribed"] * 8))
+    assert len(ids) == 1
+    [row] = stored(app, "subscriptions")
+    assert row.id in ids
