@@ -1,0 +1,79 @@
+"""After the faults: let the outbox and FASTCore's fallback queue empty, doing what an operator would.
+
+The scheduler sweeps every minute on its own; to keep the run short the operator also runs
+`flask outbox sweep` every `SWEEP_EVERY_SECONDS`, asks FASTCore to flush its fallback queue
+(`POST /admin/queue/flush`), and, if a message died, `flask outbox replay --all-dead`. Each of those
+actions is recorded for the report. The wait is bounded; what is still pending at the end is lost.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psycopg2
+import requests
+
+from faults.stack import KEYS, Stack
+
+SWEEP_EVERY_SECONDS = 15
+IDLE_SECONDS = 10  # nothing left to deliver, yet a delivery is missing: it will not come
+
+
+class Drain:
+    def __init__(self, stack: Stack, expected_done):
+        """`expected_done()` says whether every delivery the load calls for has reached its peer."""
+        self.stack, self.expected_done = stack, expected_done
+        self.actions: list[str] = []
+
+    def outbox_counts(self) -> dict[str, int]:
+        with psycopg2.connect(self.stack.database_url) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT status, count(*) FROM outbox GROUP BY status")
+            counts = dict(cursor.fetchall())
+        connection.close()
+        return {status: counts.get(status, 0) for status in ("pending", "delivered", "dead")}
+
+    def fallback_queue_size(self) -> int:
+        answer = requests.get(f"{self.stack.web_url}/admin/queue/stats", timeout=10,
+                              headers={"Authorization": f"Bearer {KEYS['FASTCORE_ADMIN_TOKEN']}"})
+        answer.raise_for_status()
+        return int(answer.json()["queue_size"])
+
+    def flush_fallback_queue(self) -> None:
+        answer = requests.post(f"{self.stack.web_url}/admin/queue/flush", timeout=60,
+                               headers={"Authorization": f"Bearer {KEYS['FASTCORE_ADMIN_TOKEN']}"})
+        answer.raise_for_status()
+        report = answer.json()
+        self.actions.append(f"POST /admin/queue/flush: flushed {report.get('flushed')}, "
+                            f"failed {report.get('failed')}, remaining {report.get('remaining')}")
+
+    def sweep(self) -> None:
+        self.actions.append(f"flask outbox sweep: {self.stack.flask('outbox', 'sweep')}")
+
+    def run(self, timeout: float) -> dict[str, int]:
+        """Wait until nothing is pending, nothing is queued and every expected delivery arrived (or the
+        time is up). Returns the final outbox counts."""
+        deadline = time.monotonic() + timeout
+        replayed, idle_since = False, None
+        next_sweep = time.monotonic()
+        while True:
+            counts, queued = self.outbox_counts(), self.fallback_queue_size()
+            if counts["pending"] == 0 and queued == 0:
+                if counts["dead"] and not replayed:
+                    replayed = True
+                    self.actions.append("flask outbox replay --all-dead: "
+                                        + self.stack.flask("outbox", "replay", "--all-dead"))
+                    continue
+                idle_since = idle_since or time.monotonic()
+                if self.expected_done() or time.monotonic() - idle_since > IDLE_SECONDS:
+                    return counts
+            else:
+                idle_since = None
+            if time.monotonic() > deadline:
+                return counts
+            if time.monotonic() >= next_sweep:
+                if queued:
+                    self.flush_fallback_queue()
+                if counts["pending"]:
+                    self.sweep()
+                next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
+            time.sleep(2)

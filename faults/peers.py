@@ -1,0 +1,176 @@
+"""The partners the hub calls, played by real HTTP servers on loopback that can be told to misbehave.
+
+Each peer speaks its partner's protocol (the SentraTech dashboard, Arkesel, DTech) and records every
+request it processed under the key that identifies the delivery: the dashboard's `Idempotency-Key`,
+the `ref=` marker the load generator writes into each SMS text (Arkesel has no idempotency header),
+and the recording id in the path of a DTech upload URL. A `Switch` turns a peer from `ok` to `fail`
+(it answers 503 and processes nothing) or `hang` (it answers only after the hub's timeout, having
+processed the request: the case that makes a delivery ambiguous and tests the idempotency keys).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+from werkzeug import Request, Response
+from werkzeug.serving import make_server
+
+SMS_REF = re.compile(r"ref=([0-9a-f]{32})")
+DASHBOARD_TOKEN = "faults-dashboard-token"
+
+
+class Switch:
+    """The peer's current behaviour: ok, fail or hang (thread-safe enough: one word, set atomically)."""
+
+    def __init__(self, hang_seconds: float):
+        self.mode = "ok"
+        self.hang_seconds = hang_seconds
+
+    def set(self, mode: str) -> None:
+        self.mode = mode
+
+
+class Ledger:
+    """Deliveries a peer processed, counted per key, and the protocol problems it saw."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.deliveries: Counter[str] = Counter()
+        self.problems: list[str] = []
+
+    def record(self, key: str) -> None:
+        with self.lock:
+            self.deliveries[key] += 1
+
+    def problem(self, text: str) -> None:
+        with self.lock:
+            self.problems.append(text)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+class HttpPeer:
+    """A threaded WSGI server on 127.0.0.1; subclasses answer in `handle` when the switch allows."""
+
+    name = "peer"
+
+    def __init__(self, hang_seconds: float):
+        self.switch = Switch(hang_seconds)
+        self.ledger = Ledger()
+        self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name=self.name, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def set(self, mode: str) -> None:
+        self.switch.set(mode)
+
+    def _wsgi(self, environ, start_response):
+        request = Request(environ)
+        mode = self.switch.mode
+        if mode == "fail":
+            response = _json({"message": "service unavailable (fault injected)"}, 503)
+        else:
+            if mode == "hang":
+                time.sleep(self.switch.hang_seconds)
+            response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        raise NotImplementedError
+
+
+class DashboardPeer(HttpPeer):
+    """SentraTech's dashboard: service-account login, then POST /v1/<type> with Idempotency-Key = record id."""
+
+    name = "dashboard"
+    FORMS = ("demo_requests", "contact_requests", "roi_reports", "subscriptions")
+
+    def handle(self, request: Request) -> Response:
+        if request.method == "POST" and request.path == "/api/auth/login":
+            return _json({"access_token": DASHBOARD_TOKEN, "expires_in": 3600})
+        form = request.path.removeprefix("/v1/")
+        if request.method != "POST" or form not in self.FORMS:
+            return _json({"message": "not found"}, 404)
+        if request.headers.get("Authorization") != f"Bearer {DASHBOARD_TOKEN}":
+            return _json({"message": "unauthorized"}, 401)
+        key = request.headers.get("Idempotency-Key", "")
+        body = request.get_json(silent=True) or {}
+        if not key or body.get("id") != key:
+            self.ledger.problem(f"{form}: Idempotency-Key does not match the record id")
+        self.ledger.record(key)
+        return _json({"id": key, "status": "stored"}, 201)
+
+
+class ArkeselPeer(HttpPeer):
+    """Arkesel V2: POST /api/v2/sms/send with the api-key header; the key is the text's ref= marker."""
+
+    name = "arkesel"
+
+    def __init__(self, hang_seconds: float, api_key: str):
+        super().__init__(hang_seconds)
+        self.api_key = api_key
+
+    def handle(self, request: Request) -> Response:
+        if request.method != "POST" or request.path != "/api/v2/sms/send":
+            return _json({"status": "error", "message": "not found"}, 404)
+        if request.headers.get("api-key") != self.api_key:
+            return _json({"status": "error", "message": "invalid key"}, 403)
+        body = request.get_json(silent=True) or {}
+        recipients = body.get("recipients") or []
+        found = SMS_REF.search(str(body.get("message", "")))
+        if not found or not recipients or not body.get("sender"):
+            self.ledger.problem("an SMS without sender, recipients or ref marker")
+            return _json({"status": "error", "message": "invalid body"}, 422)
+        self.ledger.record(found.group(1))
+        return _json({"status": "success",
+                      "data": [{"recipient": r, "id": str(uuid.uuid4())} for r in recipients]})
+
+
+class DTechPeer(HttpPeer):
+    """DTech's External Sales API (signatures are not verified) and the storage behind its upload URLs."""
+
+    name = "dtech"
+
+    def handle(self, request: Request) -> Response:
+        parts = request.path.strip("/").split("/")
+        if request.method == "PUT" and parts[0] == "upload" and len(parts) == 2:
+            return self._upload(parts[1], request)
+        if request.method == "POST" and parts[:2] == ["ext", "start"]:
+            return _json({"sales_process_id": f"sp-{uuid.uuid4().hex}", "url": f"{self.url}/agent",
+                          "url_expiry": "2099-01-01T00:00:00Z"})
+        if request.method == "POST" and parts[:2] == ["ext", "continue"]:
+            return _json({"url": f"{self.url}/agent", "url_expiry": "2099-01-01T00:00:00Z"})
+        if request.method == "GET" and parts[:2] == ["ext", "status"]:
+            return _json({"status": "in_progress"})
+        if request.method == "POST" and parts[:2] == ["ext", "stop"]:
+            return _json({"status": "stopped"})
+        if request.method == "POST" and parts[0] == "recording-url" and len(parts) == 2:
+            recording_id = f"rec-{uuid.uuid4().hex}"
+            return _json({"recording_id": recording_id, "upload_url": f"{self.url}/upload/{recording_id}"})
+        return _json({"message": "not found"}, 404)
+
+    def _upload(self, recording_id: str, request: Request) -> Response:
+        content = request.get_data()
+        expected = base64.b64encode(hashlib.md5(content, usedforsecurity=False).digest()).decode()
+        if request.headers.get("Content-MD5") != expected:
+            self.ledger.problem("a recording PUT whose Content-MD5 does not match its body")
+            return _json({"message": "BadDigest"}, 400)
+        self.ledger.record(recording_id)
+        return Response(status=200)

@@ -1,0 +1,165 @@
+"""`python -m faults.run [--duration SECONDS] [--quick] [--keep]`: the fault suite, start to verdict.
+
+Starts the peers and the hub, drives every domain's ingest while the faults happen, lets the outbox
+drain, checks the database and the peers' ledgers, prints the table, and exits 1 when anything was
+lost, duplicated or answered uncleanly. Every process and temporary directory is removed at the end,
+also after Ctrl-C or an error (`--keep` keeps the work directory with the processes' logs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from faults.chaos import Chaos
+from faults.checks import Checker, table
+from faults.drain import Drain
+from faults.drivers import DRIVERS, drive
+from faults.load import RETRY_WINDOW_SECONDS, Results
+from faults.peers import ArkeselPeer, DashboardPeer, DTechPeer
+from faults.smtp_peer import SmtpPeer
+from faults.stack import DTECH_ACCOUNT_ID, KEYS, PEER_TIMEOUT_SECONDS, Stack
+from tests.support.servers import free_port
+
+MAX_STEPS_PER_DRIVER = 5000
+HANG_SECONDS = PEER_TIMEOUT_SECONDS + 2
+
+
+def say(started: float, text: str) -> None:
+    print(f"[{time.monotonic() - started:6.1f}s] {text}", flush=True)
+
+
+def make_peers() -> dict:
+    return {"dashboard": DashboardPeer(HANG_SECONDS), "smtp": SmtpPeer(free_port(), HANG_SECONDS),
+            "arkesel": ArkeselPeer(HANG_SECONDS, KEYS["ARKESEL_API_KEY"]), "dtech": DTechPeer(HANG_SECONDS)}
+
+
+def peer_settings(peers: dict) -> dict[str, str]:
+    """Where the hub finds its partners; account names and passwords are placeholders."""
+    return {
+        "DASHBOARD_BASE_URL": peers["dashboard"].url, "SVC_EMAIL": "svc@faults.invalid",
+        "SVC_PASSWORD": "faults-dashboard-password",
+        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(peers["smtp"].port), "SMTP_TLS": "false",
+        "FROM_EMAIL": "hub@faults.invalid", "ADMIN_EMAIL": "alerts@faults.invalid",
+        "ARKESEL_BASE_URL": peers["arkesel"].url, "ARKESEL_SENDER_ID": "FaultsHub",
+        "DIFFERENT_API_BASE": peers["dtech"].url, "DIFFERENT_ACCOUNT_ID": DTECH_ACCOUNT_ID,
+    }
+
+
+def supervise(stack: Stack, stop: threading.Event) -> None:
+    while not stop.wait(1):
+        stack.supervise()
+
+
+def run(duration: float, drain_seconds: float, workdir: Path) -> int:
+    started = time.monotonic()
+    peers = make_peers()
+    for peer in peers.values():
+        peer.start()
+    stack = Stack(workdir, peer_settings(peers))
+    stop_load, stop_chaos, stop_supervisor = threading.Event(), threading.Event(), threading.Event()
+    try:
+        say(started, "starting PostgreSQL, Redis, migrations, gunicorn, 2 workers, scheduler")
+        stack.start()
+        threading.Thread(target=supervise, args=(stack, stop_supervisor), daemon=True).start()
+        results = Results()
+        drivers = [threading.Thread(target=drive, args=(cls(stack.web_url, results), stop_load,
+                                                        MAX_STEPS_PER_DRIVER), name=cls.domain)
+                   for cls in DRIVERS]
+        chaos = Chaos(stack, peers, duration)
+        say(started, f"hub healthy at {stack.web_url}; load and faults for {duration:.0f} s")
+        for thread in drivers:
+            thread.start()
+        chaos_thread = threading.Thread(target=chaos.run, args=(stop_chaos,), daemon=True)
+        chaos_thread.start()
+        stop_load.wait(duration)
+        stop_load.set()
+        say(started, "load stopped; clients finish the requests they are retrying")
+        for thread in drivers:
+            thread.join(RETRY_WINDOW_SECONDS + 30)
+        stop_chaos.set()
+        chaos.finish()
+        checker = Checker(stack.database_url, results, {name: peer.ledger for name, peer in peers.items()})
+        say(started, f"faults over; draining the outbox (at most {drain_seconds:.0f} s)")
+        drain = Drain(stack, lambda: all(row.lost == 0 for row in checker.verdict().rows))
+        counts = drain.run(drain_seconds)
+        verdict = checker.verdict()
+        checker.close()
+        say(started, "done")
+        report(verdict, results, chaos, drain, counts, stack)
+        return 0 if verdict.passed else 1
+    finally:
+        stop_load.set()
+        stop_chaos.set()
+        stop_supervisor.set()
+        stack.stop()
+        for peer in peers.values():
+            peer.stop()
+
+
+def report(verdict, results: Results, chaos: Chaos, drain: Drain, counts: dict, stack: Stack) -> None:
+    print("\nFaults injected (seconds after the load started):")
+    for at, label in sorted(chaos.log):
+        print(f"  {at:6.1f}  {label}")
+    for error in chaos.errors:
+        print(f"  FAILED TO INJECT: {error}")
+    print("\nOperator actions during the drain:" if drain.actions else "\nNo operator action was needed.")
+    for action in drain.actions:
+        print(f"  {action}")
+    restarts = ", ".join(f"{name} x{count}" for name, count in stack.restarts.items()) or "none"
+    print(f"Hub processes that exited by themselves and were started again (as a process manager would): "
+          f"{restarts}")
+    print(f"Outbox at the end: {counts}")
+    answers = {}
+    for (domain, label), count in results.answers.items():
+        answers.setdefault(domain, []).append(f"{label}: {count}")
+    print("\nAnswers seen by the clients (refusals were retried):")
+    for domain, labels in sorted(answers.items()):
+        print(f"  {domain:14} {', '.join(sorted(labels))}")
+    gave_up = dict(results.gave_up) or "none"
+    print(f"Requests given up after {RETRY_WINDOW_SECONDS} s of refusals (not accepted): {gave_up}")
+    print(f"Accepted on a retry whose first answer was lost: {dict(results.after_ambiguity) or 'none'}")
+    print("\n" + table(verdict))
+    for problem in verdict.problems:
+        print(f"PROBLEM: {problem}")
+    print("\nPASS: nothing lost, nothing duplicated" if verdict.passed else "\nFAIL")
+
+
+def _interrupt(*_args) -> None:
+    """SIGTERM cleans up like Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m faults.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, help="seconds of load and faults (default 180, --quick 50)")
+    parser.add_argument("--quick", action="store_true", help="a short run, about two minutes in all")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (process logs)")
+    args = parser.parse_args(argv)
+    duration = args.duration or (50 if args.quick else 180)
+    drain_seconds = 90 if args.quick else 150
+    workdir = Path(tempfile.mkdtemp(prefix="hub-faults-"))
+    for noisy in ("werkzeug", "mail.log"):  # the peers' access logs would drown the report
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return run(duration, drain_seconds, workdir)
+    except KeyboardInterrupt:
+        print("interrupted: everything started was stopped", file=sys.stderr)
+        return 130
+    finally:
+        if args.keep:
+            print(f"work directory kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""The hub started the production way: PostgreSQL, Redis, `flask db upgrade`, gunicorn, workers, scheduler.
+
+Every process is a subprocess in its own session with its settings in the environment (no .env is read),
+its output in `<workdir>/logs/<name>.log`. Like a process manager, `supervise()` starts again any hub
+process that exited on its own, and counts it. Faults act through this class: SIGKILL a worker and
+its work horse, restart Redis, restart PostgreSQL on the same port.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+from tests.support.servers import PostgresServer, RedisServer, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT / ".venv" / "bin"
+OPERATOR_EMAIL = "faults-operator@example.invalid"
+OPERATOR_PASSWORD = "faults-operator-password"
+# Placeholder keys, shared by the hub's environment and the load generator.
+KEYS = {
+    "SECRET_KEY": "faults-secret-key-placeholder",
+    "TRACKING_API_KEYS": "faults-tracking-key",
+    "INGEST_KEY": "faults-ingest-key",
+    "FASTCORE_SITE_INGEST_TOKEN": "faults-site-token",
+    "FASTCORE_ADMIN_TOKEN": "faults-admin-token",
+    "ARKESEL_API_KEY": "faults-arkesel-key",
+    "AWS_ACCESS_KEY_ID": "faults-access-key",
+    "AWS_SECRET_ACCESS_KEY": "faults-secret-access-key",
+}
+DTECH_ACCOUNT_ID = "0b4f6a2e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
+PEER_TIMEOUT_SECONDS = 3  # the hub's timeout for every partner: a hanging peer costs a worker this long
+WORKERS = 2
+
+
+class Stack:
+    def __init__(self, workdir: Path, peer_settings: dict[str, str]):
+        self.workdir = workdir
+        self.logs = workdir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        # Its own temporary directory: PostgreSQL runs as `postgres` and must own the whole path below it.
+        self.pg_dir = Path(tempfile.mkdtemp(prefix="hub-faults-pg-"))
+        self.postgres = PostgresServer(self.pg_dir)
+        self.redis = RedisServer(workdir / "redis")
+        self.web_url = f"http://127.0.0.1:{free_port()}"
+        self.peer_settings = peer_settings
+        self.database_url = ""
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.log_files: list = []
+        self.restarts: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.stopping = False
+
+    # Start-up -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.postgres.init()
+        self.postgres.start()
+        self.database_url = self.postgres.create_database("hub")
+        self.redis.start()
+        self.flask("db", "upgrade")
+        self.flask("operators", "create", OPERATOR_EMAIL, "--name", "Fault suite", "--password", OPERATOR_PASSWORD)
+        for name in self.process_names():
+            self._spawn(name)
+        self._wait_until_healthy()
+
+    def process_names(self) -> list[str]:
+        return ["web", *(f"worker-{n}" for n in range(1, WORKERS + 1)), "scheduler"]
+
+    def env(self) -> dict[str, str]:
+        port = self.web_url.rsplit(":", 1)[1]
+        settings = {
+            **KEYS, **self.peer_settings,
+            "APP_ENV": "production", "HUB_ENV_FILE": "", "FLASK_APP": "app_modular", "PORT": port,
+            "DATABASE_URL": self.database_url, "REDIS_URL": self.redis.url, "LOG_LEVEL": "WARNING",
+            "RATE_LIMITS_ENABLED": "false",
+            "OUTBOX_CLAIM_SECONDS": "15", "OUTBOX_SWEEP_GRACE_SECONDS": "5", "OUTBOX_REQUEUE_SECONDS": "20",
+            "REDIS_RETRY_PAUSE_SECONDS": "2",
+            "HTTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS), "DTECH_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
+            "SMTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
+            "FASTCORE_FALLBACK_FILE": str(self.workdir / "fastcore_fallback.jsonl"),
+            "DTECH_RECORDINGS_DIR": str(self.workdir / "recordings"),
+        }
+        return {**os.environ, **settings, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+
+    def _command(self, name: str) -> list[str]:
+        if name == "web":
+            return [str(BIN / "gunicorn"), "--bind", self.web_url.removeprefix("http://"), "--workers", "2",
+                    "--threads", "4", "--no-control-socket", "app_modular:create_app()"]
+        return [str(BIN / "flask"), "scheduler" if name == "scheduler" else "worker"]
+
+    def _spawn(self, name: str) -> None:
+        log = open(self.logs / f"{name}.log", "ab")  # closed by stop()
+        self.log_files.append(log)
+        self.processes[name] = subprocess.Popen(self._command(name), cwd=ROOT, env=self.env(), stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _wait_until_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.web_url}/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"the hub did not become healthy within {timeout:.0f} s (see {self.logs})")
+
+    def flask(self, *args: str, timeout: float = 120) -> str:
+        """Run a `flask` command as an operator would; raises with its output when it fails."""
+        result = subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=self.env(), capture_output=True,
+                                text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise RuntimeError(f"flask {args[0]} {args[1] if len(args) > 1 else ''} failed: "
+                               f"{(result.stderr or result.stdout).strip()[-800:]}")
+        return result.stdout.strip()
+
+    # Supervision and faults ---------------------------------------------------------------------------
+
+    def supervise(self) -> None:
+        """Start again any hub process that exited by itself (a process manager's job)."""
+        with self.lock:
+            if self.stopping:
+                return
+            for name, process in list(self.processes.items()):
+                if process.poll() is not None:
+                    self.restarts[name] = self.restarts.get(name, 0) + 1
+                    self._spawn(name)
+
+    def kill_worker(self, name: str) -> None:
+        """SIGKILL the worker and its work horse (the child running the current job), then start a new one."""
+        with self.lock:
+            _kill_tree(self.processes[name].pid, signal.SIGKILL)
+            self.processes[name].wait(timeout=10)
+            self._spawn(name)
+
+    def restart_redis(self, down_seconds: float) -> None:
+        self.redis.stop()
+        time.sleep(down_seconds)
+        self.redis.start()
+
+    def restart_postgres(self, down_seconds: float) -> None:
+        self.postgres.stop("fast")
+        time.sleep(down_seconds)
+        self.postgres.start()
+
+    # Shut-down -------------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop everything this run started, whatever state it is in; never raises."""
+        with self.lock:
+            self.stopping = True
+        for process in self.processes.values():
+            _kill_tree(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                _kill_tree(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        try:
+            self.redis.stop()
+        except Exception:  # clean-up goes on whatever failed before
+            if self.redis.process is not None:
+                self.redis.process.kill()
+        if self.postgres.data_dir.exists():
+            try:
+                self.postgres.stop("immediate")
+            except RuntimeError:
+                pass  # not running
+        shutil.rmtree(self.pg_dir, ignore_errors=True)
+        for log in self.log_files:
+            log.close()
+
+
+def _kill_tree(pid: int, signum: int) -> None:
+    """Signal a process and every descendant (gunicorn's workers, RQ's work horses)."""
+    try:
+        parent = psutil.Process(pid)
+        family = [*parent.children(recursive=True), parent]
+    except psutil.NoSuchProcess:
+        return
+    for member in family:
+        try:
+            member.send_signal(signum)
+        except psutil.NoSuchProcess:
+            pass
