@@ -80,8 +80,9 @@ class ContinueSchema(AccountSchema):
 
     @pre_load
     def lift_request_account(self, data, **_kwargs):
-        if isinstance(data, dict) and isinstance(data.get("request"), dict) and "account_id" not in data:
-            data = {**data, "account_id": data["request"].get("account_id")}
+        nested = data.get("request") if isinstance(data, dict) else None
+        if isinstance(nested, dict) and "account_id" in nested and "account_id" not in data:
+            data = {**data, "account_id": nested["account_id"]}
         return data
 
 

@@ -34,7 +34,7 @@ def ids(response):
     return [item["sales_process_id"] for item in response.get_json()["data"]]
 
 
-@pytest.mark.parametrize(("query", "expected"), [
+FILTERS = [
     ("", ["sp-5", "sp-4", "sp-3", "sp-2", "sp-1"]),
     ("?status=in_progress", ["sp-5", "sp-4", "sp-1"]),
     ("?agent_id=agent-2", ["sp-4", "sp-3"]),
@@ -45,10 +45,12 @@ def ids(response):
     ("?search=5%25", []),
     ("?created_from=2026-11-21T00:00:00Z&created_to=2026-11-21T23:59:59Z", ["sp-4", "sp-3"]),
     ("?status=in_progress&agent_id=agent-1", ["sp-5", "sp-1"]),
-], ids=["all", "status", "agent", "account", "name", "phone", "literal-wildcards", "no-wildcard-match", "dates",
-        "combined"])
-def test_filters(client, operator_headers, processes, query, expected):
-    assert ids(client.get(LIST + query, headers=operator_headers)) == expected
+]
+
+
+def test_filters(client, operator_headers, processes):
+    for query, expected in FILTERS:
+        assert ids(client.get(LIST + query, headers=operator_headers)) == expected, query
 
 
 def test_pages(client, operator_headers, processes):
@@ -62,10 +64,12 @@ def test_pages(client, operator_headers, processes):
         "stop_reason": None, "created_at": "2026-11-22T12:00:00+00:00", "updated_at": first["data"][0]["updated_at"]}
 
 
-@pytest.mark.parametrize("query", ["?limit=101", "?page=0", "?status=sold", "?account_id=x", "?created_from=monday"])
-def test_bad_filters_are_400(client, operator_headers, query):
-    response = client.get(LIST + query, headers=operator_headers)
-    assert (response.status_code, response.get_json()["code"]) == (400, "VALIDATION_ERROR")
+def test_bad_filters_are_400(client, operator_headers):
+    for query, field in [("?limit=101", "limit"), ("?page=0", "page"), ("?status=sold", "status"),
+                         ("?account_id=x", "account_id"), ("?created_from=monday", "created_from")]:
+        response = client.get(LIST + query, headers=operator_headers)
+        assert (response.status_code, response.get_json()["code"]) == (400, "VALIDATION_ERROR"), query
+        assert response.get_json()["detail"].startswith(f"Invalid request: {field}: "), query
 
 
 def test_detail_and_unknown_process(client, operator_headers, processes):

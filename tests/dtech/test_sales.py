@@ -201,3 +201,11 @@ def test_stop_relays_any_json_answer_as_json(client, operator_headers, partner, 
         answer, status=204 if not answer else 200, content_type="application/json")
     response = client.post(f"/api/v1/sales/stop/{SALES_PROCESS_ID}?reason=duplicate", headers=operator_headers)
     assert (response.status_code, response.mimetype, response.get_json()) == (200, "application/json", relayed)
+
+
+def test_continue_without_any_account_id_uses_the_configured_one(client, operator_headers, partner):
+    partner.answer("POST", f"/ext/continue/{SALES_PROCESS_ID}", {"url": "https://dtech.test/s/1", "url_expiry": 60})
+    response = client.post(f"/api/v1/sales/continue/{SALES_PROCESS_ID}", json={"request": {}, "user": USER},
+                           headers=operator_headers)
+    assert (response.status_code, response.get_json()) == (200, {"url": "https://dtech.test/s/1", "url_expiry": 60})
+    assert partner.received[0].json() == {"account_id": ACCOUNT_ID, "user": USER}

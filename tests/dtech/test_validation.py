@@ -75,7 +75,7 @@ def test_invalid_path_ids_are_named(app, client, operator_headers, partner, path
     assert nothing_happened(app, partner)
 
 
-@pytest.mark.parametrize(("data", "content_type"), [
+MALFORMED = [
     ('{"account_id": ', "application/json"),
     ("[1, 2, 3]", "application/json"),
     ('"just a string"', "application/json"),
@@ -85,18 +85,23 @@ def test_invalid_path_ids_are_named(app, client, operator_headers, partner, path
     ("user=agent-17", "application/x-www-form-urlencoded"),
     ("", None),
     (b"\xff\xfe\x00garbage", "application/json"),
-], ids=["truncated", "array", "string", "null", "wrong-types", "huge-number", "form", "empty", "binary"])
-def test_malformed_bodies_are_400_never_500(app, client, operator_headers, partner, data, content_type):
-    response = client.post(START, data=data, content_type=content_type, headers=operator_headers)
-    assert response.status_code == 400
-    assert response.get_json()["code"] == "VALIDATION_ERROR"
+]
+
+
+def test_malformed_bodies_are_400_never_500(app, client, operator_headers, partner):
+    for data, content_type in MALFORMED:
+        response = client.post(START, data=data, content_type=content_type, headers=operator_headers)
+        assert response.status_code == 400, data
+        assert response.get_json()["code"] == "VALIDATION_ERROR", data
     assert nothing_happened(app, partner)
 
 
-@pytest.mark.parametrize("phone", ["(083) 555-0142\n", "(٠٨٣) ٥٥٥-٠١٤٢", "(083) 555-01420", "(083)555-0142"])
-def test_near_miss_phone_numbers_are_refused(client, operator_headers, partner, phone):
-    response = client.post(START, json=with_lead(phone_mobile=phone), headers=operator_headers)
-    assert response.status_code == 400
+def test_near_miss_phone_numbers_are_refused(app, client, operator_headers, partner):
+    for phone in ["(083) 555-0142\n", "(٠٨٣) ٥٥٥-٠١٤٢", "(083) 555-01420", "(083)555-0142", "+27 83 555 0142"]:
+        response = client.post(START, json=with_lead(phone_mobile=phone), headers=operator_headers)
+        assert response.status_code == 400, phone
+        assert "lead.phone_mobile" in response.get_json()["detail"]
+    assert nothing_happened(app, partner)
 
 
 def test_huge_values_are_refused(app, client, operator_headers, partner):
