@@ -12,7 +12,7 @@ blp = Blueprint("link_tracking", __name__, description="Link tracking: click ing
 from modules.link_tracking import access, link_routes, routes  # noqa: E402,F401  (registers the views)
 from modules.link_tracking.cli import link_tracking_group  # noqa: E402
 
-access.register()
+access.register(blp)
 
 
 def init_app(app: Flask) -> None:

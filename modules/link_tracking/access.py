@@ -10,10 +10,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from flask_smorest import Blueprint
 from werkzeug.http import HTTP_STATUS_CODES
 
 from modules.core import auth
-from modules.core.errors import ApiError, register_envelope
+from modules.core.errors import ApiError, handle_api_error, register_envelope
 from modules.core.types import isoformat, utcnow
 
 KEY_HEADER = "X-API-Key"
@@ -49,8 +50,15 @@ def tracking_envelope(status: int, message: str, details: Any) -> tuple[int, dic
     return status, error_body(status, message)
 
 
-def register() -> None:
-    register_envelope("link_tracking", tracking_envelope, prefixes=PATH_PREFIXES)
+def _too_deeply_nested(_error: RecursionError):
+    """webargs' JSON parsing of a body nested thousands of levels deep raises RecursionError (a 500 in
+    the core's handler); for this blueprint's views it is what it is: a bad body."""
+    return handle_api_error(fail(400, "The JSON body is nested too deeply"))
+
+
+def register(blueprint: Blueprint) -> None:
+    register_envelope(blueprint.name, tracking_envelope, prefixes=PATH_PREFIXES)
+    blueprint.register_error_handler(RecursionError, _too_deeply_nested)
 
 
 def tracking_key_valid() -> bool:

@@ -1,0 +1,69 @@
+"""Analytics per link and overall: clicks by day and by source, unique sessions, first and last click."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+
+def day(days_ago, hour=12):
+    moment = datetime.now(UTC).replace(hour=hour, minute=0, second=0, microsecond=0) - timedelta(days=days_ago)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture
+def clicks(post_batch):
+    assert post_batch([
+        {"tracking_id": "cv", "clicked_at": day(0, 1), "click_source": "linkedin", "session_id": "s1"},
+        {"tracking_id": "cv", "clicked_at": day(0, 2), "click_source": "linkedin", "session_id": "s1"},
+        {"tracking_id": "cv", "clicked_at": day(2), "click_source": "email", "session_id": "s2"},
+        {"tracking_id": "cv", "clicked_at": day(40), "click_source": "email", "session_id": "s3"},
+        {"tracking_id": "portfolio", "clicked_at": day(1), "session_id": "s9"},
+    ]).status_code == 200
+
+
+def test_a_links_analytics_over_a_window(client, key_headers, clicks):
+    response = client.get("/api/link-tracking/links/cv/analytics?days=3", headers=key_headers)
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "tracking_id": "cv", "days": 3, "since": day(2, 0), "total_clicks": 3, "unique_sessions": 2,
+        "first_click": day(2), "last_click": day(0, 2),
+        "clicks_by_day": [{"date": day(2)[:10], "clicks": 1}, {"date": day(1)[:10], "clicks": 0},
+                          {"date": day(0)[:10], "clicks": 2}],
+        "clicks_by_source": [{"source": "linkedin", "clicks": 2}, {"source": "email", "clicks": 1}],
+    }
+
+
+def test_the_default_window_is_30_days(client, key_headers, clicks):
+    body = client.get("/api/link-tracking/links/cv/analytics", headers=key_headers).get_json()
+    assert (body["days"], body["total_clicks"], len(body["clicks_by_day"])) == (30, 3, 30)
+    assert client.get("/api/link-tracking/links/cv/analytics?days=60", headers=key_headers).get_json()[
+        "first_click"] == day(40)
+
+
+def test_overall_analytics_rank_the_links(client, key_headers, clicks):
+    body = client.get("/api/link-tracking/analytics?days=7", headers=key_headers).get_json()
+    assert (body["total_clicks"], body["unique_sessions"]) == (4, 3)
+    assert body["top_links"] == [{"tracking_id": "cv", "clicks": 3}, {"tracking_id": "portfolio", "clicks": 1}]
+    assert body["clicks_by_source"] == [{"source": "linkedin", "clicks": 2}, {"source": "email", "clicks": 1},
+                                        {"source": "external_domain", "clicks": 1}]
+    assert "tracking_id" not in body
+
+
+def test_a_link_without_clicks_has_empty_figures(client, key_headers, post_batch):
+    client.post("/api/link-tracking/links", json={"original_url": "https://example.com", "tracking_id": "quiet"},
+                headers=key_headers)
+    body = client.get("/api/link-tracking/links/quiet/analytics?days=1", headers=key_headers).get_json()
+    figures = (body["total_clicks"], body["unique_sessions"], body["first_click"], body["last_click"])
+    assert figures == (0, 0, None, None)
+    assert body["clicks_by_day"] == [{"date": day(0)[:10], "clicks": 0}] and body["clicks_by_source"] == []
+
+
+@pytest.mark.parametrize("days", ["0", "-1", "3651", "week", "1.5"])
+def test_a_bad_window_is_400(client, key_headers, days):
+    response = client.get(f"/api/link-tracking/analytics?days={days}", headers=key_headers)
+    assert response.status_code == 400
+    assert response.get_json()["validation_errors"][0].startswith("days: ")
+
+
+def test_analytics_of_an_unknown_link_is_404(client, key_headers):
+    assert client.get("/api/link-tracking/links/nope/analytics", headers=key_headers).status_code == 404
