@@ -16,21 +16,21 @@ from modules.dtech import recordings, services
 from modules.dtech.clients import PartnerFailure
 from modules.dtech.errors import dtech_envelope, error, unauthorized, validation_error
 from modules.dtech.schemas import (
-    ContinueAnswerSchema,
-    ContinueSchema,
+    CallRecordingUploadSchema,
+    CallRecordingUrlAnswerSchema,
+    CallRecordingUrlSchema,
     ProcessPathSchema,
-    RecordingUrlAnswerSchema,
-    RecordingUrlSchema,
+    SalesContinueAnswerSchema,
+    SalesContinueSchema,
     SalesErrorSchema,
     SalesProcessDetailSchema,
     SalesProcessPageSchema,
     SalesProcessQuerySchema,
-    StartAnswerSchema,
-    StartSchema,
+    SalesStartAnswerSchema,
+    SalesStartSchema,
+    SalesStopQuerySchema,
+    SalesStopSchema,
     StatusPathSchema,
-    StopQuerySchema,
-    StopSchema,
-    UploadStatusSchema,
 )
 
 from . import blp
@@ -73,8 +73,8 @@ def partner_failed(failure: PartnerFailure):
 
 @blp.route("/start", methods=["POST"])
 @require_operator(unauthorized)
-@blp.arguments(StartSchema)
-@blp.response(200, StartAnswerSchema)
+@blp.arguments(SalesStartSchema)
+@blp.response(200, SalesStartAnswerSchema)
 @documented(*PARTNER_ERRORS)
 def start(data):
     """Start a sales process at DTech; answers the URL the agent opens."""
@@ -84,8 +84,8 @@ def start(data):
 @blp.route("/continue/<sales_process_id>", methods=["POST"])
 @require_operator(unauthorized)
 @blp.arguments(ProcessPathSchema, location="path")
-@blp.arguments(ContinueSchema)
-@blp.response(200, ContinueAnswerSchema)
+@blp.arguments(SalesContinueSchema)
+@blp.response(200, SalesContinueAnswerSchema)
 @documented(*PARTNER_ERRORS)
 def continue_process(path, data, **_path):
     """A fresh URL for a process; body {"account_id", "user"} or {"request": {"account_id"}, "user"}."""
@@ -105,8 +105,8 @@ def process_status(path, **_path):
 @blp.route("/stop/<sales_process_id>", methods=["POST"])
 @require_operator(unauthorized)
 @blp.arguments(ProcessPathSchema, location="path")
-@blp.arguments(StopQuerySchema, location="query")
-@blp.arguments(StopSchema)
+@blp.arguments(SalesStopQuerySchema, location="query")
+@blp.arguments(SalesStopSchema)
 @blp.response(200, description="DTech's answer, as it gave it")
 @documented(*PARTNER_ERRORS)
 def stop(path, query, data, **_path):
@@ -120,8 +120,8 @@ def stop(path, query, data, **_path):
 @blp.route("/recording-url/<sales_process_id>", methods=["POST"])
 @require_operator(unauthorized)
 @blp.arguments(ProcessPathSchema, location="path")
-@blp.arguments(RecordingUrlSchema)
-@blp.response(200, RecordingUrlAnswerSchema)
+@blp.arguments(CallRecordingUrlSchema)
+@blp.response(200, CallRecordingUrlAnswerSchema)
 @documented(*PARTNER_ERRORS)
 def recording_url(path, data, **_path):
     """Announce a call recording; then upload the file at /recordings/<upload_id>/file."""
@@ -130,7 +130,7 @@ def recording_url(path, data, **_path):
 
 @blp.route("/recordings/<upload_id>/file", methods=["POST"])
 @require_operator(unauthorized)
-@blp.response(202, UploadStatusSchema)
+@blp.response(202, CallRecordingUploadSchema)
 @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"}}}}}})
@@ -150,7 +150,7 @@ def upload_recording(upload_id):
 
 @blp.route("/upload-status/<upload_id>")
 @require_operator(unauthorized)
-@blp.response(200, UploadStatusSchema)
+@blp.response(200, CallRecordingUploadSchema)
 @documented(401, 404)
 def upload_status(upload_id):
     """Where a recording stands: pending (awaiting the file), uploading, complete or failed."""

@@ -24,9 +24,19 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def text(max_length: int, **kwargs) -> fields.String:
+class Text(fields.String):
+    """A string without NUL characters: PostgreSQL cannot store them, and DTech must not get what we refuse."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text_value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text_value:
+            raise ValidationError("Text may not contain NUL (0x00) characters.")
+        return text_value
+
+
+def text(max_length: int, **kwargs) -> Text:
     required = kwargs.pop("required", True)
-    return fields.String(required=required, validate=validate.Length(min=1, max=max_length), **kwargs)
+    return Text(required=required, validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
 class RequestSchema(Schema):
@@ -68,12 +78,12 @@ class SalesLeadSchema(RequestSchema):
     id_number = text(50, required=False)
 
 
-class StartSchema(AccountSchema):
+class SalesStartSchema(AccountSchema):
     user = fields.Nested(SalesUserSchema, required=True)
     lead = fields.Nested(SalesLeadSchema, required=True)
 
 
-class ContinueSchema(AccountSchema):
+class SalesContinueSchema(AccountSchema):
     """Both forms: {"account_id", "user"} and the older {"request": {"account_id"}, "user"}."""
 
     user = fields.Nested(SalesUserSchema, required=True)
@@ -86,15 +96,15 @@ class ContinueSchema(AccountSchema):
         return data
 
 
-class StopSchema(AccountSchema):
+class SalesStopSchema(AccountSchema):
     reason = text(500, required=False, metadata={"description": "Also accepted as the `reason` query parameter"})
 
 
-class StopQuerySchema(RequestSchema):
+class SalesStopQuerySchema(RequestSchema):
     reason = text(500, required=False)
 
 
-class RecordingUrlSchema(AccountSchema):
+class CallRecordingUrlSchema(AccountSchema):
     date_start = fields.DateTime(required=True, metadata={"description": "ISO 8601; UTC when no offset is given"})
     date_end = fields.DateTime(required=True, metadata={"description": "ISO 8601, after date_start"})
     recording_hash = fields.String(required=True, validate=MD5_HEX, metadata={"description": "MD5 of the file"})
@@ -141,18 +151,18 @@ class SalesErrorSchema(Schema):
     code = fields.String()
 
 
-class StartAnswerSchema(Schema):
+class SalesStartAnswerSchema(Schema):
     sales_process_id = fields.String()
     url = fields.String()
     url_expiry = fields.Raw()
 
 
-class ContinueAnswerSchema(Schema):
+class SalesContinueAnswerSchema(Schema):
     url = fields.String()
     url_expiry = fields.Raw()
 
 
-class RecordingUrlAnswerSchema(Schema):
+class CallRecordingUrlAnswerSchema(Schema):
     recording_id = fields.String()
     upload_url = fields.String()
     success = fields.Boolean()
@@ -178,7 +188,7 @@ class CallRecordingSchema(Schema):
     updated_at = fields.DateTime()
 
 
-class UploadStatusSchema(CallRecordingSchema):
+class CallRecordingUploadSchema(CallRecordingSchema):
     attempts = fields.Integer(attribute="delivery_attempts",
                               metadata={"description": "Delivery attempts to the upload URL so far"})
     last_error = fields.String(attribute="last_delivery_error", allow_none=True)

@@ -40,7 +40,10 @@ def nothing_happened(app, partner):
      "Invalid request: recording_hash: Give the file's MD5 as 32 hexadecimal characters."),
     (RECORDING_URL, recording(date_start="yesterday"), "Invalid request: date_start: Not a valid datetime."),
     (CONTINUE, {"request": {"account_id": "nope"}, "user": USER}, "Invalid request: account_id: Not a valid UUID."),
-], ids=["phone", "uuid", "date-order", "content-type", "filename-201", "hash", "date-format", "continue-nested"])
+    (START, with_lead(first_name="Zo\x00e"),
+     "Invalid request: lead.first_name: Text may not contain NUL (0x00) characters."),
+], ids=["phone", "uuid", "date-order", "content-type", "filename-201", "hash", "date-format", "continue-nested",
+        "nul"])
 def test_invalid_fields_are_named(app, client, operator_headers, partner, path, body, detail):
     response = client.post(path, json=body, headers=operator_headers)
     assert response.status_code == 400
