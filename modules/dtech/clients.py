@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SERVICE = "execute-api"
 PARTNER_MESSAGE_KEYS = ("message", "Message", "detail", "error", "errorMessage")
+MESSAGE_CHARS = 300
 
 
 class PartnerFailure(Exception):
@@ -75,18 +76,18 @@ def partner_message(response: requests.Response) -> str:
         for key in PARTNER_MESSAGE_KEYS:
             if body.get(key):
                 value = body[key]
-                return value if isinstance(value, str) else json.dumps(value)
-    return response.text.strip()[:300] or response.reason or "no message"
+                return (value if isinstance(value, str) else json.dumps(value))[:MESSAGE_CHARS]
+    return response.text.strip()[:MESSAGE_CHARS] or response.reason or "no message"
 
 
 class DTechClient:
-    """One client per call site; `from_config(app.config)` reads the settings."""
+    """DTech's operations; `from_config(app.config)` reads the settings. Each call uses its own session."""
 
     def __init__(self, base_url: str, region: str, credentials: Credentials | None, timeout: float):
         self.base_url = base_url.rstrip("/")
         self.region = region
         self.credentials = credentials
-        self.session = http.session(timeout=timeout)
+        self.timeout = timeout
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> DTechClient:
@@ -129,7 +130,8 @@ class DTechClient:
                 "DTech is not configured: set DIFFERENT_API_BASE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
         signed = self.sign(method, self.base_url + path, body, headers or {})
         try:
-            response = self.session.request(method, signed.url, data=signed.body, headers=dict(signed.headers))
+            with http.session(timeout=self.timeout) as session:
+                response = session.request(method, signed.url, data=signed.body, headers=dict(signed.headers))
         except requests.Timeout as exc:
             log.warning("dtech call timed out", extra={"operation": operation})
             raise PartnerTimeout("DTech did not answer in time; try again") from exc

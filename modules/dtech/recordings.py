@@ -15,10 +15,10 @@ from typing import IO
 
 from flask import current_app
 from sqlalchemy import update
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
 from modules.core import audit, outbox
+from modules.core.errors import ApiError
 from modules.core.extensions import db
 from modules.core.types import utcnow
 from modules.dtech.errors import error, validation_error
@@ -43,8 +43,16 @@ def stored_path(recording: CallRecording) -> Path:
     return recordings_dir() / f"{recording.id}{EXTENSIONS.get(recording.content_type, '')}"
 
 
-def max_body_bytes() -> int:
-    return int(current_app.config["DTECH_MAX_RECORDING_BYTES"]) + MULTIPART_ALLOWANCE
+def max_body_bytes(declared_length: int | None) -> int:
+    """The request body limit; a body declared larger is refused before any of it is read."""
+    limit = int(current_app.config["DTECH_MAX_RECORDING_BYTES"])
+    if declared_length is not None and declared_length > limit + MULTIPART_ALLOWANCE:
+        raise too_large(limit)
+    return limit + MULTIPART_ALLOWANCE
+
+
+def too_large(limit: int) -> ApiError:
+    return error(413, "PAYLOAD_TOO_LARGE", f"A recording may have at most {limit} bytes (DTECH_MAX_RECORDING_BYTES).")
 
 
 class HashingFile:
@@ -61,7 +69,7 @@ class HashingFile:
     def write(self, chunk: bytes) -> int:
         self.size += len(chunk)
         if self.size > self.limit:
-            raise RequestEntityTooLarge(f"A recording may have at most {self.limit} bytes.")
+            raise too_large(self.limit)
         self.digest.update(chunk)
         return self.file.write(chunk)
 

@@ -142,7 +142,7 @@ def upload_recording(upload_id):
     follow it at /upload-status/<upload_id>.
     """
     recording = recordings.uploadable_recording(upload_id)
-    request.max_content_length = recordings.max_body_bytes()
+    request.max_content_length = recordings.max_body_bytes(request.content_length)
     received = recordings.receive_file(request.stream, request.mimetype, request.content_length,
                                        request.mimetype_params)
     return recordings.accept_upload(recording, received, operator_id())

@@ -167,11 +167,14 @@ def test_a_file_over_the_limit_is_a_413_and_leaves_nothing(make_app, operator_he
     app = make_app(**dtech_settings(partner, recordings_dir, DTECH_MAX_RECORDING_BYTES=1000))
     client = app.test_client()
     upload_id = announce(client, operator_headers, partner)
-    response = upload(client, operator_headers, upload_id)
-    assert response.status_code == 413
-    assert response.get_json()["code"] == "PAYLOAD_TOO_LARGE"
-    assert list(recordings_dir.iterdir()) == []
+    for content in (AUDIO, AUDIO * 10):  # over the file limit while streaming; over the body limit at once
+        response = upload(client, operator_headers, upload_id, content)
+        assert response.status_code == 413
+        assert response.get_json() == {"code": "PAYLOAD_TOO_LARGE",
+                                       "detail": "A recording may have at most 1000 bytes (DTECH_MAX_RECORDING_BYTES)."}
+        assert list(recordings_dir.iterdir()) == []
     assert outbox_count(app) == 0
+    assert upload_status(client, operator_headers, upload_id)["status"] == "pending"
 
 
 def test_a_recording_larger_than_the_general_request_limit_is_accepted(make_app, operator_headers, partner,
