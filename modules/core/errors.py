@@ -142,7 +142,10 @@ def handle_database_error(error: DBAPIError):
 
 def handle_value_error(error: ValueError):
     """PostgreSQL cannot store NUL characters and psycopg2 refuses them with a bare ValueError:
-    that is bad input, not a server error. Any other ValueError is a bug."""
+    that is bad input, not a server error. So is a JSON number past Python's digit limit, which
+    json.loads (under webargs) refuses with a bare ValueError. Any other ValueError is a bug."""
+    if "integer string conversion" in str(error):
+        return _respond(422, "Invalid JSON body.", {"json": ["Invalid JSON body."]})
     if "NUL (0x00)" not in str(error):
         return handle_unexpected(error)
     from modules.core.extensions import db

@@ -138,6 +138,13 @@ def test_an_unreachable_database_answers_503_with_retry_after(make_app, operator
     assert response.get_json() == {"detail": "Service temporarily unavailable, please retry"}
 
 
+def test_a_json_number_too_long_for_python_is_a_422_not_a_500(client):
+    response = client.post("/api/auth/login", data='{"email": 1' + "0" * 5000 + ', "password": "x"}',
+                           content_type="application/json")
+    assert response.status_code == 422
+    assert response.get_json()["detail"][0]["loc"] == ["body"]
+
+
 def test_a_nul_character_never_becomes_a_500(app, client):
     """PostgreSQL refuses NUL in text; SQLite stores it, so there the login simply fails."""
     response = client.post("/api/auth/login", json={"email": "a\u0000b@example.com", "password": "x"})
