@@ -212,7 +212,10 @@ def enqueue(entry: Entry) -> tuple[str, str | None]:
     """Keep `entry` safe: Redis, else the file. Returns the store's name and, for a request_id already
     queued, the lead id it was queued under. Raises OSError when neither can take it."""
     store = file_store()
-    queued_in_file = store.queued_lead_id(entry["lead"]["request_id"])  # from an earlier Redis outage
+    try:
+        queued_in_file = store.queued_lead_id(entry["lead"]["request_id"])  # from an earlier Redis outage
+    except OSError:
+        queued_in_file = None  # an unreadable file must not stop Redis from taking the lead
     if queued_in_file:
         return store.name, queued_in_file
     try:
