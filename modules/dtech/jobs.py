@@ -8,16 +8,21 @@ agent may then upload it again.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from modules.core import http, outbox
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
 from modules.core.outbox import Permanent
+from modules.core.queue import app_job
+from modules.core.scheduler import periodic
 from modules.core.types import utcnow
 from modules.dtech.clients import content_md5
 from modules.dtech.models import RECORDING_PUT, CallRecording
-from modules.dtech.recordings import stored_path
+from modules.dtech.recordings import INCOMING_PATTERN, recordings_dir, stored_path
 
 PUT_BACKOFF = (10, 60, 300, 1800, 7200, 21600)
+ABANDONED_AFTER = timedelta(hours=6)
 
 
 def mark_failed(message: OutboxMessage) -> None:
@@ -42,3 +47,16 @@ def put_recording(message: OutboxMessage) -> int:
     recording.status = "complete"
     recording.completed_at = utcnow()
     return status
+
+
+@periodic("dtech.remove_abandoned_parts", every_seconds=3600, name="Delete files left by interrupted recording uploads")
+@app_job
+def remove_abandoned_parts(now: datetime | None = None) -> int:
+    """A web process killed mid-upload leaves its partial file behind; returns how many were deleted."""
+    cutoff = (now or utcnow()) - ABANDONED_AFTER
+    removed = 0
+    for part in recordings_dir().glob(INCOMING_PATTERN):
+        if datetime.fromtimestamp(part.stat().st_mtime, UTC) < cutoff:
+            part.unlink(missing_ok=True)
+            removed += 1
+    return removed

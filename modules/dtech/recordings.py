@@ -29,6 +29,8 @@ UPLOADABLE = ("pending", "failed")
 MULTIPART_ALLOWANCE = 64 * 1024  # part headers and boundaries on top of the file itself
 PARSER_BUFFER_BYTES = 500_000  # Flask's default MAX_FORM_MEMORY_SIZE: the parser's buffer holds 64 KiB reads
 FILE_FIELD = "file"
+INCOMING_PREFIX, INCOMING_SUFFIX = ".incoming-", ".part"
+INCOMING_PATTERN = f"{INCOMING_PREFIX}*{INCOMING_SUFFIX}"
 
 
 def recordings_dir() -> Path:
@@ -59,7 +61,7 @@ class HashingFile:
     """A file part being received: written to a temporary file, hashed and counted as it arrives."""
 
     def __init__(self, directory: Path, limit: int):
-        handle, name = tempfile.mkstemp(dir=directory, prefix=".incoming-", suffix=".part")
+        handle, name = tempfile.mkstemp(dir=directory, prefix=INCOMING_PREFIX, suffix=INCOMING_SUFFIX)
         self.path = Path(name)
         self.file = os.fdopen(handle, "wb")
         self.digest = hashlib.md5(usedforsecurity=False)
@@ -122,10 +124,14 @@ def receive_file(stream: IO[bytes], mimetype: str, content_length: int | None,
 
 
 def uploadable_recording(upload_id: str) -> CallRecording:
-    """Checked before the body is read, so a wrong id or a finished upload costs no transfer."""
+    """Checked before the body is read, so a wrong id or a finished upload costs no transfer.
+
+    The read transaction then ends, so no database connection is held while the file streams in.
+    """
     recording = get_recording(upload_id)
     if recording.status not in UPLOADABLE:
         raise error(409, "CONFLICT", f"This recording is already {recording.status}; it cannot be uploaded again.")
+    db.session.rollback()
     return recording
 
 

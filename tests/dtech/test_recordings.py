@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import os
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -10,6 +11,7 @@ from modules.core import outbox
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
 from modules.core.types import utcnow
+from modules.dtech.jobs import remove_abandoned_parts
 from modules.dtech.models import CallRecording
 from tests.dtech.partner import (
     ACCOUNT_ID,
@@ -217,3 +219,16 @@ def test_a_recording_row_is_linked_to_its_process(app, client, operator_headers,
         assert (recording.sales_process.sales_process_id, recording.recording_id, recording.status) == (
             SALES_PROCESS_ID, RECORDING_ID, "pending")
         assert recording.upload_url == partner.upload_url()
+
+
+def test_parts_left_by_interrupted_uploads_are_deleted_after_six_hours(app, recordings_dir):
+    recordings_dir.mkdir(parents=True)
+    old, fresh, kept = (recordings_dir / name for name in (".incoming-old.part", ".incoming-new.part", "a.wav"))
+    for path in (old, fresh, kept):
+        path.write_bytes(b"partial")
+    seven_hours_ago = (utcnow() - timedelta(hours=7)).timestamp()
+    for path in (old, kept):
+        os.utime(path, (seven_hours_ago, seven_hours_ago))
+    with app.app_context():
+        assert remove_abandoned_parts() == 1
+    assert sorted(p.name for p in recordings_dir.iterdir()) == [".incoming-new.part", "a.wav"]
