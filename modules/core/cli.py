@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 from pathlib import Path
 
 import click
+import redis
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from rq import Queue, Worker
@@ -17,13 +19,25 @@ from modules.core.extensions import db
 from modules.core.queue import QUEUE_NAMES, get_redis, redis_url
 from modules.core.scheduler import Scheduler, registered_jobs
 
+log = logging.getLogger(__name__)
+
 
 def run_worker(app: Flask, queues: tuple[str, ...] = QUEUE_NAMES, burst: bool = False) -> None:
-    """An RQ worker inside the app context; RQ turns the first SIGTERM into a warm shutdown."""
-    embedded_redis.wait_until_ready(redis_url(app), timeout=30)
-    connection = get_redis(app)
-    worker = Worker([Queue(name, connection=connection) for name in queues], connection=connection)
-    worker.work(burst=burst, with_scheduler=True)
+    """An RQ worker inside the app context; RQ turns the first SIGTERM into a warm shutdown.
+
+    RQ quits when Redis goes away while a job runs (a Redis restart): the worker then waits for Redis
+    and starts again, so outbound work resumes on its own (the sweeper re-enqueues the job it held)."""
+    while True:
+        embedded_redis.wait_until_ready(redis_url(app), timeout=30)
+        connection = get_redis(app)
+        worker = Worker([Queue(name, connection=connection) for name in queues], connection=connection)
+        try:
+            worker.work(burst=burst, with_scheduler=True)
+            return
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            if burst:
+                raise
+            log.warning("worker lost Redis during a job; starting again once Redis answers")
 
 
 @click.command("worker")
