@@ -5,10 +5,13 @@ Request schemas ignore unknown keys, as the FastAPI backend the front end was wr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC
 from decimal import Decimal
+from typing import Any
 
 from flask_smorest.fields import Upload
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from modules.insight.fields import (
     AccountNumber,
@@ -26,9 +29,33 @@ from modules.insight.templates import check_placeholders
 ID = validate.Length(min=1, max=36)
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 class RequestSchema(Schema):
     class Meta:
         unknown = EXCLUDE
+
+    @pre_load(pass_collection=True)
+    def refuse_nul_characters(self, data: Any, many: bool, **_kwargs: Any) -> Any:
+        """PostgreSQL cannot store NUL in text: refuse it here as a 422 naming the field."""
+        items = enumerate(data) if many and isinstance(data, list) else [(None, data)]
+        errors: dict[Any, Any] = {}
+        for index, item in items:
+            if isinstance(item, Mapping):
+                bad = {key: ["Must not contain NUL characters."] for key, value in item.items() if _has_nul(value)}
+                if bad:
+                    errors.update({index: bad} if index is not None else bad)
+        if errors:
+            raise ValidationError(errors)
+        return data
 
 
 # Customers -------------------------------------------------------------------------------------------
@@ -68,8 +95,9 @@ class CustomerQuerySchema(RequestSchema):
     status = fields.String(validate=validate.OneOf(CUSTOMER_STATUSES))
     arrears_min = Amount()
     arrears_max = Amount()
-    date_from = fields.AwareDateTime(default_timezone=None, metadata={"description": "Created at or after"})
-    date_to = fields.AwareDateTime(default_timezone=None, metadata={"description": "Created before"})
+    date_from = fields.AwareDateTime(default_timezone=UTC,
+                                     metadata={"description": "Created at or after (UTC without an offset)"})
+    date_to = fields.AwareDateTime(default_timezone=UTC, metadata={"description": "Created before"})
     page = page_number()
     limit = page_limit()
 

@@ -23,10 +23,15 @@ def domain_error(status: int, code: str, message: str, **details: Any) -> ApiErr
 
 
 def get_customer(customer_id: str) -> Customer:
-    customer = db.session.get(Customer, customer_id)
+    customer = db.session.get(Customer, customer_id) if usable_id(customer_id) else None
     if customer is None:
         raise not_found()
     return customer
+
+
+def usable_id(value: str) -> bool:
+    """Whether an id from a URL can be looked up at all (ids are at most 36 characters, never NUL)."""
+    return len(value) <= 36 and "\x00" not in value
 
 
 def actor_name(operator: Operator) -> str:

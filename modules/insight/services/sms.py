@@ -16,7 +16,7 @@ from modules.insight.clients import ArkeselClient, ProviderUnavailable
 from modules.insight.jobs import SMS_KIND
 from modules.insight.models import TEMPLATE_ACTIONS, Customer, SmsMessage, SmsTemplate
 from modules.insight.normalise import format_amount, international_phone
-from modules.insight.services.common import actor_name, get_customer, not_found
+from modules.insight.services.common import actor_name, get_customer, not_found, usable_id
 from modules.insight.templates import DEFAULT_TEMPLATES, render
 
 STATUS_LOOKUPS = 20  # provider look-ups per status request, so that a bulk message answers quickly
@@ -101,7 +101,7 @@ def update_template(action: str, text: str, operator: Operator) -> dict[str, Any
 
 def delivery_status(message_id: str) -> dict[str, Any]:
     """Our state of the message and, once Arkesel has it, Arkesel's status of each recipient."""
-    sms = db.session.get(SmsMessage, message_id)
+    sms = db.session.get(SmsMessage, message_id) if usable_id(message_id) else None
     if sms is None:
         raise not_found("SMS message")
     queued = db.session.get(OutboxMessage, sms.outbox_id) if sms.outbox_id else None
