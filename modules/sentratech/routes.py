@@ -6,8 +6,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from modules.core import auth
 from modules.core.errors import ApiError, fastapi_envelope, register_envelope
+from modules.core.extensions import db
 from modules.core.schemas import DetailSchema
 from modules.sentratech import blp, services
 from modules.sentratech.forms import FORMS, Form
@@ -27,6 +30,13 @@ INGEST_SECURITY = [{"ingestKey": []}]
 OPERATOR_SECURITY = [{"operatorBearer": []}]
 
 register_envelope(blp.name, fastapi_envelope, prefixes=("/api/ingest",))
+
+
+@blp.errorhandler(OperationalError)
+def database_unreachable(error: OperationalError):
+    """The database is down, restarting or locked: a 503 the client may retry; nothing was stored."""
+    db.session.rollback()
+    return {"detail": f"Service unavailable: database unreachable ({type(error).__name__})"}, 503
 
 
 def ingest_key_valid() -> bool:
@@ -58,10 +68,7 @@ def _add_ingest_route(form: Form) -> None:
     @blp.alt_response(503, schema=DetailSchema, description="The database is unreachable: nothing was stored")
     @blp.doc(security=INGEST_SECURITY)
     def ingest(fields):
-        try:
-            record_id = services.ingest(form, fields)
-        except services.ServiceUnavailable as exc:
-            raise ApiError(503, body={"detail": f"Service unavailable: {exc}"}) from exc
+        record_id = services.ingest(form, fields)
         return {"status": "success", "id": record_id, "message": f"{form.label} received",
                 "dashboard_status": "queued"}
 
@@ -91,10 +98,7 @@ def ingest_status(form_type: str):
 @blp.alt_response(503, schema=DetailSchema, description="The database is unreachable")
 def health():
     """Whether the ingest API can store forms, and whether its keys and dashboard are configured."""
-    try:
-        return services.health()
-    except services.ServiceUnavailable as exc:
-        raise ApiError(503, body={"detail": f"Service unavailable: {exc}"}) from exc
+    return services.health()
 
 
 @blp.route("/api/admin/sentratech/resync", methods=["POST"])

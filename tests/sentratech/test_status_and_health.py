@@ -89,8 +89,10 @@ def test_health_is_503_when_the_database_is_unreachable(make_app):
     assert response.get_json() == {"detail": "Service unavailable: database unreachable (OperationalError)"}
 
 
-def test_a_form_posted_while_the_database_is_unreachable_is_a_503(make_app):
+def test_forms_and_status_answer_503_while_the_database_is_unreachable(make_app):
     client = make_app(DATABASE_URL="postgresql://nobody@127.0.0.1:1/none").test_client()
-    response = client.post("/api/ingest/subscriptions", json=valid_body("subscriptions"), headers=INGEST_HEADERS)
-    assert response.status_code == 503
-    assert response.get_json() == {"detail": "Service unavailable: database unreachable (OperationalError)"}
+    for response in (client.post("/api/ingest/subscriptions", json=valid_body("subscriptions"),
+                                 headers=INGEST_HEADERS),
+                     client.get("/api/ingest/subscriptions/status")):
+        assert response.status_code == 503
+        assert response.get_json() == {"detail": "Service unavailable: database unreachable (OperationalError)"}
