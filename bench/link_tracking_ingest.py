@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ["HUB_ENV_FILE"] = ""
 
+import psutil  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
@@ -74,11 +75,25 @@ def post_batches(port: int, template: bytes, deadline: float, latencies: list[fl
     connection.close()
 
 
-def run_phase(port: int, events_per_batch: int, clients: int, seconds: float) -> dict:
+def server_cpu_seconds(roots: list[psutil.Process]) -> float:
+    """CPU time used so far by gunicorn and PostgreSQL, every child process included (ended ones too)."""
+    total = 0.0
+    for root in roots:
+        for process in [root, *root.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def run_phase(port: int, events_per_batch: int, clients: int, seconds: float, servers: list[psutil.Process]) -> dict:
     template = batch_template(events_per_batch)
     latencies: list[float] = []
     failures: list[int] = []
     deadline = time.monotonic() + seconds
+    cpu_before = [server_cpu_seconds([server]) for server in servers]
     started = time.perf_counter()
     threads = [threading.Thread(target=post_batches, args=(port, template, deadline, latencies, failures))
                for c in range(clients)]
@@ -87,10 +102,21 @@ def run_phase(port: int, events_per_batch: int, clients: int, seconds: float) ->
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    events = len(latencies) * events_per_batch
+    cpu_used = [server_cpu_seconds([server]) - before for server, before in zip(servers, cpu_before, strict=True)]
+    cpu_per_event = sum(cpu_used) / max(events, 1)
     ordered = sorted(latencies)
-    return {"batches": len(latencies), "events": len(latencies) * events_per_batch, "seconds": elapsed,
+    return {"batches": len(latencies), "events": events, "seconds": elapsed, "cpu_us_per_event": cpu_per_event * 1e6,
+            "web_us": cpu_used[0] / max(events, 1) * 1e6, "db_us": cpu_used[1] / max(events, 1) * 1e6,
+            "capacity": (os.cpu_count() or 1) / cpu_per_event if cpu_per_event else 0.0,
             "events_per_s": len(latencies) * events_per_batch / elapsed, "failures": len(failures),
             "p50_ms": statistics.median(ordered) * 1000, "p99_ms": ordered[max(int(len(ordered) * 0.99) - 1, 0)] * 1000}
+
+
+def postgres_process(data_root: Path) -> psutil.Process:
+    """The postmaster, whose children are the backends that do the inserts."""
+    pid = int((data_root / "data" / "postmaster.pid").read_text().split()[0])
+    return psutil.Process(pid)
 
 
 def wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
@@ -138,13 +164,20 @@ def main() -> None:
             cwd=ROOT, env={**os.environ, **config})
         wait_until_up(port, gunicorn)
         print(f"gunicorn: {args.workers} sync workers; PostgreSQL and Redis on this machine ({os.cpu_count()} CPUs)")
-        warm_up = run_phase(port, 1000, 1, 2)  # connections opened, tracking ids registered
-        phases = [("1,000-event batches", run_phase(port, 1000, args.clients, args.seconds)),
-                  ("1-event batches", run_phase(port, 1, args.single_clients, args.seconds))]
+        servers = [psutil.Process(gunicorn.pid), postgres_process(base)]
+        load_before = os.getloadavg()[0]
+        warm_up = run_phase(port, 1000, 1, 2, servers)  # connections opened, tracking ids registered
+        phases = [("1,000-event batches", run_phase(port, 1000, args.clients, args.seconds, servers)),
+                  ("1-event batches", run_phase(port, 1, args.single_clients, args.seconds, servers))]
         for name, figures in phases:
             print(f"{name:20} {figures['events_per_s']:>9,.0f} events/s  p50 {figures['p50_ms']:7.1f} ms  "
                   f"p99 {figures['p99_ms']:7.1f} ms  ({figures['batches']:,} batches in {figures['seconds']:.1f} s, "
                   f"{figures['failures']} not 200)")
+            print(f"{'':20} server CPU {figures['cpu_us_per_event']:,.0f} us/event (gunicorn {figures['web_us']:,.0f}, "
+                  f"PostgreSQL {figures['db_us']:,.0f}): {figures['capacity']:,.0f} events/s if they had all "
+                  f"{os.cpu_count()} CPUs to themselves")
+        print(f"load average before/after: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
+              "(other work on the machine lowers the events/s, not the CPU cost per event)")
         with app.app_context():
             stored = db.session.scalar(select(func.count()).select_from(LinkClick))
             db.engine.dispose()

@@ -9,7 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from modules.core.types import utcnow
-from modules.link_tracking import ingest
+from modules.link_tracking import ingest, storage
 
 SHOWN_PROBLEMS = 20
 
@@ -57,9 +57,9 @@ def import_clicks(path: Path, batch_size: int) -> None:
                 continue
             batch.append(checked)
             if len(batch) == batch_size:
-                ingest.store_rows(batch, utcnow())
+                storage.store_rows(batch, utcnow())
                 stored, batch = stored + len(batch), []
-        ingest.store_rows(batch, utcnow())
+        storage.store_rows(batch, utcnow())
         stored += len(batch)
     for problem in problems[:SHOWN_PROBLEMS]:
         click.echo(f"skipped {problem}", err=True)

@@ -1,9 +1,9 @@
 """Batch click ingest: parse the body, validate every event, store the batch in one bulk insert.
 
 This is the hot path (tens of thousands of events per second), so events are checked by hand rather
-than with marshmallow, with the contract's exact reasons, and become plain row dicts for one multi-row
-`INSERT ... ON CONFLICT DO NOTHING`. The same functions serve the HTTP endpoint and `flask link-tracking
-import`.
+than with marshmallow, with the contract's exact reasons, and become plain row dicts that storage.py
+writes with one multi-row `INSERT ... ON CONFLICT DO NOTHING`. The same functions serve the HTTP
+endpoint and `flask link-tracking import`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-
-from modules.core.extensions import db
-from modules.link_tracking.models import LinkClick, TrackedLink
+from modules.link_tracking.storage import store_rows
 
 MAX_EVENTS = 1000
 DEFAULT_CLICK_SOURCE = "external_domain"
@@ -211,28 +208,6 @@ def unstorable_reason(row: dict[str, Any], escapes_present: bool) -> str | None:
     if row["metadata"] and _too_deep(row["metadata"]):
         return UNSTORABLE_METADATA
     return None
-
-
-def _insert_ignoring_conflicts(table):
-    """A multi-row INSERT that skips rows whose key exists. RETURNING makes SQLAlchemy send the rows as
-    one multi-VALUES statement (its "insertmanyvalues" mode, which it uses with ON CONFLICT only then)."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    key = next(iter(table.primary_key.columns))
-    return dialect.insert(table).on_conflict_do_nothing().returning(key)
-
-
-def store_rows(rows: list[dict[str, Any]], registered_at: datetime) -> None:
-    """One transaction: register unknown tracking ids, then insert every click; events whose event_id
-    is already stored are skipped by the unique index. Ids are inserted sorted so that concurrent
-    batches registering the same new ids wait for each other instead of deadlocking."""
-    if not rows:
-        return
-    link_rows = [{"tracking_id": tracking_id, "original_url": None, "is_active": True, "auto_registered": True,
-                  "created_at": registered_at, "updated_at": registered_at}
-                 for tracking_id in sorted({row["tracking_id"] for row in rows})]
-    db.session.execute(_insert_ignoring_conflicts(TrackedLink.__table__), link_rows)
-    db.session.execute(_insert_ignoring_conflicts(LinkClick.__table__), rows)
-    db.session.commit()
 
 
 def ingest_events(events: list[Any], received_at: datetime, escapes_present: bool = True) -> BatchResult:
