@@ -154,6 +154,11 @@ def handle_value_error(error: ValueError):
     return _respond(422, "Text may not contain NUL (0x00) characters")
 
 
+def handle_recursion_error(error: RecursionError):
+    """json.loads gives up on very deeply nested input (`[[[[...]]]]`) with a RecursionError."""
+    return _respond(422, "Invalid JSON body.", {"json": ["Invalid JSON body: nested too deeply."]})
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error", extra={"request_id": g.get("request_id"), "error": type(error).__name__})
     return _respond(500, "Internal server error")
@@ -165,4 +170,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(ValueError, handle_value_error)
+    app.register_error_handler(RecursionError, handle_recursion_error)
     app.register_error_handler(Exception, handle_unexpected)

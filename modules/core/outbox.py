@@ -41,6 +41,15 @@ class Permanent(DeliveryError):
     """Trying again cannot help: the peer refused the request itself."""
 
 
+class Deferred(DeliveryError):
+    """Not attempted, e.g. the destination is not configured yet: the message waits `delay_seconds`
+    without using up an attempt, so it is delivered once the setting is there."""
+
+    def __init__(self, message: str, delay_seconds: int = 300):
+        super().__init__(message)
+        self.delay_seconds = delay_seconds
+
+
 @dataclass(frozen=True)
 class Handler:
     kind: str
@@ -84,6 +93,9 @@ def deliver(message_id: str) -> str:
         if registered is None:
             raise Permanent(f"no handler for kind {message.kind}")
         status_code = registered.deliver(message)
+    except Deferred as exc:
+        db.session.rollback()
+        return _defer(message_id, exc)
     except DeliveryError as exc:
         db.session.rollback()
         return _record_failure(message_id, started, exc, retryable=isinstance(exc, Retryable))
@@ -108,6 +120,16 @@ def _claim(message_id: str, now: datetime) -> bool:
     )
     db.session.commit()
     return result.rowcount == 1
+
+
+def _defer(message_id: str, exc: Deferred) -> str:
+    message = db.session.get(OutboxMessage, message_id)
+    message.next_attempt_at = utcnow() + timedelta(seconds=exc.delay_seconds)
+    message.claimed_until = message.enqueued_at = None
+    message.last_error = f"deferred: {exc}"[:500]
+    enqueue_after_commit(deliver, message.id, queue=OUTBOX_QUEUE, delay_seconds=exc.delay_seconds)
+    db.session.commit()
+    return "deferred"
 
 
 def _record_failure(message_id: str, started: datetime, exc: DeliveryError, retryable: bool) -> str:

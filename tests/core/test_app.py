@@ -152,3 +152,9 @@ def test_a_nul_character_never_becomes_a_500(app, client):
         from modules.core.extensions import db
         expected = 422 if db.engine.dialect.name == "postgresql" else 401
     assert response.status_code == expected
+
+
+def test_deeply_nested_json_is_a_422_not_a_500(client):
+    response = client.post("/api/auth/login", data="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert response.status_code == 422
+    assert response.get_json()["detail"][0]["loc"] == ["body"]

@@ -194,3 +194,20 @@ def test_outbox_admin_api_needs_an_operator(client, path):
     response = client.get(path)
     assert response.status_code == 401
     assert response.get_json() == {"detail": "Invalid authentication credentials"}
+
+
+def test_a_deferred_message_waits_without_using_an_attempt(app, worker, httpserver):
+    httpserver.expect_request("/hook").respond_with_json({})
+    message_id = add_message(app, "")
+    worker.drain()
+    message, outcomes = load(app, message_id)
+    assert (message.status, message.attempts, outcomes) == ("pending", 0, [])
+    assert message.last_error == "deferred: no URL configured yet"
+    assert 55 < (message.next_attempt_at - utcnow()).total_seconds() <= 60
+    with app.app_context():
+        db.session.get(OutboxMessage, message_id).payload = {"url": httpserver.url_for("/hook"), "body": {}}
+        db.session.commit()
+    assert sweep_at(app, 100) == 1
+    worker.drain()
+    message, outcomes = load(app, message_id)
+    assert (message.status, message.attempts, outcomes) == ("delivered", 1, ["delivered"])
