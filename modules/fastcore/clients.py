@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from modules.core.outbox import Permanent, Retryable
+from modules.core.outbox import Deferred, Permanent, Retryable
 
 IMPLICIT_TLS_PORT = 465
 
@@ -61,7 +61,7 @@ class SmtpClient:
         recipient accepted it; returns the codes of recipients that refused it (usually none), since
         sending again would repeat the message to those who accepted."""
         if not self.settings.configured:
-            raise Retryable("SMTP is not configured (SMTP_HOST and FROM_EMAIL); the e-mail waits")
+            raise Deferred("SMTP is not configured (SMTP_HOST and FROM_EMAIL); the e-mail waits")
         try:
             with self._connect() as connection:
                 if self.settings.user:

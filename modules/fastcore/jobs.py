@@ -56,7 +56,7 @@ def send_admin_alert(message: OutboxMessage) -> int:
     lead = _lead(message)
     recipients = current_app.config.get("ADMIN_EMAIL") or []
     if not recipients:
-        raise outbox.Retryable("ADMIN_EMAIL is not configured; the alert waits")
+        raise outbox.Deferred("ADMIN_EMAIL is not configured; the alert waits")
     sender = current_app.config.get("FROM_EMAIL") or ""
     return _send(message, lead, emails.admin_alert(lead, sender, recipients, message.id), "admin_alert")
 

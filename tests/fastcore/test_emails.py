@@ -101,8 +101,8 @@ def test_without_smtp_settings_emails_wait_as_pending_and_health_says_so(make_ap
     lead_id = post_lead(client)
     Drainer(app).drain()
     rows = email_rows(app, lead_id)
-    assert {row[0] for row in rows.values()} == {"pending"}
-    assert rows["welcome_email"][2].startswith("SMTP is not configured")
+    assert {row[:2] for row in rows.values()} == {("pending", 0)}, "waiting uses up no attempt"
+    assert rows["welcome_email"][2] == "deferred: SMTP is not configured (SMTP_HOST and FROM_EMAIL); the e-mail waits"
     expected = {"smtp_configured": False, "pending": 2, "delivered": 0, "dead": 0}
     assert client.get("/admin/health", headers=ADMIN).get_json()["emails"] == expected
     assert client.get("/admin/queue/stats", headers=ADMIN).get_json()["emails"] == expected
