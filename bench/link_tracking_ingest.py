@@ -152,7 +152,9 @@ def main() -> None:
         postgres.start()
         redis_server.start()
         config = {"DATABASE_URL": postgres.create_database("hub_bench"), "REDIS_URL": redis_server.url,
-                  "TRACKING_API_KEYS": API_KEY, "SECRET_KEY": "bench-secret-key", "LOG_LEVEL": "WARNING"}
+                  "TRACKING_API_KEYS": API_KEY, "SECRET_KEY": "bench-secret-key", "LOG_LEVEL": "WARNING",
+                  # One key posts everything here; a real tracker stays far below the per-key limit.
+                  "TRACKING_RATE_LIMIT": "1000000/minute"}
         app = create_app(config)
         with app.app_context():
             upgrade()

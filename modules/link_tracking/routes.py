@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from modules import __version__
 from modules.core.extensions import db
+from modules.core.security import ingest_limit
 from modules.core.types import isoformat, utcnow
 from modules.link_tracking import blp, ingest, services
 from modules.link_tracking.access import fail, require_tracking_key
@@ -71,11 +72,13 @@ def _batch_body() -> bytes:
 
 
 @blp.route("/api/tracking-ingest/batch", methods=["POST"])
+@ingest_limit("TRACKING_RATE_LIMIT")
 @blp.response(200, ClickBatchResponseSchema, description="Every event stored (or already stored)")
 @blp.alt_response(207, schema=ClickBatchResponseSchema, description="Valid events of which some could not be stored")
 @blp.alt_response(400, schema=TrackingErrorSchema, description="Not a batch, or an event broke a rule: nothing stored")
 @blp.alt_response(401, schema=TrackingErrorSchema, description="Missing or wrong X-API-Key")
 @blp.alt_response(413, schema=TrackingErrorSchema, description="Body over TRACKING_MAX_BODY_BYTES")
+@blp.alt_response(429, schema=TrackingErrorSchema, description="Over TRACKING_RATE_LIMIT for this key; see Retry-After")
 @blp.doc(security=KEY_SECURITY,
          requestBody={"required": True, "content": {"application/json": {"schema": ClickBatchRequestSchema}}})
 def ingest_batch():

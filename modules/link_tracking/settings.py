@@ -10,4 +10,6 @@ SETTINGS = [
             secret=True),
     Setting("TRACKING_MAX_BODY_BYTES", 5 * 1024 * 1024,
             "Largest /api/tracking-ingest/batch body in bytes (413 above it)", as_int),
+    Setting("TRACKING_RATE_LIMIT", "6000/minute",
+            "Requests per tracker key on /api/tracking-ingest/batch (429 above it)"),
 ]

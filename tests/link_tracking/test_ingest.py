@@ -324,3 +324,17 @@ def test_unknown_ingest_path_is_404_in_the_domain_shape(client):
     response = client.post("/api/tracking-ingest/batches")
     assert response.status_code == 404
     assert response.get_json()["success"] is False and response.get_json()["error"] == "Not Found"
+
+
+def test_a_tracker_over_its_rate_limit_gets_429_with_retry_after(make_app, key_headers, stored_clicks):
+    client = make_app(TRACKING_RATE_LIMIT="2/minute").test_client()
+    statuses = [client.post(BATCH_PATH, json={"events": [{"tracking_id": "a"}]}, headers=key_headers).status_code
+                for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    refused = client.post(BATCH_PATH, json={"events": [{"tracking_id": "a"}]}, headers=key_headers)
+    assert refused.get_json()["success"] is False and refused.get_json()["error"] == "Too Many Requests"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert len(stored_clicks()) == 2
+    other_key = client.post(BATCH_PATH, json={"events": [{"tracking_id": "a"}]},
+                            headers={"X-API-Key": "test-tracking-key-old"})
+    assert other_key.status_code == 200, "limits count per key"
