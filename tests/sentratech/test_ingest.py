@@ -169,6 +169,17 @@ def test_malformed_or_non_object_bodies_are_422_never_500(app, client, data):
     assert stored(app, "subscriptions") == []
 
 
+@pytest.mark.parametrize("data", ["[" * 100000,
+                                  '{"email": "a@example.com", "x": ' + '{"a": ' * 50000 + "1" + "}" * 50001])
+def test_a_body_nested_too_deeply_is_422(app, client, data):
+    response = client.post("/api/ingest/subscriptions", data=data, content_type="application/json",
+                           headers=INGEST_HEADERS)
+    assert response.get_json() == {"detail": [{"loc": ["body"], "msg": "Invalid JSON body: nested too deeply.",
+                                               "type": "json_invalid"}]}
+    assert response.status_code == 422
+    assert stored(app, "subscriptions") == []
+
+
 def test_malformed_json_names_the_body(client):
     response = client.post("/api/ingest/demo_requests", data="{not json", content_type="application/json",
                            headers=INGEST_HEADERS)
