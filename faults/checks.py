@@ -16,6 +16,7 @@ from typing import Any
 import psycopg2
 
 from faults.load import Accepted, Results
+from modules.core.outbox import DEFAULT_BACKOFF
 
 SENTRATECH_MARKERS = {  # form -> (table, column, how the driver wrote the marker there)
     "demo_requests": ("sentratech_demo_request", "company", "co-{}"),
@@ -41,6 +42,7 @@ class Row:
 class Verdict:
     rows: list[Row] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the hub did that is allowed but worth knowing
 
     @property
     def passed(self) -> bool:
@@ -104,7 +106,31 @@ class Checker:
             verdict.problems.extend(f"{name} peer: {problem}" for problem in sorted(set(ledger.problems)))
         for (domain, route, status), count in sorted(self.results.unclean.items()):
             verdict.problems.append(f"{domain} {route}: {count} answer(s) {status} that are not a clean refusal")
+        verdict.notes.extend([self._early_retries(), self._orphan_processes()])
         return verdict
+
+    def _early_retries(self) -> str:
+        """Retries that started sooner after a failed attempt than the backoff allows (every kind's
+        backoff begins 10 s, 60 s, 300 s): the sign of a second job for a message already queued."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT number, outcome, finished_at, lead(started_at) OVER (PARTITION BY outbox_id "
+                           "ORDER BY number) FROM outbox_attempt")
+            attempts = cursor.fetchall()
+        early = retries = 0
+        for number, outcome, finished_at, next_started in attempts:
+            if outcome == "retry" and next_started is not None:
+                retries += 1
+                allowed = DEFAULT_BACKOFF[min(number, len(DEFAULT_BACKOFF)) - 1]
+                early += (next_started - finished_at).total_seconds() < allowed - 1
+        return f"retries that started before their backoff delay had passed: {early} of {retries}"
+
+    def _orphan_processes(self) -> str:
+        """DTech processes the partner started whose answer never reached the hub (a timeout): the
+        agent's retry started another one; the partner keeps both (its start has no idempotency key)."""
+        started = list(self.ledgers["dtech_starts"].deliveries)
+        kept = self.rows_by("SELECT sales_process_id, id FROM dtech_sales_process WHERE sales_process_id = ANY(%s)",
+                            started)
+        return f"DTech sales processes started at the partner but unknown to the hub: {len(started) - len(kept)}"
 
     def _keys(self, domain: str, kind: str) -> list[str]:
         return [a.key for a in self.results.of(domain, kind)]

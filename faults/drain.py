@@ -3,7 +3,8 @@
 The scheduler sweeps every minute on its own; to keep the run short the operator also runs
 `flask outbox sweep` every `SWEEP_EVERY_SECONDS`, asks FASTCore to flush its fallback queue
 (`POST /admin/queue/flush`), and, if a message died, `flask outbox replay --all-dead`. Each of those
-actions is recorded for the report. The wait is bounded; what is still pending at the end is lost.
+actions is recorded for the report. The wait ends when nothing moved for `STALLED_SECONDS`, or at a
+hard limit; what is still pending then counts as lost.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from faults.stack import KEYS, Stack
 
 SWEEP_EVERY_SECONDS = 15
 IDLE_SECONDS = 10  # nothing left to deliver, yet a delivery is missing: it will not come
+STALLED_SECONDS = 60  # messages pending but none delivered for this long: the drain gives up
 
 
 class Drain:
@@ -51,12 +53,15 @@ class Drain:
 
     def run(self, timeout: float) -> dict[str, int]:
         """Wait until nothing is pending, nothing is queued and every expected delivery arrived (or the
-        time is up). Returns the final outbox counts."""
+        drain stalls, or `timeout` passes). Returns the final outbox counts."""
         deadline = time.monotonic() + timeout
         replayed, idle_since = False, None
-        next_sweep = time.monotonic()
+        next_sweep = last_progress = time.monotonic()
+        last_counts: dict[str, int] = {}
         while True:
             counts, queued = self.outbox_counts(), self.fallback_queue_size()
+            if counts != last_counts:
+                last_counts, last_progress = counts, time.monotonic()
             if counts["pending"] == 0 and queued == 0:
                 if counts["dead"] and not replayed:
                     replayed = True
@@ -68,7 +73,7 @@ class Drain:
                     return counts
             else:
                 idle_since = None
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or time.monotonic() - last_progress > STALLED_SECONDS:
                 return counts
             if time.monotonic() >= next_sweep:
                 if queued:

@@ -70,7 +70,7 @@ class LinkTrackingDriver(Driver):
 
 
 class SentraTechDriver(Driver):
-    domain, pause = "sentratech", 0.4
+    domain, pause = "sentratech", 0.7
     FORMS = ("demo_requests", "contact_requests", "roi_reports", "subscriptions")
 
     def setup(self) -> None:
@@ -102,7 +102,7 @@ class SentraTechDriver(Driver):
 
 
 class FastCoreDriver(Driver):
-    domain, pause = "fastcore", 0.5
+    domain, pause = "fastcore", 0.7
 
     def setup(self) -> None:
         self.client.headers["Authorization"] = f"Bearer {KEYS['FASTCORE_SITE_INGEST_TOKEN']}"

@@ -148,12 +148,18 @@ class DTechPeer(HttpPeer):
 
     name = "dtech"
 
+    def __init__(self, hang_seconds: float):
+        super().__init__(hang_seconds)
+        self.started = Ledger()  # every sales process this partner started, answered in time or not
+
     def handle(self, request: Request) -> Response:
         parts = request.path.strip("/").split("/")
         if request.method == "PUT" and parts[0] == "upload" and len(parts) == 2:
             return self._upload(parts[1], request)
         if request.method == "POST" and parts[:2] == ["ext", "start"]:
-            return _json({"sales_process_id": f"sp-{uuid.uuid4().hex}", "url": f"{self.url}/agent",
+            process_id = f"sp-{uuid.uuid4().hex}"
+            self.started.record(process_id)
+            return _json({"sales_process_id": process_id, "url": f"{self.url}/agent",
                           "url_expiry": "2099-01-01T00:00:00Z"})
         if request.method == "POST" and parts[:2] == ["ext", "continue"]:
             return _json({"url": f"{self.url}/agent", "url_expiry": "2099-01-01T00:00:00Z"})

@@ -71,7 +71,7 @@ def run(duration: float, drain_seconds: float, workdir: Path) -> int:
         threading.Thread(target=supervise, args=(stack, stop_supervisor), daemon=True).start()
         results = Results()
         drivers = [threading.Thread(target=drive, args=(cls(stack.web_url, results), stop_load,
-                                                        MAX_STEPS_PER_DRIVER), name=cls.domain)
+                                                        MAX_STEPS_PER_DRIVER), name=cls.domain, daemon=True)
                    for cls in DRIVERS]
         chaos = Chaos(stack, peers, duration)
         say(started, f"hub healthy at {stack.web_url}; load and faults for {duration:.0f} s")
@@ -86,7 +86,8 @@ def run(duration: float, drain_seconds: float, workdir: Path) -> int:
             thread.join(RETRY_WINDOW_SECONDS + 30)
         stop_chaos.set()
         chaos.finish()
-        checker = Checker(stack.database_url, results, {name: peer.ledger for name, peer in peers.items()})
+        ledgers = {**{name: peer.ledger for name, peer in peers.items()}, "dtech_starts": peers["dtech"].started}
+        checker = Checker(stack.database_url, results, ledgers)
         say(started, f"faults over; draining the outbox (at most {drain_seconds:.0f} s)")
         drain = Drain(stack, lambda: all(row.lost == 0 for row in checker.verdict().rows))
         counts = drain.run(drain_seconds)
@@ -127,6 +128,8 @@ def report(verdict, results: Results, chaos: Chaos, drain: Drain, counts: dict, 
     print(f"Requests given up after {RETRY_WINDOW_SECONDS} s of refusals (not accepted): {gave_up}")
     print(f"Accepted on a retry whose first answer was lost: {dict(results.after_ambiguity) or 'none'}")
     print("\n" + table(verdict))
+    for note in verdict.notes:
+        print(f"NOTE: {note}")
     for problem in verdict.problems:
         print(f"PROBLEM: {problem}")
     print("\nPASS: nothing lost, nothing duplicated" if verdict.passed else "\nFAIL")
@@ -144,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory (process logs)")
     args = parser.parse_args(argv)
     duration = args.duration or (50 if args.quick else 180)
-    drain_seconds = 90 if args.quick else 150
+    drain_seconds = 120 if args.quick else 300
     workdir = Path(tempfile.mkdtemp(prefix="hub-faults-"))
     for noisy in ("werkzeug", "mail.log"):  # the peers' access logs would drown the report
         logging.getLogger(noisy).setLevel(logging.ERROR)

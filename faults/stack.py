@@ -83,7 +83,7 @@ class Stack:
             "APP_ENV": "production", "HUB_ENV_FILE": "", "FLASK_APP": "app_modular", "PORT": port,
             "DATABASE_URL": self.database_url, "REDIS_URL": self.redis.url, "LOG_LEVEL": "WARNING",
             "RATE_LIMITS_ENABLED": "false",
-            "OUTBOX_CLAIM_SECONDS": "15", "OUTBOX_SWEEP_GRACE_SECONDS": "5", "OUTBOX_REQUEUE_SECONDS": "20",
+            "OUTBOX_CLAIM_SECONDS": "15", "OUTBOX_SWEEP_GRACE_SECONDS": "5", "OUTBOX_REQUEUE_SECONDS": "60",
             "REDIS_RETRY_PAUSE_SECONDS": "2",
             "HTTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS), "DTECH_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
             "SMTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
