@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -142,6 +143,16 @@ def test_huge_and_special_floats_are_refused(client):
                                 '"cost_reduction": 1, "contact_email": "a@example.com"}')
     assert bad_fields(response) == [["body", name] for name in
                                     ("bpo_spending", "sentratech_spending", "sentratech_bundles", "monthly_savings")]
+
+
+def test_text_that_cannot_be_stored_is_refused(app, client):
+    for text, message in (("a\x00b", "Must not contain NUL characters."),
+                          ("\ud800x", "Must be valid Unicode text (no lone surrogates).")):
+        response = client.post("/api/ingest/demo_requests", headers=INGEST_HEADERS, content_type="application/json",
+                               data=json.dumps(valid_body("demo_requests", user_name=text)))
+        assert response.get_json() == {"detail": [{"loc": ["body", "user_name"], "msg": message,
+                                                   "type": "value_error"}]}
+    assert stored(app, "demo_requests") == []
 
 
 @pytest.mark.parametrize("field, limit", [("user_name", 200), ("company", 200), ("message", 5000)])
