@@ -40,6 +40,11 @@ class Chaos:
             (0.65 * d, f"restart PostgreSQL ({POSTGRES_DOWN_SECONDS} s down)",
              lambda: stack.restart_postgres(POSTGRES_DOWN_SECONDS)),
             (0.80 * d, "SIGKILL worker-1 and its work horse; start a new one", lambda: stack.kill_worker("worker-1")),
+            # Both at once: FASTCore must then queue leads in its local fallback file.
+            (0.90 * d, f"restart PostgreSQL ({POSTGRES_DOWN_SECONDS} s down) while Redis is down too",
+             lambda: stack.restart_postgres(POSTGRES_DOWN_SECONDS)),
+            (0.90 * d, f"restart Redis ({POSTGRES_DOWN_SECONDS} s down) while PostgreSQL is down too",
+             lambda: stack.restart_redis(POSTGRES_DOWN_SECONDS)),
         ]
         phases = {"dashboard": ("fail", "hang", "ok"), "smtp": ("fail", "hang", "down", "ok"),
                   "arkesel": ("fail", "hang", "ok"), "dtech": ("fail", "hang", "ok")}
