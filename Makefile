@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5001
 export FLASK_APP := app_modular
 
-.PHONY: run test test-sqlite test-postgres lint install install-dev migrate postgres-server clean
+.PHONY: run test test-sqlite test-postgres fuzz faults lint install install-dev migrate postgres-server clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -42,6 +42,14 @@ test-postgres: $(VENV)/.installed-dev postgres-server
 	$(PY) -m pytest -q --db=postgres
 
 test: test-sqlite test-postgres
+
+# Schemathesis with many fresh examples per operation (make test runs a bounded, repeatable number).
+fuzz: $(VENV)/.installed-dev
+	FUZZ_RANDOM=1 FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest -q --db=sqlite tests/test_api_fuzz.py
+
+# The hub under load on PostgreSQL while workers, Redis, PostgreSQL and the partners fail (faults/README.md).
+faults: $(VENV)/.installed-dev postgres-server
+	$(PY) -m faults.run
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
