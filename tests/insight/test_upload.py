@@ -179,3 +179,16 @@ def test_cli_import_refuses_a_file_with_errors(app, tmp_path):
     assert result.exit_code == 1
     assert "row 3: name: Name may only contain" in result.output and "nothing was imported" in result.output
     assert counts(app) == (0, 0, 0)
+
+
+def test_two_identical_batches_racing_apply_once(make_app, operator_headers, app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [make_app().test_client() for _ in range(2)]
+    body = {"data": ROWS, "batch_id": "race", "action": "warn"}
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: c.post("/api/upload/process-batch", headers=operator_headers, json=body),
+                                clients))
+    assert sorted(answer.status_code for answer in answers) == [200, 200]
+    assert sorted(answer.get_json()["customers_created"] for answer in answers) == [0, 2]
+    assert counts(app) == (2, 2, 1)

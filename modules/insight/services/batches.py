@@ -1,8 +1,8 @@
 """Spreadsheet upload and batch processing: validate rows, then create or update customers in bulk.
 
-`process_batch` is one transaction of a few bulk statements (an upsert by account number, a multi-row
-insert of actions, one status update per status), and the batch id is a primary key, so re-posting a
-batch applies nothing twice, even when two identical posts race.
+`process_batch` is one transaction of a few bulk statements (multi-row upserts by account number, which
+also set the status of rows with an action, and a multi-row insert of the actions), and the batch id is a
+primary key, so re-posting a batch applies nothing twice, even when two identical posts race.
 """
 
 from __future__ import annotations
@@ -124,33 +124,35 @@ def process_batch(rows: list[Row], batch_id: str | None, default_action: str | N
         existing.update(db.session.scalars(select(Customer.account_number)
                                            .where(Customer.account_number.in_(accounts[start:start + CHUNK]))))
     now = utcnow()
-    with_action, without_action = [], []
+    # Rows with an action also set the status; the others leave an existing customer's status alone.
+    upserts: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+    actions: list[tuple[str, str]] = []
     for row in rows:
         action = row.clean.get("action") or default_action
-        target = with_action if action else without_action
-        target.append({"id": new_id(), "name": row.clean["name"], "account_number": row.clean["account_number"],
-                       "phone": row.clean["phone"], "arrears": row.clean["arrears"],
-                       "status": STATUS_AFTER[action] if action else "connected", "created_at": now,
-                       "updated_at": now, "_action": action})
+        upserts[bool(action)].append({
+            "id": new_id(), "name": row.clean["name"], "account_number": row.clean["account_number"],
+            "phone": row.clean["phone"], "arrears": row.clean["arrears"],
+            "status": STATUS_AFTER[action] if action else "connected", "created_at": now, "updated_at": now})
+        if action:
+            actions.append((row.clean["account_number"], action))
     batch = ProcessedBatch(batch_id=batch_id, performed_by=performed_by, rows=len(rows),
                            customers_created=len(rows) - len(existing), customers_updated=len(existing),
-                           actions_created=len(with_action), created_at=now)
+                           actions_created=len(actions), created_at=now)
     db.session.add(batch)
     try:
         db.session.flush()  # claims the batch id before any customer is touched
-        ids = {}
-        for group, update_status in ((without_action, False), (with_action, True)):
-            ids.update(_upsert([{k: v for k, v in r.items() if k != "_action"} for r in group], update_status))
+        ids: dict[str, str] = {}
+        for update_status, group in upserts.items():
+            ids.update(_upsert(group, update_status))
             if progress:
                 progress(len(group))
-        if with_action:
+        if actions:
             db.session.execute(insert(CustomerAction.__table__), [
-                {"id": new_id(), "customer_id": ids[r["account_number"]], "action": r["_action"],
-                 "performed_by": performed_by, "source": "batch", "batch_id": batch_id, "created_at": now}
-                for r in with_action])
+                {"id": new_id(), "customer_id": ids[account], "action": action, "performed_by": performed_by,
+                 "source": "batch", "batch_id": batch_id, "created_at": now} for account, action in actions])
         audit.record("insight", "batch.processed", actor=actor_id, subject_id=batch_id,
                      details={"rows": len(rows), "customers_created": batch.customers_created,
-                              "customers_updated": batch.customers_updated, "actions_created": len(with_action)})
+                              "customers_updated": batch.customers_updated, "actions_created": len(actions)})
         db.session.commit()
     except IntegrityError:  # the same batch id was applied by a concurrent request
         db.session.rollback()
