@@ -82,7 +82,8 @@ class Stack:
             **KEYS, **self.peer_settings,
             "APP_ENV": "production", "HUB_ENV_FILE": "", "FLASK_APP": "app_modular", "PORT": port,
             "DATABASE_URL": self.database_url, "REDIS_URL": self.redis.url, "LOG_LEVEL": "WARNING",
-            "RATE_LIMITS_ENABLED": "false",
+            # Limits on, far above this load: their Redis counters must fail open while Redis restarts.
+            "RATE_LIMITS_ENABLED": "true", "INGEST_RATE_LIMIT": "100000/minute", "TRACKING_RATE_LIMIT": "100000/minute",
             "OUTBOX_CLAIM_SECONDS": "15", "OUTBOX_SWEEP_GRACE_SECONDS": "5", "OUTBOX_REQUEUE_SECONDS": "60",
             "REDIS_RETRY_PAUSE_SECONDS": "2",
             "HTTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS), "DTECH_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
