@@ -58,6 +58,14 @@ class RequestSchema(Schema):
         return data
 
 
+class QuerySchema(RequestSchema):
+    """Query strings: an empty parameter (`?status=&search=`, as the front end sends) means not given."""
+
+    @pre_load
+    def drop_empty_parameters(self, data: Any, **_kwargs: Any) -> Any:
+        return {key: value for key, value in data.items() if value != ""} if isinstance(data, Mapping) else data
+
+
 # Customers -------------------------------------------------------------------------------------------
 
 class CustomerCreateSchema(RequestSchema):
@@ -89,7 +97,7 @@ class CustomerSchema(Schema):
     updated_at = Timestamp()
 
 
-class CustomerQuerySchema(RequestSchema):
+class CustomerQuerySchema(QuerySchema):
     search = fields.String(validate=validate.Length(max=100),
                            metadata={"description": "Part of the name, account number or phone"})
     status = fields.String(validate=validate.OneOf(CUSTOMER_STATUSES))
@@ -131,7 +139,7 @@ class ActionSchema(Schema):
     timestamp = Timestamp(attribute="created_at")
 
 
-class ActionQuerySchema(RequestSchema):
+class ActionQuerySchema(QuerySchema):
     action = fields.String(validate=validate.OneOf([*ACTIONS, "sms_sent"]))
     source = fields.String(validate=validate.OneOf([*ACTION_SOURCES, "sms"]))
     batch_id = fields.String(validate=validate.Length(max=100))

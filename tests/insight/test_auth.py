@@ -81,3 +81,16 @@ def test_a_token_signed_with_another_key_is_a_401(make_app, client):
 
 def test_a_valid_token_is_let_through(client, operator_headers):
     assert client.get("/api/customers/", headers=operator_headers).status_code == 200
+
+
+def test_the_front_end_origin_may_call_the_api(make_app, operator_headers):
+    client = make_app(ALLOWED_ORIGINS="http://localhost:5173").test_client()
+    preflight = client.options("/api/customers/", headers={
+        "Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type"})
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    response = client.get("/api/customers/", headers={**operator_headers, "Origin": "http://localhost:5173"})
+    assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    other = client.get("/api/customers/", headers={**operator_headers, "Origin": "https://elsewhere.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers

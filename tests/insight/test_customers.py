@@ -144,6 +144,7 @@ SEARCHES = [
     ("arrears_min=50", {"ACC-2", "X_3"}),
     ("arrears_min=10&arrears_max=100", {"ACC-1", "X_3"}),
     ("status=warned&search=efua", {"X_3"}),
+    ("search=&status=&arrears_min=&arrears_max=60&page=1&limit=50", {"ACC-1", "ACC-4"}),
 ]
 
 
