@@ -93,8 +93,9 @@ def redirect_destination(tracking_id: str) -> str | None:
 
 def record_redirect_click(tracking_id: str, *, ip_address: str | None, user_agent: str | None,
                           referrer_url: str | None, session_id: str, click_source: str | None) -> None:
-    db.session.add(LinkClick(click_id=str(uuid.uuid4()), tracking_id=tracking_id, clicked_at=utcnow(),
-                             received_at=utcnow(), ip_address=ip_address, user_agent=user_agent,
+    now = utcnow()
+    db.session.add(LinkClick(click_id=str(uuid.uuid4()), tracking_id=tracking_id, clicked_at=now,
+                             received_at=now, ip_address=ip_address, user_agent=user_agent,
                              referrer_url=referrer_url, session_id=session_id,
                              click_source=click_source or REDIRECT_CLICK_SOURCE))
     db.session.commit()
