@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from marshmallow import Schema
 
@@ -18,10 +19,10 @@ class Form:
     schema: type[Schema]
     recent_key: str  # where the status answer lists the latest records
 
-    @property
+    @cached_property
     def fields(self) -> tuple[str, ...]:
         """The fields a client sends, in the schema's order: what is stored and what the dashboard gets."""
-        return tuple(self.schema._declared_fields)
+        return tuple(self.schema().fields)
 
 
 FORMS: dict[str, Form] = {form.name: form for form in (

@@ -13,7 +13,7 @@ from modules.sentratech.forms import FORMS
 from modules.sentratech.models import PENDING
 
 
-def mark_failed(message: OutboxMessage) -> None:
+def sync_died(message: OutboxMessage) -> None:
     """The message died (a refusal such as a 400, or retries exhausted): the record is `sync_failed`."""
     form = FORMS.get(message.payload.get("form"))
     record = services.find_record(form, message.subject_id) if form else None
@@ -21,7 +21,7 @@ def mark_failed(message: OutboxMessage) -> None:
         services.mark_failed(record, message.last_error)
 
 
-@outbox.handler(services.SYNC_KIND, on_dead=mark_failed)
+@outbox.handler(services.SYNC_KIND, on_dead=sync_died)
 def sync_record(message: OutboxMessage) -> int:
     """POST one record to the dashboard; the record is `synced_to_dashboard` on a 2xx or a 409."""
     form = FORMS.get(message.payload.get("form"))

@@ -13,6 +13,7 @@ from werkzeug import Request, Response
 from modules.core import outbox
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
+from modules.core.scheduler import registered_jobs
 from modules.core.types import utcnow
 from modules.sentratech import jobs
 from modules.sentratech.forms import FORMS
@@ -226,6 +227,7 @@ def test_an_unreachable_dashboard_is_retried(make_app):
 
 
 def test_records_stored_without_a_dashboard_wait_and_are_queued_once_it_is_set(app, make_app, httpserver):
+    assert "sentratech.queue_unsynced" in {job.id for job in registered_jobs()}, "the scheduler runs it"
     waiting = [ingest(app, "demo_requests"), ingest(app, "subscriptions")]
     assert sync_messages(app) == []
     with app.app_context():
