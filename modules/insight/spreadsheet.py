@@ -105,11 +105,9 @@ def _csv_lines(stream: IO[bytes]) -> Iterator[tuple[Any, ...]]:
         raise SpreadsheetError(NOT_A_SPREADSHEET + " A .csv file must be UTF-8 text (Excel: \"CSV UTF-8\").") from exc
     except csv.Error as exc:
         raise SpreadsheetError(f"The CSV file cannot be read: {exc}.") from exc
-    finally:
-        text.detach()
 
 
 def _chain(first: str, rest: IO[str]) -> Iterator[str]:
-    """The lines of `first` followed by the rest of the stream (the sniffer has read the start)."""
+    """The lines of `first` followed by the rest of the stream (the delimiter check read the start)."""
     yield from io.StringIO(first + rest.readline())
     yield from rest

@@ -192,3 +192,11 @@ def test_two_identical_batches_racing_apply_once(make_app, operator_headers, app
     assert sorted(answer.status_code for answer in answers) == [200, 200]
     assert sorted(answer.get_json()["customers_created"] for answer in answers) == [0, 2]
     assert counts(app) == (2, 2, 1)
+
+
+def test_cli_import_of_a_file_that_is_not_a_spreadsheet_says_why(app, tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("just some notes\nno columns here\n")
+    result = app.test_cli_runner().invoke(args=["insight", "import", str(path)])
+    assert result.exit_code == 1
+    assert "Error: Missing column(s): name, account_number, phone, arrears." in result.output
