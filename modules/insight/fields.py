@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from modules.core.types import isoformat
 from modules.insight import normalise
+from modules.insight.rows import cell_text
 
 
 class _Normalised(fields.String):
@@ -18,7 +19,7 @@ class _Normalised(fields.String):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)  # spreadsheets turn account and phone numbers into numbers
+            value = cell_text(value)  # spreadsheets turn account and phone numbers into numbers: 241234567.0
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
             return self.clean(text)
