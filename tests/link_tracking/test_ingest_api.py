@@ -109,3 +109,17 @@ def test_a_tracker_over_its_rate_limit_gets_429_with_retry_after(make_app, key_h
     other_key = client.post(BATCH_PATH, json={"events": [{"tracking_id": "a"}]},
                             headers={"X-API-Key": "test-tracking-key-old"})
     assert other_key.status_code == 200, "limits count per key"
+
+
+def test_the_openapi_document_describes_the_domain(client):
+    spec = client.get("/openapi.json").get_json()
+    batch = spec["paths"]["/api/tracking-ingest/batch"]["post"]
+    assert batch["security"] == [{"trackingApiKey": []}]
+    assert batch["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ClickBatchRequest"}
+    assert {"200", "207", "400", "401", "413", "429"} <= set(batch["responses"])
+    assert spec["components"]["securitySchemes"]["trackingApiKey"] == {"type": "apiKey", "in": "header",
+                                                                      "name": "X-API-Key"}
+    for path in ("/api/link-tracking/links", "/api/link-tracking/links/{tracking_id}/analytics",
+                 "/api/link-tracking/analytics", "/track/{tracking_id}"):
+        assert path in spec["paths"]
