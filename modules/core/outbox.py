@@ -77,15 +77,19 @@ def add(kind: str, payload: dict[str, Any], subject_id: str | None = None) -> Ou
     message = OutboxMessage(id=new_id(), kind=kind, payload=payload, subject_id=subject_id,
                             status="pending", attempts=0, next_attempt_at=utcnow())
     db.session.add(message)
-    enqueue_after_commit(deliver, message.id, queue=OUTBOX_QUEUE)
+    enqueue_after_commit(deliver, message.id, 0, queue=OUTBOX_QUEUE)
     return message
 
 
 @app_job
-def deliver(message_id: str) -> str:
-    """RQ job: one delivery attempt of one message. Returns what happened, for the job's result."""
+def deliver(message_id: str, attempts: int | None = None) -> str:
+    """RQ job: one delivery attempt of one message. Returns what happened, for the job's result.
+
+    `attempts` is the message's attempt count when the job was enqueued. A second job for the same
+    attempt (the sweeper's, while the first waited in a long queue) finds the count moved on and does
+    nothing, instead of trying again at once and ignoring the backoff."""
     started = utcnow()
-    if not _claim(message_id, started):
+    if not _claim(message_id, started, attempts):
         return "skipped"
     message = db.session.get(OutboxMessage, message_id)
     registered = _HANDLERS.get(message.kind)
@@ -110,14 +114,13 @@ def deliver(message_id: str) -> str:
     return "delivered"
 
 
-def _claim(message_id: str, now: datetime) -> bool:
+def _claim(message_id: str, now: datetime, attempts: int | None) -> bool:
     lease = timedelta(seconds=current_app.config.get("OUTBOX_CLAIM_SECONDS", 300))
-    result = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending",
-               or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
-        .values(claimed_until=now + lease)
-    )
+    claimable = [OutboxMessage.id == message_id, OutboxMessage.status == "pending",
+                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)]
+    if attempts is not None:
+        claimable.append(OutboxMessage.attempts == attempts)
+    result = db.session.execute(update(OutboxMessage).where(*claimable).values(claimed_until=now + lease))
     db.session.commit()
     return result.rowcount == 1
 
@@ -127,7 +130,7 @@ def _defer(message_id: str, exc: Deferred) -> str:
     message.next_attempt_at = utcnow() + timedelta(seconds=exc.delay_seconds)
     message.claimed_until = message.enqueued_at = None
     message.last_error = f"deferred: {exc}"[:500]
-    enqueue_after_commit(deliver, message.id, queue=OUTBOX_QUEUE, delay_seconds=exc.delay_seconds)
+    enqueue_after_commit(deliver, message.id, message.attempts, queue=OUTBOX_QUEUE, delay_seconds=exc.delay_seconds)
     db.session.commit()
     return "deferred"
 
@@ -140,7 +143,7 @@ def _record_failure(message_id: str, started: datetime, exc: DeliveryError, retr
         delay = backoff[attempts_after - 1]
         _finish(message, started, "retry", exc.status_code, str(exc))
         message.next_attempt_at = utcnow() + timedelta(seconds=delay)
-        enqueue_after_commit(deliver, message.id, queue=OUTBOX_QUEUE, delay_seconds=delay)
+        enqueue_after_commit(deliver, message.id, message.attempts, queue=OUTBOX_QUEUE, delay_seconds=delay)
         outcome = "retry"
     else:
         _finish(message, started, "dead", exc.status_code, str(exc))
@@ -174,19 +177,20 @@ def sweep(now: datetime | None = None, limit: int = 1000) -> int:
     # enqueued again before OUTBOX_REQUEUE_SECONDS (its job may simply be waiting in a long queue).
     grace = timedelta(seconds=current_app.config.get("OUTBOX_SWEEP_GRACE_SECONDS", 30))
     requeue_after = timedelta(seconds=current_app.config.get("OUTBOX_REQUEUE_SECONDS", 300))
-    ids = db.session.scalars(
-        select(OutboxMessage.id)
+    due = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.attempts)
         .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now - grace,
                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
                or_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.enqueued_at <= now - requeue_after))
         .order_by(OutboxMessage.next_attempt_at)
         .limit(limit)
     ).all()
-    if not ids:
+    if not due:
         return 0
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(enqueued_at=now))
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([row.id for row in due]))
+                       .values(enqueued_at=now))
     db.session.commit()
-    return sum(enqueue(deliver, message_id, queue=OUTBOX_QUEUE) for message_id in ids)
+    return sum(enqueue(deliver, row.id, row.attempts, queue=OUTBOX_QUEUE) for row in due)
 
 
 def replay(ids: Iterable[str] = (), kind: str | None = None, all_dead: bool = False) -> int:
@@ -204,7 +208,7 @@ def replay(ids: Iterable[str] = (), kind: str | None = None, all_dead: bool = Fa
     for message in messages:
         message.status, message.attempts, message.next_attempt_at = "pending", 0, now
         message.claimed_until = message.enqueued_at = None
-        enqueue_after_commit(deliver, message.id, queue=OUTBOX_QUEUE)
+        enqueue_after_commit(deliver, message.id, 0, queue=OUTBOX_QUEUE)
     db.session.commit()
     return len(messages)
 
