@@ -177,7 +177,7 @@ class DashboardSchema(Schema):
 
 # SMS -------------------------------------------------------------------------------------------------
 
-SMS_TEXT = validate.Length(min=1, max=1000)
+SMS_TEXT = validate.And(validate.Length(min=1, max=1000), validate.Regexp(r"\s*\S", error="Must not be blank."))
 
 
 class BulkSmsSchema(RequestSchema):

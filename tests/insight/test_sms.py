@@ -107,7 +107,7 @@ def test_templates_fill_in_name_and_amount(sms_client, operator_headers, custome
 @pytest.mark.parametrize("path, body, status", [
     ("/api/sms/templates/warning", {"message": "Hi {customer}"}, 422),
     ("/api/sms/templates/warning", {"message": "Hi {name"}, 422),
-    ("/api/sms/templates/warning", {"message": ""}, 422),
+    ("/api/sms/templates/warning", {"message": " \n "}, 422),
     ("/api/sms/templates/reminder", {"message": "Hi"}, 404),
 ])
 def test_bad_templates_are_refused(sms_client, operator_headers, path, body, status):
