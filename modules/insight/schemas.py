@@ -177,7 +177,7 @@ class DashboardSchema(Schema):
 
 # SMS -------------------------------------------------------------------------------------------------
 
-SMS_TEXT = validate.And(validate.Length(min=1, max=1000), validate.Regexp(r"\s*\S", error="Must not be blank."))
+SMS_TEXT = [validate.Length(min=1, max=1000), validate.Regexp(r"\s*\S", error="Must not be blank.")]
 
 
 class BulkSmsSchema(RequestSchema):
@@ -224,7 +224,7 @@ class TemplateSchema(Schema):
 
 
 class TemplateUpdateSchema(RequestSchema):
-    message = fields.String(required=True, validate=[SMS_TEXT, check_placeholders],
+    message = fields.String(required=True, validate=[*SMS_TEXT, check_placeholders],
                             metadata={"example": "Dear {name}, please pay {amount} by Friday."})
 
 
