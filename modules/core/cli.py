@@ -12,7 +12,7 @@ import click
 import redis
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker
 
 from modules.core import auth, config, embedded_redis, outbox
 from modules.core.extensions import db
@@ -25,12 +25,15 @@ log = logging.getLogger(__name__)
 def run_worker(app: Flask, queues: tuple[str, ...] = QUEUE_NAMES, burst: bool = False) -> None:
     """An RQ worker inside the app context; RQ turns the first SIGTERM into a warm shutdown.
 
+    Jobs run in the worker process itself (RQ's SimpleWorker): forking a work horse per job cost about
+    150 ms against 33 ms per delivery, and each job already gets a fresh app context and database
+    session (`queue.app_job`). A crash loses nothing: the message stays claimed until its lease ends.
     RQ quits when Redis goes away while a job runs (a Redis restart): the worker then waits for Redis
     and starts again, so outbound work resumes on its own (the sweeper re-enqueues the job it held)."""
     while True:
         embedded_redis.wait_until_ready(redis_url(app), timeout=30)
         connection = get_redis(app)
-        worker = Worker([Queue(name, connection=connection) for name in queues], connection=connection)
+        worker = SimpleWorker([Queue(name, connection=connection) for name in queues], connection=connection)
         try:
             worker.work(burst=burst, with_scheduler=True)
             return

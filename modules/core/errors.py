@@ -140,18 +140,26 @@ def handle_database_error(error: DBAPIError):
     return _respond(503, "Service temporarily unavailable, please retry", headers={"Retry-After": "5"})
 
 
-def handle_value_error(error: ValueError):
-    """PostgreSQL cannot store NUL characters and psycopg2 refuses them with a bare ValueError:
-    that is bad input, not a server error. So is a JSON number past Python's digit limit, which
-    json.loads (under webargs) refuses with a bare ValueError. Any other ValueError is a bug."""
-    if "integer string conversion" in str(error):
-        return _respond(422, "Invalid JSON body.", {"json": ["Invalid JSON body."]})
-    if "NUL (0x00)" not in str(error):
-        return handle_unexpected(error)
-    from modules.core.extensions import db
+# Text PostgreSQL cannot store, which psycopg2 refuses with a bare ValueError: bad input, not a server error.
+_UNSTORABLE_TEXT = {
+    "NUL (0x00)": "Text may not contain NUL (0x00) characters",
+    "surrogates not allowed": "Text may not contain unpaired surrogate characters",
+}
 
-    db.session.rollback()
-    return _respond(422, "Text may not contain NUL (0x00) characters")
+
+def handle_value_error(error: ValueError):
+    """Bad input that surfaces as a bare ValueError (UnicodeEncodeError included): unstorable text, or a
+    JSON number past Python's digit limit (json.loads under webargs). Any other ValueError is a bug."""
+    text = str(error)
+    if "integer string conversion" in text:
+        return _respond(422, "Invalid JSON body.", {"json": ["Invalid JSON body."]})
+    for marker, message in _UNSTORABLE_TEXT.items():
+        if marker in text:
+            from modules.core.extensions import db
+
+            db.session.rollback()
+            return _respond(422, message)
+    return handle_unexpected(error)
 
 
 def handle_recursion_error(error: RecursionError):

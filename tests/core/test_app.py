@@ -158,3 +158,10 @@ def test_deeply_nested_json_is_a_422_not_a_500(client):
     response = client.post("/api/auth/login", data="[" * 100_000 + "]" * 100_000, content_type="application/json")
     assert response.status_code == 422
     assert response.get_json()["detail"][0]["loc"] == ["body"]
+
+
+def test_an_unpaired_surrogate_never_becomes_a_500(client):
+    response = client.post("/api/auth/login", data='{"email": "a\\ud800b@example.com", "password": "x"}',
+                           content_type="application/json")
+    assert response.status_code == 422
+    assert response.get_json() == {"detail": "Text may not contain unpaired surrogate characters"}
