@@ -1,10 +1,15 @@
 """Every Insight endpoint needs a signed-in operator; a missing, forged or expired token gets the 401
-the front end reads. Use `@signed_in` right under `@blp.route`, so that auth runs before validation."""
+the front end reads. `@operator_endpoint` goes right under `@blp.route`, so that auth runs before the
+body is validated; it also documents the bearer scheme and the 401 in the OpenAPI document."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from modules.core.auth import require_operator
 from modules.core.errors import ApiError
+from modules.core.schemas import DetailSchema
+from modules.insight import blp
 
 
 def _unauthorized() -> ApiError:
@@ -13,3 +18,8 @@ def _unauthorized() -> ApiError:
 
 
 signed_in = require_operator(_unauthorized)
+
+
+def operator_endpoint(view: Callable) -> Callable:
+    documented = blp.alt_response(401, schema=DetailSchema, description="Missing, forged or expired token")(view)
+    return signed_in(blp.doc(security=[{"operatorBearer": []}])(documented))

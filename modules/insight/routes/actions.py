@@ -5,8 +5,7 @@ from __future__ import annotations
 from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
 from modules.insight import blp
-from modules.insight.access import signed_in
-from modules.insight.routes.customers import SECURITY
+from modules.insight.access import operator_endpoint
 from modules.insight.schemas import (
     ActionBatchResultSchema,
     ActionCreateSchema,
@@ -18,47 +17,39 @@ from modules.insight.services import actions
 
 
 @blp.route("/api/actions/", methods=["GET"])
-@signed_in
+@operator_endpoint
 @blp.arguments(ActionQuerySchema, location="query")
 @blp.response(200, ActionPageSchema)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def list_actions(filters):
     """Actions, newest first; filter by action, source or batch id."""
     return actions.list_actions(filters)
 
 
 @blp.route("/api/actions/", methods=["POST"])
-@signed_in
+@operator_endpoint
 @blp.arguments(ActionCreateSchema)
 @blp.response(201, ActionSchema)
 @blp.alt_response(404, schema=DetailSchema)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def create_action(data):
     """Record an action; the customer's status changes with it (connect -> connected, ...)."""
     return actions.record_action(data, current_operator())
 
 
 @blp.route("/api/actions/customer/<customer_id>", methods=["GET"])
-@signed_in
+@operator_endpoint
 @blp.arguments(ActionQuerySchema, location="query")
 @blp.response(200, ActionPageSchema)
 @blp.alt_response(404, schema=DetailSchema)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def customer_actions(filters, customer_id):
     """One customer's actions, newest first."""
     return actions.list_actions(filters, customer_id)
 
 
 @blp.route("/api/actions/batch", methods=["POST"])
-@signed_in
+@operator_endpoint
 @blp.arguments(ActionCreateSchema(many=True))
 @blp.response(201, ActionBatchResultSchema)
 @blp.alt_response(404, schema=DetailSchema, description="CUSTOMER_NOT_FOUND: nothing was recorded")
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def create_actions(items):
     """Record a JSON array of 1 to 1,000 actions: all of them, or none when one is invalid."""
     ids = actions.record_actions(items, current_operator())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
 from modules.insight import blp
-from modules.insight.access import signed_in
+from modules.insight.access import operator_endpoint
 from modules.insight.schemas import (
     CustomerCreateSchema,
     CustomerPageSchema,
@@ -18,72 +18,58 @@ from modules.insight.schemas import (
 from modules.insight.services import customers
 from modules.insight.services.common import get_customer
 
-SECURITY = [{"operatorBearer": []}]
-
 
 @blp.route("/api/customers/", methods=["GET"])
-@signed_in
+@operator_endpoint
 @blp.arguments(CustomerQuerySchema, location="query")
 @blp.response(200, CustomerPageSchema)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def list_customers(filters):
     """Customers, newest first: search by name, account number or phone; filter by status and arrears."""
     return customers.list_customers(filters)
 
 
 @blp.route("/api/customers/", methods=["POST"])
-@signed_in
+@operator_endpoint
 @blp.arguments(CustomerCreateSchema)
 @blp.response(201, CustomerSchema)
 @blp.alt_response(409, schema=DetailSchema, description="CUSTOMER_ALREADY_EXISTS: the account number is taken")
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def create_customer(data):
     """Create a customer; name, phone and arrears are normalised."""
     return customers.create_customer(data, current_operator())
 
 
 @blp.route("/api/customers/dashboard/data", methods=["GET"])
-@signed_in
+@operator_endpoint
 @blp.response(200, DashboardSchema)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def dashboard():
     """Counts by status, total arrears, the latest actions and KPIs versus the previous 30 days."""
     return customers.dashboard()
 
 
 @blp.route("/api/customers/<customer_id>", methods=["GET"])
-@signed_in
+@operator_endpoint
 @blp.response(200, CustomerSchema)
 @blp.alt_response(404, schema=DetailSchema)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def get_customer_view(customer_id):
     """One customer."""
     return get_customer(customer_id)
 
 
 @blp.route("/api/customers/<customer_id>", methods=["PUT"])
-@signed_in
+@operator_endpoint
 @blp.arguments(CustomerUpdateSchema)
 @blp.response(200, CustomerSchema)
 @blp.alt_response(404, schema=DetailSchema)
 @blp.alt_response(409, schema=DetailSchema, description="CUSTOMER_ALREADY_EXISTS: the account number is taken")
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def update_customer(changes, customer_id):
     """Change some fields of a customer (those not given stay as they are)."""
     return customers.update_customer(customer_id, changes, current_operator())
 
 
 @blp.route("/api/customers/<customer_id>", methods=["DELETE"])
-@signed_in
+@operator_endpoint
 @blp.response(200, MessageSchema)
 @blp.alt_response(404, schema=DetailSchema)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def delete_customer(customer_id):
     """Delete a customer and their actions."""
     customers.delete_customer(customer_id, current_operator())

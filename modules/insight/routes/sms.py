@@ -5,8 +5,7 @@ from __future__ import annotations
 from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
 from modules.insight import blp
-from modules.insight.access import signed_in
-from modules.insight.routes.customers import SECURITY
+from modules.insight.access import operator_endpoint
 from modules.insight.schemas import (
     BulkSmsSchema,
     SendSmsSchema,
@@ -21,70 +20,58 @@ NOT_CONFIGURED = "SMS service is not configured (no ARKESEL_API_KEY or ARKESEL_S
 
 
 @blp.route("/api/sms/send-bulk", methods=["POST"])
-@signed_in
+@operator_endpoint
 @blp.arguments(BulkSmsSchema)
 @blp.response(200, SmsQueuedSchema)
 @blp.alt_response(503, schema=DetailSchema, description=NOT_CONFIGURED)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def send_bulk(body):
     """Queue one message to up to 1,000 phone numbers."""
     return sms.send_bulk(body["recipients"], body["message"], current_operator())
 
 
 @blp.route("/api/sms/send", methods=["POST"])
-@signed_in
+@operator_endpoint
 @blp.arguments(SendSmsSchema)
 @blp.response(200, SmsQueuedSchema)
 @blp.alt_response(404, schema=DetailSchema)
 @blp.alt_response(503, schema=DetailSchema, description=NOT_CONFIGURED)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def send_to_customer(body):
     """Queue a message to a customer, with a line giving their arrears unless include_arrears is false."""
     return sms.send_to_customer(body["customer_id"], body["message"], body["include_arrears"], current_operator())
 
 
 @blp.route("/api/sms/send/<any(warning, disconnection, connection):template>/<customer_id>", methods=["POST"])
-@signed_in
+@operator_endpoint
 @blp.response(200, SmsQueuedSchema)
 @blp.alt_response(404, schema=DetailSchema)
 @blp.alt_response(503, schema=DetailSchema, description=NOT_CONFIGURED)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def send_template(template, customer_id):
     """Queue the warning, disconnection or connection template to a customer."""
     return sms.send_template(template, customer_id, current_operator())
 
 
 @blp.route("/api/sms/templates", methods=["GET"])
-@signed_in
+@operator_endpoint
 @blp.response(200, TemplateSchema(many=True))
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def list_templates():
     """The three template messages; {name} and {amount} (GHS <arrears>) are filled in when sent."""
     return sms.list_templates()
 
 
 @blp.route("/api/sms/templates/<action>", methods=["PUT"])
-@signed_in
+@operator_endpoint
 @blp.arguments(TemplateUpdateSchema)
 @blp.response(200, TemplateSchema)
 @blp.alt_response(404, schema=DetailSchema)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def update_template(body, action):
     """Change the wording of a template (warning, disconnection or connection)."""
     return sms.update_template(action, body["message"], current_operator())
 
 
 @blp.route("/api/sms/status/<message_id>", methods=["GET"])
-@signed_in
+@operator_endpoint
 @blp.response(200, SmsStatusSchema)
 @blp.alt_response(404, schema=DetailSchema)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def sms_status(message_id):
     """Our delivery state, and Arkesel's status of each recipient once Arkesel has the message."""
     return sms.delivery_status(message_id)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
 from modules.insight import blp
-from modules.insight.access import signed_in
-from modules.insight.routes.customers import SECURITY
+from modules.insight.access import operator_endpoint
 from modules.insight.schemas import (
     ProcessBatchResultSchema,
     ProcessBatchSchema,
@@ -19,12 +18,10 @@ from modules.insight.services import batches
 
 
 @blp.route("/api/upload/excel", methods=["POST"])
-@signed_in
+@operator_endpoint
 @blp.arguments(UploadFileSchema, location="files")
 @blp.response(200, UploadResultSchema)
 @blp.alt_response(400, schema=DetailSchema, description="Not a spreadsheet, missing columns, too many rows")
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def upload_excel(files):
     """Validate every row of an .xlsx or .csv file (nothing is stored)."""
     upload = files["file"]
@@ -32,24 +29,20 @@ def upload_excel(files):
 
 
 @blp.route("/api/upload/validate-customers", methods=["POST"])
-@signed_in
+@operator_endpoint
 @blp.arguments(ValidateCustomersSchema)
 @blp.response(200, ValidationResultSchema)
 @blp.alt_response(400, schema=DetailSchema, description="Too many rows")
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def validate_customers(body):
     """Validate rows the front end read itself (nothing is stored)."""
     return batches.validate_customers(body["customers"])
 
 
 @blp.route("/api/upload/process-batch", methods=["POST"])
-@signed_in
+@operator_endpoint
 @blp.arguments(ProcessBatchSchema)
 @blp.response(200, ProcessBatchResultSchema)
 @blp.alt_response(400, schema=DetailSchema, description="Too many rows")
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=SECURITY)
 def process_batch(body):
     """Create or update customers by account number and record the rows' actions, once per batch_id.
 
