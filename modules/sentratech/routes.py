@@ -12,6 +12,7 @@ from modules.core import auth
 from modules.core.errors import ApiError, fastapi_envelope, register_envelope
 from modules.core.extensions import db
 from modules.core.schemas import DetailSchema
+from modules.core.security import ingest_limit
 from modules.sentratech import blp, services
 from modules.sentratech.forms import FORMS, Form
 from modules.sentratech.models import FAILED, SYNC_STATES
@@ -67,20 +68,29 @@ def _operator_required() -> ApiError:
 
 
 def _add_ingest_route(form: Form) -> None:
-    @require_ingest_key
-    @blp.arguments(form.schema)
-    @blp.response(200, IngestAnswerSchema)
-    @blp.alt_response(401, schema=DetailSchema, description="Missing or wrong X-INGEST-KEY")
-    @blp.alt_response(503, schema=DetailSchema, description="The database is unreachable: nothing was stored")
-    @blp.doc(security=INGEST_SECURITY)
     def ingest(fields):
         record_id = services.ingest(form, fields)
         return {"status": "success", "id": record_id, "message": f"{form.label} received",
                 "dashboard_status": "queued"}
 
+    # Each form's view has a name of its own: the rate limiter counts per view name.
+    ingest.__name__ = ingest.__qualname__ = f"ingest_{form.name}"
     ingest.__doc__ = (f"Store a {form.label} and queue it for the dashboard.\n\n"
                       "The record is committed before the answer; a worker delivers it to the dashboard later.")
-    blp.route(f"/api/ingest/{form.name}", methods=["POST"], endpoint=f"ingest_{form.name}")(ingest)
+    decorators = [
+        require_ingest_key,
+        ingest_limit(),
+        blp.arguments(form.schema),
+        blp.response(200, IngestAnswerSchema),
+        blp.alt_response(401, schema=DetailSchema, description="Missing or wrong X-INGEST-KEY"),
+        blp.alt_response(429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this key; see Retry-After"),
+        blp.alt_response(503, schema=DetailSchema, description="The database is unreachable: nothing was stored"),
+        blp.doc(security=INGEST_SECURITY),
+    ]
+    view = ingest
+    for decorator in reversed(decorators):
+        view = decorator(view)
+    blp.route(f"/api/ingest/{form.name}", methods=["POST"], endpoint=f"ingest_{form.name}")(view)
 
 
 for _form in FORMS.values():

@@ -262,3 +262,13 @@ def test_concurrent_subscriptions_of_one_address_leave_one_row(app, live_server)
     assert len(ids) == 1
     [row] = stored(app, "subscriptions")
     assert row.id in ids
+
+
+def test_a_key_over_its_rate_limit_gets_429_and_nothing_is_stored(make_app):
+    app = make_app(INGEST_RATE_LIMIT="2/minute")
+    client = app.test_client()
+    answers = [post(client, "subscriptions", valid_body("subscriptions", email=f"reader{n}@example.com"))
+               for n in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429, 429]
+    assert int(answers[2].headers["Retry-After"]) > 0 and "detail" in answers[2].get_json()
+    assert len(stored(app, "subscriptions")) == 2, "the refused posts stored nothing"
