@@ -2,8 +2,8 @@
 
 Every process is a subprocess in its own session with its settings in the environment (no .env is read),
 its output in `<workdir>/logs/<name>.log`. Like a process manager, `supervise()` starts again any hub
-process that exited on its own, and counts it. Faults act through this class: SIGKILL a worker and
-its work horse, restart Redis, restart PostgreSQL on the same port.
+process that exited on its own, and counts it. Faults act through this class: SIGKILL a worker (and
+any work horse), restart Redis, restart PostgreSQL on the same port.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class Stack:
                     self._spawn(name)
 
     def kill_worker(self, name: str) -> None:
-        """SIGKILL the worker and its work horse (the child running the current job), then start a new one."""
+        """SIGKILL the worker and any child (a forking RQ worker's work horse), then start a new one."""
         with self.lock:
             _kill_tree(self.processes[name].pid, signal.SIGKILL)
             self.processes[name].wait(timeout=10)
