@@ -136,7 +136,7 @@ def report(verdict, results: Results, chaos: Chaos, drain: Drain, counts: dict, 
 
 
 def _interrupt(*_args) -> None:
-    """SIGTERM cleans up like Ctrl-C does."""
+    """Ctrl-C and SIGTERM stop the run and clean up."""
     raise KeyboardInterrupt
 
 
@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="hub-faults-"))
     for noisy in ("werkzeug", "mail.log"):  # the peers' access logs would drown the report
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    signal.signal(signal.SIGTERM, _interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored (a background job)
+        signal.signal(signum, _interrupt)
     try:
         return run(duration, drain_seconds, workdir)
     except KeyboardInterrupt:
