@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+from modules.core.fields import StorableString
 from modules.dtech.models import PROCESS_STATUSES, RECORDING_STATUSES
 
 # [0-9] rather than \d (which admits other scripts' digits); \Z rather than $ (which admits a trailing newline).
@@ -24,19 +25,10 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-class Text(fields.String):
-    """A string without NUL characters: PostgreSQL cannot store them, and DTech must not get what we refuse."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text_value = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text_value:
-            raise ValidationError("Text may not contain NUL (0x00) characters.")
-        return text_value
-
-
-def text(max_length: int, **kwargs) -> Text:
+def text(max_length: int, **kwargs) -> StorableString:
+    """Text DTech may receive: what the database could not store is refused before DTech is called."""
     required = kwargs.pop("required", True)
-    return Text(required=required, validate=validate.Length(min=1, max=max_length), **kwargs)
+    return StorableString(required=required, validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
 class RequestSchema(Schema):

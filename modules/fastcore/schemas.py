@@ -12,24 +12,11 @@ from datetime import UTC
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
+from modules.core.fields import StorableString
 from modules.fastcore.models import LEAD_STATUSES, SERVICES
 
 
-class Text(fields.String):
-    """A string the database can store: no NUL character, valid UTF-8 once encoded."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("Null characters are not allowed.")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValidationError("Not valid unicode text.") from exc
-        return text
-
-
-class OptionalText(Text):
+class OptionalText(StorableString):
     """An optional string, stripped; the schema's post_load turns an empty one into None ("not given")."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -40,7 +27,7 @@ def _blank_as_none(data: dict, *keys: str) -> dict:
     return {**data, **{key: data.get(key) or None for key in keys}}
 
 
-class EmailAddress(Text):
+class EmailAddress(StorableString):
     """An e-mail address checked and normalised by email-validator (no DNS lookup)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -55,10 +42,10 @@ class LeadMetaSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    source = Text(required=True, validate=validate.Length(min=1, max=100))
-    request_id = Text(required=True, validate=validate.Length(min=1, max=100),
+    source = StorableString(required=True, validate=validate.Length(min=1, max=100))
+    request_id = StorableString(required=True, validate=validate.Length(min=1, max=100),
                       metadata={"description": "UUID chosen by the site; a second post with it is refused"})
-    ip_hash = Text(required=True, validate=validate.Length(min=1, max=128),
+    ip_hash = StorableString(required=True, validate=validate.Length(min=1, max=128),
                    metadata={"description": "Hash of the client IP (a raw IP is never stored)"})
     timestamp_utc = fields.DateTime(required=True, metadata={"description": "ISO 8601; naive means UTC"})
     user_agent_hash = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=128))
@@ -74,12 +61,12 @@ class LeadInSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    name = StorableString(required=True, validate=validate.Length(min=1, max=200))
     email = EmailAddress(required=True, validate=validate.Length(max=254))
     phone = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=50))
     company = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    service = Text(load_default=None, allow_none=True, validate=validate.OneOf(SERVICES))
-    message = Text(required=True, validate=validate.Length(min=1, max=10000))
+    service = StorableString(load_default=None, allow_none=True, validate=validate.OneOf(SERVICES))
+    message = StorableString(required=True, validate=validate.Length(min=1, max=10000))
     consent = fields.Boolean(required=True, metadata={"description": "true: the lead gets a welcome e-mail"})
     meta = fields.Nested(LeadMetaSchema, required=True)
 

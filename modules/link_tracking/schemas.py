@@ -4,26 +4,13 @@ The batch ingest validates by hand (see ingest.py) for speed; its schemas here o
 """
 
 from flask import url_for
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
+from modules.core.fields import StorableString
 from modules.core.types import isoformat
 from modules.link_tracking.ingest import MAX_EVENTS
 
 LINK_FUNCTIONS_HELP = "What the link is for, e.g. job_application, portfolio, linkedin"
-
-
-class StorableString(fields.String):
-    """Text the database can hold: no NUL character, no unpaired surrogate."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("Must not contain NUL characters.")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as error:
-            raise ValidationError("Must be valid Unicode text.") from error
-        return text
 
 
 class UTCTimestamp(fields.DateTime):

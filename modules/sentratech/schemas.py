@@ -11,6 +11,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from modules.core.fields import StorableString
 from modules.sentratech.models import FORM_TYPES, SYNC_STATES
 
 NAME_MAX = 200
@@ -18,14 +19,12 @@ MESSAGE_MAX = 5000
 MAX_VOLUME = 2**31 - 1  # the largest value the integer columns hold
 
 
-class TrimmedString(fields.String):
+class TrimmedString(StorableString):
     """A string with surrounding whitespace removed and at most `max_length` characters. A required
     one may not be blank; a blank optional one is stored as null. NUL characters and lone surrogates
     (JSON allows "\\ud800") are refused: they cannot be stored as UTF-8 text."""
 
-    default_error_messages = {"blank": "Must not be blank.", "too_long": "Longer than maximum length {max}.",
-                              "nul": "Must not contain NUL characters.",
-                              "surrogate": "Must be valid Unicode text (no lone surrogates)."}
+    default_error_messages = {"blank": "Must not be blank.", "too_long": "Longer than maximum length {max}."}
 
     def __init__(self, max_length: int, **kwargs: Any):
         super().__init__(**kwargs, metadata={"maxLength": max_length})
@@ -33,12 +32,6 @@ class TrimmedString(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
         trimmed = super()._deserialize(value, attr, data, **kwargs).strip()
-        if "\x00" in trimmed:
-            raise self.make_error("nul")
-        try:
-            trimmed.encode()
-        except UnicodeEncodeError as error:
-            raise self.make_error("surrogate") from error
         if len(trimmed) > self.max_length:
             raise self.make_error("too_long", max=self.max_length)
         if not trimmed and self.required:

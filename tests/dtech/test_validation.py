@@ -41,7 +41,7 @@ def nothing_happened(app, partner):
     (RECORDING_URL, recording(date_start="yesterday"), "Invalid request: date_start: Not a valid datetime."),
     (CONTINUE, {"request": {"account_id": "nope"}, "user": USER}, "Invalid request: account_id: Not a valid UUID."),
     (START, with_lead(first_name="Zo\x00e"),
-     "Invalid request: lead.first_name: Text may not contain NUL (0x00) characters."),
+     "Invalid request: lead.first_name: Must not contain NUL (0x00) characters."),
 ], ids=["phone", "uuid", "date-order", "content-type", "filename-201", "hash", "date-format", "continue-nested",
         "nul"])
 def test_invalid_fields_are_named(app, client, operator_headers, partner, path, body, detail):

@@ -146,8 +146,8 @@ def test_huge_and_special_floats_are_refused(client):
 
 
 def test_text_that_cannot_be_stored_is_refused(app, client):
-    for text, message in (("a\x00b", "Must not contain NUL characters."),
-                          ("\ud800x", "Must be valid Unicode text (no lone surrogates).")):
+    for text, message in (("a\x00b", "Must not contain NUL (0x00) characters."),
+                          ("\ud800x", "Must be valid Unicode text (no unpaired surrogates).")):
         response = client.post("/api/ingest/demo_requests", headers=INGEST_HEADERS, content_type="application/json",
                                data=json.dumps(valid_body("demo_requests", user_name=text)))
         assert response.get_json() == {"detail": [{"loc": ["body", "user_name"], "msg": message,

@@ -1,0 +1,28 @@
+"""Marshmallow fields shared by the domains' schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields
+
+
+class StorableString(fields.String):
+    """Text the database can store: no NUL character (PostgreSQL refuses it) and no unpaired surrogate
+    (JSON allows "\\ud800", UTF-8 does not). Refused here, the 422 names the field; the core's error
+    handler would otherwise only catch it when the database refuses the whole statement."""
+
+    default_error_messages = {
+        "nul": "Must not contain NUL (0x00) characters.",
+        "surrogate": "Must be valid Unicode text (no unpaired surrogates).",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise self.make_error("nul")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise self.make_error("surrogate") from error
+        return text
