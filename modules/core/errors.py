@@ -123,8 +123,10 @@ def handle_api_error(error: ApiError):
 def handle_http_exception(error: HTTPException):
     data = getattr(error, "data", None) or {}
     details = data.get("messages")
-    headers = dict(error.get_headers()) if error.code == 405 else {}
-    headers.pop("Content-Type", None)
+    headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
+    rate_limit = getattr(error, "limit", None)  # flask-limiter's RateLimitExceeded names the limit it hit
+    if error.code == 429 and rate_limit is not None:
+        headers.setdefault("Retry-After", str(rate_limit.limit.get_expiry()))
     return _respond(error.code or 500, error.description or error.name, details, headers)
 
 

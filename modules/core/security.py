@@ -2,8 +2,9 @@
 
 Rate limits are per caller: the hash of the key a client presents (X-API-Key, X-INGEST-KEY or a
 bearer token), else its address. Counters live in Redis; when Redis is unreachable the limiter lets
-requests through (ingest must not depend on Redis). A refused request gets 429 with Retry-After in
-its domain's envelope.
+requests through (ingest must not depend on Redis). A refused request gets 429 with Retry-After (the
+limit's window) in its domain's envelope; accepted requests carry no X-RateLimit headers, which would
+cost a Redis read each.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def init_app(app: Flask) -> None:
         RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url(app)),
         RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 2},
         RATELIMIT_SWALLOW_ERRORS=True,
-        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_HEADERS_ENABLED=False,
         RATELIMIT_ENABLED=app.config.get("RATE_LIMITS_ENABLED", True),
     )
     limiter.init_app(app)
