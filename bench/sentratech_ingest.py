@@ -209,6 +209,7 @@ def run(seconds: float, clients: int, web_workers: int) -> None:
         dashboard_port, web_port = free_port(), free_port()
         settings = {"DATABASE_URL": postgres.create_database("hub_bench"), "REDIS_URL": redis_server.url,
                     "SECRET_KEY": "bench-secret-key", "INGEST_KEY": INGEST_KEY, "LOG_LEVEL": "WARNING",
+                    "INGEST_RATE_LIMIT": "1000000/minute",
                     "DASHBOARD_BASE_URL": f"http://127.0.0.1:{dashboard_port}", "SVC_EMAIL": "svc@example.com",
                     "SVC_PASSWORD": "bench-dashboard-password"}
         app = create_app(settings)
