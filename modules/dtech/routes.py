@@ -12,6 +12,7 @@ from flask import request
 
 from modules.core.auth import current_operator, require_operator
 from modules.core.errors import handle_api_error, register_envelope
+from modules.core.security import ingest_limit
 from modules.dtech import recordings, services
 from modules.dtech.clients import PartnerFailure
 from modules.dtech.errors import dtech_envelope, error, unauthorized, validation_error
@@ -47,6 +48,7 @@ ERROR_DESCRIPTIONS = {
     502: "DTech refused or failed (PARTNER_ERROR, PARTNER_AUTH_FAILED, PARTNER_UNREACHABLE, "
          "PARTNER_NOT_CONFIGURED); the detail holds DTech's message",
     504: "DTech did not answer within DTECH_TIMEOUT_SECONDS (PARTNER_TIMEOUT)",
+    429: "Over INGEST_RATE_LIMIT for this operator (RATE_LIMITED); see Retry-After",
 }
 PARTNER_ERRORS = (400, 401, 502, 504)
 
@@ -73,9 +75,10 @@ def partner_failed(failure: PartnerFailure):
 
 @blp.route("/start", methods=["POST"])
 @require_operator(unauthorized)
+@ingest_limit()
 @blp.arguments(SalesStartSchema)
 @blp.response(200, SalesStartAnswerSchema)
-@documented(*PARTNER_ERRORS)
+@documented(*PARTNER_ERRORS, 429)
 def start(data):
     """Start a sales process at DTech; answers the URL the agent opens."""
     return services.start_process(data, operator_id())
@@ -130,11 +133,12 @@ def recording_url(path, data, **_path):
 
 @blp.route("/recordings/<upload_id>/file", methods=["POST"])
 @require_operator(unauthorized)
+@ingest_limit()
 @blp.response(202, CallRecordingUploadSchema)
 @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"}}}}}})
-@documented(400, 401, 404, 409, 413)
+@documented(400, 401, 404, 409, 413, 429)
 def upload_recording(upload_id):
     """Upload the recording (multipart, part `file`); its MD5 must be the announced recording_hash.
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from modules.core.auth import require_operator
 from modules.core.errors import ApiError
 from modules.core.schemas import DetailSchema
+from modules.core.security import ingest_limit
 from modules.insight import blp
 
 
@@ -23,3 +24,11 @@ signed_in = require_operator(_unauthorized)
 def operator_endpoint(view: Callable) -> Callable:
     documented = blp.alt_response(401, schema=DetailSchema, description="Missing, forged or expired token")(view)
     return signed_in(blp.doc(security=[{"operatorBearer": []}])(documented))
+
+
+def ingest_endpoint(view: Callable) -> Callable:
+    """An operator endpoint that takes data in (spreadsheets, batches, SMS sends): also rate-limited per
+    operator token (INGEST_RATE_LIMIT), after auth."""
+    limited = ingest_limit()(blp.alt_response(
+        429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this token; see Retry-After")(view))
+    return operator_endpoint(limited)

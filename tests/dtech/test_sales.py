@@ -209,3 +209,13 @@ def test_continue_without_any_account_id_uses_the_configured_one(client, operato
                            headers=operator_headers)
     assert (response.status_code, response.get_json()) == (200, {"url": "https://dtech.test/s/1", "url_expiry": 60})
     assert partner.received[0].json() == {"account_id": ACCOUNT_ID, "user": USER}
+
+
+def test_an_operator_over_the_rate_limit_gets_429_and_dtech_is_not_called(make_app, partner, recordings_dir,
+                                                                           operator_headers):
+    client = make_app(**dtech_settings(partner, recordings_dir), INGEST_RATE_LIMIT="1/minute").test_client()
+    assert start(client, operator_headers, partner).status_code == 200
+    refused = start(client, operator_headers, partner)
+    assert refused.status_code == 429
+    assert refused.get_json()["code"] == "RATE_LIMITED" and int(refused.headers["Retry-After"]) > 0
+    assert len(partner.received) == 1

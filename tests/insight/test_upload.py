@@ -200,3 +200,16 @@ def test_cli_import_of_a_file_that_is_not_a_spreadsheet_says_why(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["insight", "import", str(path)])
     assert result.exit_code == 1
     assert "Error: Missing column(s): name, account_number, phone, arrears." in result.output
+
+
+def test_an_operator_over_the_rate_limit_gets_429_and_nothing_is_applied(make_app, operator_headers):
+    app = make_app(INGEST_RATE_LIMIT="1/minute")
+    client = app.test_client()
+    assert client.post("/api/upload/process-batch", headers=operator_headers,
+                       json={"data": ROWS, "batch_id": "first"}).status_code == 200
+    before = counts(app)
+    refused = client.post("/api/upload/process-batch", headers=operator_headers,
+                          json={"data": ROWS, "batch_id": "second"})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "detail" in refused.get_json()
+    assert counts(app) == before

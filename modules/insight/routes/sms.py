@@ -5,7 +5,7 @@ from __future__ import annotations
 from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
 from modules.insight import blp
-from modules.insight.access import operator_endpoint
+from modules.insight.access import ingest_endpoint, operator_endpoint
 from modules.insight.schemas import (
     BulkSmsSchema,
     SendSmsSchema,
@@ -20,7 +20,7 @@ NOT_CONFIGURED = "SMS service is not configured (no ARKESEL_API_KEY or ARKESEL_S
 
 
 @blp.route("/api/sms/send-bulk", methods=["POST"])
-@operator_endpoint
+@ingest_endpoint
 @blp.arguments(BulkSmsSchema)
 @blp.response(200, SmsQueuedSchema)
 @blp.alt_response(503, schema=DetailSchema, description=NOT_CONFIGURED)
@@ -30,7 +30,7 @@ def send_bulk(body):
 
 
 @blp.route("/api/sms/send", methods=["POST"])
-@operator_endpoint
+@ingest_endpoint
 @blp.arguments(SendSmsSchema)
 @blp.response(200, SmsQueuedSchema)
 @blp.alt_response(404, schema=DetailSchema)
@@ -41,7 +41,7 @@ def send_to_customer(body):
 
 
 @blp.route("/api/sms/send/<any(warning, disconnection, connection):template>/<customer_id>", methods=["POST"])
-@operator_endpoint
+@ingest_endpoint
 @blp.response(200, SmsQueuedSchema)
 @blp.alt_response(404, schema=DetailSchema)
 @blp.alt_response(503, schema=DetailSchema, description=NOT_CONFIGURED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
 from modules.insight import blp
-from modules.insight.access import operator_endpoint
+from modules.insight.access import ingest_endpoint, operator_endpoint
 from modules.insight.schemas import (
     ProcessBatchResultSchema,
     ProcessBatchSchema,
@@ -18,7 +18,7 @@ from modules.insight.services import batches
 
 
 @blp.route("/api/upload/excel", methods=["POST"])
-@operator_endpoint
+@ingest_endpoint
 @blp.arguments(UploadFileSchema, location="files")
 @blp.response(200, UploadResultSchema)
 @blp.alt_response(400, schema=DetailSchema, description="Not a spreadsheet, missing columns, too many rows")
@@ -39,7 +39,7 @@ def validate_customers(body):
 
 
 @blp.route("/api/upload/process-batch", methods=["POST"])
-@operator_endpoint
+@ingest_endpoint
 @blp.arguments(ProcessBatchSchema)
 @blp.response(200, ProcessBatchResultSchema)
 @blp.alt_response(400, schema=DetailSchema, description="Too many rows")
