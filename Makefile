@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5001
 export FLASK_APP := app_modular
 
-.PHONY: run test test-sqlite test-postgres fuzz faults lint install install-dev migrate postgres-server clean
+.PHONY: run test test-sqlite test-postgres fuzz faults faults-quick lint install install-dev migrate postgres-server clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -50,6 +50,10 @@ fuzz: $(VENV)/.installed-dev
 # The hub under load on PostgreSQL while workers, Redis, PostgreSQL and the partners fail (faults/README.md).
 faults: $(VENV)/.installed-dev postgres-server
 	$(PY) -m faults.run
+
+# The same in about 2 minutes (50 s of load and faults); CI runs it after the suite.
+faults-quick: $(VENV)/.installed-dev postgres-server
+	$(PY) -m faults.run --quick
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
