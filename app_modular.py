@@ -63,9 +63,11 @@ def _temporary_secret() -> list[str]:
 
 
 def _engine_options(url: str) -> dict[str, Any]:
+    """`hide_parameters`: a logged database error shows the SQL, never the values (names, e-mails...)."""
+    common = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("postgresql"):
-        return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "connect_args": {"connect_timeout": 3}}
-    return {"pool_pre_ping": True, "connect_args": {"timeout": 10}}
+        return {**common, "pool_size": 5, "max_overflow": 10, "connect_args": {"connect_timeout": 3}}
+    return {**common, "connect_args": {"timeout": 10}}
 
 
 def init_extensions(app: Flask) -> None:

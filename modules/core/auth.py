@@ -66,12 +66,6 @@ def bearer_token() -> str:
     return token.strip()
 
 
-def bearer_valid(*setting_names: str) -> bool:
-    try:
-        return key_matches(bearer_token(), configured_keys(*setting_names))
-    except BearerProblem:
-        return False
-
 
 # Operators -----------------------------------------------------------------------------------------
 

@@ -164,6 +164,15 @@ def handle_value_error(error: ValueError):
     return handle_unexpected(error)
 
 
+def handle_overflow_error(error: OverflowError):
+    """A value past what Python or the database can represent (a date in year 1 moved to UTC, a huge
+    number) is bad input; schemas should refuse it first, this keeps it a 4xx where one does not."""
+    from modules.core.extensions import db
+
+    db.session.rollback()
+    return _respond(422, "A value is out of range.")
+
+
 def handle_recursion_error(error: RecursionError):
     """json.loads gives up on very deeply nested input (`[[[[...]]]]`) with a RecursionError."""
     return _respond(422, "Invalid JSON body.", {"json": ["Invalid JSON body: nested too deeply."]})
@@ -181,4 +190,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(ValueError, handle_value_error)
     app.register_error_handler(RecursionError, handle_recursion_error)
+    app.register_error_handler(OverflowError, handle_overflow_error)
     app.register_error_handler(Exception, handle_unexpected)

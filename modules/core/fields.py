@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import fields
@@ -26,3 +27,19 @@ class StorableString(fields.String):
         except UnicodeEncodeError as error:
             raise self.make_error("surrogate") from error
         return text
+
+
+class DateTimeUTC(fields.DateTime):
+    """ISO 8601, read as UTC when it has no offset, returned in UTC. A date that has no UTC equivalent
+    (year 1 with a positive offset, year 9999 with a negative one) is refused here, before any work."""
+
+    default_error_messages = {"range": "Date out of range."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as error:
+            raise self.make_error("range") from error

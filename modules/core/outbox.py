@@ -5,7 +5,8 @@ row id is enqueued on RQ after commit. A worker's `deliver(id)` claims the row, 
 domain registered for the kind (`@outbox.handler(kind)`), and records the attempt. Handlers raise
 `Retryable` or `Permanent`; retries follow the kind's backoff and the row ends `dead` after the last
 one. The sweeper re-enqueues due rows nobody is working on, so a Redis outage, a lost job or a killed
-worker only delays delivery. Handlers send `Idempotency-Key: <message id>` where the peer allows it.
+worker only delays delivery. Handlers send an idempotency key (the message id, or their record's id)
+where the partner's protocol has one.
 """
 
 from __future__ import annotations

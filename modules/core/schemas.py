@@ -33,7 +33,7 @@ class OutboxQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(["pending", "delivered", "dead", "cancelled"]))
     kind = fields.String(validate=validate.Length(max=100))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
 
 
 class OutboxMessageSchema(Schema):

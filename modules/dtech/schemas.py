@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from modules.core.fields import StorableString
+from modules.core.fields import DateTimeUTC, StorableString
 from modules.dtech.models import PROCESS_STATUSES, RECORDING_STATUSES
 
 # [0-9] rather than \d (which admits other scripts' digits); \Z rather than $ (which admits a trailing newline).
@@ -97,8 +97,8 @@ class SalesStopQuerySchema(RequestSchema):
 
 
 class CallRecordingUrlSchema(AccountSchema):
-    date_start = fields.DateTime(required=True, metadata={"description": "ISO 8601; UTC when no offset is given"})
-    date_end = fields.DateTime(required=True, metadata={"description": "ISO 8601, after date_start"})
+    date_start = DateTimeUTC(required=True, metadata={"description": "ISO 8601; UTC when no offset is given"})
+    date_end = DateTimeUTC(required=True, metadata={"description": "ISO 8601, after date_start"})
     recording_hash = fields.String(required=True, validate=MD5_HEX, metadata={"description": "MD5 of the file"})
     filename = text(200)
     content_type = fields.String(required=True, validate=validate.OneOf(CONTENT_TYPES))
@@ -130,8 +130,8 @@ class SalesProcessQuerySchema(RequestSchema):
     agent_id = text(100, required=False)
     account_id = fields.UUID()
     search = text(100, required=False, metadata={"description": "Part of the lead's name or phone"})
-    created_from = fields.DateTime()
-    created_to = fields.DateTime()
+    created_from = DateTimeUTC()
+    created_to = DateTimeUTC()
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
 

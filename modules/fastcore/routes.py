@@ -40,11 +40,6 @@ def admin_only(view):
     return require_admin(documented)
 
 
-@blp.errorhandler(RecursionError)
-def json_nested_too_deep(_error):
-    """The JSON parser gives up on absurdly deep nesting ([[[[...]]]]): that is a malformed body."""
-    return {"detail": [{"loc": ["body"], "msg": "Invalid JSON body: nested too deeply.", "type": "json_invalid"}]}, 422
-
 
 @blp.route("/inbound/leads", methods=["POST"])
 @ingest_limit()

@@ -43,10 +43,11 @@ class LeadMetaSchema(Schema):
         unknown = EXCLUDE
 
     source = StorableString(required=True, validate=validate.Length(min=1, max=100))
-    request_id = StorableString(required=True, validate=validate.Length(min=1, max=100),
-                      metadata={"description": "UUID chosen by the site; a second post with it is refused"})
+    # Not a UUID (empty, too long, anything else) is the contract's 400 "Validation error: ...", not a 422.
+    request_id = StorableString(required=True, metadata={
+        "description": "UUID chosen by the site; a second post with it is refused"})
     ip_hash = StorableString(required=True, validate=validate.Length(min=1, max=128),
-                   metadata={"description": "Hash of the client IP (a raw IP is never stored)"})
+                             metadata={"description": "Hash of the client IP (a raw IP is never stored)"})
     timestamp_utc = fields.DateTime(required=True, metadata={"description": "ISO 8601; naive means UTC"})
     user_agent_hash = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=128))
 

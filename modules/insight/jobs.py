@@ -5,7 +5,7 @@ from __future__ import annotations
 from modules.core import outbox
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
-from modules.core.outbox import Permanent
+from modules.core.outbox import Deferred, Permanent
 from modules.core.types import new_id, utcnow
 from modules.insight.clients import ArkeselClient
 from modules.insight.models import SMS_SENT, CustomerAction, SmsMessage
@@ -26,7 +26,7 @@ def deliver_sms(message: OutboxMessage) -> int:
         raise Permanent("the SMS record no longer exists")
     client = ArkeselClient.from_config()
     if client is None:
-        raise Permanent("SMS service is not configured")
+        raise Deferred("SMS service is not configured (ARKESEL_API_KEY, ARKESEL_SENDER_ID)")
     status_code, provider_ids = client.send(sms.recipients, sms.message)
     sms.status, sms.provider_ids, sms.sent_at, sms.error = "sent", provider_ids, utcnow(), None
     if sms.customer_id:

@@ -6,13 +6,13 @@ Request schemas ignore unknown keys, as the FastAPI backend the front end was wr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
+from modules.core.fields import DateTimeUTC
 from modules.insight.fields import (
     AccountNumber,
     Amount,
@@ -103,9 +103,8 @@ class CustomerQuerySchema(QuerySchema):
     status = fields.String(validate=validate.OneOf(CUSTOMER_STATUSES))
     arrears_min = Amount()
     arrears_max = Amount()
-    date_from = fields.AwareDateTime(default_timezone=UTC,
-                                     metadata={"description": "Created at or after (UTC without an offset)"})
-    date_to = fields.AwareDateTime(default_timezone=UTC, metadata={"description": "Created before"})
+    date_from = DateTimeUTC(metadata={"description": "Created at or after (UTC without an offset)"})
+    date_to = DateTimeUTC(metadata={"description": "Created before"})
     page = page_number()
     limit = page_limit()
 

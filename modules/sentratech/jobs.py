@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modules.core import outbox
 from modules.core.models import OutboxMessage
-from modules.core.outbox import Permanent, Retryable
+from modules.core.outbox import Deferred, Permanent
 from modules.core.queue import app_job
 from modules.core.scheduler import periodic
 from modules.sentratech import services
@@ -30,7 +30,7 @@ def sync_record(message: OutboxMessage) -> int:
         raise Permanent("record not found")
     client = DashboardClient.from_config()
     if client is None:
-        raise Retryable("DASHBOARD_BASE_URL is not set in the worker")
+        raise Deferred("DASHBOARD_BASE_URL is not set in the worker")
     status_code = client.post_record(form.name, services.record_body(form, record), record.id)
     services.mark_synced(record)
     return status_code

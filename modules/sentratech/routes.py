@@ -33,11 +33,6 @@ OPERATOR_SECURITY = [{"operatorBearer": []}]
 register_envelope(blp.name, fastapi_envelope, prefixes=("/api/ingest",))
 
 
-@blp.errorhandler(RecursionError)
-def nested_too_deeply(_error: RecursionError):
-    """Python's JSON parser gives up on bodies nested thousands of levels deep: that is malformed input."""
-    return {"detail": [{"loc": ["body"], "msg": "Invalid JSON body: nested too deeply.", "type": "json_invalid"}]}, 422
-
 
 @blp.errorhandler(OperationalError)
 def database_unreachable(error: OperationalError):

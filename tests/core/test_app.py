@@ -165,3 +165,12 @@ def test_an_unpaired_surrogate_never_becomes_a_500(client):
                            content_type="application/json")
     assert response.status_code == 422
     assert response.get_json() == {"detail": "Text may not contain unpaired surrogate characters"}
+
+
+def test_a_value_out_of_range_answers_422_where_no_schema_caught_it(app):
+    @app.route("/overflow")
+    def overflow():
+        raise OverflowError("date value out of range")
+
+    response = app.test_client().get("/overflow")
+    assert (response.status_code, response.get_json()) == (422, {"detail": "A value is out of range."})

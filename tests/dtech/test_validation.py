@@ -33,6 +33,8 @@ def nothing_happened(app, partner):
     (START, {**START_BODY, "account_id": "not-a-uuid"}, "Invalid request: account_id: Not a valid UUID."),
     (RECORDING_URL, recording(date_start="2026-11-22T09:00:00Z", date_end="2026-11-22T08:00:00Z"),
      "Invalid request: date_end: Must be after date_start."),
+    (RECORDING_URL, recording(date_start="0001-01-01T00:00:00+01:00"),
+     "Invalid request: date_start: Date out of range."),
     (RECORDING_URL, recording(content_type="audio/ogg"),
      "Invalid request: content_type: Must be one of: audio/wav, audio/mpeg."),
     (RECORDING_URL, recording(filename="a" * 201), "Invalid request: filename: Length must be between 1 and 200."),
@@ -42,8 +44,8 @@ def nothing_happened(app, partner):
     (CONTINUE, {"request": {"account_id": "nope"}, "user": USER}, "Invalid request: account_id: Not a valid UUID."),
     (START, with_lead(first_name="Zo\x00e"),
      "Invalid request: lead.first_name: Must not contain NUL (0x00) characters."),
-], ids=["phone", "uuid", "date-order", "content-type", "filename-201", "hash", "date-format", "continue-nested",
-        "nul"])
+], ids=["phone", "uuid", "date-order", "date-range", "content-type", "filename-201", "hash", "date-format",
+        "continue-nested", "nul"])
 def test_invalid_fields_are_named(app, client, operator_headers, partner, path, body, detail):
     response = client.post(path, json=body, headers=operator_headers)
     assert response.status_code == 400
@@ -150,3 +152,9 @@ def test_unknown_paths_and_methods_answer_in_the_dtech_shape(client, operator_he
     assert (missing.status_code, missing.get_json()["code"]) == (404, "NOT_FOUND")
     wrong_method = client.delete(START, headers=operator_headers)
     assert (wrong_method.status_code, wrong_method.get_json()["code"]) == (405, "METHOD_NOT_ALLOWED")
+
+
+def test_a_date_without_a_utc_equivalent_is_a_400_in_listings(client, operator_headers):
+    response = client.get("/api/v1/sales/processes?created_from=0001-01-01T00:00:00%2B01:00", headers=operator_headers)
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "VALIDATION_ERROR" and "created_from" in response.get_json()["detail"]

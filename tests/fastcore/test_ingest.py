@@ -142,8 +142,9 @@ def test_unicode_optional_blanks_and_unknown_fields_are_accepted(app, client):
         assert "extra" not in lead.meta
 
 
-def test_a_request_id_that_is_not_a_uuid_is_a_400(app, client):
-    response = client.post("/inbound/leads", json=lead_body(meta_request_id="order-42"), headers=SITE)
+@pytest.mark.parametrize("request_id", ["order-42", "", "f" * 101])
+def test_a_request_id_that_is_not_a_uuid_is_a_400(app, client, request_id):
+    response = client.post("/inbound/leads", json=lead_body(meta_request_id=request_id), headers=SITE)
     assert response.status_code == 400
     assert response.get_json() == {"detail": "Validation error: badly formed hexadecimal UUID string"}
     assert lead_count(app) == 0

@@ -71,3 +71,9 @@ def test_nasty_uploads_never_give_a_5xx(client, operator_headers):
                            content_type="multipart/form-data")
     assert response.status_code == 422
     assert server_errors == []
+
+
+def test_a_date_without_a_utc_equivalent_is_a_422_naming_the_field(client, operator_headers):
+    response = client.get("/api/customers/?date_from=0001-01-01T00:00:00%2B01:00", headers=operator_headers)
+    assert response.status_code == 422
+    assert response.get_json()["detail"][0]["loc"] == ["query", "date_from"]
