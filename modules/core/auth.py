@@ -76,7 +76,8 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def create_operator(email: str, password: str, name: str = "") -> Operator:
-    operator = Operator(email=email.strip().lower(), name=name, password_hash=generate_password_hash(password))
+    hashed = generate_password_hash(password)
+    operator = Operator(email=email.strip().lower(), name=name, password_hash=hashed)
     db.session.add(operator)
     return operator
 
