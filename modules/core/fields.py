@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from marshmallow import fields
 
 
@@ -43,3 +44,17 @@ class DateTimeUTC(fields.DateTime):
             return moment.astimezone(UTC)
         except OverflowError as error:
             raise self.make_error("range") from error
+
+
+class EmailAddress(StorableString):
+    """An e-mail address, trimmed, checked by email-validator (syntax only, no DNS) and returned
+    normalised. A domain may word the error as its clients know it: error_messages={"invalid_email": ...}."""
+
+    default_error_messages = {"invalid_email": "Not a valid email address: {reason}"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            return validate_email(text, check_deliverability=False).normalized
+        except EmailNotValidError as error:
+            raise self.make_error("invalid_email", reason=str(error)) from error

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from email_validator import EmailNotValidError, validate_email
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import EXCLUDE, Schema, fields, post_load, validate
 
-from modules.core.fields import StorableString
+from modules.core.fields import EmailAddress, StorableString
 from modules.fastcore.models import LEAD_STATUSES, SERVICES
 
 
@@ -25,17 +24,6 @@ class OptionalText(StorableString):
 
 def _blank_as_none(data: dict, *keys: str) -> dict:
     return {**data, **{key: data.get(key) or None for key in keys}}
-
-
-class EmailAddress(StorableString):
-    """An e-mail address checked and normalised by email-validator (no DNS lookup)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return validate_email(text, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValidationError(f"value is not a valid email address: {exc}") from exc
 
 
 class LeadMetaSchema(Schema):
@@ -63,7 +51,8 @@ class LeadInSchema(Schema):
         unknown = EXCLUDE
 
     name = StorableString(required=True, validate=validate.Length(min=1, max=200))
-    email = EmailAddress(required=True, validate=validate.Length(max=254))
+    email = EmailAddress(required=True, validate=validate.Length(max=254),
+                         error_messages={"invalid_email": "value is not a valid email address: {reason}"})
     phone = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=50))
     company = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=200))
     service = StorableString(load_default=None, allow_none=True, validate=validate.OneOf(SERVICES))

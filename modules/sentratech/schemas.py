@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
-from modules.core.fields import StorableString
+from modules.core.fields import EmailAddress, StorableString
 from modules.sentratech.models import FORM_TYPES, SYNC_STATES
 
 NAME_MAX = 200
@@ -37,19 +36,6 @@ class TrimmedString(StorableString):
         if not trimmed and self.required:
             raise self.make_error("blank")
         return trimmed or None
-
-
-class EmailAddress(fields.String):
-    """An e-mail address checked by email-validator (syntax only, no DNS), returned normalised."""
-
-    default_error_messages = {"invalid": "Not a valid email address."}
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        try:
-            return validate_email(text, check_deliverability=False).normalized
-        except EmailNotValidError as error:
-            raise ValidationError(f"Not a valid email address: {error}") from error
 
 
 class StrictFloat(fields.Float):

@@ -113,10 +113,13 @@ def test_a_value_outside_the_enum_is_named(app, client, form, field):
 
 @pytest.mark.parametrize("form, field", EMAILS)
 def test_a_bad_email_is_named(client, form, field):
-    for address in ("not-an-email", "a@", "@example.com", "a b@example.com", "a\x00@example.com"):
+    expected = {"not-an-email": "Not a valid email address", "a@": "Not a valid email address",
+                "@example.com": "Not a valid email address", "a b@example.com": "Not a valid email address",
+                "a\x00@example.com": "Must not contain NUL"}
+    for address, message in expected.items():
         response = post(client, form, valid_body(form, **{field: address}))
         assert bad_fields(response) == [["body", field]]
-        assert response.get_json()["detail"][0]["msg"].startswith("Not a valid email address")
+        assert response.get_json()["detail"][0]["msg"].startswith(message)
 
 
 @pytest.mark.parametrize("form, field", VOLUMES)
@@ -272,3 +275,10 @@ def test_a_key_over_its_rate_limit_gets_429_and_nothing_is_stored(make_app):
     assert [answer.status_code for answer in answers] == [200, 200, 429, 429]
     assert int(answers[2].headers["Retry-After"]) > 0 and "detail" in answers[2].get_json()
     assert len(stored(app, "subscriptions")) == 2, "the refused posts stored nothing"
+
+
+def test_an_email_that_is_not_a_string_is_a_422(client):
+    response = post(client, "subscriptions", valid_body("subscriptions", email=42))
+    assert response.status_code == 422
+    assert response.get_json()["detail"][0] == {"loc": ["body", "email"], "msg": "Not a valid string.",
+                                                "type": "value_error"}
