@@ -1,14 +1,19 @@
-"""Outbound HTTP: one session factory (timeouts, user agent) and one way to judge a peer's answer.
+"""Outbound HTTP: one session per process and timeout (user agent, kept-alive connections, no cookie
+jar), and one way to judge a peer's answer.
 
 Nothing here logs a URL's query, a header or a body: they may carry keys or personal data.
 """
 
 from __future__ import annotations
 
+import os
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
+from requests.sessions import merge_setting
 
 from modules import __version__
 from modules.core.outbox import Permanent, Retryable
@@ -24,14 +29,35 @@ class TimeoutSession(requests.Session):
         super().__init__()
         self.timeout = timeout
         self.headers["User-Agent"] = USER_AGENT
+        self.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # one call's cookies never reach the next
+        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # noqa: ANN001 (requests' signature)
+        """As requests does, but the environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE...) is read once
+        per origin: requests reads it on every call, about a millisecond of CPU per delivery."""
+        origin = urlsplit(url)[:2]
+        if origin not in self._environment:
+            self._environment[origin] = super().merge_environment_settings(url, {}, None, None, None)
+        given = {"proxies": proxies, "stream": stream, "verify": verify, "cert": cert}
+        return {name: merge_setting(value, self._environment[origin][name]) for name, value in given.items()}
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, **kwargs)
 
 
+_sessions: dict[float, TimeoutSession] = {}
+os.register_at_fork(after_in_child=_sessions.clear)  # a forked child opens connections of its own
+
+
 def session(timeout: float | None = None) -> TimeoutSession:
-    return TimeoutSession(timeout or float(current_app.config.get("HTTP_TIMEOUT_SECONDS", 10)))
+    """This process's session for `timeout` (HTTP_TIMEOUT_SECONDS by default). Shared, so that a worker
+    delivering to a partner reuses its connections: do not close it."""
+    seconds = timeout or float(current_app.config.get("HTTP_TIMEOUT_SECONDS", 10))
+    shared = _sessions.get(seconds)
+    if shared is None:
+        shared = _sessions[seconds] = TimeoutSession(seconds)
+    return shared
 
 
 def send(http: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:

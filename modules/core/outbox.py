@@ -1,16 +1,22 @@
 """Durable outbound work, delivered at least once.
 
-A domain writes `outbox.add(kind, payload, subject_id)` in the same transaction as its record; the
-row id is enqueued on RQ after commit. A worker's `deliver(id)` claims the row, calls the handler the
-domain registered for the kind (`@outbox.handler(kind)`), and records the attempt. Handlers raise
-`Retryable` or `Permanent`; retries follow the kind's backoff and the row ends `dead` after the last
-one. The sweeper re-enqueues due rows nobody is working on, so a Redis outage, a lost job or a killed
-worker only delays delivery. Handlers send an idempotency key (the message id, or their record's id)
-where the partner's protocol has one.
+A domain writes `outbox.add(kind, payload, subject_id)` in the same transaction as its record. Once
+that transaction commits, a `drain` job is queued on RQ unless one is already waiting: a worker's
+drain claims due rows one at a time (a row no other worker holds) and delivers each, until none is
+due. A busy outbox so costs a request one Redis `SET NX` and a worker one RQ job for many rows; a
+drain that finds work queues another, so idle workers join in. Each delivery calls the handler the
+domain registered for the kind (`@outbox.handler(kind)`) and records the attempt. Handlers raise
+`Retryable` or `Permanent`; retries follow the kind's backoff, each one an RQ job `deliver(id)`
+scheduled for its time, and the row ends `dead` after the last one. The sweeper re-enqueues due rows
+nobody is working on, so a Redis outage, a lost job or a killed worker only delays delivery.
+Handlers send an idempotency key (the message id, or their record's id) where the partner's
+protocol has one.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,11 +27,24 @@ from sqlalchemy import func, or_, select, update
 
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
-from modules.core.queue import OUTBOX_QUEUE, app_job, enqueue, enqueue_after_commit
+from modules.core.queue import (
+    OUTBOX_QUEUE,
+    app_job,
+    enqueue,
+    enqueue_after_commit,
+    enqueue_once,
+    enqueue_once_after_commit,
+    waiting_job_started,
+)
 from modules.core.scheduler import periodic
 from modules.core.types import new_id, utcnow
 
 DEFAULT_BACKOFF = (10, 60, 300, 1800, 7200, 21600)
+DRAIN_KEY = "outbox:drain"
+DRAIN_SECONDS = 60  # a drain hands over to a fresh job then, well inside RQ's 180 s job timeout
+
+log = logging.getLogger(__name__)
+_INSERT = OutboxMessage.__table__.insert()
 
 
 class DeliveryError(Exception):
@@ -73,18 +92,47 @@ def handler(kind: str, backoff: Iterable[int] = DEFAULT_BACKOFF,
     return register
 
 
-def add(kind: str, payload: dict[str, Any], subject_id: str | None = None) -> OutboxMessage:
-    """Add a message to the caller's transaction; it is enqueued once that transaction commits."""
-    message = OutboxMessage(id=new_id(), kind=kind, payload=payload, subject_id=subject_id,
-                            status="pending", attempts=0, next_attempt_at=utcnow())
-    db.session.add(message)
-    enqueue_after_commit(deliver, message.id, 0, queue=OUTBOX_QUEUE)
-    return message
+def add(kind: str, payload: dict[str, Any], subject_id: str | None = None) -> str:
+    """Add a message to the caller's transaction and return its id; a drain is queued once that
+    transaction commits. A plain INSERT, not an ORM object: this is on every ingest's hot path."""
+    message_id, now = new_id(), utcnow()
+    db.session.connection().execute(_INSERT, {
+        "id": message_id, "kind": kind, "payload": payload, "subject_id": subject_id, "status": "pending",
+        "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now})
+    enqueue_once_after_commit(drain, DRAIN_KEY, queue=OUTBOX_QUEUE)
+    return message_id
+
+
+@app_job
+def drain() -> int:
+    """RQ job: deliver due messages one at a time until none is left. Returns how many it attempted.
+
+    After its first claim it queues another drain, so that an idle worker joins in on a backlog; after
+    DRAIN_SECONDS it hands what is left to that one."""
+    waiting_job_started(DRAIN_KEY)
+    deadline = time.monotonic() + DRAIN_SECONDS
+    attempted = 0
+    while time.monotonic() < deadline:
+        started = utcnow()
+        message_id = _claim_next(started)
+        if message_id is None:
+            return attempted
+        if attempted == 0:
+            enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE)
+        attempted += 1
+        try:
+            _attempt(message_id, started)
+        except Exception as exc:  # noqa: BLE001 (the row is already scheduled for its retry; go on with the rest)
+            log.error("outbox delivery failed with an internal error",
+                      extra={"outbox_id": message_id, "error": type(exc).__name__})
+    enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE)
+    return attempted
 
 
 @app_job
 def deliver(message_id: str, attempts: int | None = None) -> str:
-    """RQ job: one delivery attempt of one message. Returns what happened, for the job's result.
+    """RQ job: one delivery attempt of one message (a retry, a replay, the sweeper's). Returns what
+    happened, for the job's result.
 
     `attempts` is the message's attempt count when the job was enqueued. A second job for the same
     attempt (the sweeper's, while the first waited in a long queue) finds the count moved on and does
@@ -92,6 +140,11 @@ def deliver(message_id: str, attempts: int | None = None) -> str:
     started = utcnow()
     if not _claim(message_id, started, attempts):
         return "skipped"
+    return _attempt(message_id, started)
+
+
+def _attempt(message_id: str, started: datetime) -> str:
+    """One delivery attempt of a message this worker has claimed."""
     message = db.session.get(OutboxMessage, message_id)
     registered = _HANDLERS.get(message.kind)
     try:
@@ -115,15 +168,35 @@ def deliver(message_id: str, attempts: int | None = None) -> str:
     return "delivered"
 
 
+def _lease_end(now: datetime) -> datetime:
+    return now + timedelta(seconds=current_app.config.get("OUTBOX_CLAIM_SECONDS", 300))
+
+
+def _claimable(now: datetime) -> list:
+    return [OutboxMessage.status == "pending",
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)]
+
+
 def _claim(message_id: str, now: datetime, attempts: int | None) -> bool:
-    lease = timedelta(seconds=current_app.config.get("OUTBOX_CLAIM_SECONDS", 300))
-    claimable = [OutboxMessage.id == message_id, OutboxMessage.status == "pending",
-                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)]
+    claimable = [OutboxMessage.id == message_id, *_claimable(now)]
     if attempts is not None:
         claimable.append(OutboxMessage.attempts == attempts)
-    result = db.session.execute(update(OutboxMessage).where(*claimable).values(claimed_until=now + lease))
+    result = db.session.execute(update(OutboxMessage).where(*claimable).values(claimed_until=_lease_end(now)))
     db.session.commit()
     return result.rowcount == 1
+
+
+def _claim_next(now: datetime) -> str | None:
+    """Claim the due message that has waited longest; None when none is due. On PostgreSQL, rows another
+    worker is claiming are skipped (SKIP LOCKED); SQLite has one writer at a time anyway."""
+    oldest_due = (select(OutboxMessage.id).where(*_claimable(now), OutboxMessage.next_attempt_at <= now)
+                  .order_by(OutboxMessage.next_attempt_at).limit(1).with_for_update(skip_locked=True))
+    claimed = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == oldest_due.scalar_subquery(), *_claimable(now))
+        .values(claimed_until=_lease_end(now)).returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)).scalar()
+    db.session.commit()
+    return claimed
 
 
 def _defer(message_id: str, exc: Deferred) -> str:

@@ -130,8 +130,8 @@ class DTechClient:
                 "DTech is not configured: set DIFFERENT_API_BASE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
         signed = self.sign(method, self.base_url + path, body, headers or {})
         try:
-            with http.session(timeout=self.timeout) as session:
-                response = session.request(method, signed.url, data=signed.body, headers=dict(signed.headers))
+            response = http.session(timeout=self.timeout).request(method, signed.url, data=signed.body,
+                                                                  headers=dict(signed.headers))
         except requests.Timeout as exc:
             log.warning("dtech call timed out", extra={"operation": operation})
             raise PartnerTimeout("DTech did not answer in time; try again") from exc

@@ -75,7 +75,7 @@ def _add_ingest_route(form: Form) -> None:
     decorators = [
         require_ingest_key,
         ingest_limit(),
-        blp.arguments(form.schema),
+        blp.arguments(form.schema()),  # an instance: a class would be instantiated per request
         blp.response(200, IngestAnswerSchema),
         blp.alt_response(401, schema=DetailSchema, description="Missing or wrong X-INGEST-KEY"),
         blp.alt_response(429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this key; see Retry-After"),

@@ -75,6 +75,10 @@ class PostgresServer:
     def url(self, name: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
+    def pid(self) -> int:
+        """The postmaster's process id (its backends are its children)."""
+        return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+
 
 class RedisServer:
     """The embedded Redis binary on a unix socket; can be stopped and started again in place."""

@@ -35,7 +35,7 @@ def _queue(kind: str, recipients: list[str], text: str, operator: Operator,
                      message=text, status="queued", provider_ids={}, performed_by=actor_name(operator),
                      created_at=utcnow())
     db.session.add(sms)
-    sms.outbox_id = outbox.add(SMS_KIND, {"sms_id": sms.id}, subject_id=sms.id).id
+    sms.outbox_id = outbox.add(SMS_KIND, {"sms_id": sms.id}, subject_id=sms.id)
     audit.record("insight", "sms.queued", actor=operator.id, subject_id=sms.id,
                  details={"kind": kind, "recipients": len(recipients)})
     db.session.commit()
