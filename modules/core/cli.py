@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -49,8 +50,26 @@ def run_worker(app: Flask, queues: tuple[str, ...] = QUEUE_NAMES, burst: bool = 
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
 @with_appcontext
 def worker_command(queues: tuple[str, ...], burst: bool) -> None:
-    """Run a worker that delivers outbox messages and periodic jobs."""
-    run_worker(current_app._get_current_object(), tuple(queues), burst)
+    """Run a worker that delivers outbox messages and periodic jobs, below normal CPU priority
+    (WORKER_NICENESS)."""
+    app = current_app._get_current_object()
+    lower_cpu_priority(app.config["WORKER_NICENESS"])
+    run_worker(app, tuple(queues), burst)
+
+
+def lower_cpu_priority(niceness: int) -> None:
+    """Nice this process. Linux first shares CPU time between sessions (autogroups), and process managers
+    (honcho, the Procfile's) start each process in a session of its own, so a session leader also
+    lowers its session's share; a process in someone else's session leaves that session alone."""
+    if niceness <= 0:
+        return
+    os.nice(niceness)
+    autogroup = Path("/proc/self/autogroup")
+    if os.getsid(0) == os.getpid() and autogroup.exists():
+        try:
+            autogroup.write_text(str(niceness))
+        except OSError as exc:  # e.g. a container that does not allow it: the plain nice still holds
+            log.info("could not lower the session's CPU share", extra={"error": type(exc).__name__})
 
 
 @click.command("scheduler")

@@ -124,9 +124,6 @@ def handle_http_exception(error: HTTPException):
     data = getattr(error, "data", None) or {}
     details = data.get("messages")
     headers = {name: value for name, value in error.get_headers() if name != "Content-Type"}
-    rate_limit = getattr(error, "limit", None)  # flask-limiter's RateLimitExceeded names the limit it hit
-    if error.code == 429 and rate_limit is not None:
-        headers.setdefault("Retry-After", str(rate_limit.limit.get_expiry()))
     return _respond(error.code or 500, error.description or error.name, details, headers)
 
 

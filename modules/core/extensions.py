@@ -4,8 +4,6 @@ import os
 
 import marshmallow as ma
 from flask_cors import CORS
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -50,7 +48,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 api = HubApi()
 cors = CORS()
-limiter = Limiter(key_func=get_remote_address)
 
 
 @event.listens_for(Engine, "connect")

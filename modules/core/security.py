@@ -1,21 +1,28 @@
-"""Security headers on every answer, and the identity rate limits are counted against.
+"""Security headers on every answer, and per-caller rate limits on ingest views.
 
-Rate limits are per caller: the hash of the key a client presents (X-API-Key, X-INGEST-KEY or a
-bearer token), else its address. Counters live in Redis; when Redis is unreachable the limiter lets
-requests through (ingest must not depend on Redis). A refused request gets 429 with Retry-After (the
-limit's window) in its domain's envelope; accepted requests carry no X-RateLimit headers, which would
-cost a Redis read each.
+Rate limits are per caller and view: the hash of the key a client presents (X-API-Key, X-INGEST-KEY or
+a bearer token), else its address. Counters are fixed windows in Redis, kept by the `limits` library
+(one Redis call per request); when Redis is unreachable requests go through (ingest must not depend on
+Redis). A refused request gets 429 with Retry-After (the limit's window) in its domain's envelope;
+accepted requests carry no X-RateLimit headers, which would cost a Redis read each. (Flask-Limiter,
+which wraps the same library, spent about 0.3 ms more per request on its generic machinery.)
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, current_app, request
-from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse
+from limits.errors import StorageError
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
-
-from modules.core.extensions import limiter
 
 KEY_HEADERS = ("X-API-Key", "X-INGEST-KEY", "Authorization")
 DOC_PATHS = ("/docs", "/redoc")
@@ -32,17 +39,50 @@ DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.j
             "worker-src blob:; frame-ancestors 'none'")
 
 
+log = logging.getLogger(__name__)
+
+
 def caller_identity() -> str:
     for header in KEY_HEADERS:
         value = request.headers.get(header)
         if value:
             return "key:" + hashlib.sha256(value.encode()).hexdigest()[:32]
-    return "addr:" + (get_remote_address() or "unknown")
+    return "addr:" + (request.remote_addr or "unknown")
 
 
-def ingest_limit(setting: str = "INGEST_RATE_LIMIT"):
-    """Decorator for an ingest view: the limit is read from `setting` at request time."""
-    return limiter.limit(lambda: current_app.config[setting], key_func=caller_identity)
+def ingest_limit(setting: str = "INGEST_RATE_LIMIT") -> Callable[[Callable], Callable]:
+    """Decorator for an ingest view: at most the limit in `setting` (read at request time, e.g.
+    "6000/minute") per caller, counted per view."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def limited(*args: Any, **kwargs: Any) -> Any:
+            _count_request(setting)
+            return view(*args, **kwargs)
+
+        return limited
+
+    return decorator
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(limit: str) -> RateLimitItem:
+    return parse(limit)
+
+
+def _count_request(setting: str) -> None:
+    limiter: FixedWindowRateLimiter | None = current_app.extensions.get("hub_rate_limiter")
+    if limiter is None:
+        return
+    limit = _parsed(current_app.config[setting])
+    try:
+        allowed = limiter.hit(limit, request.endpoint or request.path, caller_identity())
+    except StorageError as exc:
+        log.warning("rate limit counters unavailable, request let through",
+                    extra={"error": type(exc.storage_error).__name__})
+        return
+    if not allowed:
+        raise TooManyRequests(str(limit), retry_after=limit.get_expiry())
 
 
 def _add_headers(response):
@@ -65,12 +105,8 @@ def init_app(app: Flask) -> None:
 
     if app.config.get("TRUST_PROXY_HEADERS"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-    app.config.update(
-        RATELIMIT_STORAGE_URI=limiter_storage_uri(redis_url(app)),
-        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 2},
-        RATELIMIT_SWALLOW_ERRORS=True,
-        RATELIMIT_HEADERS_ENABLED=False,
-        RATELIMIT_ENABLED=app.config.get("RATE_LIMITS_ENABLED", True),
-    )
-    limiter.init_app(app)
+    if app.config.get("RATE_LIMITS_ENABLED", True):
+        storage = storage_from_string(limiter_storage_uri(redis_url(app)), wrap_exceptions=True,
+                                      socket_connect_timeout=1, socket_timeout=2)
+        app.extensions["hub_rate_limiter"] = FixedWindowRateLimiter(storage)
     app.after_request(_add_headers)

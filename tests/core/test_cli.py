@@ -1,6 +1,12 @@
 """The core's commands: config, outbox, worker help."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from modules.core import outbox
+from modules.core.config import PROJECT_ROOT
 from modules.core.extensions import db
 from tests.support.handlers import KIND
 
@@ -48,3 +54,23 @@ def test_outbox_sweep_enqueues_due_messages(app, runner):
     fast = app.test_cli_runner()
     app.config["OUTBOX_SWEEP_GRACE_SECONDS"] = 0
     assert "enqueued 1" in fast.invoke(args=["outbox", "sweep"]).output
+
+
+def test_a_worker_in_a_session_of_its_own_lowers_its_cpu_priority_and_its_sessions():
+    script = ("import os, pathlib; from modules.core.cli import lower_cpu_priority; lower_cpu_priority(7); "
+              "group = pathlib.Path('/proc/self/autogroup'); "
+              "print(os.getpriority(os.PRIO_PROCESS, 0), group.read_text().split()[-1] if group.exists() else 7)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            start_new_session=True, check=True)
+    assert result.stdout.split() == ["7", "7"]
+
+
+def test_a_process_in_someone_elses_session_leaves_that_session_alone():
+    group = Path("/proc/self/autogroup")
+    before = group.read_text() if group.exists() else None
+    script = "import os; from modules.core.cli import lower_cpu_priority; lower_cpu_priority(5); " \
+             "print(os.getpriority(os.PRIO_PROCESS, 0))"
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split() == [str(os.getpriority(os.PRIO_PROCESS, 0) + 5)]
+    assert (group.read_text() if group.exists() else None) == before
