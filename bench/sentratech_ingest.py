@@ -11,7 +11,7 @@ The worker runs below the web server's CPU priority (WORKER_NICENESS), as `flask
 the load it delivers little, so after the healthy run the script also times how long the worker takes
 to deliver the backlog (at most 3 minutes). Bounded in time; everything it started is stopped and removed.
 
-    .venv/bin/python bench/sentratech_ingest.py [--seconds 15] [--clients 12] [--web-workers 3]
+    .venv/bin/python bench/sentratech_ingest.py [--seconds 15] [--clients 12] [--web-workers 3] [--hub-workers 1]
 """
 
 from __future__ import annotations
@@ -95,13 +95,15 @@ def client_loop(port: int, deadline: float, warmup_until: float, latencies: list
             (latencies.append(elapsed) if status == 200 else errors.append(status))
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time used so far by a process and its children (gunicorn's workers, PostgreSQL's backends)."""
-    try:
-        parent = psutil.Process(pid)
-        tree = [parent, *parent.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time used so far by processes and their children (gunicorn's workers, PostgreSQL's backends)."""
+    tree = []
+    for pid in pids:
+        try:
+            parent = psutil.Process(pid)
+            tree += [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
     total = 0.0
     for member in tree:
         try:
@@ -112,12 +114,12 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def cpu_by_part(pids: dict[str, int]) -> dict[str, float]:
+def cpu_by_part(pids: dict[str, list[int]]) -> dict[str, float]:
     """CPU seconds so far of each part of the stack, and of this process (the load generator)."""
     return {**{part: cpu_seconds(pid) for part, pid in pids.items()}, "load generator": time.process_time()}
 
 
-def drive(port: int, seconds: float, clients: int, pids: dict[str, int], warmup: float = 2.0) -> dict:
+def drive(port: int, seconds: float, clients: int, pids: dict[str, list[int]], warmup: float = 2.0) -> dict:
     latencies: list[float] = []
     errors: list[int] = []
     start = time.monotonic()
@@ -210,7 +212,7 @@ def reset(app) -> None:
         get_redis(app).flushdb()
 
 
-def run(seconds: float, clients: int, web_workers: int) -> None:
+def run(seconds: float, clients: int, web_workers: int, hub_workers: int) -> None:
     from flask_migrate import upgrade
 
     from app_modular import create_app
@@ -221,7 +223,8 @@ def run(seconds: float, clients: int, web_workers: int) -> None:
     redis_dir = Path(tempfile.mkdtemp(prefix="hub-bench-sentratech-redis-"))
     postgres = PostgresServer(pg_dir).init()
     redis_server = RedisServer(redis_dir)
-    web = worker = dashboard = None
+    web = dashboard = None
+    workers: list[subprocess.Popen] = []
     results = {}
     try:
         postgres.start()
@@ -241,23 +244,24 @@ def run(seconds: float, clients: int, web_workers: int) -> None:
                      str(web_workers), "app_modular:create_app()"], env)
         wait_for_health(web_port, web)
         print(f"gunicorn: {web_workers} sync workers; {clients} clients; {seconds:.0f} s per run after a 2 s warm-up; "
-              f"1 hub worker delivering to the dashboard throughout")
+              f"{hub_workers} hub worker(s) delivering to the dashboard throughout")
         for mode in MODES:
             reset(app)
             dashboard = start([sys.executable, __file__, "--dashboard-peer", mode, "--port", str(dashboard_port)], env)
-            worker = start([str(ROOT / ".venv/bin/flask"), "--app", "app_modular", "worker"], env)
+            workers = [start([str(ROOT / ".venv/bin/flask"), "--app", "app_modular", "worker"], env)
+                       for _ in range(hub_workers)]
             time.sleep(1.5)
-            pids = {"web": web.pid, "worker": worker.pid, "PostgreSQL": postgres.pid(),
-                    "Redis": redis_server.process.pid, "dashboard": dashboard.pid}
+            pids = {"web": [web.pid], "worker": [worker.pid for worker in workers], "PostgreSQL": [postgres.pid()],
+                    "Redis": [redis_server.process.pid], "dashboard": [dashboard.pid]}
             results[mode] = drive(web_port, seconds, clients, pids)
             results[mode]["sync"] = sync_summary(app)
             if mode == "healthy":
                 results[mode]["catch_up"] = catch_up(app)
-            stop(worker)
-            stop(dashboard)
-            worker = dashboard = None
+            for process in (*workers, dashboard):
+                stop(process)
+            workers, dashboard = [], None
     finally:
-        for process in (worker, dashboard, web):
+        for process in (*workers, dashboard, web):
             stop(process)
         redis_server.stop()
         postgres.stop("immediate")
@@ -275,7 +279,7 @@ def report(results: dict) -> None:
         print(f"{mode:10} {figures['rate']:8.0f} {figures['p50_ms']:8.1f} {figures['p99_ms']:8.1f} {ratio:+14.0%} "
               f"{figures['errors']:7d} {figures['load']:9.1f}  {figures['sync']}")
     delivered, seconds = results["healthy"]["catch_up"]
-    print(f"\nAfter the healthy run, the worker delivered the {delivered} records left in {seconds:.1f} s "
+    print(f"\nAfter the healthy run, the hub worker(s) delivered the {delivered} records left in {seconds:.1f} s "
           f"({delivered / max(seconds, 0.001):.0f} records/s, machine otherwise idle).")
     print("\nCPU ms per accepted form, by part of the stack:")
     parts = list(next(iter(results.values()))["cpu_ms"])
@@ -290,10 +294,11 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=15, help="measured seconds per dashboard mode (default 15)")
     parser.add_argument("--clients", type=int, default=12, help="concurrent clients (default 12)")
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn sync workers (default 3)")
+    parser.add_argument("--hub-workers", type=int, default=1, help="`flask worker` processes (default 1)")
     parser.add_argument("--dashboard-peer", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.dashboard_peer:
         serve_dashboard(arguments.dashboard_peer, arguments.port)
     else:
-        run(arguments.seconds, arguments.clients, arguments.web_workers)
+        run(arguments.seconds, arguments.clients, arguments.web_workers, arguments.hub_workers)
