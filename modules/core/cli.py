@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -65,11 +66,17 @@ def lower_cpu_priority(niceness: int) -> None:
         return
     os.nice(niceness)
     autogroup = Path("/proc/self/autogroup")
-    if os.getsid(0) == os.getpid() and autogroup.exists():
+    if os.getsid(0) != os.getpid() or not autogroup.exists():
+        return
+    for _ in range(20):  # Linux takes one such change per 100 ms from unprivileged processes (EAGAIN)
         try:
             autogroup.write_text(str(niceness))
+            return
+        except BlockingIOError:
+            time.sleep(0.1)
         except OSError as exc:  # e.g. a container that does not allow it: the plain nice still holds
             log.info("could not lower the session's CPU share", extra={"error": type(exc).__name__})
+            return
 
 
 @click.command("scheduler")

@@ -41,7 +41,8 @@ from modules.core.types import new_id, utcnow
 
 DEFAULT_BACKOFF = (10, 60, 300, 1800, 7200, 21600)
 DRAIN_KEY = "outbox:drain"
-DRAIN_SECONDS = 60  # a drain hands over to a fresh job then, well inside RQ's 180 s job timeout
+DRAIN_SECONDS = 60  # then a drain hands over to the next one
+DRAIN_JOB_TIMEOUT = DRAIN_SECONDS + 180  # a delivery that starts late in a drain keeps RQ's usual 180 s
 
 log = logging.getLogger(__name__)
 _INSERT = OutboxMessage.__table__.insert()
@@ -99,7 +100,7 @@ def add(kind: str, payload: dict[str, Any], subject_id: str | None = None) -> st
     db.session.connection().execute(_INSERT, {
         "id": message_id, "kind": kind, "payload": payload, "subject_id": subject_id, "status": "pending",
         "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now})
-    enqueue_once_after_commit(drain, DRAIN_KEY, queue=OUTBOX_QUEUE)
+    enqueue_once_after_commit(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
     return message_id
 
 
@@ -118,14 +119,15 @@ def drain() -> int:
         if message_id is None:
             return attempted
         if attempted == 0:
-            enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE)
+            enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
         attempted += 1
         try:
             _attempt(message_id, started)
         except Exception as exc:  # noqa: BLE001 (the row is already scheduled for its retry; go on with the rest)
+            db.session.rollback()
             log.error("outbox delivery failed with an internal error",
                       extra={"outbox_id": message_id, "error": type(exc).__name__})
-    enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE)
+    enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
     return attempted
 
 
@@ -252,7 +254,7 @@ def sweep(now: datetime | None = None, limit: int = 1000) -> int:
     grace = timedelta(seconds=current_app.config.get("OUTBOX_SWEEP_GRACE_SECONDS", 30))
     requeue_after = timedelta(seconds=current_app.config.get("OUTBOX_REQUEUE_SECONDS", 300))
     due = db.session.execute(
-        select(OutboxMessage.id, OutboxMessage.attempts)
+        select(OutboxMessage.id, OutboxMessage.attempts, OutboxMessage.next_attempt_at)
         .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now - grace,
                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
                or_(OutboxMessage.enqueued_at.is_(None), OutboxMessage.enqueued_at <= now - requeue_after))
@@ -264,7 +266,14 @@ def sweep(now: datetime | None = None, limit: int = 1000) -> int:
     db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([row.id for row in due]))
                        .values(enqueued_at=now))
     db.session.commit()
-    return sum(enqueue(deliver, row.id, row.attempts, queue=OUTBOX_QUEUE) for row in due)
+    # Never-tried rows that are due now are what a drain takes: one drain job, not a job per row (a backlog
+    # behind a busy worker is mostly such rows). Retries and deferred rows get their own job, as scheduled.
+    real_now = utcnow()
+    for_drain = {row.id for row in due if row.attempts == 0 and row.next_attempt_at <= real_now}
+    drained = len(for_drain) if for_drain and enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE,
+                                                           job_timeout=DRAIN_JOB_TIMEOUT) else 0
+    return drained + sum(enqueue(deliver, row.id, row.attempts, queue=OUTBOX_QUEUE)
+                         for row in due if row.id not in for_drain)
 
 
 def replay(ids: Iterable[str] = (), kind: str | None = None, all_dead: bool = False) -> int:

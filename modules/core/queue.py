@@ -69,17 +69,19 @@ def enqueue(func: Callable, *args: Any, queue: str = OUTBOX_QUEUE, delay_seconds
     return _unless_redis_down(send)
 
 
-def enqueue_once(func: Callable, key: str, queue: str = OUTBOX_QUEUE) -> bool:
+def enqueue_once(func: Callable, key: str, queue: str = OUTBOX_QUEUE, job_timeout: int | None = None) -> bool:
     """Enqueue `func` (no arguments) unless a job enqueued under `key` is still waiting to start.
 
     The job must call `waiting_job_started(key)` before it looks for work: then whatever was committed
-    before a call that found a job waiting is seen by that job. False when Redis is unreachable."""
+    before a call that found a job waiting is seen by that job. A job that waits longer than
+    WAITING_TTL_SECONDS (behind long jobs) may get a second one queued behind it: harmless, it finds
+    less to do. False when Redis is unreachable."""
 
     def send() -> None:
         connection = get_redis()
         if connection.set(WAITING_KEY_PREFIX + key, 1, nx=True, ex=WAITING_TTL_SECONDS):
             try:
-                get_queue(queue).enqueue(func)
+                get_queue(queue).enqueue(func, job_timeout=job_timeout)
             except BaseException:
                 connection.delete(WAITING_KEY_PREFIX + key)
                 raise
@@ -113,19 +115,20 @@ def enqueue_after_commit(func: Callable, *args: Any, queue: str = OUTBOX_QUEUE, 
     session.info.setdefault("after_commit_jobs", []).append((func, args, queue, delay_seconds))
 
 
-def enqueue_once_after_commit(func: Callable, key: str, queue: str = OUTBOX_QUEUE) -> None:
+def enqueue_once_after_commit(func: Callable, key: str, queue: str = OUTBOX_QUEUE,
+                              job_timeout: int | None = None) -> None:
     """`enqueue_once` when the current transaction commits, however many times it was asked for."""
     from modules.core.extensions import db
 
-    db.session().info.setdefault("after_commit_once", {})[key] = (func, queue)
+    db.session().info.setdefault("after_commit_once", {})[key] = (func, queue, job_timeout)
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_committed_jobs(session: Session) -> None:
     for func, args, queue, delay_seconds in session.info.pop("after_commit_jobs", []):
         enqueue(func, *args, queue=queue, delay_seconds=delay_seconds)
-    for key, (func, queue) in session.info.pop("after_commit_once", {}).items():
-        enqueue_once(func, key, queue=queue)
+    for key, (func, queue, job_timeout) in session.info.pop("after_commit_once", {}).items():
+        enqueue_once(func, key, queue=queue, job_timeout=job_timeout)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, request
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -66,23 +66,24 @@ def ingest_limit(setting: str = "INGEST_RATE_LIMIT") -> Callable[[Callable], Cal
 
 
 @functools.lru_cache(maxsize=32)
-def _parsed(limit: str) -> RateLimitItem:
-    return parse(limit)
+def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
+    """"6000/minute", or several at once: "100/second;6000/minute"."""
+    return tuple(parse_many(limits))
 
 
 def _count_request(setting: str) -> None:
     limiter: FixedWindowRateLimiter | None = current_app.extensions.get("hub_rate_limiter")
     if limiter is None:
         return
-    limit = _parsed(current_app.config[setting])
-    try:
-        allowed = limiter.hit(limit, request.endpoint or request.path, caller_identity())
-    except StorageError as exc:
-        log.warning("rate limit counters unavailable, request let through",
-                    extra={"error": type(exc.storage_error).__name__})
-        return
-    if not allowed:
-        raise TooManyRequests(str(limit), retry_after=limit.get_expiry())
+    for limit in _parsed(current_app.config[setting]):
+        try:
+            allowed = limiter.hit(limit, request.endpoint or request.path, caller_identity())
+        except StorageError as exc:
+            log.warning("rate limit counters unavailable, request let through",
+                        extra={"error": type(exc.storage_error).__name__})
+            return
+        if not allowed:
+            raise TooManyRequests(str(limit), retry_after=limit.get_expiry())
 
 
 def _add_headers(response):

@@ -68,7 +68,7 @@ def _add_ingest_route(form: Form) -> None:
         return {"status": "success", "id": record_id, "message": f"{form.label} received",
                 "dashboard_status": "queued"}
 
-    # Each form's view has a name of its own: the rate limiter counts per view name.
+    # Each form's view has an endpoint of its own: rate limits count per endpoint.
     ingest.__name__ = ingest.__qualname__ = f"ingest_{form.name}"
     ingest.__doc__ = (f"Store a {form.label} and queue it for the dashboard.\n\n"
                       "The record is committed before the answer; a worker delivers it to the dashboard later.")

@@ -3,8 +3,8 @@
 from modules.core.security import ingest_limit
 
 
-def _limited_app(make_app, **settings):
-    app = make_app(INGEST_RATE_LIMIT="2/minute", **settings)
+def _limited_app(make_app, limit="2/minute", **settings):
+    app = make_app(INGEST_RATE_LIMIT=limit, **settings)
 
     @app.route("/limited-ingest", methods=["POST"])
     @ingest_limit()
@@ -31,6 +31,12 @@ def test_a_caller_over_its_limit_gets_429_with_retry_after(make_app):
     assert int(refused.headers["Retry-After"]) > 0
     assert "detail" in refused.get_json()
     assert client.post("/limited-ingest", headers={"X-INGEST-KEY": "key-two"}).status_code == 200
+
+
+def test_every_limit_of_a_list_counts(make_app):
+    client = _limited_app(make_app, limit="100/minute;1/hour").test_client()
+    codes = [client.post("/limited-ingest", headers={"X-INGEST-KEY": "key-one"}).status_code for _ in range(2)]
+    assert codes == [200, 429]
 
 
 def test_limits_let_requests_through_when_redis_is_down(make_app, redis_server):
