@@ -104,6 +104,11 @@ def add(kind: str, payload: dict[str, Any], subject_id: str | None = None) -> st
     return message_id
 
 
+def queue_drain() -> bool:
+    """Queue a drain unless one is waiting; False when Redis is unreachable (the sweeper catches up)."""
+    return enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
+
+
 @app_job
 def drain() -> int:
     """RQ job: deliver due messages one at a time until none is left. Returns how many it attempted.
@@ -119,7 +124,7 @@ def drain() -> int:
         if message_id is None:
             return attempted
         if attempted == 0:
-            enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
+            queue_drain()
         attempted += 1
         try:
             _attempt(message_id, started)
@@ -127,7 +132,7 @@ def drain() -> int:
             db.session.rollback()
             log.error("outbox delivery failed with an internal error",
                       extra={"outbox_id": message_id, "error": type(exc).__name__})
-    enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
+    queue_drain()
     return attempted
 
 
@@ -270,8 +275,7 @@ def sweep(now: datetime | None = None, limit: int = 1000) -> int:
     # behind a busy worker is mostly such rows). Retries and deferred rows get their own job, as scheduled.
     real_now = utcnow()
     for_drain = {row.id for row in due if row.attempts == 0 and row.next_attempt_at <= real_now}
-    drained = len(for_drain) if for_drain and enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE,
-                                                           job_timeout=DRAIN_JOB_TIMEOUT) else 0
+    drained = len(for_drain) if for_drain and queue_drain() else 0
     return drained + sum(enqueue(deliver, row.id, row.attempts, queue=OUTBOX_QUEUE)
                          for row in due if row.id not in for_drain)
 
