@@ -44,13 +44,13 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs in the SQLite pass only (it does not use the database)")
+    config.addinivalue_line("markers", "postgres_only: runs in the PostgreSQL pass only (it tests the server)")
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--db") == "sqlite":
-        return
-    kept = [item for item in items if "sqlite_only" not in item.keywords]
-    config.hook.pytest_deselected(items=[item for item in items if "sqlite_only" in item.keywords])
+    other_pass = "postgres_only" if config.getoption("--db") == "sqlite" else "sqlite_only"
+    kept = [item for item in items if other_pass not in item.keywords]
+    config.hook.pytest_deselected(items=[item for item in items if other_pass in item.keywords])
     items[:] = kept
 
 

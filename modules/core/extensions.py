@@ -1,6 +1,7 @@
 """Flask extensions, created unbound here and bound to the app by `create_app`."""
 
 import os
+import select
 
 import marshmallow as ma
 from flask_cors import CORS
@@ -9,7 +10,9 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 # Stable constraint names, so that Alembic can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -59,6 +62,22 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+@event.listens_for(Pool, "checkout")
+def _replace_closed_connections(dbapi_connection, _record, _proxy):
+    """Hand out no PostgreSQL connection the server has closed (a restart, a terminated backend, an idle
+    timeout). The server's farewell and end-of-file then wait on the idle socket, so looking at the socket
+    is enough; SQLAlchemy's `pool_pre_ping` would cost a round trip on every checkout instead. On
+    DisconnectionError the pool discards the connection and checks out another."""
+    if not type(dbapi_connection).__module__.startswith("psycopg2"):
+        return
+    if dbapi_connection.closed:
+        raise DisconnectionError("connection closed")
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed the connection")
 
 
 def _dispose_pools_after_fork():

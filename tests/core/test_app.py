@@ -2,11 +2,16 @@
 
 import json
 import logging
+import time
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from app_modular import create_app
 from modules.core.config import ConfigurationError, load_config
+from modules.core.config import database_url as database_url_setting
+from modules.core.extensions import db
 
 
 def test_health_reports_database_redis_and_outbox(client):
@@ -25,6 +30,27 @@ def test_health_answers_503_when_the_database_is_unreachable(make_app):
     response = app.test_client().get("/health")
     assert response.status_code == 503
     assert response.get_json()["database"].startswith("unavailable")
+
+
+@pytest.mark.postgres_only
+def test_a_pooled_connection_the_server_closed_is_replaced_not_answered_503(app, client, database_url):
+    """What a PostgreSQL restart does to every pooled connection; the pool checks without a round trip."""
+    assert client.get("/health").status_code == 200
+    with app.app_context():
+        assert db.engine.pool.checkedin() >= 1
+    admin = create_engine(database_url_setting(database_url), poolclass=NullPool)
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        for _ in range(100):
+            others = connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                             "current_database() AND pid <> pg_backend_pid()")).scalar_one()
+            if not others:
+                break
+            time.sleep(0.05)
+    admin.dispose()
+    response = client.get("/health")
+    assert response.status_code == 200 and response.get_json()["database"] == "ok"
 
 
 def test_health_reports_redis_down_without_failing(make_app, tmp_path):
@@ -149,7 +175,6 @@ def test_a_nul_character_never_becomes_a_500(app, client):
     """PostgreSQL refuses NUL in text; SQLite stores it, so there the login simply fails."""
     response = client.post("/api/auth/login", json={"email": "a\u0000b@example.com", "password": "x"})
     with app.app_context():
-        from modules.core.extensions import db
         expected = 422 if db.engine.dialect.name == "postgresql" else 401
     assert response.status_code == expected
 
