@@ -96,12 +96,19 @@ def handler(kind: str, backoff: Iterable[int] = DEFAULT_BACKOFF,
 def add(kind: str, payload: dict[str, Any], subject_id: str | None = None) -> str:
     """Add a message to the caller's transaction and return its id; a drain is queued once that
     transaction commits. A plain INSERT, not an ORM object: this is on every ingest's hot path."""
-    message_id, now = new_id(), utcnow()
-    db.session.connection().execute(_INSERT, {
-        "id": message_id, "kind": kind, "payload": payload, "subject_id": subject_id, "status": "pending",
-        "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now})
-    enqueue_once_after_commit(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
-    return message_id
+    return add_many(kind, [(payload, subject_id)])[0]
+
+
+def add_many(kind: str, messages: Iterable[tuple[dict[str, Any], str | None]]) -> list[str]:
+    """`add` for many (payload, subject_id) pairs at once: one multi-row INSERT. Returns the ids."""
+    now = utcnow()
+    rows = [{"id": new_id(), "kind": kind, "payload": payload, "subject_id": subject_id, "status": "pending",
+             "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
+            for payload, subject_id in messages]
+    if rows:
+        db.session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+        enqueue_once_after_commit(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
+    return [row["id"] for row in rows]
 
 
 def queue_drain() -> bool:

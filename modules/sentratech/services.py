@@ -157,8 +157,7 @@ def queue_planned(plan: SyncPlan, batch_size: int = 500, progress: Callable[[int
             batch = ids[start:start + batch_size]
             db.session.execute(update(form.model).where(form.model.id.in_(batch))
                                .values(sync_status=PENDING, sync_error=None, updated_at=utcnow()))
-            for record_id in batch:
-                queue_sync(form, record_id)
+            outbox.add_many(SYNC_KIND, [({"form": form.name}, record_id) for record_id in batch])
             audit.record("sentratech", f"{form.name}.resync", actor=actor, details={"queued": len(batch)})
             db.session.commit()
             queued += len(batch)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from modules.core.extensions import db
 from modules.core.models import AuditEntry, OutboxMessage
@@ -85,8 +85,17 @@ def test_a_bulk_resync_queues_in_batches(no_auth_dashboard):
     with app.app_context():
         db.session.execute(insert(DemoRequest), rows)
         db.session.commit()
+    outbox_inserts = []
+
+    def count_outbox_inserts(_connection, _cursor, statement, *_args):
+        if statement.startswith("INSERT INTO outbox "):
+            outbox_inserts.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count_outbox_inserts)
     result = app.test_cli_runner().invoke(args=["sentratech", "resync", "--batch-size", "500"])
     assert "queued 1200 record(s)" in result.output
+    assert len(outbox_inserts) == 3  # one multi-row INSERT per batch, not one per record
     assert count(app, OutboxMessage, OutboxMessage.kind == "sentratech.dashboard_sync") == 1200
     assert count(app, DemoRequest, DemoRequest.sync_status == "pending_dashboard_sync") == 1200
     with app.app_context():
