@@ -85,7 +85,7 @@ def redis_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def base_config(database_url, redis_server) -> dict:
     return {"DATABASE_URL": database_url, "REDIS_URL": redis_server.url, "TESTING": True,
-            "REDIS_RETRY_PAUSE_SECONDS": 0, **TEST_KEYS}
+            "REDIS_RETRY_PAUSE_SECONDS": 0, "OUTBOX_DRAIN_SIGNAL_MS": 0, **TEST_KEYS}
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,9 @@
 A domain writes `outbox.add(kind, payload, subject_id)` in the same transaction as its record. Once
 that transaction commits, a `drain` job is queued on RQ unless one is already waiting: a worker's
 drain claims due rows one at a time (a row no other worker holds) and delivers each, until none is
-due. A busy outbox so costs a request one Redis `SET NX` and a worker one RQ job for many rows; a
-drain that finds work queues another, so idle workers join in. Each delivery calls the handler the
+due. A busy outbox so costs a request at most one Redis `SET NX` (a web process asks at most once per
+OUTBOX_DRAIN_SIGNAL_MS, and a drain lingers that long twice before it stops) and a worker one RQ job for
+many rows; a drain that finds work queues another, so idle workers join in. Each delivery calls the handler the
 domain registered for the kind (`@outbox.handler(kind)`) and records the attempt. Handlers raise
 `Retryable` or `Permanent`; retries follow the kind's backoff, each one an RQ job `deliver(id)`
 scheduled for its time, and the row ends `dead` after the last one. The sweeper re-enqueues due rows
@@ -107,8 +108,16 @@ def add_many(kind: str, messages: Iterable[tuple[dict[str, Any], str | None]]) -
             for payload, subject_id in messages]
     if rows:
         db.session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
-        enqueue_once_after_commit(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
+        enqueue_once_after_commit(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT,
+                                  quiet_seconds=_drain_signal_seconds())
     return [row["id"] for row in rows]
+
+
+def _drain_signal_seconds() -> float:
+    """How long after asking for a drain a web process skips asking again (OUTBOX_DRAIN_SIGNAL_MS): at
+    hundreds of forms a second, most commits then cost no Redis call. A drain lingers twice that long
+    before it stops (see `drain`), so a commit that skipped the call is still delivered at once."""
+    return current_app.config.get("OUTBOX_DRAIN_SIGNAL_MS", 0) / 1000
 
 
 def queue_drain() -> bool:
@@ -121,15 +130,21 @@ def drain() -> int:
     """RQ job: deliver due messages one at a time until none is left. Returns how many it attempted.
 
     After its first claim it queues another drain, so that an idle worker joins in on a backlog; after
-    DRAIN_SECONDS it hands what is left to that one."""
+    DRAIN_SECONDS it hands what is left to that one. When it first runs out of work it looks once more
+    after twice OUTBOX_DRAIN_SIGNAL_MS, for commits that did not ask for a drain."""
     waiting_job_started(DRAIN_KEY)
     deadline = time.monotonic() + DRAIN_SECONDS
+    linger = 2 * _drain_signal_seconds()
     attempted = 0
     while time.monotonic() < deadline:
         started = utcnow()
         message_id = _claim_next(started)
         if message_id is None:
-            return attempted
+            if linger <= 0:
+                return attempted
+            time.sleep(linger)  # for commits that skipped asking for a drain (`queue.enqueue_once`'s quiet time)
+            linger = 0
+            continue
         if attempted == 0:
             queue_drain()
         attempted += 1

@@ -35,6 +35,7 @@ WAITING_KEY_PREFIX = "hub:waiting:"
 WAITING_TTL_SECONDS = 30  # bounds how long a lost job (a worker killed before starting it) blocks new ones
 
 _paused_until: dict[str, float] = {}
+_asked_at: dict[str, float] = {}  # when this process last asked Redis for a job of `enqueue_once`, per key
 
 
 def redis_url(app: Flask) -> str:
@@ -69,13 +70,22 @@ def enqueue(func: Callable, *args: Any, queue: str = OUTBOX_QUEUE, delay_seconds
     return _unless_redis_down(send)
 
 
-def enqueue_once(func: Callable, key: str, queue: str = OUTBOX_QUEUE, job_timeout: int | None = None) -> bool:
+def enqueue_once(func: Callable, key: str, queue: str = OUTBOX_QUEUE, job_timeout: int | None = None,
+                 quiet_seconds: float = 0) -> bool:
     """Enqueue `func` (no arguments) unless a job enqueued under `key` is still waiting to start.
 
     The job must call `waiting_job_started(key)` before it looks for work: then whatever was committed
     before a call that found a job waiting is seen by that job. A job that waits longer than
     WAITING_TTL_SECONDS (behind long jobs) may get a second one queued behind it: harmless, it finds
-    less to do. False when Redis is unreachable."""
+    less to do. False when Redis is unreachable.
+
+    With `quiet_seconds`, this process skips the Redis call if it made one for `key` less than that long
+    ago. The job must then look for work once more at least `quiet_seconds` after it first finds none: a
+    call skipped at time t follows one made after t - quiet_seconds, which queued the job or found it
+    waiting, so that job starts after it, first finds no work after it, and looks again after t."""
+    asked = time.monotonic()
+    if quiet_seconds and asked - _asked_at.get(key, asked - quiet_seconds) < quiet_seconds:
+        return True
 
     def send() -> None:
         connection = get_redis()
@@ -86,7 +96,10 @@ def enqueue_once(func: Callable, key: str, queue: str = OUTBOX_QUEUE, job_timeou
                 connection.delete(WAITING_KEY_PREFIX + key)
                 raise
 
-    return _unless_redis_down(send)
+    sent = _unless_redis_down(send)
+    if sent:
+        _asked_at[key] = asked  # when it was asked, not answered: the window must not outlast the guarantee
+    return sent
 
 
 def waiting_job_started(key: str) -> None:
@@ -116,19 +129,19 @@ def enqueue_after_commit(func: Callable, *args: Any, queue: str = OUTBOX_QUEUE, 
 
 
 def enqueue_once_after_commit(func: Callable, key: str, queue: str = OUTBOX_QUEUE,
-                              job_timeout: int | None = None) -> None:
+                              job_timeout: int | None = None, quiet_seconds: float = 0) -> None:
     """`enqueue_once` when the current transaction commits, however many times it was asked for."""
     from modules.core.extensions import db
 
-    db.session().info.setdefault("after_commit_once", {})[key] = (func, queue, job_timeout)
+    db.session().info.setdefault("after_commit_once", {})[key] = (func, queue, job_timeout, quiet_seconds)
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_committed_jobs(session: Session) -> None:
     for func, args, queue, delay_seconds in session.info.pop("after_commit_jobs", []):
         enqueue(func, *args, queue=queue, delay_seconds=delay_seconds)
-    for key, (func, queue, job_timeout) in session.info.pop("after_commit_once", {}).items():
-        enqueue_once(func, key, queue=queue, job_timeout=job_timeout)
+    for key, (func, queue, job_timeout, quiet_seconds) in session.info.pop("after_commit_once", {}).items():
+        enqueue_once(func, key, queue=queue, job_timeout=job_timeout, quiet_seconds=quiet_seconds)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 from werkzeug import Response
 
-from modules.core import outbox
+from modules.core import outbox, queue
 from modules.core.config import PROJECT_ROOT
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
-from modules.core.queue import get_queue
+from modules.core.queue import get_queue, get_redis
 from modules.core.types import utcnow
 from tests.support.handlers import KIND
 
@@ -225,6 +225,35 @@ def test_commits_in_a_row_queue_one_drain_that_delivers_them_all(app, worker, ht
     worker.drain()
     assert sorted(request.get_json()["n"] for request, _ in httpserver.log) == [0, 1, 2]
     assert [load(app, message_id)[0].status for message_id in ids] == ["delivered"] * 3
+
+
+def test_a_commit_in_the_signal_quiet_time_asks_no_redis_and_the_lingering_drain_takes_it(make_app, httpserver):
+    """OUTBOX_DRAIN_SIGNAL_MS: a web process asks for a drain at most once per quiet time; a drain that runs
+    out of work looks again after twice that, so a commit that did not ask is delivered all the same."""
+    httpserver.expect_request("/hook").respond_with_json({})
+    app = make_app(OUTBOX_DRAIN_SIGNAL_MS=1000)
+    queue._asked_at.clear()  # this process's memory of its last ask, from earlier tests
+    first = add_message(app, httpserver.url_for("/hook"), {"n": 1})
+    with app.app_context():
+        redis = get_redis()
+    drained = []
+
+    def run_the_queued_drain():
+        with app.app_context():
+            drained.append(outbox.drain())
+
+    draining = threading.Thread(target=run_the_queued_drain)
+    draining.start()
+    deadline = time.monotonic() + 5
+    while not httpserver.log and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # the drain has found nothing more and lingers
+    redis.config_resetstat()
+    second = add_message(app, httpserver.url_for("/hook"), {"n": 2})
+    assert "cmdstat_set" not in redis.info("commandstats"), "the second commit did not ask Redis"
+    draining.join(10)
+    assert drained == [2]
+    assert [load(app, message_id)[0].status for message_id in (first, second)] == ["delivered"] * 2
 
 
 def test_a_drain_goes_on_after_a_handler_crashes(app, httpserver):
