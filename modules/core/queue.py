@@ -83,8 +83,8 @@ def enqueue_once(func: Callable, key: str, queue: str = OUTBOX_QUEUE, job_timeou
     ago. The job must then look for work once more at least `quiet_seconds` after it first finds none: a
     call skipped at time t follows one made after t - quiet_seconds, which queued the job or found it
     waiting, so that job starts after it, first finds no work after it, and looks again after t."""
-    asked = time.monotonic()
-    if quiet_seconds and asked - _asked_at.get(key, asked - quiet_seconds) < quiet_seconds:
+    asked, last_asked = time.monotonic(), _asked_at.get(key)
+    if quiet_seconds and last_asked is not None and asked - last_asked < quiet_seconds:
         return True
 
     def send() -> None:
