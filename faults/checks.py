@@ -25,6 +25,7 @@ SENTRATECH_MARKERS = {  # form -> (table, column, how the driver wrote the marke
     "subscriptions": ("sentratech_subscription", "email", "sub-{}@example.com"),
 }
 EMAIL_KINDS = ("fastcore.welcome_email", "fastcore.admin_alert")
+FIRST_ATTEMPT_MEDIAN_LIMIT_SECONDS = 10
 
 
 @dataclass
@@ -107,7 +108,23 @@ class Checker:
         for (domain, route, status), count in sorted(self.results.unclean.items()):
             verdict.problems.append(f"{domain} {route}: {count} answer(s) {status} that are not a clean refusal")
         verdict.notes.extend([self._early_retries(), self._orphan_processes()])
+        self._first_attempt_delay(verdict)
         return verdict
+
+    def _first_attempt_delay(self, verdict: Verdict) -> None:
+        """How long messages waited from their commit to their first delivery attempt. Drains are queued on
+        commit, so the median is well under a second even with partners failing; the periodic sweeper
+        (30 s grace) and the drain phase's operator sweep would still deliver everything if they were not,
+        so a slow median is the only sign of it."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM "
+                           "a.started_at - m.created_at)) FROM outbox m JOIN outbox_attempt a "
+                           "ON a.outbox_id = m.id AND a.number = 1")
+            median, p90 = cursor.fetchone()[0] or (0.0, 0.0)
+        verdict.notes.append(f"from commit to first delivery attempt: median {median:.1f} s, 90% within {p90:.1f} s")
+        if median > FIRST_ATTEMPT_MEDIAN_LIMIT_SECONDS:
+            verdict.problems.append(f"half the outbox messages waited over {FIRST_ATTEMPT_MEDIAN_LIMIT_SECONDS} s "
+                                    "for their first attempt: drains are not queued on commit")
 
     def _early_retries(self) -> str:
         """Retries that started sooner after a failed attempt than the backoff allows (every kind's
