@@ -107,15 +107,24 @@ def waiting_job_started(key: str) -> None:
     get_redis().delete(WAITING_KEY_PREFIX + key)
 
 
+def redis_paused() -> bool:
+    """True for REDIS_RETRY_PAUSE_SECONDS after a Redis call of this process failed: callers that can do
+    without Redis skip it meanwhile, so an unreachable Redis costs one timeout, not one per request."""
+    return _paused_until.get(redis_url(current_app), 0) > time.monotonic()
+
+
+def pause_redis() -> None:
+    _paused_until[redis_url(current_app)] = time.monotonic() + current_app.config.get("REDIS_RETRY_PAUSE_SECONDS", 5)
+
+
 def _unless_redis_down(send: Callable[[], None]) -> bool:
-    url = redis_url(current_app)
-    if _paused_until.get(url, 0) > time.monotonic():
+    if redis_paused():
         return False
     try:
         send()
         return True
     except (redis.exceptions.RedisError, OSError) as exc:
-        _paused_until[url] = time.monotonic() + current_app.config.get("REDIS_RETRY_PAUSE_SECONDS", 5)
+        pause_redis()
         log.warning("redis unavailable, job left for the sweeper", extra={"error": type(exc).__name__})
         return False
 

@@ -1,5 +1,8 @@
 """Security headers on every answer; per-caller rate limits that fail open when Redis is down."""
 
+import socket
+import time
+
 from modules.core.security import ingest_limit
 
 
@@ -47,6 +50,22 @@ def test_limits_let_requests_through_when_redis_is_down(make_app, redis_server):
     finally:
         redis_server.start()
     assert codes == [200, 200, 200, 200]
+
+
+def test_a_redis_that_does_not_answer_costs_one_timeout_not_one_per_request(make_app):
+    """Over TCP a Redis can hang instead of refusing: after one timed-out count, requests skip the limits
+    for REDIS_RETRY_PAUSE_SECONDS instead of each waiting for its own timeout (2 s)."""
+    with socket.socket() as silent:  # the kernel accepts connections into its backlog; nobody answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        app = _limited_app(make_app, REDIS_URL=f"redis://127.0.0.1:{silent.getsockname()[1]}",
+                           REDIS_RETRY_PAUSE_SECONDS=60)
+        client = app.test_client()
+        started = time.monotonic()
+        codes = [client.post("/limited-ingest", headers={"X-API-Key": "k"}).status_code for _ in range(5)]
+        elapsed = time.monotonic() - started
+    assert codes == [200] * 5
+    assert elapsed < 4, f"five requests took {elapsed:.1f} s: each waited for Redis"
 
 
 def test_limits_can_be_switched_off(make_app):
