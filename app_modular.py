@@ -64,10 +64,12 @@ def _temporary_secret() -> list[str]:
 
 def _engine_options(url: str) -> dict[str, Any]:
     """`hide_parameters`: a logged database error shows the SQL, never the values (names, e-mails...).
-    No `pool_pre_ping`: connections the server closed are replaced without a round trip (extensions.py)."""
+    With psycopg2 no `pool_pre_ping`: connections the server closed are replaced without a round trip
+    (extensions.py); another PostgreSQL driver keeps the ping."""
     common = {"hide_parameters": True}
     if url.startswith("postgresql"):
-        return {**common, "pool_size": 5, "max_overflow": 10, "connect_args": {"connect_timeout": 3}}
+        return {**common, "pool_pre_ping": not url.startswith("postgresql+psycopg2://"), "pool_size": 5,
+                "max_overflow": 10, "connect_args": {"connect_timeout": 3}}
     return {**common, "connect_args": {"timeout": 10}}
 
 

@@ -84,14 +84,14 @@ CORE_SETTINGS = [
     Setting("OUTBOX_SWEEP_GRACE_SECONDS", 30, "The sweeper leaves messages younger than this to their own enqueue",
             as_int),
     Setting("OUTBOX_REQUEUE_SECONDS", 300, "The sweeper does not enqueue one message again sooner than this", as_int),
-    Setting("OUTBOX_DRAIN_SIGNAL_MS", 100, "A web process asks Redis for a drain at most once per this many ms "
-            "(a drain looks for work again twice as long after it runs out, so no message waits); 0: every commit",
-            as_int),
+    Setting("OUTBOX_DRAIN_SIGNAL_MS", 100, "A web process asks Redis for a drain at most once per this many ms; "
+            "a drain looks for work again twice as long after it runs out (give web and worker the same value); "
+            "0: ask after every commit", as_int),
     Setting("WORKER_NICENESS", 19, "`flask worker` runs this much below normal CPU priority (19: the lowest), so "
             "that on a shared machine a burst of ingest is answered first and deliveries catch up after; 0 to turn "
             "off", as_int),
-    Setting("REDIS_RETRY_PAUSE_SECONDS", 5, "After a Redis failure, skip enqueueing this long (the sweeper catches up)",
-            as_int),
+    Setting("REDIS_RETRY_PAUSE_SECONDS", 5, "After a Redis failure, skip enqueueing this long (the sweeper catches "
+            "up); after a failure of the rate limits' counters, let requests through uncounted this long", as_int),
 ]
 
 

@@ -4,9 +4,10 @@ A domain writes `outbox.add(kind, payload, subject_id)` in the same transaction 
 that transaction commits, a `drain` job is queued on RQ unless one is already waiting: a worker's
 drain claims due rows one at a time (a row no other worker holds) and delivers each, until none is
 due. A busy outbox so costs a request at most one Redis `SET NX` (a web process asks at most once per
-OUTBOX_DRAIN_SIGNAL_MS, and a drain lingers that long twice before it stops) and a worker one RQ job for
-many rows; a drain that finds work queues another, so idle workers join in. Each delivery calls the handler the
-domain registered for the kind (`@outbox.handler(kind)`) and records the attempt. Handlers raise
+OUTBOX_DRAIN_SIGNAL_MS, and a drain that runs out of work looks again after twice that) and a worker
+one RQ job for many rows; a drain that finds work queues another, so idle workers join in. Each
+delivery calls the handler the domain registered for the kind (`@outbox.handler(kind)`) and records
+the attempt. Handlers raise
 `Retryable` or `Permanent`; retries follow the kind's backoff, each one an RQ job `deliver(id)`
 scheduled for its time, and the row ends `dead` after the last one. The sweeper re-enqueues due rows
 nobody is working on, so a Redis outage, a lost job or a killed worker only delays delivery.
@@ -115,8 +116,11 @@ def add_many(kind: str, messages: Iterable[tuple[dict[str, Any], str | None]]) -
 
 def _drain_signal_seconds() -> float:
     """How long after asking for a drain a web process skips asking again (OUTBOX_DRAIN_SIGNAL_MS): at
-    hundreds of forms a second, most commits then cost no Redis call. A drain lingers twice that long
-    before it stops (see `drain`), so a commit that skipped the call is still delivered at once."""
+    hundreds of forms a second, most commits then cost no Redis call. A drain looks for work once more
+    twice that long after it runs out (see `drain`), so a commit that skipped the call is delivered by
+    the drain the process's last call queued or found waiting, not left to the sweeper. Web and worker
+    must agree on the setting: a worker with less than half the web's value may leave such commits to
+    the sweeper."""
     return current_app.config.get("OUTBOX_DRAIN_SIGNAL_MS", 0) / 1000
 
 

@@ -4,8 +4,9 @@ Enqueueing never fails a request: when Redis is unreachable the row is already c
 outbox sweeper enqueues it later. After a failure, enqueue attempts pause for a few seconds so that
 a Redis outage does not add a connection timeout to every ingest answer.
 
-`enqueue_once` serves hot paths: many requests, one queued job. A request costs one Redis `SET NX`
-instead of an RQ enqueue (about 1 ms of CPU), and the worker runs one job for many rows.
+`enqueue_once` serves hot paths: many requests, one queued job. A request costs at most one Redis
+`SET NX` instead of an RQ enqueue (about 1 ms of CPU), none within its caller's quiet time, and the
+worker runs one job for many rows.
 """
 
 from __future__ import annotations
@@ -77,12 +78,14 @@ def enqueue_once(func: Callable, key: str, queue: str = OUTBOX_QUEUE, job_timeou
     The job must call `waiting_job_started(key)` before it looks for work: then whatever was committed
     before a call that found a job waiting is seen by that job. A job that waits longer than
     WAITING_TTL_SECONDS (behind long jobs) may get a second one queued behind it: harmless, it finds
-    less to do. False when Redis is unreachable.
+    less to do. False when Redis is unreachable (or was, moments ago: `redis_paused`).
 
-    With `quiet_seconds`, this process skips the Redis call if it made one for `key` less than that long
-    ago. The job must then look for work once more at least `quiet_seconds` after it first finds none: a
-    call skipped at time t follows one made after t - quiet_seconds, which queued the job or found it
-    waiting, so that job starts after it, first finds no work after it, and looks again after t."""
+    With `quiet_seconds`, this process skips the Redis call (and answers True) if it made one for `key`,
+    with or without a quiet time, less than that long ago. The job must then look for work once more at
+    least `quiet_seconds` after it first finds none: a call skipped at time t follows one made after
+    t - quiet_seconds, which queued the job or found it waiting, so that job starts after it, first finds
+    no work after it, and looks again after t. (If that job dies before it looks again, the commit
+    waits for the sweeper.)"""
     asked, last_asked = time.monotonic(), _asked_at.get(key)
     if quiet_seconds and last_asked is not None and asked - last_asked < quiet_seconds:
         return True
@@ -107,14 +110,16 @@ def waiting_job_started(key: str) -> None:
     get_redis().delete(WAITING_KEY_PREFIX + key)
 
 
-def redis_paused() -> bool:
-    """True for REDIS_RETRY_PAUSE_SECONDS after a Redis call of this process failed: callers that can do
-    without Redis skip it meanwhile, so an unreachable Redis costs one timeout, not one per request."""
-    return _paused_until.get(redis_url(current_app), 0) > time.monotonic()
+def redis_paused(user: str = "queue") -> bool:
+    """True for REDIS_RETRY_PAUSE_SECONDS after a Redis call of `user` (enqueueing, or the rate limits)
+    failed in this process: it skips Redis meanwhile, so an unreachable Redis costs one timeout, not one
+    per request. Each user pauses on its own failures only."""
+    return _paused_until.get(f"{user} {redis_url(current_app)}", 0) > time.monotonic()
 
 
-def pause_redis() -> None:
-    _paused_until[redis_url(current_app)] = time.monotonic() + current_app.config.get("REDIS_RETRY_PAUSE_SECONDS", 5)
+def pause_redis(user: str = "queue") -> None:
+    _paused_until[f"{user} {redis_url(current_app)}"] = (
+        time.monotonic() + current_app.config.get("REDIS_RETRY_PAUSE_SECONDS", 5))
 
 
 def _unless_redis_down(send: Callable[[], None]) -> bool:

@@ -44,6 +44,7 @@ DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.j
 
 
 log = logging.getLogger(__name__)
+LIMITER = "rate limits"  # its own pause after a Redis failure (queue.redis_paused): enqueueing keeps trying
 
 
 def caller_identity() -> str:
@@ -77,13 +78,13 @@ def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
 
 def _count_request(setting: str) -> None:
     limiter: FixedWindowRateLimiter | None = current_app.extensions.get("hub_rate_limiter")
-    if limiter is None or redis_paused():
+    if limiter is None or redis_paused(LIMITER):
         return
     for limit in _parsed(current_app.config[setting]):
         try:
             allowed = limiter.hit(limit, request.endpoint or request.path, caller_identity())
         except StorageError as exc:
-            pause_redis()
+            pause_redis(LIMITER)
             log.warning("rate limit counters unavailable, requests let through for a while",
                         extra={"error": type(exc.storage_error).__name__})
             return

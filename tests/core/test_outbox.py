@@ -228,29 +228,31 @@ def test_commits_in_a_row_queue_one_drain_that_delivers_them_all(app, worker, ht
 
 
 def test_a_process_asks_redis_for_a_drain_at_most_once_per_signal_quiet_time(make_app, httpserver):
-    app = make_app(OUTBOX_DRAIN_SIGNAL_MS=100)  # the default
+    default, long_quiet = make_app(OUTBOX_DRAIN_SIGNAL_MS=100), make_app(OUTBOX_DRAIN_SIGNAL_MS=2000)
     queue._asked_at.clear()  # this process's memory of its last ask, from earlier tests
-    with app.app_context():
+    with default.app_context():
         redis = get_redis()
     redis.config_resetstat()
-    add_message(app, httpserver.url_for("/hook"))
-    add_message(app, httpserver.url_for("/hook"))
-    assert redis.info("commandstats")["cmdstat_set"]["calls"] == 1
-    with app.app_context():
+    add_message(default, httpserver.url_for("/hook"))
+    assert redis.info("commandstats")["cmdstat_set"]["calls"] == 1, "the first commit asks"
+    add_message(long_quiet, httpserver.url_for("/hook"))
+    assert redis.info("commandstats")["cmdstat_set"]["calls"] == 1, "a commit within the quiet time does not"
+    with default.app_context():
         assert [job.func_name for job in get_queue().jobs] == ["modules.core.outbox.drain"]
     time.sleep(0.1)
     redis.delete(queue.WAITING_KEY_PREFIX + outbox.DRAIN_KEY)  # as the drain does when it starts
-    add_message(app, httpserver.url_for("/hook"))
-    assert redis.info("commandstats")["cmdstat_set"]["calls"] == 2
-    with app.app_context():
+    add_message(default, httpserver.url_for("/hook"))
+    assert redis.info("commandstats")["cmdstat_set"]["calls"] == 2, "after the quiet time it asks again"
+    with default.app_context():
         assert len(get_queue().jobs) == 2
 
 
 def test_a_commit_in_the_signal_quiet_time_asks_no_redis_and_the_lingering_drain_takes_it(make_app, httpserver):
-    """OUTBOX_DRAIN_SIGNAL_MS: a web process asks for a drain at most once per quiet time; a drain that runs
-    out of work looks again after twice that, so a commit that did not ask is delivered all the same."""
+    """OUTBOX_DRAIN_SIGNAL_MS: a process asks for a drain at most once per quiet time (here its last ask is
+    the drain's own, queueing a successor after its first claim); a drain that runs out of work looks
+    again after twice that, so a commit that did not ask is delivered all the same."""
     httpserver.expect_request("/hook").respond_with_json({})
-    app = make_app(OUTBOX_DRAIN_SIGNAL_MS=1000)
+    app = make_app(OUTBOX_DRAIN_SIGNAL_MS=2000)
     queue._asked_at.clear()  # this process's memory of its last ask, from earlier tests
     first = add_message(app, httpserver.url_for("/hook"), {"n": 1})
     with app.app_context():

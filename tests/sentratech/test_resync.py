@@ -95,7 +95,7 @@ def test_a_bulk_resync_queues_in_batches(no_auth_dashboard):
         event.listen(db.engine, "before_cursor_execute", count_outbox_inserts)
     result = app.test_cli_runner().invoke(args=["sentratech", "resync", "--batch-size", "500"])
     assert "queued 1200 record(s)" in result.output
-    assert len(outbox_inserts) == 3  # one multi-row INSERT per batch, not one per record
+    assert len(outbox_inserts) == 3  # one statement per batch (multi-row on PostgreSQL), not one per record
     assert count(app, OutboxMessage, OutboxMessage.kind == "sentratech.dashboard_sync") == 1200
     assert count(app, DemoRequest, DemoRequest.sync_status == "pending_dashboard_sync") == 1200
     with app.app_context():
