@@ -1,17 +1,16 @@
 """Durable outbound work, delivered at least once.
 
-A domain writes `outbox.add(kind, payload, subject_id)` in the same transaction as its record. Once
-that transaction commits, a `drain` job is queued on RQ unless one is already waiting: a worker's
-drain claims due rows one at a time (a row no other worker holds) and delivers each, until none is
-due. A busy outbox so costs a request at most one Redis `SET NX` (a web process asks at most once per
-OUTBOX_DRAIN_SIGNAL_MS, and a drain that runs out of work looks again after twice that) and a worker
-one RQ job for many rows; a drain that finds work queues another, so idle workers join in. Each
-delivery calls the handler the domain registered for the kind (`@outbox.handler(kind)`) and records
-the attempt. Handlers raise
-`Retryable` or `Permanent`; retries follow the kind's backoff, each one an RQ job `deliver(id)`
-scheduled for its time, and the row ends `dead` after the last one. The sweeper re-enqueues due rows
-nobody is working on, so a Redis outage, a lost job or a killed worker only delays delivery.
-Handlers send an idempotency key (the message id, or their record's id) where the partner's
+A domain writes `outbox.add(kind, payload, subject_id)` in the same transaction as its record. Once that
+transaction commits, a `drain` job is queued on RQ unless one is already waiting: a worker's drain
+claims due rows one at a time (a row no other worker holds) and delivers each, until none is due. A busy
+outbox so costs a request at most one Redis `SET NX` (a web process asks at most once per
+OUTBOX_DRAIN_SIGNAL_MS, and a drain that runs out of work looks again after twice that) and a worker one
+RQ job for many rows; a drain that finds work queues another, so idle workers join in. Each delivery
+calls the handler the domain registered for the kind (`@outbox.handler(kind)`) and records the attempt.
+Handlers raise `Retryable` or `Permanent`; retries follow the kind's backoff, each one an RQ job
+`deliver(id)` scheduled for its time, and the row ends `dead` after the last one. The sweeper
+re-enqueues due rows nobody is working on, so a Redis outage, a lost job or a killed worker only delays
+delivery. Handlers send an idempotency key (the message id, or their record's id) where the partner's
 protocol has one.
 """
 

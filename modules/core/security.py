@@ -102,9 +102,9 @@ def _add_headers(response):
     return response
 
 
-def limiter_storage_uri(redis_url: str) -> str:
+def limiter_storage_uri(url: str) -> str:
     """The `limits` library names a Redis unix socket `redis+unix://`."""
-    return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
+    return "redis+unix://" + url[len("unix://"):] if url.startswith("unix://") else url
 
 
 def init_app(app: Flask) -> None:
