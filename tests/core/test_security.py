@@ -3,6 +3,7 @@
 import socket
 import time
 
+from modules.core import queue
 from modules.core.security import ingest_limit
 
 
@@ -64,8 +65,11 @@ def test_a_redis_that_does_not_answer_costs_one_timeout_not_one_per_request(make
         started = time.monotonic()
         codes = [client.post("/limited-ingest", headers={"X-API-Key": "k"}).status_code for _ in range(5)]
         elapsed = time.monotonic() - started
+        with app.app_context():
+            enqueueing_paused = queue.redis_paused()
     assert codes == [200] * 5
     assert elapsed < 4, f"five requests took {elapsed:.1f} s: each waited for Redis"
+    assert not enqueueing_paused, "the limiter's failure pauses the limiter only; enqueueing tries on its own"
 
 
 def test_limits_can_be_switched_off(make_app):
