@@ -22,6 +22,9 @@ class Operator(db.Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Signed into every access token; raising it (deactivation, `flask operators revoke-tokens`) ends
+    # every token issued before, and reactivation does not bring them back.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,6 +1,31 @@
-"""Schemas of the core endpoints (they are also the OpenAPI documentation)."""
+"""Schemas of the core endpoints (they are also the OpenAPI documentation), and the base of every
+domain's request schemas."""
 
-from marshmallow import Schema, fields, validate
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+
+
+class RequestSchema(Schema):
+    """Base of every request body and query schema: unknown keys are ignored (as the FastAPI backends the
+    hub replaced did), and `null` in an optional field means "not given", in every domain. Real clients
+    send it: pydantic's `.dict()` writes `"email": null`, front ends send `"name": null` for an untouched
+    field. The key is dropped before loading, so the field's default applies (or, in an update, the stored
+    value stays). A required field given null is still refused, and a field declared `allow_none` (or with
+    `load_default=None`) keeps its null."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def null_means_not_given(self, data: Any, **_kwargs: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        by_key = {field.data_key or name: field for name, field in self.load_fields.items()}
+        return {key: value for key, value in data.items()
+                if value is not None or key not in by_key or by_key[key].required or by_key[key].allow_none}
 
 
 class HealthSchema(Schema):
