@@ -1,5 +1,9 @@
 """Outbound HTTP: one session per process and timeout (user agent, kept-alive connections, no cookie
-jar), and one way to judge a peer's answer.
+jar, no redirects followed), and one way to judge a peer's answer.
+
+Redirects are never followed on partner calls: requests would turn a POST into a bodiless GET on a 301
+or 302 (and a delivery would look done), and a 307 to another host would carry the request's headers,
+passwords and api-keys included, to that host. A 3xx is the peer's answer, judged like any other.
 
 Nothing here logs a URL's query, a header or a body: they may carry keys or personal data.
 """
@@ -43,6 +47,7 @@ class TimeoutSession(requests.Session):
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self.timeout)
+        kwargs["allow_redirects"] = False  # see the module's docstring: never, whatever a caller asks
         return super().request(method, url, **kwargs)
 
 
@@ -70,11 +75,25 @@ def send(http: requests.Session, method: str, url: str, **kwargs: Any) -> reques
         raise Retryable(f"connection failed: {type(exc).__name__}") from exc
 
 
+def redirect_target(response: requests.Response) -> str:
+    """Where a 3xx pointed, for an operator to read: scheme, host and path, never the query (it may
+    carry a token)."""
+    location = response.headers.get("Location", "")
+    parts = urlsplit(location)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"[:200] if parts.netloc else parts.path[:200]
+
+
 def check_delivery(response: requests.Response, accept: tuple[int, ...] = ()) -> int:
-    """2xx (and `accept`) pass; 408/425/429/5xx are `Retryable`; any other status is `Permanent`."""
+    """2xx (and `accept`) pass; 408/425/429/5xx are `Retryable`; any other status is `Permanent`.
+
+    A 3xx is `Permanent` too (redirects are not followed): the partner's address changed, so an operator
+    fixes the setting and replays; the error names the status and the `Location`."""
     status = response.status_code
     if 200 <= status < 300 or status in accept:
         return status
+    if 300 <= status < 400:
+        raise Permanent(f"HTTP {status}: redirect to {redirect_target(response) or '(no Location)'} "
+                        "not followed; check the partner's URL setting", status)
     reason = f"HTTP {status}: {response.text[:200]}"
     if status >= 500 or status in RETRYABLE_STATUS:
         raise Retryable(reason, status)
