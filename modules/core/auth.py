@@ -8,11 +8,12 @@ error in its own envelope.
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -34,13 +35,16 @@ def configured_keys(*setting_names: str) -> list[str]:
 
 
 def key_matches(candidate: str | None, accepted: Iterable[str]) -> bool:
-    """Constant-time membership test; every accepted key is compared."""
+    """Constant-time membership test; every accepted key is compared. On a match, inside a request, the
+    key becomes the request's credential (`g.credential`, a hash: what rate limits count)."""
     if not candidate:
         return False
     given = candidate.encode()
     matched = False
     for key in accepted:
         matched |= hmac.compare_digest(given, key.encode())
+    if matched and has_request_context():
+        g.credential = "key:" + hashlib.sha256(given).hexdigest()[:32]
     return matched
 
 
@@ -77,13 +81,13 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def create_operator(email: str, password: str, name: str = "") -> Operator:
     hashed = generate_password_hash(password)
-    operator = Operator(email=email.strip().lower(), name=name, password_hash=hashed)
+    operator = Operator(email=email.strip().lower(), name=name, password_hash=hashed, token_version=0)
     db.session.add(operator)
     return operator
 
 
 def authenticate(email: str, password: str) -> Operator | None:
-    operator = db.session.scalar(select(Operator).where(func.lower(Operator.email) == (email or "").strip().lower()))
+    operator = find_operator(email)
     if operator is None or not operator.is_active:
         check_password_hash(_UNKNOWN_USER_HASH, password or "")
         return None
@@ -91,18 +95,44 @@ def authenticate(email: str, password: str) -> Operator | None:
 
 
 def issue_access_token(operator: Operator) -> dict[str, Any]:
+    """A signed token naming the operator and their token version (see `revoke_tokens`)."""
     ttl = int(current_app.config["ACCESS_TOKEN_TTL_SECONDS"])
-    token = _serializer().dumps({"sub": operator.id})
+    token = _serializer().dumps({"sub": operator.id, "ver": operator.token_version or 0})
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
 
 
 def operator_for_token(token: str) -> Operator | None:
+    """The active operator a valid, unexpired, unrevoked token names, else None. Inside a request the
+    operator becomes its credential (`g.credential = "operator:<id>"`)."""
     try:
         claims = _serializer().loads(token, max_age=int(current_app.config["ACCESS_TOKEN_TTL_SECONDS"]))
     except (SignatureExpired, BadSignature):
         return None
-    operator = db.session.get(Operator, claims.get("sub")) if isinstance(claims, dict) else None
-    return operator if operator is not None and operator.is_active else None
+    if not isinstance(claims, dict) or not isinstance(claims.get("sub"), str):
+        return None
+    operator = db.session.get(Operator, claims["sub"])
+    if operator is None or not operator.is_active or claims.get("ver", 0) != operator.token_version:
+        return None
+    if has_request_context():
+        g.credential = f"operator:{operator.id}"
+    return operator
+
+
+def find_operator(email: str) -> Operator | None:
+    return db.session.scalar(select(Operator).where(func.lower(Operator.email) == (email or "").strip().lower()))
+
+
+def revoke_tokens(operator: Operator) -> None:
+    """End every access token issued to `operator` so far (the caller commits)."""
+    operator.token_version = (operator.token_version or 0) + 1
+
+
+def set_active(operator: Operator, active: bool) -> None:
+    """Deactivate (which also revokes every token) or reactivate; a reactivated operator signs in again,
+    old tokens stay dead. The caller commits."""
+    if not active:
+        revoke_tokens(operator)
+    operator.is_active = active
 
 
 def current_operator() -> Operator | None:

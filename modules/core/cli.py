@@ -156,6 +156,43 @@ def operators_create(email: str, name: str, password: str) -> None:
     click.echo(f"operator {email} created")
 
 
+def _operator(email: str):
+    operator = auth.find_operator(email)
+    if operator is None:
+        raise click.ClickException(f"no operator with the e-mail {email}")
+    return operator
+
+
+@operators_group.command("deactivate")
+@click.argument("email")
+@with_appcontext
+def operators_deactivate(email: str) -> None:
+    """Stop EMAIL from signing in and end every token they hold (at once, on every process)."""
+    auth.set_active(_operator(email), False)
+    db.session.commit()
+    click.echo(f"operator {email} deactivated; their tokens no longer work")
+
+
+@operators_group.command("activate")
+@click.argument("email")
+@with_appcontext
+def operators_activate(email: str) -> None:
+    """Let EMAIL sign in again. Tokens issued before the deactivation stay revoked."""
+    auth.set_active(_operator(email), True)
+    db.session.commit()
+    click.echo(f"operator {email} activated; they sign in again to get a token")
+
+
+@operators_group.command("revoke-tokens")
+@click.argument("email")
+@with_appcontext
+def operators_revoke_tokens(email: str) -> None:
+    """End every access token EMAIL holds (a lost phone, a leaked token); they may sign in again."""
+    auth.revoke_tokens(_operator(email))
+    db.session.commit()
+    click.echo(f"every token of {email} revoked")
+
+
 @click.group("config")
 def config_group() -> None:
     """Settings: the documented example and a development .env."""

@@ -75,6 +75,10 @@ CORE_SETTINGS = [
     Setting("ALLOWED_ORIGINS", "http://localhost:3000,http://localhost:5173",
             "Browser origins allowed by CORS (comma-separated)", as_list),
     Setting("INGEST_RATE_LIMIT", "6000/minute", "Requests per caller (per key, else per address) on ingest endpoints"),
+    Setting("AUTH_FAILURE_RATE_LIMIT", "60/minute", "Refused credentials (401s) per client address; more get 429"),
+    Setting("LOGIN_ACCOUNT_RATE_LIMIT", "10/5minutes", "Failed sign-ins per operator e-mail, from any address; "
+            "then 429 until the window ends (so an attacker locks an account out for one window at most)"),
+    Setting("LOGIN_ADDRESS_RATE_LIMIT", "30/5minutes", "Failed sign-ins per client address, whatever the e-mail"),
     Setting("RATE_LIMITS_ENABLED", True, "Enforce rate limits (counted in Redis; let through if Redis is down)",
             as_bool),
     Setting("TRUST_PROXY_HEADERS", False, "Behind a proxy (Heroku): trust X-Forwarded-For/-Proto for one hop",

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import redis
-from flask import current_app
+from flask import current_app, request
 from flask_smorest import Blueprint
 from rq import Worker
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from modules import __version__
-from modules.core import auth, outbox, scheduler
+from modules.core import auth, outbox, scheduler, security
 from modules.core.errors import ApiError
 from modules.core.extensions import db
 from modules.core.queue import get_redis
@@ -61,12 +63,34 @@ def health():
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, schema=DetailSchema, description="Unknown e-mail or wrong password")
+@blp.alt_response(429, schema=DetailSchema, description="Too many failed sign-ins for this e-mail or address")
 def login(credentials):
-    """Exchange an operator's e-mail and password for a bearer access token."""
+    """Exchange an operator's e-mail and password for a bearer access token.
+
+    Failed sign-ins are throttled per e-mail (LOGIN_ACCOUNT_RATE_LIMIT) and per address
+    (LOGIN_ADDRESS_RATE_LIMIT): past either, every attempt, right or wrong, is a 429 with Retry-After
+    until the window ends."""
+    throttles = login_throttles(credentials["email"])
+    waits = [wait for setting, identity in throttles if (wait := security.exceeded(setting, LOGIN_SCOPE, identity))]
+    if waits:
+        raise ApiError(429, body={"detail": f"Too many failed sign-ins; try again in {max(waits)} seconds"},
+                       headers={"Retry-After": str(max(waits))})
     operator = auth.authenticate(credentials["email"], credentials["password"])
     if operator is None:
+        for setting, identity in throttles:
+            security.count(setting, LOGIN_SCOPE, identity)
         raise ApiError(401, body={"detail": "Incorrect email or password"}, headers={"WWW-Authenticate": "Bearer"})
     return auth.issue_access_token(operator)
+
+
+LOGIN_SCOPE = "login-failures"
+
+
+def login_throttles(email: str) -> list[tuple[str, str]]:
+    """(setting, identity) of each login throttle; the e-mail is hashed (no address in Redis keys)."""
+    account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return [("LOGIN_ACCOUNT_RATE_LIMIT", f"account:{account}"),
+            ("LOGIN_ADDRESS_RATE_LIMIT", f"addr:{request.remote_addr or 'unknown'}")]
 
 
 @blp.route("/api/admin/outbox")

@@ -1,7 +1,7 @@
 """Security headers on every answer, and per-caller rate limits on ingest views.
 
-Rate limits are per caller and view: the hash of the key a client presents (X-API-Key, X-INGEST-KEY or
-a bearer token), else its address. Counters are fixed windows in Redis, kept by the `limits` library
+Rate limits are per caller and view: the credential that authenticated (a hash of the matched key, or
+the operator's id), else the address; refused credentials count per address. Counters are fixed windows in Redis, kept by the `limits` library
 (one Redis call per request); when Redis is unreachable requests go through (ingest must not depend on
 Redis), and for REDIS_RETRY_PAUSE_SECONDS after a failure they do not even try (a Redis that does not
 answer would otherwise cost every request a timeout). A refused request gets 429 with Retry-After (the
@@ -13,12 +13,13 @@ on its generic machinery.)
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from limits.storage import storage_from_string
@@ -28,7 +29,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from modules.core.queue import pause_redis, redis_paused, redis_url
 
-KEY_HEADERS = ("X-API-Key", "X-INGEST-KEY", "Authorization")
 DOC_PATHS = ("/docs", "/redoc")
 API_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -45,24 +45,25 @@ DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.j
 
 log = logging.getLogger(__name__)
 LIMITER = "rate limits"  # its own pause after a Redis failure (queue.redis_paused): enqueueing keeps trying
+AUTH_FAILURES = "auth-failures"  # the bucket of refused credentials, per address
 
 
 def caller_identity() -> str:
-    for header in KEY_HEADERS:
-        value = request.headers.get(header)
-        if value:
-            return "key:" + hashlib.sha256(value.encode()).hexdigest()[:32]
-    return "addr:" + (request.remote_addr or "unknown")
+    """Whom a limit counts: the credential that authenticated this request (`g.credential`, set by
+    `auth`: a hash of the matched key, or `operator:<id>`), else the client's address. What a client merely
+    sends (an extra header, `bearer` in another case, a new token of the same operator) never makes a
+    new bucket; so a limit must run after the view's auth guard."""
+    return g.get("credential") or "addr:" + (request.remote_addr or "unknown")
 
 
 def ingest_limit(setting: str = "INGEST_RATE_LIMIT") -> Callable[[Callable], Callable]:
-    """Decorator for an ingest view: at most the limit in `setting` (read at request time, e.g.
-    "6000/minute") per caller, counted per view."""
+    """Decorator for an ingest view, under its auth guard: at most the limit in `setting` (read at request
+    time, e.g. "6000/minute") per caller, counted per view."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def limited(*args: Any, **kwargs: Any) -> Any:
-            _count_request(setting)
+            charge(setting)
             return view(*args, **kwargs)
 
         return limited
@@ -76,20 +77,59 @@ def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(limits))
 
 
-def _count_request(setting: str) -> None:
+def charge(setting: str, cost: int = 1, scope: str | None = None, identity: str | None = None) -> None:
+    """Count `cost` units (requests, SMS recipients, partner calls) against every limit in `setting` for
+    `identity` (the caller by default) in `scope` (the view by default). Raises TooManyRequests, with
+    Retry-After, when one is exceeded: the domain's error handler words the 429. Fails open when Redis
+    does not answer."""
+    refused = count(setting, scope or request.endpoint or request.path, identity or caller_identity(), cost)
+    if refused is not None:
+        limit, retry_after = refused
+        raise TooManyRequests(f"{limit} ({setting})", retry_after=retry_after)
+
+
+def count(setting: str, scope: str, identity: str, cost: int = 1) -> tuple[RateLimitItem, int] | None:
+    """`charge` without raising: the first limit exceeded and the seconds until its window ends, or None."""
+    return _ask(setting, lambda limiter, limit: limiter.hit(limit, scope, identity, cost=cost), scope, identity) \
+        if cost > 0 else None
+
+
+def exceeded(setting: str, scope: str, identity: str) -> int | None:
+    """Seconds until `identity` may try again when a limit of `setting` is used up in `scope`, else None.
+    Counts nothing."""
+    refused = _ask(setting, lambda limiter, limit: limiter.test(limit, scope, identity), scope, identity)
+    return refused[1] if refused else None
+
+
+def _ask(setting: str, allows: Callable[[FixedWindowRateLimiter, RateLimitItem], bool], scope: str,
+         identity: str) -> tuple[RateLimitItem, int] | None:
     limiter: FixedWindowRateLimiter | None = current_app.extensions.get("hub_rate_limiter")
     if limiter is None or redis_paused(LIMITER):
-        return
-    for limit in _parsed(current_app.config[setting]):
-        try:
-            allowed = limiter.hit(limit, request.endpoint or request.path, caller_identity())
-        except StorageError as exc:
-            pause_redis(LIMITER)
-            log.warning("rate limit counters unavailable, requests let through for a while",
-                        extra={"error": type(exc.storage_error).__name__})
-            return
-        if not allowed:
-            raise TooManyRequests(str(limit), retry_after=limit.get_expiry())
+        return None
+    try:
+        for limit in _parsed(current_app.config[setting]):
+            if not allows(limiter, limit):
+                reset_at, _ = limiter.get_window_stats(limit, scope, identity)
+                return limit, max(1, math.ceil(reset_at - time.time()))
+    except StorageError as exc:
+        pause_redis(LIMITER)
+        log.warning("rate limit counters unavailable, requests let through for a while",
+                    extra={"error": type(exc.storage_error).__name__})
+    return None
+
+
+def _count_refused_credentials(response):
+    """Every 401 counts against its address (AUTH_FAILURE_RATE_LIMIT): wrong keys and forged tokens are
+    limited like any other traffic, by where they come from since they prove no identity. Over the limit,
+    the 401 becomes a 429 in the same envelope (the refused credential never authenticates anyway)."""
+    if response.status_code != 401:
+        return response
+    address = "addr:" + (request.remote_addr or "unknown")
+    try:
+        charge("AUTH_FAILURE_RATE_LIMIT", scope=AUTH_FAILURES, identity=address)
+    except TooManyRequests as refused:
+        return current_app.handle_user_exception(refused)
+    return response
 
 
 def _add_headers(response):
@@ -115,3 +155,4 @@ def init_app(app: Flask) -> None:
                                       socket_connect_timeout=1, socket_timeout=2)
         app.extensions["hub_rate_limiter"] = FixedWindowRateLimiter(storage)
     app.after_request(_add_headers)
+    app.after_request(_count_refused_credentials)  # runs first: after_request functions run in reverse

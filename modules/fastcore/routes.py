@@ -42,8 +42,8 @@ def admin_only(view):
 
 
 @blp.route("/inbound/leads", methods=["POST"])
-@ingest_limit()
 @require_site_token
+@ingest_limit()
 @blp.arguments(LeadInSchema)
 @blp.response(201, LeadAcceptedSchema, description="Stored")
 @blp.alt_response(202, schema=LeadAcceptedSchema, description="Database down: queued, flushed within minutes")

@@ -70,6 +70,18 @@ def require_tracking_key() -> None:
         raise fail(401, "Valid API key required in X-API-Key header")
 
 
+def tracking_key_required(view: Callable) -> Callable:
+    """`require_tracking_key` as the outermost decorator: the key is checked before the rate limit counts
+    (per key) and before the body is read."""
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        require_tracking_key()
+        return view(*args, **kwargs)
+
+    return guarded
+
+
 def actor() -> str:
     """For the audit log: the operator's id, or that a machine key was used (never the key)."""
     operator = auth.current_operator()

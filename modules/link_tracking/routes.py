@@ -15,7 +15,7 @@ from modules.core.extensions import db
 from modules.core.security import ingest_limit
 from modules.core.types import isoformat, utcnow
 from modules.link_tracking import blp, ingest, services
-from modules.link_tracking.access import fail, require_tracking_key
+from modules.link_tracking.access import fail, require_tracking_key, tracking_key_required
 from modules.link_tracking.schemas import (
     ClickBatchRequestSchema,
     ClickBatchResponseSchema,
@@ -72,6 +72,7 @@ def _batch_body() -> bytes:
 
 
 @blp.route("/api/tracking-ingest/batch", methods=["POST"])
+@tracking_key_required
 @ingest_limit("TRACKING_RATE_LIMIT")
 @blp.response(200, ClickBatchResponseSchema, description="Every event stored (or already stored)")
 @blp.alt_response(207, schema=ClickBatchResponseSchema, description="Valid events of which some could not be stored")
@@ -86,7 +87,6 @@ def ingest_batch():
 
     Events whose `event_id` is already stored count as successful and are not stored twice, so a
     batch may be retried safely."""
-    require_tracking_key()
     raw = _batch_body()
     received_at = utcnow()
     try:

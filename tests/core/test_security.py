@@ -3,14 +3,30 @@
 import socket
 import time
 
-from modules.core import queue
+import functools
+
+from modules.core import auth, queue
+from modules.core.errors import ApiError
 from modules.core.security import ingest_limit
 
 
+def _keyed(view):
+    """A guard as the domains have: X-INGEST-KEY must be one of INGEST_KEY, checked before the limit."""
+
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        if not auth.header_key_valid("X-INGEST-KEY", "INGEST_KEY"):
+            raise ApiError(401, body={"detail": "Invalid or missing X-INGEST-KEY"})
+        return view(*args, **kwargs)
+
+    return guarded
+
+
 def _limited_app(make_app, limit="2/minute", **settings):
-    app = make_app(INGEST_RATE_LIMIT=limit, **settings)
+    app = make_app(INGEST_RATE_LIMIT=limit, **{"INGEST_KEY": "key-one,key-two", **settings})
 
     @app.route("/limited-ingest", methods=["POST"])
+    @_keyed
     @ingest_limit()
     def limited_ingest():
         return {"stored": True}
@@ -47,7 +63,7 @@ def test_limits_let_requests_through_when_redis_is_down(make_app, redis_server):
     client = _limited_app(make_app).test_client()
     redis_server.stop()
     try:
-        codes = [client.post("/limited-ingest", headers={"X-API-Key": "k"}).status_code for _ in range(4)]
+        codes = [client.post("/limited-ingest", headers={"X-INGEST-KEY": "key-one"}).status_code for _ in range(4)]
     finally:
         redis_server.start()
     assert codes == [200, 200, 200, 200]
@@ -63,7 +79,7 @@ def test_a_redis_that_does_not_answer_costs_one_timeout_not_one_per_request(make
                            REDIS_RETRY_PAUSE_SECONDS=60)
         client = app.test_client()
         started = time.monotonic()
-        codes = [client.post("/limited-ingest", headers={"X-API-Key": "k"}).status_code for _ in range(5)]
+        codes = [client.post("/limited-ingest", headers={"X-INGEST-KEY": "key-one"}).status_code for _ in range(5)]
         elapsed = time.monotonic() - started
         with app.app_context():
             enqueueing_paused = queue.redis_paused()
@@ -74,4 +90,5 @@ def test_a_redis_that_does_not_answer_costs_one_timeout_not_one_per_request(make
 
 def test_limits_can_be_switched_off(make_app):
     client = _limited_app(make_app, RATE_LIMITS_ENABLED=False).test_client()
-    assert {client.post("/limited-ingest").status_code for _ in range(4)} == {200}
+    assert {client.post("/limited-ingest", headers={"X-INGEST-KEY": "key-one"}).status_code
+            for _ in range(4)} == {200}
