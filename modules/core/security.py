@@ -1,13 +1,13 @@
 """Security headers on every answer, and per-caller rate limits on ingest views.
 
 Rate limits are per caller and view: the credential that authenticated (a hash of the matched key, or
-the operator's id), else the address; refused credentials count per address. Counters are fixed windows in Redis, kept by the `limits` library
-(one Redis call per request); when Redis is unreachable requests go through (ingest must not depend on
-Redis), and for REDIS_RETRY_PAUSE_SECONDS after a failure they do not even try (a Redis that does not
-answer would otherwise cost every request a timeout). A refused request gets 429 with Retry-After (the
-limit's window) in its domain's envelope; accepted requests carry no X-RateLimit headers, which would
-cost a Redis read each. (Flask-Limiter, which wraps the same library, spent about 0.3 ms more per request
-on its generic machinery.)
+the operator's id), else the address; refused credentials count per address. Counters are fixed windows
+in Redis, kept by the `limits` library (one Redis call per request); when Redis is unreachable requests
+go through (ingest must not depend on Redis), and for REDIS_RETRY_PAUSE_SECONDS after a failure they do
+not even try (a Redis that does not answer would otherwise cost every request a timeout). A refused
+request gets 429 with Retry-After (the limit's window) in its domain's envelope; accepted requests carry
+no X-RateLimit headers, which would cost a Redis read each. (Flask-Limiter, which wraps the same
+library, spent about 0.3 ms more per request on its generic machinery.)
 """
 
 from __future__ import annotations

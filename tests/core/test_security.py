@@ -1,9 +1,8 @@
 """Security headers on every answer; per-caller rate limits that fail open when Redis is down."""
 
+import functools
 import socket
 import time
-
-import functools
 
 from modules.core import auth, queue
 from modules.core.errors import ApiError
