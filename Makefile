@@ -25,9 +25,11 @@ install-dev: $(VENV)/.installed-dev
 migrate: $(VENV)/.installed .env
 	$(BIN)/flask db upgrade
 
-# Web (gunicorn), worker, scheduler and the embedded Redis, until Ctrl-C stops them all.
+# Web (gunicorn), worker, scheduler and the embedded Redis, until Ctrl-C stops them all. honcho reads no
+# .env (`-e /dev/null`): it would override the environment with it, while the hub reads .env itself and
+# lets a variable set in the environment win (`INGEST_KEY=k make run` serves with the key k).
 run: migrate
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -f Procfile.dev start -p $(PORT)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -e /dev/null -f Procfile.dev start -p $(PORT)
 
 # PostgreSQL binaries for the PostgreSQL half of the suite (the server itself is started by the tests).
 postgres-server:

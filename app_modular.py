@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 
 from modules import DOMAINS, __version__
-from modules.core import cli, errors, request_log, security
+from modules.core import bodies, cli, errors, request_log, security
 from modules.core.config import check_production, is_production, load_config
 from modules.core.extensions import api, cors, db, migrate
 
@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure(app, config)
     request_log.configure_logging(app)
     init_extensions(app)
+    bodies.init_app(app)
     register_blueprints(app)
     errors.init_app(app)
     request_log.init_app(app)

@@ -25,7 +25,7 @@ from werkzeug.serving import make_server  # noqa: E402
 from app_modular import create_app  # noqa: E402
 from modules.core.extensions import db  # noqa: E402
 from modules.core.queue import QUEUE_NAMES, get_redis  # noqa: E402
-from tests.support.servers import PostgresServer, RedisServer  # noqa: E402
+from tests.support.servers import HubServer, PostgresServer, RedisServer  # noqa: E402
 
 # Keys the tests authenticate with. Obvious test values, never real credentials.
 TEST_KEYS = {
@@ -86,6 +86,16 @@ def redis_server(tmp_path_factory):
 def base_config(database_url, redis_server) -> dict:
     return {"DATABASE_URL": database_url, "REDIS_URL": redis_server.url, "TESTING": True,
             "REDIS_RETRY_PAUSE_SECONDS": 0, "OUTBOX_DRAIN_SIGNAL_MS": 0, **TEST_KEYS}
+
+
+@pytest.fixture(scope="session")
+def served_hub(base_config, migrated):
+    """The hub under gunicorn (gunicorn.conf.py, as the Procfile serves it) on the test database and Redis:
+    for what only a real server shows (slow clients, bodies refused before they are read)."""
+    settings = {key: value for key, value in base_config.items() if key != "TESTING"}
+    server = HubServer(settings).wait_until_up()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -71,6 +71,9 @@ CORE_SETTINGS = [
     Setting("PORT", 5001, "Port of the web server", as_int),
     Setting("LOG_LEVEL", "INFO", "Logging level"),
     Setting("MAX_CONTENT_LENGTH", 5 * 1024 * 1024, "Largest request body in bytes (413 above it)", as_int),
+    Setting("BODY_DRAIN_MAX_BYTES", 64 * 1024 * 1024, "A refused request body up to this size is read to its end "
+            "before the answer, so its sender can read the 413 (or 401) instead of a reset connection", as_int),
+    Setting("BODY_DRAIN_SECONDS", 30, "At most this long is spent reading a refused body to its end", as_int),
     Setting("ACCESS_TOKEN_TTL_SECONDS", 8 * 3600, "Lifetime of an operator access token", as_int),
     Setting("ALLOWED_ORIGINS", "http://localhost:3000,http://localhost:5173",
             "Browser origins allowed by CORS (comma-separated)", as_list),

@@ -12,6 +12,9 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from modules.core import embedded_redis
@@ -96,3 +99,39 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+
+class HubServer:
+    """The hub under gunicorn with the project's gunicorn.conf.py, the way the Procfile serves it, on a
+    free loopback port; `settings` become its environment (no .env is read)."""
+
+    def __init__(self, settings: dict[str, object], workers: int = 2):
+        root = Path(__file__).resolve().parents[2]
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, **{key: str(value) for key, value in settings.items()}, "HUB_ENV_FILE": "",
+               "WEB_CONCURRENCY": str(workers), "LOG_LEVEL": "WARNING"}
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--config", str(root / "gunicorn.conf.py"),
+             "--bind", f"127.0.0.1:{self.port}", "app_modular:create_app()"],
+            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait_until_up(self, timeout: float = 30) -> HubServer:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("gunicorn exited during start-up")
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer in time")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -1,0 +1,145 @@
+"""Request bodies through a real server (gunicorn.conf.py): one byte limit with or without Content-Length,
+and a refused body read to its end, so that a client can read the 413 instead of a broken pipe."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from modules.core import auth
+from modules.core.extensions import db
+from modules.sentratech.models import DemoRequest
+from tests.conftest import TEST_KEYS
+from tests.sentratech.conftest import INGEST_HEADERS, valid_body
+from tests.support.servers import HubServer
+
+FIVE_MIB = 5 * 1024 * 1024
+BIG = 40 * 1024 * 1024
+
+
+def _stored_demos(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(DemoRequest))
+
+
+def _chunks(data: bytes, size: int = 64 * 1024):
+    """A generator body: requests sends it with Transfer-Encoding: chunked and no Content-Length."""
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
+
+
+def _oversized_json(field: str, body: dict) -> bytes:
+    return json.dumps({**body, field: "x" * (FIVE_MIB + 1024 * 1024)}).encode()
+
+
+def _operator_token(app) -> str:
+    with app.app_context():
+        operator = auth.create_operator("bodies@example.com", "correct-horse-battery")
+        db.session.commit()
+        return auth.issue_access_token(operator)["access_token"]
+
+
+def test_a_40_mb_body_gets_a_413_its_sender_can_read(served_hub, app):
+    answer = requests.post(f"{served_hub.url}/api/ingest/demo_requests", data=b"x" * BIG,
+                           headers={**INGEST_HEADERS, "Content-Type": "application/json"}, timeout=60)
+    assert answer.status_code == 413
+    assert "detail" in answer.json()
+    assert _stored_demos(app) == 0
+
+
+def test_a_40_mb_batch_gets_the_tracking_413(served_hub):
+    answer = requests.post(f"{served_hub.url}/api/tracking-ingest/batch", data=b"x" * BIG,
+                           headers={"X-API-Key": "test-tracking-key", "Content-Type": "application/json"}, timeout=60)
+    assert answer.status_code == 413
+    assert answer.json()["success"] is False and answer.json()["error"] == "Request Entity Too Large"
+
+
+def test_a_40_mb_body_with_a_wrong_key_gets_a_401_its_sender_can_read(served_hub):
+    answer = requests.post(f"{served_hub.url}/api/ingest/demo_requests", data=b"x" * BIG,
+                           headers={"X-INGEST-KEY": "wrong", "Content-Type": "application/json"}, timeout=60)
+    assert answer.status_code == 401
+    assert answer.json() == {"detail": "Invalid or missing X-INGEST-KEY"}
+
+
+@pytest.mark.parametrize("path, headers, field, body", [
+    ("/api/ingest/demo_requests", INGEST_HEADERS, "message", valid_body("demo_requests")),
+    ("/api/tracking-ingest/batch", {"X-API-Key": "test-tracking-key"}, "padding",
+     {"events": [{"tracking_id": "lt_chunked"}]}),
+    ("/inbound/leads", {"Authorization": f"Bearer {TEST_KEYS['FASTCORE_SITE_INGEST_TOKEN']}"}, "message",
+     {"name": "A", "email": "a@example.com", "consent": True}),
+    ("/api/customers/", "operator", "name", {"account_number": "A-1", "phone": "0241234567"}),
+    ("/api/v1/sales/start", "operator", "padding", {"user": {}, "lead": {}}),
+    ("/api/auth/login", {}, "password", {"email": "a@example.com"}),
+])
+def test_a_chunked_body_over_the_limit_is_a_413_not_a_truncated_body(served_hub, app, path, headers, field, body):
+    """Without Content-Length the same limit holds: before, a 6 MiB chunked body was cut at 5 MiB and the
+    cut JSON parsed (a 422, or worse, a stored record)."""
+    if headers == "operator":
+        headers = {"Authorization": f"Bearer {_operator_token(app)}"}
+    answer = requests.post(served_hub.url + path, data=_chunks(_oversized_json(field, body)),
+                           headers={**headers, "Content-Type": "application/json"}, timeout=60)
+    assert answer.status_code == 413, answer.text[:300]
+    assert _stored_demos(app) == 0
+
+
+def test_a_chunked_body_within_the_limit_is_stored(served_hub, app):
+    body = json.dumps(valid_body("demo_requests", message="m" * 4000)).encode()
+    answer = requests.post(f"{served_hub.url}/api/ingest/demo_requests", data=_chunks(body, 512),
+                           headers={**INGEST_HEADERS, "Content-Type": "application/json"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert _stored_demos(app) == 1
+
+
+def test_a_chunked_batch_over_the_tracking_limit_is_its_413(served_hub):
+    """A view with a limit of its own (TRACKING_MAX_BODY_BYTES) holds chunked bodies to it too, and a body
+    of many valid events is refused as a whole, not cut after the last event that fitted."""
+    events = [{"tracking_id": "lt_chunked", "user_agent": "u" * 500} for _ in range(12_000)]
+    answer = requests.post(f"{served_hub.url}/api/tracking-ingest/batch",
+                           data=_chunks(json.dumps({"events": events}).encode()),
+                           headers={"X-API-Key": "test-tracking-key", "Content-Type": "application/json"}, timeout=30)
+    assert answer.status_code == 413
+    assert answer.json()["error"] == "Request Entity Too Large"
+
+
+@pytest.fixture(scope="module")
+def tightly_bounded_hub(base_config, migrated):
+    """A hub that drains at most 1 MiB of a refused body, for at most 2 s."""
+    settings = {key: value for key, value in base_config.items() if key != "TESTING"}
+    server = HubServer({**settings, "BODY_DRAIN_MAX_BYTES": 1024 * 1024, "BODY_DRAIN_SECONDS": 2}).wait_until_up()
+    yield server
+    server.stop()
+
+
+def _stream_until_refused(url: str, head: bytes, seconds: float) -> tuple[int, bytes]:
+    """Send `head`, then body bytes for up to `seconds`; returns (bytes sent, what the server answered)."""
+    host, port = url.removeprefix("http://").split(":")
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(head)
+        block = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                connection.sendall(block)
+                sent += len(block)
+        except OSError:
+            pass
+        try:
+            answer = connection.recv(65536)
+        except OSError:
+            answer = b""
+    return sent, answer
+
+
+def test_a_body_that_never_ends_is_read_only_within_the_bounds(tightly_bounded_hub):
+    """A chunked stream without end: the server stops reading it past BODY_DRAIN_MAX_BYTES (gunicorn's
+    async worker alone would drain it for ever) and the sender's writes fail."""
+    head = (b"POST /api/ingest/demo_requests HTTP/1.1\r\nHost: hub\r\nX-INGEST-KEY: wrong\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    sent, _ = _stream_until_refused(tightly_bounded_hub.url, head, seconds=15)
+    assert sent < 64 * 1024 * 1024, f"the server read {sent} bytes of a refused body"
