@@ -13,7 +13,7 @@ from flask import Flask
 from modules import DOMAINS, __version__
 from modules.core import bodies, cli, errors, request_log, security
 from modules.core.config import check_production, is_production, load_config
-from modules.core.extensions import api, cors, db, migrate
+from modules.core.extensions import api, db, migrate
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -77,7 +77,7 @@ def _engine_options(url: str) -> dict[str, Any]:
 def init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
-    cors.init_app(app, origins=app.config["ALLOWED_ORIGINS"], expose_headers=["X-Request-ID"])
+    security.init_cors(app)
     security.init_app(app)
     api.init_app(app)
     api.spec.components.security_scheme("operatorBearer", {"type": "http", "scheme": "bearer"})

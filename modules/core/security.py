@@ -18,6 +18,7 @@ import math
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse_many
@@ -27,6 +28,7 @@ from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from modules.core.extensions import cors
 from modules.core.queue import pause_redis, redis_paused, redis_url
 
 DOC_PATHS = ("/docs", "/redoc")
@@ -140,6 +142,38 @@ def _add_headers(response):
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
+
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def cors_origins(config: dict[str, Any]) -> list[str]:
+    """ALLOWED_ORIGINS, without loopback ones (`http://localhost:3000`, the front ends' development servers)
+    in production: there, a page served from someone's own machine is not a site of ours."""
+    origins = list(config["ALLOWED_ORIGINS"])
+    if not config.get("IS_PRODUCTION"):
+        return origins
+    kept = [origin for origin in origins if urlsplit(origin).hostname not in LOOPBACK_HOSTS]
+    if len(kept) < len(origins):
+        log.warning("loopback origins are not allowed in production; left out of CORS",
+                    extra={"left_out": len(origins) - len(kept)})
+    return kept
+
+
+def _answer_preflight():
+    """A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) gets an empty 204 on any
+    path, before routing could answer it with a redirect (`/api/customers` -> `/api/customers/`), which
+    browsers do not follow on a preflight. flask-cors adds the CORS headers when the Origin is allowed."""
+    if request.method == "OPTIONS" and "Origin" in request.headers \
+            and "Access-Control-Request-Method" in request.headers:
+        return current_app.response_class(status=204)
+    return None
+
+
+def init_cors(app: Flask) -> None:
+    """CORS headers only for requests whose Origin is allowed (none without an Origin)."""
+    cors.init_app(app, origins=cors_origins(app.config), expose_headers=["X-Request-ID"], always_send=False)
+    app.before_request_funcs.setdefault(None, []).insert(0, _answer_preflight)
 
 
 def limiter_storage_uri(url: str) -> str:

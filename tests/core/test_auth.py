@@ -1,5 +1,7 @@
 """Machine keys and operator accounts: rotation, constant-time checks, signed expiring tokens."""
 
+import time
+
 import pytest
 
 from modules.core import auth
@@ -76,3 +78,74 @@ def test_a_deactivated_operator_is_refused(app, client, operator_headers):
     response = client.post("/api/auth/login", json={"email": "operator@example.com",
                                                      "password": "correct-horse-battery"})
     assert response.status_code == 401
+
+
+def _login(client, email="operator@example.com", password="correct-horse-battery", address="198.51.100.7"):
+    return client.post("/api/auth/login", json={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_wrong_passwords_for_one_account_are_throttled_and_the_right_one_waits_too(make_app, operator_headers):
+    """60 wrong passwords in a row used to be 60 401s and then a 200: now the account is throttled (for one
+    window at most, LOGIN_ACCOUNT_RATE_LIMIT), whatever address the guesses come from."""
+    client = make_app(LOGIN_ACCOUNT_RATE_LIMIT="5/5minutes").test_client()
+    codes = [_login(client, password=f"guess-{n}", address=f"203.0.113.{n}").status_code for n in range(7)]
+    assert codes == [401] * 5 + [429] * 2
+    right = _login(client, address="203.0.113.200")
+    assert right.status_code == 429, "the right password does not get through a throttled account"
+    assert 0 < int(right.headers["Retry-After"]) <= 300
+    assert "Too many failed sign-ins" in right.get_json()["detail"]
+    assert _login(client, email="someone-else@example.com", password="x").status_code == 401, "other accounts are free"
+
+
+def test_guesses_from_one_address_are_throttled_across_accounts(make_app, operator_headers):
+    client = make_app(LOGIN_ADDRESS_RATE_LIMIT="4/5minutes").test_client()
+    codes = [_login(client, email=f"user{n}@example.com", password="x").status_code for n in range(6)]
+    assert codes == [401] * 4 + [429] * 2
+    assert _login(client, address="192.0.2.1").status_code == 200, "the operator signs in from their own address"
+
+
+def test_a_successful_login_does_not_count_toward_the_throttle(make_app, operator_headers):
+    client = make_app(LOGIN_ACCOUNT_RATE_LIMIT="2/5minutes").test_client()
+    assert {_login(client).status_code for _ in range(5)} == {200}
+
+
+def test_login_takes_as_long_for_an_unknown_email_as_for_a_wrong_password(client, operator_headers):
+    def median_seconds(email):
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            _login(client, email=email, password="wrong", address=f"192.0.2.{len(times) + 10}")
+            times.append(time.perf_counter() - started)
+        return sorted(times)[2]
+
+    known, unknown = median_seconds("operator@example.com"), median_seconds("nobody@example.com")
+    assert 0.5 < known / unknown < 2, (known, unknown)
+
+
+def test_deactivation_revokes_tokens_and_reactivation_does_not_revive_them(app, runner, client, operator_headers):
+    assert client.get("/api/admin/outbox", headers=operator_headers).status_code == 200
+    assert runner.invoke(args=["operators", "deactivate", "operator@example.com"]).exit_code == 0
+    assert client.get("/api/admin/outbox", headers=operator_headers).status_code == 401
+    assert _login(client).status_code == 401
+    result = runner.invoke(args=["operators", "activate", "operator@example.com"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/api/admin/outbox", headers=operator_headers).status_code == 401, "the old token stays dead"
+    fresh = _login(client).get_json()["access_token"]
+    assert client.get("/api/admin/outbox", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+
+
+def test_revoke_tokens_ends_every_token_of_one_operator(app, runner, client, operator_headers):
+    second = _login(client).get_json()["access_token"]
+    result = runner.invoke(args=["operators", "revoke-tokens", "OPERATOR@example.com"])
+    assert result.exit_code == 0, result.output
+    for token in (operator_headers["Authorization"], f"Bearer {second}"):
+        assert client.get("/api/admin/outbox", headers={"Authorization": token}).status_code == 401
+    fresh = _login(client).get_json()["access_token"]
+    assert client.get("/api/admin/outbox", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+
+
+def test_operator_commands_name_an_unknown_email(runner):
+    for command in ("deactivate", "activate", "revoke-tokens"):
+        result = runner.invoke(args=["operators", command, "nobody@example.com"])
+        assert result.exit_code != 0 and "no operator with the e-mail nobody@example.com" in result.output

@@ -4,6 +4,8 @@ import functools
 import socket
 import time
 
+import pytest
+
 from modules.core import auth, queue
 from modules.core.errors import ApiError
 from modules.core.security import ingest_limit
@@ -91,3 +93,69 @@ def test_limits_can_be_switched_off(make_app):
     client = _limited_app(make_app, RATE_LIMITS_ENABLED=False).test_client()
     assert {client.post("/limited-ingest", headers={"X-INGEST-KEY": "key-one"}).status_code
             for _ in range(4)} == {200}
+
+
+def test_cors_answers_only_an_allowed_origin(client):
+    assert "Access-Control-Allow-Origin" not in client.get("/health").headers, "no Origin, no CORS headers"
+    allowed = client.get("/health", headers={"Origin": "http://localhost:3000"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    other = client.get("/health", headers={"Origin": "https://attacker.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_loopback_origins_apply_only_outside_production(make_app):
+    client = make_app(APP_ENV="production",
+                      ALLOWED_ORIGINS="http://localhost:3000,http://127.0.0.1:5173,https://ops.example.com").test_client()
+    for origin in ("http://localhost:3000", "http://127.0.0.1:5173"):
+        assert "Access-Control-Allow-Origin" not in client.get("/health", headers={"Origin": origin}).headers
+    ops = client.get("/health", headers={"Origin": "https://ops.example.com"})
+    assert ops.headers["Access-Control-Allow-Origin"] == "https://ops.example.com"
+
+
+@pytest.mark.parametrize("path", ["/api/customers", "/api/customers/", "/api/ingest/demo_requests",
+                                  "/api/ingest/demo_requests/", "/inbound/leads", "/api/tracking-ingest/batch/",
+                                  "/api/v1/sales/start", "/api/auth/login/", "/no/such/path"])
+def test_a_preflight_on_any_path_is_a_2xx_never_a_redirect(client, path):
+    preflight = client.options(path, headers={"Origin": "http://localhost:5173",
+                                              "Access-Control-Request-Method": "POST",
+                                              "Access-Control-Request-Headers": "Authorization, Content-Type"})
+    assert 200 <= preflight.status_code < 300, preflight.status_code
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    refused = client.options(path, headers={"Origin": "https://attacker.example",
+                                            "Access-Control-Request-Method": "POST"})
+    assert 200 <= refused.status_code < 300 and "Access-Control-Allow-Origin" not in refused.headers
+
+
+def test_a_second_key_header_or_a_new_login_gives_no_fresh_bucket(make_app, operator_headers):
+    """Limits count the credential that authenticated: an extra header, `bearer` in lower case or a second
+    token of the same operator all land in the same bucket."""
+    client = _limited_app(make_app).test_client()
+    sent = [{"X-INGEST-KEY": "key-one"}, {"X-INGEST-KEY": "key-one", "X-API-Key": "random-1"},
+            {"X-INGEST-KEY": "key-one", "Authorization": "Bearer random-2"}]
+    assert [client.post("/limited-ingest", headers=headers).status_code for headers in sent] == [200, 200, 429]
+
+    app = make_app(INGEST_RATE_LIMIT="2/minute")
+    app.add_url_rule("/operator-ingest", "operator_ingest", auth.require_operator(_unauthorized)(
+        ingest_limit()(lambda: {"stored": True})), methods=["POST"])
+    client = app.test_client()
+    token = operator_headers["Authorization"].removeprefix("Bearer ")
+    second = client.post("/api/auth/login", json={"email": "operator@example.com",
+                                                  "password": "correct-horse-battery"}).get_json()["access_token"]
+    codes = [client.post("/operator-ingest", headers={"Authorization": header}).status_code
+             for header in (f"Bearer {token}", f"bearer {second}", f"BEARER {token}")]
+    assert codes == [200, 200, 429]
+
+
+def _unauthorized():
+    return ApiError(401, body={"detail": "Invalid authentication credentials"})
+
+
+def test_wrong_keys_are_limited_per_address(make_app):
+    client = _limited_app(make_app, AUTH_FAILURE_RATE_LIMIT="3/minute").test_client()
+    codes = [client.post("/limited-ingest", headers={"X-INGEST-KEY": f"guess-{n}"}).status_code for n in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    refused = client.post("/limited-ingest", headers={"X-INGEST-KEY": "guess-9"})
+    assert int(refused.headers["Retry-After"]) > 0 and "detail" in refused.get_json()
+    assert client.post("/limited-ingest", headers={"X-INGEST-KEY": "key-one"}).status_code == 200, \
+        "a right key from the same address still works"
