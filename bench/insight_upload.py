@@ -98,8 +98,9 @@ def run(rows: int) -> None:
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         port = free_port()
         env = {**os.environ, **settings, "HUB_ENV_FILE": ""}
-        gunicorn = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                                     "--timeout", "120", "app_modular:create_app()"], cwd=ROOT, env=env,
+        gunicorn = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"),
+                                     "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "120",
+                                     "app_modular:create_app()"], cwd=ROOT, env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/health", gunicorn)

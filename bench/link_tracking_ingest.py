@@ -136,7 +136,9 @@ def wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="gevent", help="gunicorn worker class (default gevent, as "
+                        "gunicorn.conf.py; `sync` to compare)")
     parser.add_argument("--seconds", type=float, default=20, help="length of each phase")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients posting 1,000-event batches")
     parser.add_argument("--single-clients", type=int, default=8, help="concurrent clients posting 1-event batches")
@@ -161,11 +163,13 @@ def main() -> None:
             db.engine.dispose()
         port = free_port()
         gunicorn = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+            [str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind",
+             f"127.0.0.1:{port}", "--workers", str(args.workers), "--worker-class", args.worker_class,
              "--log-level", "warning", "app_modular:create_app()"],
             cwd=ROOT, env={**os.environ, **config})
         wait_until_up(port, gunicorn)
-        print(f"gunicorn: {args.workers} sync workers; PostgreSQL and Redis on this machine ({os.cpu_count()} CPUs)")
+        print(f"gunicorn: {args.workers} {args.worker_class} workers; PostgreSQL and Redis on this machine "
+              f"({os.cpu_count()} CPUs)")
         servers = [psutil.Process(gunicorn.pid), postgres_process(base)]
         load_before = os.getloadavg()[0]
         warm_up = run_phase(port, 1000, 1, 2, servers)  # connections opened, tracking ids registered

@@ -88,7 +88,7 @@ def client_loop(port: int, deadline: float, warmup_until: float, latencies: list
 
 
 def post_form(port: int) -> int:
-    """One POST on a fresh connection (gunicorn's sync workers close it after the answer anyway), written
+    """One POST on a fresh connection (as a browser's form post from many visitors would arrive), written
     as bytes prepared once: http.client's header building and parsing cost the load generator, which
     shares the two cores with the hub, about 0.3 ms per request. Returns the status, 0 on a failure."""
     try:
@@ -219,7 +219,7 @@ def reset(app) -> None:
         get_redis(app).flushdb()
 
 
-def run(seconds: float, clients: int, web_workers: int, hub_workers: int) -> None:
+def run(seconds: float, clients: int, web_workers: int, hub_workers: int, worker_class: str) -> None:
     from flask_migrate import upgrade
 
     from app_modular import create_app
@@ -247,10 +247,12 @@ def run(seconds: float, clients: int, web_workers: int, hub_workers: int) -> Non
             upgrade()
             db.engine.dispose()
         env = {**os.environ, **settings, "HUB_ENV_FILE": ""}
-        web = start([str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{web_port}", "--workers",
-                     str(web_workers), "app_modular:create_app()"], env)
+        web = start([str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind",
+                     f"127.0.0.1:{web_port}", "--workers", str(web_workers), "--worker-class", worker_class,
+                     "app_modular:create_app()"], env)
         wait_for_health(web_port, web)
-        print(f"gunicorn: {web_workers} sync workers; {clients} clients; {seconds:.0f} s per run after a 2 s warm-up; "
+        print(f"gunicorn: {web_workers} {worker_class} workers; {clients} clients; {seconds:.0f} s per run after a 2 s "
+              "warm-up; "
               f"{hub_workers} hub worker(s) delivering to the dashboard throughout")
         for mode in MODES:
             reset(app)
@@ -300,7 +302,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15, help="measured seconds per dashboard mode (default 15)")
     parser.add_argument("--clients", type=int, default=12, help="concurrent clients (default 12)")
-    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn sync workers (default 3)")
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn workers (default 3)")
+    parser.add_argument("--worker-class", default="gevent", help="gunicorn worker class (default gevent, as "
+                        "gunicorn.conf.py; `sync` to compare)")
     parser.add_argument("--hub-workers", type=int, default=1, help="`flask worker` processes (default 1)")
     parser.add_argument("--dashboard-peer", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -308,4 +312,5 @@ if __name__ == "__main__":
     if arguments.dashboard_peer:
         serve_dashboard(arguments.dashboard_peer, arguments.port)
     else:
-        run(arguments.seconds, arguments.clients, arguments.web_workers, arguments.hub_workers)
+        run(arguments.seconds, arguments.clients, arguments.web_workers, arguments.hub_workers,
+            arguments.worker_class)

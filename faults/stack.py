@@ -95,8 +95,8 @@ class Stack:
 
     def _command(self, name: str) -> list[str]:
         if name == "web":
-            return [str(BIN / "gunicorn"), "--bind", self.web_url.removeprefix("http://"), "--workers", "2",
-                    "--threads", "4", "--no-control-socket", "app_modular:create_app()"]
+            return [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind",
+                    self.web_url.removeprefix("http://"), "--workers", "2", "app_modular:create_app()"]
         return [str(BIN / "flask"), "scheduler" if name == "scheduler" else "worker"]
 
     def _spawn(self, name: str) -> None:

@@ -1,5 +1,7 @@
-"""operators: a token version, so that deactivating an operator or revoking their tokens ends every
-token issued before (reactivation does not revive them).
+"""operators: a token version, signed into every access token.
+
+Deactivating an operator or revoking their tokens raises it, which ends every token issued before;
+reactivation does not revive them.
 
 Revision ID: 0007_operator_token_version
 Revises: 0006_dtech
