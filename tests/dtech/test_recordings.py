@@ -5,6 +5,7 @@ import hashlib
 import os
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from modules.core import outbox
@@ -203,6 +204,43 @@ def test_an_upload_without_a_file_part_names_the_field(app, client, operator_hea
     raw = client.post(f"/api/v1/sales/recordings/{upload_id}/file", data=AUDIO, headers=operator_headers,
                       content_type="audio/wav")
     assert (raw.status_code, raw.get_json()["code"]) == (400, "VALIDATION_ERROR")
+
+
+def raw_multipart(*parts: tuple[bytes, bytes], boundary: bytes = b"b0undary", closed: bool = True) -> bytes:
+    body = b"".join(b"--%s\r\n%s\r\n\r\n%s\r\n" % (boundary, headers, content) for headers, content in parts)
+    return body + (b"--" + boundary + b"--\r\n" if closed else b"")
+
+
+FILE_PART = b'Content-Disposition: form-data; name="file"; filename="call.wav"'
+MULTIPART = "multipart/form-data; boundary=b0undary"
+BROKEN_MULTIPART = [
+    ("multipart/form-data", b"no boundary was declared"),
+    ("multipart/form-data; boundary=", b"--\r\n"),
+    (MULTIPART, b"--b0undary"),
+    (MULTIPART, raw_multipart((FILE_PART, AUDIO), closed=False)),
+    (MULTIPART, raw_multipart((FILE_PART, AUDIO))[:-20]),
+    (MULTIPART, raw_multipart((b'Content-Disposition: form-data; name="\xff\xfe"', AUDIO))),
+    (MULTIPART, raw_multipart((b"X-Header: " + b"h" * 100_000, AUDIO))),
+    (MULTIPART, raw_multipart((b'Content-Disposition: form-data; name="note"', b"\xff" * 600_000))),
+    (MULTIPART, raw_multipart(*[(b'Content-Disposition: form-data; name="n"', b"1")] * 30)),
+    ("multipart/mixed; boundary=b0undary", raw_multipart((FILE_PART, AUDIO))),
+]
+
+
+@pytest.mark.parametrize(("content_type", "body"), BROKEN_MULTIPART,
+                         ids=["no-boundary", "empty-boundary", "only-a-boundary", "unclosed", "cut-short",
+                              "undecodable-part-name", "huge-part-header", "huge-text-part", "too-many-parts",
+                              "multipart-mixed"])
+def test_a_broken_multipart_body_is_a_4xx_and_leaves_nothing(app, client, operator_headers, partner, recordings_dir,
+                                                              content_type, body):
+    upload_id = announce(client, operator_headers, partner)
+    response = client.post(f"/api/v1/sales/recordings/{upload_id}/file", data=body,
+                           headers={**operator_headers, "Content-Type": content_type})
+    assert (response.status_code, response.get_json()["code"]) in {(400, "VALIDATION_ERROR"),
+                                                                    (413, "PAYLOAD_TOO_LARGE")}
+    assert list(recordings_dir.iterdir()) == []
+    assert outbox_count(app) == 0
+    assert upload_status(client, operator_headers, upload_id)["status"] == "pending"
 
 
 def test_unknown_upload_ids_are_404(client, operator_headers):

@@ -52,8 +52,15 @@ def nothing_happened(app, partner):
     (CONTINUE, {"request": {"account_id": "nope"}, "user": USER}, "Invalid request: account_id: Not a valid UUID."),
     (START, with_lead(first_name="Zo\x00e"),
      "Invalid request: lead.first_name: Must not contain NUL (0x00) characters."),
+    (RECORDING_URL, recording(date_start="0000-01-01T00:00:00Z"), "Invalid request: date_start: Not a valid datetime."),
+    (RECORDING_URL, recording(date_end="10000-01-01T00:00:00Z"), "Invalid request: date_end: Not a valid datetime."),
+    (RECORDING_URL, recording(date_end="9999-12-31T23:59:59-01:00"), "Invalid request: date_end: Date out of range."),
+    (RECORDING_URL, recording(date_start="2026-11-22T08:00:00+24:00"),
+     "Invalid request: date_start: Not a valid datetime."),
+    (RECORDING_URL, recording(date_start="2026-11-22T08:00:00", date_end="2026-11-22T09:00:00+01:00"),
+     "Invalid request: date_end: Must be after date_start."),
 ], ids=["phone", "uuid", "date-order", "date-range", "content-type", "filename-201", "hash", "date-format",
-        "continue-nested", "nul"])
+        "continue-nested", "nul", "year-0", "year-10000", "year-9999-behind", "offset-24h", "naive-vs-aware"])
 def test_invalid_fields_are_named(app, client, operator_headers, partner, path, body, detail):
     response = client.post(path, json=body, headers=operator_headers)
     assert response.status_code == 400
