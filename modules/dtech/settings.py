@@ -11,6 +11,8 @@ SETTINGS = [
     Setting("AWS_ACCESS_KEY", "", "Alias of AWS_ACCESS_KEY_ID", secret=True),
     Setting("AWS_SECRET_KEY", "", "Alias of AWS_SECRET_ACCESS_KEY", secret=True),
     Setting("DTECH_TIMEOUT_SECONDS", 10, "Timeout of synchronous calls to DTech", as_int),
+    Setting("DTECH_PARTNER_CALL_RATE_LIMIT", "60/minute;1200/hour",
+            "Synchronous calls to DTech (start, continue, status, stop, recording-url) per operator; more get 429"),
     Setting("DTECH_RECORDINGS_DIR", "", "Where uploaded recordings are kept; empty means instance/recordings"),
     Setting("DTECH_MAX_RECORDING_BYTES", 100 * 1024 * 1024, "Largest accepted recording upload", as_int),
 ]
