@@ -264,3 +264,17 @@ def test_a_site_over_its_rate_limit_gets_429(make_app, fastcore_settings):
     client = make_app(**fastcore_settings, INGEST_RATE_LIMIT="2/minute").test_client()
     codes = [client.post("/inbound/leads", json=lead_body(), headers=SITE).status_code for _ in range(3)]
     assert codes == [201, 201, 429]
+
+
+def test_extra_headers_or_another_address_give_the_site_no_fresh_bucket(make_app, fastcore_settings):
+    """The limit counts the token that authenticated, not the headers or the address that came with it."""
+    client = make_app(**fastcore_settings, INGEST_RATE_LIMIT="2/minute").test_client()
+    assert client.post("/inbound/leads", json=lead_body(), headers=SITE).status_code == 201
+    disguises = [
+        ({"Authorization": "bearer test-site-token", "X-API-Key": "random-1", "X-INGEST-KEY": "random-2"},
+         "198.51.100.7"),
+        ({**SITE, "X-API-Key": "random-3", "X-Forwarded-For": "203.0.113.9"}, "198.51.100.8"),
+    ]
+    codes = [client.post("/inbound/leads", json=lead_body(), headers=headers,
+                         environ_base={"REMOTE_ADDR": address}).status_code for headers, address in disguises]
+    assert codes == [201, 429]
