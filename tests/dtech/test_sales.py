@@ -157,6 +157,17 @@ def test_a_partner_refusal_is_a_502_with_the_partners_message(app, client, opera
     assert process_count(app) == 0
 
 
+@pytest.mark.parametrize(("body", "status"), [({"message": "m" * 5000}, 422), ("t" * 5000, 500),
+                                              ({"detail": [{"msg": "d" * 5000}]}, 400)], ids=["json", "text", "list"])
+def test_a_partners_long_message_is_cut_to_300_characters(client, operator_headers, partner, body, status):
+    partner.answer("POST", "/ext/start", body, status=status)
+    response = client.post("/api/v1/sales/start", json=START_BODY, headers=operator_headers)
+    assert response.status_code == 502
+    detail = response.get_json()["detail"]
+    prefix = f"DTech answered HTTP {status}: "
+    assert detail.startswith(prefix) and len(detail) == len(prefix) + 300
+
+
 @pytest.mark.parametrize("answer", [{"url": "https://dtech.test/s/1"}, ["not", "an", "object"]],
                          ids=["no-sales-process-id", "array"])
 def test_an_unusable_partner_answer_is_a_502(app, client, operator_headers, partner, answer):
