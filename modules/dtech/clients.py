@@ -10,9 +10,10 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from botocore.auth import SigV4Auth
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 SERVICE = "execute-api"
 PARTNER_MESSAGE_KEYS = ("message", "Message", "detail", "error", "errorMessage")
 MESSAGE_CHARS = 300
+UPLOAD_URL_MAX_CHARS = 8192
+HOST_NAME = re.compile(r"[a-z0-9.:-]+")  # letters, digits, dots, hyphens; colons of an IPv6 literal
 
 
 class PartnerFailure(Exception):
@@ -56,6 +59,11 @@ class PartnerNotConfigured(PartnerFailure):
     code = "PARTNER_NOT_CONFIGURED"
 
 
+class UnusableUploadUrl(PartnerFailure):
+    """DTech's upload_url is not one the hub PUTs a recording to (502 PARTNER_ERROR, or a permanent
+    delivery failure when found before the PUT)."""
+
+
 def partner_path(*segments: str) -> str:
     """Each segment percent-encoded, so an id can never add a path segment of its own."""
     return "".join("/" + quote(segment, safe="") for segment in segments)
@@ -64,6 +72,37 @@ def partner_path(*segments: str) -> str:
 def content_md5(md5_hex: str) -> str:
     """The Content-MD5 header: base64 of the digest (not of its hex form)."""
     return base64.b64encode(binascii.unhexlify(md5_hex)).decode()
+
+
+def host_allowed(host: str, allowed_hosts: Iterable[str]) -> bool:
+    """`host` (lower case) is one of `allowed_hosts`: an exact name or address, or, for an entry that starts
+    with a dot, any name under it (`.amazonaws.com` allows `bucket.s3.amazonaws.com`, not `amazonaws.com`)."""
+    for entry in (entry.strip().lower() for entry in allowed_hosts):
+        if entry and (host == entry or (entry.startswith(".") and host.endswith(entry))):
+            return True
+    return False
+
+
+def check_upload_url(url: str, allowed_hosts: Iterable[str]) -> str:
+    """`url` when the hub may PUT a recording to it: https, no user name or password, and a host allowed
+    by DTECH_UPLOAD_HOSTS. The host is read from the URL as requests prepares it, so that the host
+    checked is the host connected to (`https://evil.test\\.amazonaws.com/` goes to evil.test). Raises
+    UnusableUploadUrl saying why; the message never repeats the URL's path or query (its signature)."""
+    if len(url) > UPLOAD_URL_MAX_CHARS:
+        raise UnusableUploadUrl(f"DTech's upload_url is longer than {UPLOAD_URL_MAX_CHARS} characters")
+    try:
+        parts = urlsplit(requests.Request("PUT", url).prepare().url)
+        host, _ = parts.hostname, parts.port
+    except (requests.RequestException, ValueError) as exc:
+        raise UnusableUploadUrl("DTech's upload_url is not a valid URL") from exc
+    if parts.scheme != "https":
+        raise UnusableUploadUrl("DTech's upload_url is not https")
+    if parts.username is not None or parts.password is not None:
+        raise UnusableUploadUrl("DTech's upload_url carries a user name or password")
+    if not host or not HOST_NAME.fullmatch(host) or not host_allowed(host, allowed_hosts):
+        raise UnusableUploadUrl(f"DTech's upload_url points at {(host or 'no host')[:100]!r}, "
+                                "which is not in DTECH_UPLOAD_HOSTS")
+    return url
 
 
 def partner_message(response: requests.Response) -> str:

@@ -1,7 +1,9 @@
 """The DTech sales API under /api/v1/sales: thin views over services.py and recordings.py.
 
-start, continue, status and stop wait for DTech's answer (agents need it now): the one documented
-exception to "views never call the network". Partner failures answer 502 or 504 with a code.
+start, continue, status, stop and recording-url wait for DTech's answer (agents need it now): the one
+documented exception to "views never call the network". Each of those calls counts against the
+operator's DTECH_PARTNER_CALL_RATE_LIMIT once the request is valid, before DTech is called. Partner
+failures answer 502 or 504 with a code.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from flask import request
 
 from modules.core.auth import current_operator, require_operator
 from modules.core.errors import handle_api_error, register_envelope
-from modules.core.security import ingest_limit
+from modules.core.security import charge, ingest_limit
 from modules.dtech import recordings, services
 from modules.dtech.clients import PartnerFailure
 from modules.dtech.errors import dtech_envelope, error, unauthorized, validation_error
@@ -48,9 +50,11 @@ ERROR_DESCRIPTIONS = {
     502: "DTech refused or failed (PARTNER_ERROR, PARTNER_AUTH_FAILED, PARTNER_UNREACHABLE, "
          "PARTNER_NOT_CONFIGURED); the detail holds DTech's message",
     504: "DTech did not answer within DTECH_TIMEOUT_SECONDS (PARTNER_TIMEOUT)",
-    429: "Over INGEST_RATE_LIMIT for this operator (RATE_LIMITED); see Retry-After",
+    429: "Over a limit for this operator (RATE_LIMITED): DTECH_PARTNER_CALL_RATE_LIMIT on calls that reach DTech, "
+         "INGEST_RATE_LIMIT on file uploads; see Retry-After",
 }
-PARTNER_ERRORS = (400, 401, 502, 504)
+PARTNER_ERRORS = (400, 401, 429, 502, 504)
+PARTNER_CALLS = "dtech.partner-calls"  # one bucket per operator for every synchronous call to DTech
 
 
 def documented(*statuses: int) -> Callable:
@@ -68,6 +72,12 @@ def operator_id() -> str:
     return current_operator().id
 
 
+def count_partner_call() -> None:
+    """One synchronous DTech call for this operator; over DTECH_PARTNER_CALL_RATE_LIMIT, a 429 (TooManyRequests,
+    with Retry-After) and DTech is not called. Invoked once the request is valid, so a refused body costs none."""
+    charge("DTECH_PARTNER_CALL_RATE_LIMIT", scope=PARTNER_CALLS)
+
+
 @blp.errorhandler(PartnerFailure)
 def partner_failed(failure: PartnerFailure):
     return handle_api_error(error(failure.status, failure.code, str(failure)))
@@ -75,12 +85,12 @@ def partner_failed(failure: PartnerFailure):
 
 @blp.route("/start", methods=["POST"])
 @require_operator(unauthorized)
-@ingest_limit()
 @blp.arguments(SalesStartSchema)
 @blp.response(200, SalesStartAnswerSchema)
-@documented(*PARTNER_ERRORS, 429)
+@documented(*PARTNER_ERRORS)
 def start(data):
     """Start a sales process at DTech; answers the URL the agent opens."""
+    count_partner_call()
     return services.start_process(data, operator_id())
 
 
@@ -92,6 +102,7 @@ def start(data):
 @documented(*PARTNER_ERRORS)
 def continue_process(path, data, **_path):
     """A fresh URL for a process; body {"account_id", "user"} or {"request": {"account_id"}, "user"}."""
+    count_partner_call()
     return services.continue_process(path["sales_process_id"], data, operator_id())
 
 
@@ -102,6 +113,7 @@ def continue_process(path, data, **_path):
 @documented(*PARTNER_ERRORS)
 def process_status(path, **_path):
     """DTech's status of a process; the local record follows it."""
+    count_partner_call()
     return services.process_status(path["sales_process_id"], str(path["account_id"]))
 
 
@@ -117,6 +129,7 @@ def stop(path, query, data, **_path):
     reason = data.get("reason") or query.get("reason")
     if not reason:
         raise validation_error("reason", "Missing data for required field (give it in the body or the query).")
+    count_partner_call()
     return services.stop_process(path["sales_process_id"], data["account_id"], reason, operator_id())
 
 
@@ -128,6 +141,7 @@ def stop(path, query, data, **_path):
 @documented(*PARTNER_ERRORS)
 def recording_url(path, data, **_path):
     """Announce a call recording; then upload the file at /recordings/<upload_id>/file."""
+    count_partner_call()
     return services.request_recording_url(path["sales_process_id"], data, operator_id())
 
 

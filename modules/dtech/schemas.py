@@ -1,15 +1,17 @@
 """Marshmallow schemas of the DTech sales API (they are also its OpenAPI documentation).
 
-Request schemas ignore unknown keys, as the original FastAPI backend did, so field clients that send
-extra keys keep working; every listed field is validated.
+Request schemas, nested ones included, are the core's `RequestSchema`: unknown keys are ignored, as the
+original FastAPI backend did, and `null` in an optional field means "not given" (DTech's guide builds
+bodies with pydantic's `.dict()`, which writes `"email": null`). Every listed field is validated.
 """
 
 from datetime import UTC, datetime
 
 from flask import current_app
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from modules.core.fields import DateTimeUTC, StorableString
+from modules.core.schemas import RequestSchema
 from modules.dtech.models import PROCESS_STATUSES, RECORDING_STATUSES
 
 # [0-9] rather than \d (which admits other scripts' digits); \Z rather than $ (which admits a trailing newline).
@@ -29,11 +31,6 @@ def text(max_length: int, **kwargs) -> StorableString:
     """Text DTech may receive: what the database could not store is refused before DTech is called."""
     required = kwargs.pop("required", True)
     return StorableString(required=required, validate=validate.Length(min=1, max=max_length), **kwargs)
-
-
-class RequestSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
 
 
 class AccountSchema(RequestSchema):
@@ -83,7 +80,7 @@ class SalesContinueSchema(AccountSchema):
     @pre_load
     def lift_request_account(self, data, **_kwargs):
         nested = data.get("request") if isinstance(data, dict) else None
-        if isinstance(nested, dict) and "account_id" in nested and "account_id" not in data:
+        if isinstance(nested, dict) and nested.get("account_id") is not None and data.get("account_id") is None:
             data = {**data, "account_id": nested["account_id"]}
         return data
 
@@ -117,7 +114,7 @@ class CallRecordingUrlSchema(AccountSchema):
         return data
 
 
-class ProcessPathSchema(Schema):
+class ProcessPathSchema(RequestSchema):
     sales_process_id = fields.String(required=True, validate=PARTNER_ID)
 
 

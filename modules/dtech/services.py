@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import func, or_, select
@@ -16,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit
 from modules.core.extensions import db
-from modules.dtech.clients import DTechClient, PartnerFailure, content_md5
+from modules.dtech.clients import DTechClient, PartnerFailure, check_upload_url, content_md5
 from modules.dtech.errors import error
 from modules.dtech.models import CallRecording, SalesProcess
 
@@ -121,7 +120,8 @@ def stop_process(sales_process_id: str, account_id: str, reason: str, operator_i
 
 
 def request_recording_url(sales_process_id: str, data: dict[str, Any], operator_id: str) -> dict[str, Any]:
-    """Announce a recording to DTech; the hub keeps its upload URL and answers an `upload_id` for the file."""
+    """Announce a recording to DTech; the hub keeps its upload URL and answers an `upload_id` for the file.
+    An upload URL the hub would not PUT to (see `check_upload_url`) is a PartnerFailure: nothing is kept."""
     body = {"account_id": data["account_id"], "date_start": data["date_start"].isoformat(),
             "date_end": data["date_end"].isoformat(), "recording_hash": data["recording_hash"],
             "filename": data["filename"], "content_type": data["content_type"]}
@@ -129,9 +129,7 @@ def request_recording_url(sales_process_id: str, data: dict[str, Any], operator_
         body["external_ref"] = data["external_ref"]
     answer = _require(partner().recording_url(sales_process_id, body, content_md5(data["recording_hash"])),
                       "recording_id", "upload_url")
-    upload_url = str(answer["upload_url"])
-    if urlsplit(upload_url).scheme not in ("http", "https"):
-        raise PartnerFailure("DTech's upload_url is not an http(s) URL")
+    upload_url = check_upload_url(str(answer["upload_url"]), current_app.config["DTECH_UPLOAD_HOSTS"])
     process = _find_or_create(sales_process_id, data["account_id"])
     recording = CallRecording(recording_id=str(answer["recording_id"]), sales_process=process,
                               file_name=data["filename"], content_type=data["content_type"],

@@ -1,6 +1,6 @@
 """Settings of the DTech sales domain."""
 
-from modules.core.config import Setting, as_int
+from modules.core.config import Setting, as_int, as_list
 
 SETTINGS = [
     Setting("DIFFERENT_API_BASE", "", "Base URL of DTech's External Sales API"),
@@ -11,6 +11,13 @@ SETTINGS = [
     Setting("AWS_ACCESS_KEY", "", "Alias of AWS_ACCESS_KEY_ID", secret=True),
     Setting("AWS_SECRET_KEY", "", "Alias of AWS_SECRET_ACCESS_KEY", secret=True),
     Setting("DTECH_TIMEOUT_SECONDS", 10, "Timeout of synchronous calls to DTech", as_int),
+    Setting("DTECH_PARTNER_CALL_RATE_LIMIT", "60/minute;1200/hour",
+            "Synchronous calls to DTech (start, continue, status, stop, recording-url) per operator; more get 429"),
+    Setting("DTECH_UPLOAD_HOSTS", ".amazonaws.com",
+            "Hosts DTech's upload URLs may point at (comma-separated); an entry starting with '.' allows the "
+            "names under it (.amazonaws.com: DTech's S3 uploads). Others are refused, https only", as_list),
+    Setting("DTECH_UPLOAD_CA_FILE", "",
+            "PEM file of the certificate authorities the recording PUT trusts; empty: the system's"),
     Setting("DTECH_RECORDINGS_DIR", "", "Where uploaded recordings are kept; empty means instance/recordings"),
     Setting("DTECH_MAX_RECORDING_BYTES", 100 * 1024 * 1024, "Largest accepted recording upload", as_int),
 ]

@@ -7,13 +7,14 @@ so no personal data sits in the outbox table or in Redis.
 from __future__ import annotations
 
 import functools
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from modules.core.types import isoformat
+from modules.fastcore.clients import wire_address
 from modules.fastcore.models import Lead
 
 WELCOME_KIND = "fastcore.welcome_email"
@@ -29,14 +30,15 @@ def _templates() -> Environment:
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def _compose(template: str, subject: str, sender: str, recipients: list[str], message_id: str,
+def _compose(template: str, subject: str, sender: Address, recipients: list[Address], message_id: str,
              context: dict) -> EmailMessage:
+    """Addresses in their wire form (`clients.wire_address`): the envelope is read from these headers."""
     email = EmailMessage()
     email["Subject"] = subject
-    email["From"] = formataddr((SENDER_NAME, sender))
-    email["To"] = ", ".join(recipients)
+    email["From"] = Address(SENDER_NAME, sender.username, sender.domain)
+    email["To"] = recipients
     # Built from the outbox id, the Message-ID is the same at every retry, so a receiver can spot a resend.
-    email["Message-ID"] = f"<{message_id}.fastcore@{sender.rpartition('@')[2] or 'localhost'}>"
+    email["Message-ID"] = f"<{message_id}.fastcore@{sender.domain or 'localhost'}>"
     email.set_content(_templates().get_template(f"{template}.txt").render(**context))
     email.add_alternative(_templates().get_template(f"{template}.html").render(**context), subtype="html")
     return email
@@ -47,11 +49,15 @@ def _context(lead: Lead) -> dict:
 
 
 def welcome(lead: Lead, sender: str, message_id: str) -> EmailMessage:
-    return _compose("welcome", "Nous avons bien reçu votre demande", sender, [lead.email], message_id,
-                    _context(lead))
+    """To the lead, from `sender` (FROM_EMAIL). Raises `Permanent` when an address cannot go on the wire."""
+    return _compose("welcome", "Nous avons bien reçu votre demande", wire_address(sender, "FROM_EMAIL"),
+                    [wire_address(lead.email, "the lead's address")], message_id, _context(lead))
 
 
 def admin_alert(lead: Lead, sender: str, recipients: list[str], message_id: str) -> EmailMessage:
+    """To `recipients` (ADMIN_EMAIL), from `sender`. Raises `Permanent` when an address cannot go on the wire."""
     name = " ".join(lead.name.split())  # a header holds one line, whatever the form allowed
     subject = f"New lead: {name} ({lead.service or 'no service given'})"
-    return _compose("admin_alert", subject, sender, recipients, message_id, _context(lead))
+    return _compose("admin_alert", subject, wire_address(sender, "FROM_EMAIL"),
+                    [wire_address(recipient, "ADMIN_EMAIL") for recipient in recipients], message_id,
+                    _context(lead))

@@ -1,17 +1,18 @@
 """Schemas of the FASTCore endpoints (they are also the OpenAPI documentation at /docs).
 
-Unknown keys in a lead are ignored, as the original FastAPI service did, so a site that sends an extra
-form field keeps working. Every text field refuses NUL characters and lone surrogates, which the
-database cannot store, so such input is a 422 rather than a 500.
+Request schemas, nested ones included, are the core's `RequestSchema`: unknown keys in a lead are
+ignored, as the original FastAPI service did, so a site that sends an extra form field keeps working,
+and `null` in an optional field means "not given" (pydantic-style clients write `"phone": null`).
+Every text field refuses NUL characters and lone surrogates, which the database cannot store, so
+such input is a 422 rather than a 500.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from marshmallow import Schema, fields, post_load, validate
 
-from marshmallow import EXCLUDE, Schema, fields, post_load, validate
-
-from modules.core.fields import EmailAddress, StorableString
+from modules.core.fields import DateTimeUTC, EmailAddress, StorableString
+from modules.core.schemas import RequestSchema
 from modules.fastcore.models import LEAD_STATUSES, SERVICES
 
 
@@ -26,30 +27,23 @@ def _blank_as_none(data: dict, *keys: str) -> dict:
     return {**data, **{key: data.get(key) or None for key in keys}}
 
 
-class LeadMetaSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class LeadMetaSchema(RequestSchema):
     source = StorableString(required=True, validate=validate.Length(min=1, max=100))
     # Not a UUID (empty, too long, anything else) is the contract's 400 "Validation error: ...", not a 422.
     request_id = StorableString(required=True, metadata={
         "description": "UUID chosen by the site; a second post with it is refused"})
     ip_hash = StorableString(required=True, validate=validate.Length(min=1, max=128),
                              metadata={"description": "Hash of the client IP (a raw IP is never stored)"})
-    timestamp_utc = fields.DateTime(required=True, metadata={"description": "ISO 8601; naive means UTC"})
+    timestamp_utc = DateTimeUTC(required=True, metadata={"description": "ISO 8601; naive means UTC; kept in UTC"})
     user_agent_hash = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=128))
 
     @post_load
     def timestamp_as_text(self, data, **_kwargs):
-        stamp = data["timestamp_utc"]
-        data["timestamp_utc"] = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).isoformat()
+        data["timestamp_utc"] = data["timestamp_utc"].isoformat()
         return _blank_as_none(data, "user_agent_hash")
 
 
-class LeadInSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class LeadInSchema(RequestSchema):
     name = StorableString(required=True, validate=validate.Length(min=1, max=200))
     email = EmailAddress(required=True, validate=validate.Length(max=254),
                          error_messages={"invalid_email": "value is not a valid email address: {reason}"})
@@ -76,7 +70,7 @@ class DuplicateSchema(Schema):
     leadId = fields.String()
 
 
-class LeadListQuerySchema(Schema):
+class LeadListQuerySchema(RequestSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
     status_filter = fields.String(validate=validate.OneOf(LEAD_STATUSES))
@@ -118,7 +112,7 @@ class LeadDetailSchema(LeadSummarySchema):
     audit_logs = fields.List(fields.Nested(AuditLogSchema))
 
 
-class StatusQuerySchema(Schema):
+class StatusQuerySchema(RequestSchema):
     new_status = fields.String(required=True, metadata={"description": " | ".join(LEAD_STATUSES)})
 
 

@@ -1,13 +1,48 @@
-"""Fixtures of the DTech tests: the partner on loopback and a hub configured to talk to it."""
+"""Fixtures of the DTech tests: the partner and its HTTPS storage on loopback, and a hub configured to
+talk to them."""
+
+import ssl
 
 import pytest
+import trustme
+from pytest_httpserver import HTTPServer
 
-from tests.dtech.partner import Partner, dtech_settings
+from tests.dtech.partner import STORAGE_HOST, Partner, dtech_settings
+
+
+@pytest.fixture(scope="session")
+def storage_ca() -> trustme.CA:
+    """A certificate authority made for the test session; the hub trusts it through DTECH_UPLOAD_CA_FILE."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def storage_ca_file(storage_ca, tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("storage-ca") / "ca.pem"
+    storage_ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def storage_server(storage_ca):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    storage_ca.issue_cert(STORAGE_HOST).configure_cert(context)
+    server = HTTPServer(host=STORAGE_HOST, ssl_context=context)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def partner(httpserver) -> Partner:
-    return Partner(httpserver)
+def storage(storage_server):
+    """DTech's recording storage (S3 in the field): a real HTTPS server on loopback."""
+    yield storage_server
+    storage_server.clear()
+
+
+@pytest.fixture
+def partner(httpserver, storage, storage_ca_file) -> Partner:
+    return Partner(httpserver, storage, storage_ca_file)
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
-"""DTech's partner, played by a real HTTP server on loopback that checks every SigV4 signature.
+"""DTech's partner, played by a real HTTP server on loopback that checks every SigV4 signature, and its
+recording storage, a real HTTPS server on loopback whose certificate a test CA signed.
 
 The peer recomputes each signature with botocore from what it received (method, URL, the headers
 named in SignedHeaders, the body and X-Amz-Date) and the shared test secret; a request signed with
-any other secret gets the 403 API Gateway gives.
+any other secret gets the 403 API Gateway gives. The upload URLs it hands out point at the storage,
+as DTech's point at S3: https, on a host the hub's DTECH_UPLOAD_HOSTS allows, trusted through
+DTECH_UPLOAD_CA_FILE (the test CA's certificate).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ OTHER_ACCOUNT_ID = "9e8d7c6b-5a49-4382-9170-f6e5d4c3b2a1"
 SALES_PROCESS_ID = "sp-1001"
 RECORDING_ID = "rec-2001"
 UPLOAD_PATH = "/storage/recordings/rec-2001.wav"
+STORAGE_HOST = "127.0.0.1"
 SIGNATURE_REFUSED = "The request signature we calculated does not match the signature you provided."
 _AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
                             r"(?P<service>[^/]+)/aws4_request, SignedHeaders=(?P<headers>[a-z0-9;-]+), "
@@ -72,10 +76,13 @@ class Received:
 
 
 class Partner:
-    """DTech's API on `httpserver`: answers what a test sets, refuses bad signatures, logs every request."""
+    """DTech's API on `httpserver` and its storage on `storage` (HTTPS, certificate from the CA in
+    `ca_file`): answers what a test sets, refuses bad signatures, logs every request to either."""
 
-    def __init__(self, httpserver):
+    def __init__(self, httpserver, storage, ca_file: str):
         self.server = httpserver
+        self.storage = storage
+        self.ca_file = ca_file
         self.received: list[Received] = []
 
     @property
@@ -83,11 +90,12 @@ class Partner:
         return self.server.url_for("/").rstrip("/")
 
     def upload_url(self) -> str:
-        return self.server.url_for(UPLOAD_PATH) + "?X-Amz-Signature=presigned-by-dtech"
+        return self.storage.url_for(UPLOAD_PATH) + "?X-Amz-Signature=presigned-by-dtech"
 
     def answer(self, method: str, path: str, body: Any = None, status: int = 200, oneshot: bool = False,
-               check_signature: bool = True) -> None:
-        expect = self.server.expect_oneshot_request if oneshot else self.server.expect_request
+               check_signature: bool = True, server=None, headers: dict[str, str] | None = None) -> None:
+        server = server or self.server
+        expect = server.expect_oneshot_request if oneshot else server.expect_request
 
         def respond(request: Request) -> Response:
             problem = signature_problem(request) if check_signature else None
@@ -95,7 +103,8 @@ class Partner:
                                           dict(request.headers), request.get_data(), problem))
             if problem:
                 return Response(json.dumps({"message": SIGNATURE_REFUSED}), 403, content_type="application/json")
-            return Response(json.dumps(body if body is not None else {}), status, content_type="application/json")
+            answer = body if isinstance(body, str) else json.dumps(body if body is not None else {})
+            return Response(answer, status, headers=headers, content_type="application/json")
 
         expect(path, method=method).respond_with_handler(respond)
 
@@ -103,12 +112,15 @@ class Partner:
         self.answer("POST", "/ext/start", {"sales_process_id": SALES_PROCESS_ID, "url": "https://dtech.test/s/1001",
                                            "url_expiry": "2026-11-22T09:00:00Z", "extra": "dropped"})
 
-    def answer_recording_url(self) -> None:
+    def answer_recording_url(self, upload_url: str | None = None, oneshot: bool = False) -> None:
         self.answer("POST", f"/recording-url/{SALES_PROCESS_ID}",
-                    {"recording_id": RECORDING_ID, "upload_url": self.upload_url()})
+                    {"recording_id": RECORDING_ID, "upload_url": upload_url or self.upload_url()}, oneshot=oneshot)
 
-    def accept_uploads(self, status: int = 200, oneshot: bool = False) -> None:
-        self.answer("PUT", UPLOAD_PATH, {}, status=status, oneshot=oneshot, check_signature=False)
+    def accept_uploads(self, status: int = 200, oneshot: bool = False, body: Any = None,
+                       headers: dict[str, str] | None = None) -> None:
+        """The storage's answer to the PUT of a recording (unsigned: the URL carries its signature)."""
+        self.answer("PUT", UPLOAD_PATH, body if body is not None else {}, status=status, oneshot=oneshot,
+                    check_signature=False, server=self.storage, headers=headers)
 
     def calls(self, path_prefix: str = "") -> list[Received]:
         return [r for r in self.received if r.path.startswith(path_prefix)]
@@ -130,4 +142,5 @@ def multipart(content: bytes, name: str = "file") -> dict[str, Any]:
 def dtech_settings(partner: Partner, recordings_dir, **overrides) -> dict[str, Any]:
     return {"DIFFERENT_API_BASE": partner.base_url, "DIFFERENT_ACCOUNT_ID": ACCOUNT_ID,
             "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_REGION": REGION,
-            "DTECH_RECORDINGS_DIR": str(recordings_dir), **overrides}
+            "DTECH_RECORDINGS_DIR": str(recordings_dir), "DTECH_UPLOAD_HOSTS": STORAGE_HOST,
+            "DTECH_UPLOAD_CA_FILE": partner.ca_file, **overrides}

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug import Response
 
+from modules.core import auth
 from modules.core.extensions import db
 from modules.core.models import AuditEntry
 from modules.dtech.models import SalesProcess
@@ -13,6 +14,7 @@ from tests.dtech.partner import (
     ACCESS_KEY,
     ACCOUNT_ID,
     OTHER_ACCOUNT_ID,
+    RECORDING_BODY,
     SALES_PROCESS_ID,
     SECRET_KEY,
     START_BODY,
@@ -155,6 +157,17 @@ def test_a_partner_refusal_is_a_502_with_the_partners_message(app, client, opera
     assert process_count(app) == 0
 
 
+@pytest.mark.parametrize(("body", "status"), [({"message": "m" * 5000}, 422), ("t" * 5000, 500),
+                                              ({"detail": [{"msg": "d" * 5000}]}, 400)], ids=["json", "text", "list"])
+def test_a_partners_long_message_is_cut_to_300_characters(client, operator_headers, partner, body, status):
+    partner.answer("POST", "/ext/start", body, status=status)
+    response = client.post("/api/v1/sales/start", json=START_BODY, headers=operator_headers)
+    assert response.status_code == 502
+    detail = response.get_json()["detail"]
+    prefix = f"DTech answered HTTP {status}: "
+    assert detail.startswith(prefix) and len(detail) == len(prefix) + 300
+
+
 @pytest.mark.parametrize("answer", [{"url": "https://dtech.test/s/1"}, ["not", "an", "object"]],
                          ids=["no-sales-process-id", "array"])
 def test_an_unusable_partner_answer_is_a_502(app, client, operator_headers, partner, answer):
@@ -211,11 +224,77 @@ def test_continue_without_any_account_id_uses_the_configured_one(client, operato
     assert partner.received[0].json() == {"account_id": ACCOUNT_ID, "user": USER}
 
 
-def test_an_operator_over_the_rate_limit_gets_429_and_dtech_is_not_called(make_app, partner, recordings_dir,
-                                                                           operator_headers):
-    client = make_app(**dtech_settings(partner, recordings_dir), INGEST_RATE_LIMIT="1/minute").test_client()
-    assert start(client, operator_headers, partner).status_code == 200
-    refused = start(client, operator_headers, partner)
-    assert refused.status_code == 429
-    assert refused.get_json()["code"] == "RATE_LIMITED" and int(refused.headers["Retry-After"]) > 0
-    assert len(partner.received) == 1
+PARTNER_CALLS = [  # every synchronous call to DTech: (method, path, body)
+    ("POST", "/api/v1/sales/start", START_BODY),
+    ("POST", f"/api/v1/sales/continue/{SALES_PROCESS_ID}", {"account_id": ACCOUNT_ID, "user": USER}),
+    ("GET", f"/api/v1/sales/status/{SALES_PROCESS_ID}/{ACCOUNT_ID}", None),
+    ("POST", f"/api/v1/sales/stop/{SALES_PROCESS_ID}", {"account_id": ACCOUNT_ID, "reason": "duplicate"}),
+    ("POST", f"/api/v1/sales/recording-url/{SALES_PROCESS_ID}", RECORDING_BODY),
+]
+
+
+def answer_every_call(partner):
+    partner.answer_start()
+    partner.answer("POST", f"/ext/continue/{SALES_PROCESS_ID}", {"url": "https://dtech.test/s/1"})
+    partner.answer("GET", f"/ext/status/{SALES_PROCESS_ID}/{ACCOUNT_ID}", {"status": "IN_PROGRESS"})
+    partner.answer("POST", f"/ext/stop/{SALES_PROCESS_ID}", {"success": True})
+    partner.answer_recording_url()
+
+
+def call(client, headers, method, path, body):
+    return client.open(path, method=method, json=body, headers=headers)
+
+
+def login(client, email="operator@example.com", password="correct-horse-battery"):
+    response = client.post("/api/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200
+    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+
+def limited_app(make_app, partner, recordings_dir, limit):
+    return make_app(**dtech_settings(partner, recordings_dir, DTECH_PARTNER_CALL_RATE_LIMIT=limit))
+
+
+def test_every_partner_call_counts_against_one_limit_per_operator(make_app, partner, recordings_dir,
+                                                                  operator_headers):
+    app = limited_app(make_app, partner, recordings_dir, "5/minute")
+    client = app.test_client()
+    answer_every_call(partner)
+    assert [call(client, operator_headers, *request).status_code for request in PARTNER_CALLS] == [200] * 5
+    for request in PARTNER_CALLS:
+        refused = call(client, operator_headers, *request)
+        assert refused.status_code == 429, request[1]
+        assert refused.get_json() == {"code": "RATE_LIMITED",
+                                      "detail": "5 per 1 minute (DTECH_PARTNER_CALL_RATE_LIMIT)"}
+        assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert len(partner.received) == 5, "DTech is not called over the limit"
+
+    with app.app_context():
+        auth.create_operator("second@example.com", "another-long-password")
+        db.session.commit()
+    other = login(client, "second@example.com", "another-long-password")
+    assert call(client, other, *PARTNER_CALLS[0]).status_code == 200, "each operator has a limit of their own"
+
+
+def test_a_refused_body_costs_no_partner_call(make_app, partner, recordings_dir, operator_headers):
+    client = limited_app(make_app, partner, recordings_dir, "1/minute").test_client()
+    partner.answer_start()
+    for _ in range(3):
+        assert client.post("/api/v1/sales/start", json={"user": USER}, headers=operator_headers).status_code == 400
+    assert client.post("/api/v1/sales/start", json=START_BODY, headers=operator_headers).status_code == 200
+
+
+def test_a_new_login_or_extra_headers_give_no_fresh_bucket(make_app, partner, recordings_dir, operator_headers):
+    """The limit counts the operator who authenticated, not what the client sends along."""
+    client = limited_app(make_app, partner, recordings_dir, "2/minute").test_client()
+    partner.answer_start()
+    assert client.post("/api/v1/sales/start", json=START_BODY, headers=operator_headers).status_code == 200
+    time.sleep(1.05)  # a token names the second it was issued: the next login gives a different one
+    fresh = login(client)
+    assert fresh != operator_headers
+    extras = {"X-API-Key": "random-1", "X-INGEST-KEY": "random-2", "X-Forwarded-For": "203.0.113.9"}
+    answers = [client.post("/api/v1/sales/start", json=START_BODY, headers={**fresh, **extras},
+                           environ_base={"REMOTE_ADDR": address}).status_code
+               for address in ("198.51.100.7", "198.51.100.8")]
+    assert answers == [200, 429]
+    assert len(partner.received) == 2

@@ -5,7 +5,15 @@ from sqlalchemy import func, select
 
 from modules.core.extensions import db
 from modules.dtech.models import CallRecording, SalesProcess
-from tests.dtech.partner import ACCOUNT_ID, LEAD, RECORDING_BODY, SALES_PROCESS_ID, START_BODY, USER
+from tests.dtech.partner import (
+    ACCOUNT_ID,
+    LEAD,
+    OTHER_ACCOUNT_ID,
+    RECORDING_BODY,
+    SALES_PROCESS_ID,
+    START_BODY,
+    USER,
+)
 
 START = "/api/v1/sales/start"
 RECORDING_URL = f"/api/v1/sales/recording-url/{SALES_PROCESS_ID}"
@@ -44,12 +52,68 @@ def nothing_happened(app, partner):
     (CONTINUE, {"request": {"account_id": "nope"}, "user": USER}, "Invalid request: account_id: Not a valid UUID."),
     (START, with_lead(first_name="Zo\x00e"),
      "Invalid request: lead.first_name: Must not contain NUL (0x00) characters."),
+    (RECORDING_URL, recording(date_start="0000-01-01T00:00:00Z"), "Invalid request: date_start: Not a valid datetime."),
+    (RECORDING_URL, recording(date_end="10000-01-01T00:00:00Z"), "Invalid request: date_end: Not a valid datetime."),
+    (RECORDING_URL, recording(date_end="9999-12-31T23:59:59-01:00"), "Invalid request: date_end: Date out of range."),
+    (RECORDING_URL, recording(date_start="2026-11-22T08:00:00+24:00"),
+     "Invalid request: date_start: Not a valid datetime."),
+    (RECORDING_URL, recording(date_start="2026-11-22T08:00:00", date_end="2026-11-22T09:00:00+01:00"),
+     "Invalid request: date_end: Must be after date_start."),
 ], ids=["phone", "uuid", "date-order", "date-range", "content-type", "filename-201", "hash", "date-format",
-        "continue-nested", "nul"])
+        "continue-nested", "nul", "year-0", "year-10000", "year-9999-behind", "offset-24h", "naive-vs-aware"])
 def test_invalid_fields_are_named(app, client, operator_headers, partner, path, body, detail):
     response = client.post(path, json=body, headers=operator_headers)
     assert response.status_code == 400
     assert response.get_json() == {"detail": detail, "code": "VALIDATION_ERROR"}
+    assert nothing_happened(app, partner)
+
+
+def test_null_in_every_optional_field_means_not_given(client, operator_headers, partner):
+    """DTech's guide builds bodies with pydantic's .dict(): unset fields arrive as null."""
+    partner.answer_start()
+    partner.answer("POST", f"/ext/continue/{SALES_PROCESS_ID}", {"url": "https://dtech.test/s/1"})
+    partner.answer("POST", f"/ext/stop/{SALES_PROCESS_ID}", {"success": True})
+    partner.answer_recording_url()
+    lead = {**LEAD, "external_reference": None, "phone_work": None, "email": None, "id_number": None}
+    posts = [
+        (START, {"account_id": None, "user": USER, "lead": lead}),
+        (CONTINUE, {"account_id": None, "request": {"account_id": OTHER_ACCOUNT_ID}, "user": USER}),
+        (CONTINUE, {"account_id": None, "request": None, "user": USER}),
+        (f"/api/v1/sales/stop/{SALES_PROCESS_ID}?reason=duplicate", {"account_id": None, "reason": None}),
+        (RECORDING_URL, recording(account_id=None, external_ref=None)),
+    ]
+    for path, body in posts:
+        response = client.post(path, json=body, headers=operator_headers)
+        assert response.status_code == 200, (path, response.get_json())
+    sent = [call.json() for call in partner.received]
+    assert sent[0] == {"account_id": ACCOUNT_ID, "user": USER,
+                       "lead": {key: value for key, value in LEAD.items() if key != "email"}}
+    assert [body["account_id"] for body in sent[1:3]] == [OTHER_ACCOUNT_ID, ACCOUNT_ID]
+    assert sent[3] == {"account_id": ACCOUNT_ID, "reason": "duplicate"}
+    assert "external_ref" not in sent[4] and sent[4]["account_id"] == ACCOUNT_ID
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    (START, {**START_BODY, "user": None}, "user"),
+    (START, {**START_BODY, "lead": None}, "lead"),
+    (START, {**START_BODY, "user": {**USER, "external_id": None}}, "user.external_id"),
+    (START, {**START_BODY, "user": {**USER, "provider_id": None}}, "user.provider_id"),
+    (START, with_lead(first_name=None), "lead.first_name"),
+    (START, with_lead(phone_mobile=None), "lead.phone_mobile"),
+    (START, with_lead(campaign_code=None), "lead.campaign_code"),
+    (START, with_lead(lead_origin=None), "lead.lead_origin"),
+    (CONTINUE, {"account_id": ACCOUNT_ID, "user": None}, "user"),
+    (RECORDING_URL, recording(date_start=None), "date_start"),
+    (RECORDING_URL, recording(date_end=None), "date_end"),
+    (RECORDING_URL, recording(recording_hash=None), "recording_hash"),
+    (RECORDING_URL, recording(filename=None), "filename"),
+    (RECORDING_URL, recording(content_type=None), "content_type"),
+])
+def test_null_in_a_required_field_is_a_400_naming_it(app, client, operator_headers, partner, path, body, field):
+    response = client.post(path, json=body, headers=operator_headers)
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": f"Invalid request: {field}: Field may not be null.",
+                                   "code": "VALIDATION_ERROR"}
     assert nothing_happened(app, partner)
 
 

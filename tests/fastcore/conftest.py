@@ -34,8 +34,10 @@ def lead_body(**overrides) -> dict:
 
 @dataclass
 class ReceivedMail:
-    recipients: list[str]
+    recipients: list[str]  # the envelope's RCPT TO
     message: email.message.EmailMessage
+    sender: str = ""  # the envelope's MAIL FROM
+    mail_options: list[str] = field(default_factory=list)  # e.g. SMTPUTF8, BODY=8BITMIME
 
     def part(self, content_type: str) -> str:
         return self.message.get_body(preferencelist=(content_type.split("/")[1],)).get_content()
@@ -56,16 +58,19 @@ class MailHandler:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.received.append(ReceivedMail(list(envelope.rcpt_tos), message))
+        self.received.append(ReceivedMail(list(envelope.rcpt_tos), message, envelope.mail_from,
+                                          list(envelope.mail_options)))
         return "250 Message accepted"
 
 
 class SmtpServer:
-    """A real SMTP server on a fixed loopback port that can be stopped and started again (an outage)."""
+    """A real SMTP server on a fixed loopback port that can be stopped and started again (an outage);
+    it offers SMTPUTF8 (internationalised addresses) only when made with `smtputf8=True`."""
 
-    def __init__(self):
+    def __init__(self, smtputf8: bool = False):
         self.port = free_port()
         self.handler = MailHandler()
+        self.smtputf8 = smtputf8
         self.controller: Controller | None = None
 
     @property
@@ -73,7 +78,8 @@ class SmtpServer:
         return self.handler.received
 
     def start(self) -> None:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
 
     def stop(self) -> None:

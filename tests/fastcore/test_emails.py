@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from modules.core import outbox
 from modules.core.extensions import db
 from modules.core.models import AuditEntry, OutboxMessage
 from modules.core.types import utcnow
+from modules.fastcore.models import Lead
 from tests.conftest import Drainer
-from tests.fastcore.conftest import ADMIN, ADMIN_INBOX, SITE, lead_body
+from tests.fastcore.conftest import ADMIN, ADMIN_INBOX, SITE, SmtpServer, lead_body
 
 
 def post_lead(client, **overrides) -> str:
@@ -106,3 +108,89 @@ def test_without_smtp_settings_emails_wait_as_pending_and_health_says_so(make_ap
     expected = {"smtp_configured": False, "pending": 2, "delivered": 0, "dead": 0}
     assert client.get("/admin/health", headers=ADMIN).get_json()["emails"] == expected
     assert client.get("/admin/queue/stats", headers=ADMIN).get_json()["emails"] == expected
+
+
+IDNA_DOMAIN = "xn--exmple-cua.com"  # exämple.com
+NO_SMTPUTF8 = "an address has a non-ASCII local part and the SMTP server does not offer SMTPUTF8"
+
+
+@pytest.fixture
+def smtputf8_server():
+    server = SmtpServer(smtputf8=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+def unicode_app(make_app, fastcore_settings, server, **overrides):
+    settings = {**fastcore_settings, "SMTP_PORT": server.port, "FROM_EMAIL": "leads@exämple.com",
+                "ADMIN_EMAIL": "ventes@exämple.com", **overrides}
+    return make_app(**settings)
+
+
+@pytest.mark.parametrize("offers_smtputf8", [False, True], ids=["plain-server", "smtputf8-server"])
+def test_a_unicode_domain_goes_in_idna_form_in_the_envelope_and_the_headers(make_app, fastcore_settings,
+                                                                            smtputf8_server, smtp_server,
+                                                                            offers_smtputf8):
+    server = smtputf8_server if offers_smtputf8 else smtp_server
+    app = unicode_app(make_app, fastcore_settings, server)
+    lead_id = post_lead(app.test_client(), email="jeanne@exämple.com")
+    Drainer(app).drain()
+    [welcome] = server.to(f"jeanne@{IDNA_DOMAIN}")
+    [alert] = server.to(f"ventes@{IDNA_DOMAIN}")
+    for mail in (welcome, alert):
+        assert mail.sender == f"leads@{IDNA_DOMAIN}"
+        assert mail.message["From"] == f"FASTCore <leads@{IDNA_DOMAIN}>"
+        assert mail.message["Message-ID"].endswith(f".fastcore@{IDNA_DOMAIN}>")
+        assert "SMTPUTF8" not in mail.mail_options, "an ASCII-only message needs no SMTPUTF8"
+    assert (welcome.recipients, welcome.message["To"]) == ([f"jeanne@{IDNA_DOMAIN}"], f"jeanne@{IDNA_DOMAIN}")
+    assert (alert.recipients, alert.message["To"]) == ([f"ventes@{IDNA_DOMAIN}"], f"ventes@{IDNA_DOMAIN}")
+    assert "jeanne@exämple.com" in alert.part("text/plain"), "the lead's address is shown as the lead gave it"
+    assert email_rows(app, lead_id) == {"welcome_email": ("delivered", 1, None), "admin_alert": ("delivered", 1, None)}
+    with app.app_context():
+        assert db.session.get(Lead, lead_id).email == "jeanne@exämple.com"
+
+
+def test_a_non_ascii_local_part_goes_with_smtputf8_when_the_server_offers_it(make_app, fastcore_settings,
+                                                                             smtputf8_server):
+    app = unicode_app(make_app, fastcore_settings, smtputf8_server, FROM_EMAIL="équipe@exämple.com")
+    lead_id = post_lead(app.test_client(), email="jéanne@exämple.com")
+    Drainer(app).drain()
+    [welcome] = smtputf8_server.to(f"jéanne@{IDNA_DOMAIN}")
+    assert "SMTPUTF8" in welcome.mail_options
+    assert welcome.sender == f"équipe@{IDNA_DOMAIN}"
+    assert (welcome.message["To"], welcome.message["From"]) == (f"jéanne@{IDNA_DOMAIN}",
+                                                                f"FASTCore <équipe@{IDNA_DOMAIN}>")
+    assert "Bonjour Jeanne Test," in welcome.part("text/plain")
+    assert email_rows(app, lead_id) == {"welcome_email": ("delivered", 1, None), "admin_alert": ("delivered", 1, None)}
+
+
+@pytest.mark.parametrize(("overrides", "lead_email", "failed"), [
+    ({"FROM_EMAIL": "leads@example.com", "ADMIN_EMAIL": "ventes@example.com"}, "jéanne@example.com",
+     {"welcome_email"}),
+    ({"ADMIN_EMAIL": "équipe@example.com"}, "jeanne@example.com", {"admin_alert"}),
+    ({"FROM_EMAIL": "équipe@example.com"}, "jeanne@example.com", {"welcome_email", "admin_alert"}),
+], ids=["lead", "ADMIN_EMAIL", "FROM_EMAIL"])
+def test_a_non_ascii_local_part_without_smtputf8_fails_at_once_with_the_reason(make_app, fastcore_settings,
+                                                                               smtp_server, overrides, lead_email,
+                                                                               failed):
+    app = unicode_app(make_app, fastcore_settings, smtp_server, **overrides)
+    lead_id = post_lead(app.test_client(), email=lead_email)
+    Drainer(app).drain()
+    rows = email_rows(app, lead_id)
+    assert {kind: row for kind, row in rows.items() if kind in failed} == {kind: ("dead", 1, NO_SMTPUTF8)
+                                                                          for kind in failed}
+    assert {row[0] for kind, row in rows.items() if kind not in failed} <= {"delivered"}
+    assert len(smtp_server.received) == len(rows) - len(failed)
+    assert sorted(kind for event, kind in audit_events(app, lead_id) if event == "email.failed") == sorted(failed)
+
+
+def test_an_admin_address_whose_domain_has_no_idna_form_fails_at_once_naming_the_setting(make_app, fastcore_settings,
+                                                                                          smtp_server):
+    app = unicode_app(make_app, fastcore_settings, smtp_server, ADMIN_EMAIL="ventes@exa_mple.cöm")
+    lead_id = post_lead(app.test_client())
+    Drainer(app).drain()
+    rows = email_rows(app, lead_id)
+    assert rows["admin_alert"] == ("dead", 1, "ADMIN_EMAIL: the domain has no IDNA form, so no SMTP server can be "
+                                              "given it")
+    assert rows["welcome_email"][0] == "delivered"

@@ -142,6 +142,61 @@ def test_unicode_optional_blanks_and_unknown_fields_are_accepted(app, client):
         assert "extra" not in lead.meta
 
 
+def test_null_in_every_optional_field_means_not_given(app, client):
+    body = lead_body(phone=None, company=None, service=None, meta_user_agent_hash=None)
+    response = client.post("/inbound/leads", json=body, headers=SITE)
+    assert response.status_code == 201, response.get_json()
+    with app.app_context():
+        lead = db.session.get(Lead, response.get_json()["leadId"])
+        assert (lead.phone, lead.company, lead.service, lead.meta["user_agent_hash"]) == (None, None, None, None)
+
+
+REQUIRED = ["name", "email", "message", "consent", "meta", "meta.source", "meta.request_id", "meta.ip_hash",
+            "meta.timestamp_utc"]
+
+
+@pytest.mark.parametrize("path", REQUIRED)
+def test_null_in_a_required_field_is_a_422_naming_it(app, client, path):
+    body = lead_body()
+    *parents, leaf = path.split(".")
+    (body[parents[0]] if parents else body)[leaf] = None
+    response = client.post("/inbound/leads", json=body, headers=SITE)
+    assert response.status_code == 422
+    assert response.get_json() == {"detail": [{"loc": ["body", *path.split(".")], "msg": "Field may not be null.",
+                                               "type": "value_error"}]}
+    assert lead_count(app) == 0
+
+
+@pytest.mark.parametrize("stamp, stored", [
+    ("2026-11-22T10:00:00+02:00", "2026-11-22T08:00:00+00:00"),
+    ("2026-11-22T03:00:00-05:00", "2026-11-22T08:00:00+00:00"),
+    ("2026-11-22T08:00:00", "2026-11-22T08:00:00+00:00"),
+    ("2026-11-22T08:00:00.250Z", "2026-11-22T08:00:00.250000+00:00"),
+], ids=["ahead", "behind", "naive", "fraction"])
+def test_timestamp_utc_is_kept_in_utc(app, client, stamp, stored):
+    response = client.post("/inbound/leads", json=lead_body(meta_timestamp_utc=stamp), headers=SITE)
+    assert response.status_code == 201
+    with app.app_context():
+        assert db.session.get(Lead, response.get_json()["leadId"]).meta["timestamp_utc"] == stored
+
+
+@pytest.mark.parametrize("stamp, message", [
+    ("0001-01-01T00:00:00+01:00", "Date out of range."),
+    ("9999-12-31T23:59:59-01:00", "Date out of range."),
+    ("0000-01-01T00:00:00Z", "Not a valid datetime."),
+    ("10000-01-01T00:00:00Z", "Not a valid datetime."),
+    ("2026-11-22T08:00:00+24:00", "Not a valid datetime."),
+    ("2026-02-30T08:00:00Z", "Not a valid datetime."),
+    (1764000000, "Not a valid datetime."),
+], ids=["year-1-ahead", "year-9999-behind", "year-0", "year-10000", "offset-24h", "february-30", "epoch-number"])
+def test_a_timestamp_without_a_utc_equivalent_is_a_422(app, client, stamp, message):
+    response = client.post("/inbound/leads", json=lead_body(meta_timestamp_utc=stamp), headers=SITE)
+    assert response.status_code == 422
+    assert response.get_json() == {"detail": [{"loc": ["body", "meta", "timestamp_utc"], "msg": message,
+                                               "type": "value_error"}]}
+    assert lead_count(app) == 0
+
+
 @pytest.mark.parametrize("request_id", ["order-42", "", "f" * 101])
 def test_a_request_id_that_is_not_a_uuid_is_a_400(app, client, request_id):
     response = client.post("/inbound/leads", json=lead_body(meta_request_id=request_id), headers=SITE)
@@ -209,3 +264,17 @@ def test_a_site_over_its_rate_limit_gets_429(make_app, fastcore_settings):
     client = make_app(**fastcore_settings, INGEST_RATE_LIMIT="2/minute").test_client()
     codes = [client.post("/inbound/leads", json=lead_body(), headers=SITE).status_code for _ in range(3)]
     assert codes == [201, 201, 429]
+
+
+def test_extra_headers_or_another_address_give_the_site_no_fresh_bucket(make_app, fastcore_settings):
+    """The limit counts the token that authenticated, not the headers or the address that came with it."""
+    client = make_app(**fastcore_settings, INGEST_RATE_LIMIT="2/minute").test_client()
+    assert client.post("/inbound/leads", json=lead_body(), headers=SITE).status_code == 201
+    disguises = [
+        ({"Authorization": "bearer test-site-token", "X-API-Key": "random-1", "X-INGEST-KEY": "random-2"},
+         "198.51.100.7"),
+        ({**SITE, "X-API-Key": "random-3", "X-Forwarded-For": "203.0.113.9"}, "198.51.100.8"),
+    ]
+    codes = [client.post("/inbound/leads", json=lead_body(), headers=headers,
+                         environ_base={"REMOTE_ADDR": address}).status_code for headers, address in disguises]
+    assert codes == [201, 429]
