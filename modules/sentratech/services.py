@@ -122,13 +122,12 @@ def find_record(form: Form, record_id: str | None) -> SyncedRecord | None:
     return db.session.get(form.model, record_id) if record_id else None
 
 
-def mark_synced(form: Form, record_id: str, revision: int) -> bool:
+def mark_synced(form: Form, record_id: str, revision: int) -> None:
     """`revision` reached the dashboard: the record is synced, unless it changed since it was read (the
-    newer revision is still pending and has a message of its own). Returns whether it was marked."""
-    result = db.session.execute(
+    newer revision is still pending and has a message of its own)."""
+    db.session.execute(
         update(form.model).where(form.model.id == record_id, form.model.revision == revision)
         .values(sync_status=SYNCED, sync_error=None, synced_at=utcnow()))
-    return result.rowcount == 1
 
 
 def mark_failed(form: Form, record_id: str, reason: str | None) -> None:
