@@ -15,5 +15,10 @@ def init_app(app: Flask) -> None:
     from modules.core.extensions import api
     from modules.sentratech.cli import sentratech_group
 
-    api.spec.components.security_scheme("ingestKey", {"type": "apiKey", "in": "header", "name": "X-INGEST-KEY"})
+    api.spec.components.security_scheme("ingestKey", {
+        "type": "apiKey", "in": "header", "name": "X-INGEST-KEY",
+        "description": "A value of INGEST_KEY: stores forms (it is embedded in the site's pages)"})
+    api.spec.components.security_scheme("ingestReadKey", {
+        "type": "apiKey", "in": "header", "name": "X-INGEST-KEY",
+        "description": "A value of INGEST_READ_KEY: also reads the latest records on the status endpoints"})
     app.cli.add_command(sentratech_group)

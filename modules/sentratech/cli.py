@@ -35,8 +35,8 @@ def status_command() -> None:
 def resync_command(form_type: str | None, only_failed: bool, batch_size: int) -> None:
     """Queue stored records for delivery to the dashboard again.
 
-    Each record gets a new outbox message (its Idempotency-Key stays the record id, so the dashboard
-    can recognise a record it already has) and is delivered by the workers. Records already waiting
+    Each record gets a new outbox message (its Idempotency-Key stays `<id>:<revision>`, so the dashboard
+    can recognise a version it already has) and is delivered by the workers. Records already waiting
     for a delivery are skipped. Needs DASHBOARD_BASE_URL.
 
     \b

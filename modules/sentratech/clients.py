@@ -73,8 +73,9 @@ class DashboardClient:
         try:
             http.check_delivery(response)
         except Permanent as refused:
-            raise Permanent(f"dashboard login refused: HTTP {response.status_code}", response.status_code) \
-                from refused
+            # A redirect's reason names where it pointed; another refusal's body is not kept.
+            reason = str(refused) if 300 <= response.status_code < 400 else f"HTTP {response.status_code}"
+            raise Permanent(f"dashboard login refused: {reason}", response.status_code) from refused
         answer = _json_object(response)
         token = answer.get("access_token") or answer.get("token")
         if not isinstance(token, str) or not token:

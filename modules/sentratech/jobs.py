@@ -16,14 +16,17 @@ from modules.sentratech.models import PENDING
 def sync_died(message: OutboxMessage) -> None:
     """The message died (a refusal such as a 400, or retries exhausted): the record is `sync_failed`."""
     form = FORMS.get(message.payload.get("form"))
-    record = services.find_record(form, message.subject_id) if form else None
-    if record is not None:
-        services.mark_failed(record, message.last_error)
+    if form and message.subject_id:
+        services.mark_failed(form, message.subject_id, message.last_error)
 
 
 @outbox.handler(services.SYNC_KIND, on_dead=sync_died)
 def sync_record(message: OutboxMessage) -> int:
-    """POST one record to the dashboard; the record is `synced_to_dashboard` on a 2xx or a 409."""
+    """POST the record's current revision to the dashboard; it is `synced_to_dashboard` on a 2xx or a 409.
+
+    Body and Idempotency-Key come from one read of the row, so they always describe the same revision:
+    a message queued for an older revision sends the current one (a dashboard that already has it replays
+    its answer), never new content under an old key or old content under a new one."""
     form = FORMS.get(message.payload.get("form"))
     record = services.find_record(form, message.subject_id) if form else None
     if record is None:
@@ -31,8 +34,9 @@ def sync_record(message: OutboxMessage) -> int:
     client = DashboardClient.from_config()
     if client is None:
         raise Deferred("DASHBOARD_BASE_URL is not set in the worker")
-    status_code = client.post_record(form.name, services.record_body(form, record), record.id)
-    services.mark_synced(record)
+    record_id, revision = record.id, record.revision
+    status_code = client.post_record(form.name, services.record_body(form, record), services.idempotency_key(record))
+    services.mark_synced(form, record_id, revision)
     return status_code
 
 

@@ -19,9 +19,14 @@ FORM_TYPES = ("demo_requests", "contact_requests", "roi_reports", "subscriptions
 
 
 class SyncedRecord:
-    """Columns every form shares: its id, where its dashboard sync stands, and when it changed."""
+    """Columns every form shares: its id, its revision, where its dashboard sync stands, and when it
+    changed. The revision starts at 1 and grows by one with every change of the record's content; the
+    dashboard sync sends `Idempotency-Key: <id>:<revision>`, so each version is a new request to a
+    dashboard that replays its stored answer for a key it knows. `synced_to_dashboard` means the
+    current revision was delivered."""
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     sync_status: Mapped[str] = mapped_column(String(30), default=PENDING, index=True)
     sync_error: Mapped[str | None] = mapped_column(String(500))
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -79,5 +84,5 @@ class Subscription(SyncedRecord, db.Model):
     __tablename__ = "sentratech_subscription"
 
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    source: Mapped[str] = mapped_column(String(20), default="website")
+    source: Mapped[str] = mapped_column(String(100), default="website")
     status: Mapped[str] = mapped_column(String(20), default="subscribed")

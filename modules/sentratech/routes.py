@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from flask import request
 from sqlalchemy.exc import OperationalError
 
 from modules.core import auth
@@ -28,6 +29,7 @@ from modules.sentratech.schemas import (
 
 INGEST_KEY_HEADER = "X-INGEST-KEY"
 INGEST_SECURITY = [{"ingestKey": []}]
+READ_SECURITY = [{"ingestReadKey": []}]
 OPERATOR_SECURITY = [{"operatorBearer": []}]
 
 register_envelope(blp.name, fastapi_envelope, prefixes=("/api/ingest",))
@@ -43,6 +45,14 @@ def database_unreachable(error: OperationalError):
 
 def ingest_key_valid() -> bool:
     return auth.header_key_valid(INGEST_KEY_HEADER, "INGEST_KEY")
+
+
+def read_key_valid() -> bool:
+    """A read key (INGEST_READ_KEY) in X-INGEST-KEY. The ingest key is embedded in public web pages, so
+    it never reads personal data, even when a read key was configured with the same value by mistake."""
+    ingest_keys = set(auth.configured_keys("INGEST_KEY"))
+    read_keys = [key for key in auth.configured_keys("INGEST_READ_KEY") if key not in ingest_keys]
+    return auth.key_matches(request.headers.get(INGEST_KEY_HEADER), read_keys)
 
 
 def require_ingest_key(view: Callable) -> Callable:
@@ -94,12 +104,13 @@ for _form in FORMS.values():
 
 @blp.route(f"/api/ingest/<any({','.join(FORMS)}):form_type>/status")
 @blp.response(200, IngestStatusSchema)
-@blp.doc(security=[{}, *INGEST_SECURITY])
+@blp.doc(security=[{}, *READ_SECURITY])
 def ingest_status(form_type: str):
-    """Record counts by sync state; with a valid X-INGEST-KEY, also the 10 latest records."""
+    """Record counts by sync state; with a read key (INGEST_READ_KEY) in X-INGEST-KEY, also the 10 latest
+    records, newest first. The ingest key (INGEST_KEY), which the site's pages embed, gets the counts only."""
     form = FORMS[form_type]
     answer = services.sync_counts(form)
-    if ingest_key_valid():
+    if read_key_valid():
         answer[form.recent_key] = services.recent_records(form)
     return answer
 

@@ -1,21 +1,30 @@
 """Request and answer schemas of the ingest API (they are also its OpenAPI documentation).
 
-Field rules follow the contract: strings are trimmed, required strings may not be blank, numbers
-must be JSON numbers (a string such as "12" is refused), unknown keys are ignored.
+Field rules follow the contract, which reads types as the FastAPI original (pydantic, lax mode) did:
+strings are trimmed, required strings may not be blank; integers and numbers may come as JSON numbers
+or as numeric text (`"50000"` from a form's text input), never as "50,000", "" or true; enum values are
+matched in any case and stored in their canonical spelling; unknown keys are ignored and `null` in an
+optional field means "not given" (`RequestSchema`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
-from modules.core.fields import EmailAddress, StorableString
+from modules.core.fields import CanonicalChoice, EmailAddress, LaxInteger, LaxNumber, StorableString
+from modules.core.schemas import RequestSchema
 from modules.sentratech.models import FORM_TYPES, SYNC_STATES
 
 NAME_MAX = 200
 MESSAGE_MAX = 5000
 MAX_VOLUME = 2**31 - 1  # the largest value the integer columns hold
+SOURCE_MAX = 100
+DEFAULT_SOURCE = "website"
+CONTACT_METHODS = ("Email", "Phone")
+CONTACT_STATES = ("pending", "in_progress", "closed")
+SUBSCRIPTION_STATES = ("subscribed", "unsubscribed")
 
 
 class TrimmedString(StorableString):
@@ -26,7 +35,8 @@ class TrimmedString(StorableString):
     default_error_messages = {"blank": "Must not be blank.", "too_long": "Longer than maximum length {max}."}
 
     def __init__(self, max_length: int, **kwargs: Any):
-        super().__init__(**kwargs, metadata={"maxLength": max_length})
+        metadata = {"maxLength": max_length, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
         self.max_length = max_length
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
@@ -38,15 +48,6 @@ class TrimmedString(StorableString):
         return trimmed or None
 
 
-class StrictFloat(fields.Float):
-    """A JSON number; strings that look like numbers are refused, as for the integer fields."""
-
-    def _validated(self, value: Any) -> float:
-        if isinstance(value, str):
-            raise self.make_error("invalid", input=value)
-        return super()._validated(value)
-
-
 def required_text(max_length: int) -> TrimmedString:
     return TrimmedString(max_length, required=True)
 
@@ -55,17 +56,16 @@ def optional_text(max_length: int) -> TrimmedString:
     return TrimmedString(max_length, load_default=None, allow_none=True)
 
 
-def volume(**kwargs: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_VOLUME), **kwargs)
+def volume(**kwargs: Any) -> LaxInteger:
+    return LaxInteger(validate=validate.Range(min=0, max=MAX_VOLUME), **kwargs)
 
 
-def amount() -> StrictFloat:
-    return StrictFloat(required=True, allow_nan=False)
+def amount() -> LaxNumber:
+    return LaxNumber(required=True)
 
 
-class FormSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class FormSchema(RequestSchema):
+    """A form's body: unknown keys ignored, `null` in an optional field means "not given"."""
 
 
 class DemoRequestSchema(FormSchema):
@@ -90,8 +90,8 @@ class ContactRequestSchema(FormSchema):
     assigned_rep = optional_text(NAME_MAX)
     call_volume = volume(load_default=0)
     interaction_volume = volume(load_default=0)
-    preferred_contact_method = fields.String(load_default="Email", validate=validate.OneOf(["Email", "Phone"]))
-    status = fields.String(load_default="pending", validate=validate.OneOf(["pending", "in_progress", "closed"]))
+    preferred_contact_method = CanonicalChoice(CONTACT_METHODS, load_default="Email")
+    status = CanonicalChoice(CONTACT_STATES, load_default="pending")
 
 
 class RoiReportSchema(FormSchema):
@@ -107,9 +107,13 @@ class RoiReportSchema(FormSchema):
 
 
 class SubscriptionSchema(FormSchema):
+    """`source` has no default here: a new subscription without one gets DEFAULT_SOURCE, an update
+    without one keeps the stored source (services.ingest)."""
+
     email = EmailAddress(required=True)
-    source = fields.String(load_default="website", validate=validate.OneOf(["website", "landing", "referral"]))
-    status = fields.String(load_default="subscribed", validate=validate.OneOf(["subscribed", "unsubscribed"]))
+    source = TrimmedString(SOURCE_MAX, metadata={"description": f"Any text; `{DEFAULT_SOURCE}` for a new "
+                                                               "subscription without one, else the stored one"})
+    status = CanonicalChoice(SUBSCRIPTION_STATES, load_default="subscribed")
 
 
 class IngestAnswerSchema(Schema):
@@ -128,9 +132,10 @@ class SyncCountsSchema(Schema):
 class IngestStatusSchema(Schema):
     total_count = fields.Integer()
     sync = fields.Nested(SyncCountsSchema)
-    recent_requests = fields.List(fields.Dict(), metadata={"description": "Demo and contact forms, with a key only"})
-    recent_reports = fields.List(fields.Dict(), metadata={"description": "ROI reports, with a key only"})
-    recent_subscriptions = fields.List(fields.Dict(), metadata={"description": "Subscriptions, with a key only"})
+    recent_requests = fields.List(fields.Dict(),
+                                  metadata={"description": "Demo and contact forms, with a read key only"})
+    recent_reports = fields.List(fields.Dict(), metadata={"description": "ROI reports, with a read key only"})
+    recent_subscriptions = fields.List(fields.Dict(), metadata={"description": "Subscriptions, with a read key only"})
 
 
 class SentraTechHealthSchema(Schema):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, func, literal, select, text, union_all, update
+from sqlalchemy import exists, func, literal, or_, select, text, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from modules import __version__
@@ -24,6 +24,7 @@ from modules.core.models import OutboxMessage
 from modules.core.types import isoformat, new_id, utcnow
 from modules.sentratech.forms import FORMS, Form
 from modules.sentratech.models import FAILED, PENDING, SYNCED, Subscription, SyncedRecord
+from modules.sentratech.schemas import DEFAULT_SOURCE
 
 SYNC_KIND = "sentratech.dashboard_sync"
 RECENT_LIMIT = 10
@@ -46,13 +47,15 @@ def ingest_configured() -> bool:
 
 
 def ingest(form: Form, data: dict[str, Any]) -> str:
-    """Store one validated form and queue its dashboard sync; returns the record's id."""
+    """Store one validated form and queue its dashboard sync; returns the record's id. A subscription
+    that changes nothing (same status, and the same source or none) is not a new revision: nothing is
+    written or queued."""
     if form.model is Subscription:
-        record_id = _upsert_subscription(data)
+        record_id, changed = _upsert_subscription(data)
     else:
-        record_id = new_id()
+        record_id, changed = new_id(), True
         db.session.connection().execute(form.model.__table__.insert(), {"id": record_id, **data})  # a hot path
-    if dashboard_configured():
+    if changed and dashboard_configured():
         queue_sync(form, record_id)
     db.session.commit()
     return record_id
@@ -62,19 +65,31 @@ def queue_sync(form: Form, record_id: str) -> None:
     outbox.add(SYNC_KIND, {"form": form.name}, subject_id=record_id)
 
 
-def _upsert_subscription(data: dict[str, Any]) -> str:
-    """Insert, or update the row of the same e-mail: one statement, so concurrent posts cannot duplicate."""
+def _upsert_subscription(data: dict[str, Any]) -> tuple[str, bool]:
+    """Insert, or update the row of the same e-mail: one statement, so concurrent posts cannot duplicate.
+    A new row gets DEFAULT_SOURCE when no source is given (absent, null or blank); an update without one
+    keeps the stored source. An update that changes the status or the source is the next revision and
+    waits for the dashboard again. Returns (id, whether the row was inserted or changed)."""
     dialect = sqlite if db.session.get_bind().dialect.name == "sqlite" else postgresql
     now = utcnow()
-    values = {**data, "email": data["email"].lower()}
+    email, source = data["email"].lower(), data.get("source")
     statement = dialect.insert(Subscription).values(
-        id=new_id(), sync_status=PENDING, created_at=now, updated_at=now, **values)
+        id=new_id(), email=email, source=source or DEFAULT_SOURCE, status=data["status"], revision=1,
+        sync_status=PENDING, created_at=now, updated_at=now)
+    table = Subscription.__table__
+    changes = {"status": statement.excluded.status}
+    if source is not None:
+        changes["source"] = statement.excluded.source
     statement = statement.on_conflict_do_update(
         index_elements=[Subscription.email],
-        set_={"source": statement.excluded.source, "status": statement.excluded.status,
-              "sync_status": PENDING, "sync_error": None, "updated_at": now},
+        set_={**changes, "revision": table.c.revision + 1, "sync_status": PENDING, "sync_error": None,
+              "updated_at": now},
+        where=or_(*(table.c[name] != value for name, value in changes.items())),
     ).returning(Subscription.id)
-    return db.session.execute(statement).scalar_one()
+    record_id = db.session.execute(statement).scalar_one_or_none()
+    if record_id is not None:
+        return record_id, True
+    return db.session.scalar(select(Subscription.id).where(Subscription.email == email)), False
 
 
 def sync_counts(form: Form) -> dict[str, Any]:
@@ -98,16 +113,29 @@ def record_body(form: Form, record: SyncedRecord) -> dict[str, Any]:
             "created_at": isoformat(record.created_at)}
 
 
+def idempotency_key(record: SyncedRecord) -> str:
+    """`<id>:<revision>`: one key per version of the record, read from the same row as its body."""
+    return f"{record.id}:{record.revision}"
+
+
 def find_record(form: Form, record_id: str | None) -> SyncedRecord | None:
     return db.session.get(form.model, record_id) if record_id else None
 
 
-def mark_synced(record: SyncedRecord) -> None:
-    record.sync_status, record.sync_error, record.synced_at = SYNCED, None, utcnow()
+def mark_synced(form: Form, record_id: str, revision: int) -> None:
+    """`revision` reached the dashboard: the record is synced, unless it changed since it was read (the
+    newer revision is still pending and has a message of its own)."""
+    db.session.execute(
+        update(form.model).where(form.model.id == record_id, form.model.revision == revision)
+        .values(sync_status=SYNCED, sync_error=None, synced_at=utcnow()))
 
 
-def mark_failed(record: SyncedRecord, reason: str | None) -> None:
-    record.sync_status, record.sync_error = FAILED, (reason or "")[:500] or None
+def mark_failed(form: Form, record_id: str, reason: str | None) -> None:
+    """A delivery died: the record is sync_failed, unless another delivery has meanwhile brought its
+    current revision to the dashboard (a late refusal of an older message does not undo that)."""
+    db.session.execute(
+        update(form.model).where(form.model.id == record_id, form.model.sync_status != SYNCED)
+        .values(sync_status=FAILED, sync_error=(reason or "")[:500] or None))
 
 
 def records_by_state(sync_status: str, form_name: str | None, limit: int,

@@ -82,7 +82,7 @@ def test_every_record_reaches_the_dashboard_once_with_token_and_idempotency_key(
         request = received[f"/v1/{form}"]
         stored = record(dashboard_app, form, record_id)
         assert request.headers["Authorization"] == "Bearer test-dashboard-token"
-        assert request.headers["Idempotency-Key"] == record_id
+        assert request.headers["Idempotency-Key"] == f"{record_id}:1"
         expected = {**VALID_BODIES[form], "id": record_id,
                     "created_at": stored.created_at.isoformat().replace("+00:00", "Z")}
         if form == "contact_requests":
@@ -93,6 +93,22 @@ def test_every_record_reaches_the_dashboard_once_with_token_and_idempotency_key(
     assert sweep_at(dashboard_app, 86400) == 0
     dashboard_worker.drain()
     assert len(posts(httpserver)) == len(FORMS), "a delivered record is never sent again"
+
+
+def test_the_dashboard_gets_typed_canonical_values_whatever_their_spelling_on_the_form(
+        dashboard_app, dashboard_worker, httpserver):
+    expect_login(httpserver)
+    httpserver.expect_request("/v1/contact_requests", method="POST").respond_with_json({}, status=201)
+    record_id = ingest(dashboard_app, "contact_requests", call_volume="50000", interaction_volume=" 12 ",
+                       preferred_contact_method="email", status="In_Progress", phone=None)
+    dashboard_worker.drain()
+    [request] = posts(httpserver)
+    body = request.get_json()
+    assert {name: body[name] for name in ("call_volume", "interaction_volume", "preferred_contact_method",
+                                          "status", "phone")} == {
+        "call_volume": 50000, "interaction_volume": 12, "preferred_contact_method": "Email",
+        "status": "in_progress", "phone": None}
+    assert record(dashboard_app, "contact_requests", record_id).sync_status == "synced_to_dashboard"
 
 
 def test_a_503_then_201_ends_synced(dashboard_app, dashboard_worker, httpserver):
@@ -108,7 +124,7 @@ def test_a_503_then_201_ends_synced(dashboard_app, dashboard_worker, httpserver)
     assert sweep_at(dashboard_app, 45) == 1
     dashboard_worker.drain()
     assert record(dashboard_app, "demo_requests", record_id).sync_status == "synced_to_dashboard"
-    assert [r.headers["Idempotency-Key"] for r in posts(httpserver)] == [record_id, record_id]
+    assert [r.headers["Idempotency-Key"] for r in posts(httpserver)] == [f"{record_id}:1"] * 2
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502])
@@ -168,8 +184,8 @@ def test_an_expired_token_triggers_one_login_and_succeeds(dashboard_app, dashboa
 
     assert issued == ["test-dashboard-token-1", "test-dashboard-token-2"]
     assert [(r.headers["Idempotency-Key"], r.headers["Authorization"]) for r in posts(httpserver)] == [
-        (first, "Bearer test-dashboard-token-1"), (second, "Bearer test-dashboard-token-1"),
-        (second, "Bearer test-dashboard-token-2")]
+        (f"{first}:1", "Bearer test-dashboard-token-1"), (f"{second}:1", "Bearer test-dashboard-token-1"),
+        (f"{second}:1", "Bearer test-dashboard-token-2")]
     assert record(dashboard_app, "demo_requests", second).sync_status == "synced_to_dashboard"
 
 
@@ -240,7 +256,7 @@ def test_records_stored_without_a_dashboard_wait_and_are_queued_once_it_is_set(a
         assert jobs.queue_unsynced() == 2
         assert jobs.queue_unsynced() == 0, "records already queued are not queued twice"
     Drainer(configured).drain()
-    assert sorted(r.headers["Idempotency-Key"] for r in posts(httpserver)) == sorted(waiting)
+    assert sorted(r.headers["Idempotency-Key"] for r in posts(httpserver)) == sorted(f"{i}:1" for i in waiting)
     assert record(configured, "subscriptions", waiting[1]).sync_status == "synced_to_dashboard"
 
 

@@ -13,8 +13,8 @@ EXAMPLES = curl_examples(GUIDE)
 
 @pytest.fixture
 def app(make_app, httpserver):
-    """The live server's app has a dashboard configured, as the re-sync example needs."""
-    return make_app(DASHBOARD_BASE_URL=httpserver.url_for("/"))
+    """The live server's app has a dashboard configured, as the re-sync example needs, and a read key."""
+    return make_app(DASHBOARD_BASE_URL=httpserver.url_for("/"), INGEST_READ_KEY="test-read-key")
 
 
 def test_the_guide_has_an_example_for_each_form():
@@ -26,5 +26,6 @@ def test_the_guide_has_an_example_for_each_form():
 @pytest.mark.parametrize("block", EXAMPLES, ids=[f"example-{n}" for n in range(len(EXAMPLES))])
 def test_a_curl_example_works(live_server, operator_headers, block):
     token = operator_headers["Authorization"].removeprefix("Bearer ")
-    output = run_example(block, live_server, {"INGEST_KEY": "test-ingest-key", "TOKEN": token})
+    output = run_example(block, live_server, {"INGEST_KEY": "test-ingest-key", "INGEST_READ_KEY": "test-read-key",
+                                                  "TOKEN": token})
     assert output.strip()

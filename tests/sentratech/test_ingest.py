@@ -22,7 +22,7 @@ REQUIRED = {
     "subscriptions": ["email"],
 }
 ENUMS = [("contact_requests", "preferred_contact_method"), ("contact_requests", "status"),
-         ("subscriptions", "source"), ("subscriptions", "status")]
+         ("subscriptions", "status")]
 EMAILS = [("demo_requests", "email"), ("contact_requests", "work_email"), ("roi_reports", "contact_email"),
           ("subscriptions", "email")]
 VOLUMES = [("demo_requests", "call_volume"), ("demo_requests", "interaction_volume"),
@@ -129,7 +129,7 @@ def test_a_negative_volume_is_named(client, form, field):
 
 @pytest.mark.parametrize("form, field", NUMBERS)
 def test_anything_but_a_number_where_a_number_belongs_is_named(client, form, field):
-    for value in ("12", "lots", True, None, [1], {"n": 1}):
+    for value in ("lots", "", "50,000", True, [1], {"n": 1}):
         assert bad_fields(post(client, form, valid_body(form, **{field: value}))) == [["body", field]], value
 
 
@@ -240,6 +240,46 @@ def test_a_resubscription_updates_the_existing_row(app, client):
     [row] = stored(app, "subscriptions")
     assert (row.email, row.status, row.source) == ("reader@example.com", "unsubscribed", "referral")
     assert row.updated_at > row.created_at
+
+
+def test_a_subscription_update_without_a_source_keeps_the_stored_one(app, client):
+    first = post(client, "subscriptions", {"email": "reader@example.com", "source": "newsletter_footer"}).get_json()
+    for body in ({"email": "reader@example.com", "status": "unsubscribed"},
+                 {"email": "READER@example.com", "status": "subscribed", "source": None},
+                 {"email": "reader@example.com", "status": "unsubscribed", "source": "   "}):
+        assert post(client, "subscriptions", body).get_json()["id"] == first["id"]
+    [row] = stored(app, "subscriptions")
+    assert (row.source, row.status, row.revision) == ("newsletter_footer", "unsubscribed", 4)
+
+
+def test_each_change_of_a_subscription_is_a_new_revision_and_a_repost_is_not(app, client):
+    def revision_after(body):
+        post(client, "subscriptions", body)
+        [row] = stored(app, "subscriptions")
+        return row.revision
+
+    assert revision_after({"email": "reader@example.com"}) == 1
+    assert revision_after({"email": "reader@example.com", "status": "subscribed", "source": "website"}) == 1
+    assert revision_after({"email": "Reader@Example.com", "status": "SUBSCRIBED"}) == 1
+    assert revision_after({"email": "reader@example.com", "source": "landing"}) == 2
+    assert revision_after({"email": "reader@example.com", "status": "unsubscribed"}) == 3
+    assert revision_after({"email": "reader@example.com", "status": "unsubscribed", "source": "landing"}) == 3
+    assert revision_after({"email": "reader@example.com"}) == 4, "subscribing again is a change"
+
+
+def test_a_repost_identical_to_the_stored_subscription_queues_nothing(make_app, httpserver):
+    app = make_app(DASHBOARD_BASE_URL=httpserver.url_for("/"))
+    client = app.test_client()
+    for _ in range(3):
+        post(client, "subscriptions", {"email": "reader@example.com", "source": "landing"})
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_other_forms_are_revision_1(app, client):
+    for form in ("demo_requests", "contact_requests", "roi_reports"):
+        post(client, form, valid_body(form))
+        assert [record.revision for record in stored(app, form)] == [1]
 
 
 def test_without_a_dashboard_no_outbox_message_is_written(app, client):

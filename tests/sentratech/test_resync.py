@@ -47,7 +47,8 @@ def test_cli_resyncs_only_the_failed_records_and_they_end_synced(no_auth_dashboa
     assert result.exit_code == 0, result.output
     assert "Queueing records" in result.output and "queued 1 record(s)" in result.output
     Drainer(app).drain()
-    assert [r.headers["Idempotency-Key"] for r, _ in httpserver.log] == [failed, synced, failed]
+    keys = [r.headers["Idempotency-Key"] for r, _ in httpserver.log]
+    assert keys == [f"{failed}:1", f"{synced}:1", f"{failed}:1"], "a re-sync sends the same version's key"
     assert count(app, DemoRequest, DemoRequest.sync_status == "synced_to_dashboard") == 2
 
 

@@ -9,8 +9,16 @@ from modules.core.extensions import db
 from modules.sentratech.forms import FORMS
 from tests.sentratech.conftest import INGEST_HEADERS, valid_body
 
+READ_KEY = "test-read-key"
+READ_HEADERS = {"X-INGEST-KEY": READ_KEY}
 RECENT_KEYS = {"demo_requests": "recent_requests", "contact_requests": "recent_requests",
                "roi_reports": "recent_reports", "subscriptions": "recent_subscriptions"}
+
+
+@pytest.fixture
+def app(make_app):
+    """Records may be read with READ_KEY (INGEST_READ_KEY); the ingest key is the tests' usual one."""
+    return make_app(INGEST_READ_KEY=READ_KEY)
 
 
 def ingest_many(client, form, count):
@@ -39,8 +47,10 @@ def test_counts_match_the_stored_records(app, client, form):
     assert response.get_json() == {"total_count": 6, "sync": {"pending": 2, "synced": 3, "failed": 1}}
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-INGEST-KEY": "wrong-key"}])
-def test_without_a_valid_key_no_record_content_is_shown(client, headers):
+@pytest.mark.parametrize("headers", [{}, {"X-INGEST-KEY": "wrong-key"}, INGEST_HEADERS,
+                                     {"X-INGEST-KEY": READ_KEY + "-but-longer"}, {"X-INGEST-KEY": ""}])
+def test_without_a_read_key_no_record_content_is_shown(client, headers):
+    """The ingest key is embedded in the site's public pages: it reads counts only, like no key."""
     ingest_many(client, "demo_requests", 2)
     response = client.get("/api/ingest/demo_requests/status", headers=headers)
     assert response.get_json() == {"total_count": 2, "sync": {"pending": 2, "synced": 0, "failed": 0}}
@@ -48,9 +58,9 @@ def test_without_a_valid_key_no_record_content_is_shown(client, headers):
 
 
 @pytest.mark.parametrize("form", list(FORMS))
-def test_with_a_key_the_ten_latest_records_come_newest_first(client, form):
+def test_with_a_read_key_the_ten_latest_records_come_newest_first(client, form):
     ids = ingest_many(client, form, 12)
-    body = client.get(f"/api/ingest/{form}/status", headers=INGEST_HEADERS).get_json()
+    body = client.get(f"/api/ingest/{form}/status", headers=READ_HEADERS).get_json()
     recent = body[RECENT_KEYS[form]]
     assert [item["id"] for item in recent] == list(reversed(ids))[:10]
     assert set(body) == {"total_count", "sync", RECENT_KEYS[form]}
@@ -61,8 +71,36 @@ def test_with_a_key_the_ten_latest_records_come_newest_first(client, form):
 
 
 def test_an_empty_table_has_zero_counts_and_an_empty_list(client):
-    body = client.get("/api/ingest/roi_reports/status", headers=INGEST_HEADERS).get_json()
+    body = client.get("/api/ingest/roi_reports/status", headers=READ_HEADERS).get_json()
     assert body == {"total_count": 0, "sync": {"pending": 0, "synced": 0, "failed": 0}, "recent_reports": []}
+
+
+def test_every_rotated_read_key_reads_and_an_unset_one_reads_nothing(make_app):
+    rotated = make_app(INGEST_READ_KEY="test-read-key-new, test-read-key-old").test_client()
+    for key in ("test-read-key-new", "test-read-key-old"):
+        body = rotated.get("/api/ingest/subscriptions/status", headers={"X-INGEST-KEY": key}).get_json()
+        assert body["recent_subscriptions"] == [], key
+    unset = make_app(INGEST_READ_KEY="").test_client()
+    for headers in ({"X-INGEST-KEY": ""}, INGEST_HEADERS):
+        body = unset.get("/api/ingest/subscriptions/status", headers=headers).get_json()
+        assert "recent_subscriptions" not in body
+
+
+def test_a_read_key_that_is_also_an_ingest_key_reads_nothing(make_app):
+    client = make_app(INGEST_KEY="test-ingest-key,shared-by-mistake",
+                      INGEST_READ_KEY="shared-by-mistake,test-read-key").test_client()
+    body = client.get("/api/ingest/subscriptions/status", headers={"X-INGEST-KEY": "shared-by-mistake"}).get_json()
+    assert "recent_subscriptions" not in body
+    assert "recent_subscriptions" in client.get("/api/ingest/subscriptions/status", headers=READ_HEADERS).get_json()
+
+
+def test_the_openapi_document_says_the_status_records_need_a_read_key(client):
+    spec = client.get("/openapi.json").get_json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["ingestReadKey"] | {"description": ""} == {"type": "apiKey", "in": "header",
+                                                             "name": "X-INGEST-KEY", "description": ""}
+    assert "INGEST_READ_KEY" in schemes["ingestReadKey"]["description"]
+    assert spec["paths"]["/api/ingest/{form_type}/status"]["get"]["security"] == [{}, {"ingestReadKey": []}]
 
 
 def test_an_unknown_form_is_a_json_404(client):
