@@ -6,8 +6,8 @@ import pytest
 
 
 @pytest.fixture
-def link(client, key_headers):
-    response = client.post("/api/link-tracking/links", headers=key_headers,
+def link(client, operator_headers):
+    response = client.post("/api/link-tracking/links", headers=operator_headers,
                            json={"original_url": "https://jobs.example.com/apply?id=42&ref=cv", "tracking_id": "cv-1"})
     return response.get_json()
 
@@ -49,8 +49,8 @@ def test_browsers_get_a_404_page(client):
     assert response.mimetype == "text/html" and b"Link not found" in response.data
 
 
-def test_an_inactive_link_no_longer_redirects(client, key_headers, link, stored_clicks):
-    client.delete("/api/link-tracking/links/cv-1", headers=key_headers)
+def test_an_inactive_link_no_longer_redirects(client, operator_headers, link, stored_clicks):
+    client.delete("/api/link-tracking/links/cv-1", headers=operator_headers)
     assert client.get("/track/cv-1").status_code == 404
     assert stored_clicks() == []
 
