@@ -121,14 +121,24 @@ def _not_found() -> Response:
     raise fail(404, "Unknown or inactive tracking link")
 
 
+def _redirect(destination: str) -> Response:
+    response = redirect(destination, 302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @blp.route("/track/<string:tracking_id>")
 @blp.doc(responses={"302": {"description": "Redirect to the link's original_url; the click is recorded"},
                     "404": {"description": "Unknown or inactive link"}})
 def follow_link(tracking_id: str):
-    """Record a click and redirect to the link's destination. `?src=` names the click source."""
+    """Record a click and redirect to the link's destination. `?src=` names the click source.
+
+    HEAD (link previewers, uptime checks) gets the same answer but records no click and sets no cookie."""
     destination = services.redirect_destination(tracking_id)
     if destination is None:
         return _not_found()
+    if request.method == "HEAD":
+        return _redirect(destination)
     session_id = request.cookies.get(SESSION_COOKIE, "")
     new_session = not _SESSION_ID.match(session_id)
     if new_session:
@@ -138,8 +148,7 @@ def follow_link(tracking_id: str):
         user_agent=_header_text(request.headers.get("User-Agent"), 500),
         referrer_url=_header_text(request.headers.get("Referer"), 1000), session_id=session_id,
         click_source=_header_text(request.args.get("src"), 50))
-    response = redirect(destination, 302)
-    response.headers["Cache-Control"] = "no-store"
+    response = _redirect(destination)
     if new_session:
         response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="Lax", secure=request.is_secure)
     return response

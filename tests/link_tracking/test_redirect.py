@@ -25,6 +25,19 @@ def test_a_click_is_recorded_and_redirected(client, link, stored_clicks):
     assert click.session_id and f"lt_session={click.session_id}" in response.headers["Set-Cookie"]
 
 
+def test_head_answers_like_get_but_records_nothing(client, link, stored_clicks):
+    """Link previewers and uptime checks send HEAD: same status and Location, no click, no cookie."""
+    response = client.head("/track/cv-1?src=newsletter", headers={"User-Agent": "Slackbot-LinkExpanding 1.0"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://jobs.example.com/apply?id=42&ref=cv"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers and response.data == b""
+    assert stored_clicks() == []
+    missing = client.head("/track/unknown")
+    assert (missing.status_code, missing.data) == (404, b"")
+    assert client.get("/track/cv-1").status_code == 302 and len(stored_clicks()) == 1
+
+
 def test_one_visitor_keeps_one_session(client, link, stored_clicks):
     client.get("/track/cv-1")
     client.get("/track/cv-1")
