@@ -4,10 +4,11 @@ The batch ingest validates by hand (see ingest.py) for speed; its schemas here o
 """
 
 from flask import url_for
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from modules.core.fields import StorableString
 from modules.core.types import isoformat
+from modules.link_tracking.destinations import UnusableDestination, location_for
 from modules.link_tracking.ingest import MAX_EVENTS
 
 LINK_FUNCTIONS_HELP = "What the link is for, e.g. job_application, portfolio, linkedin"
@@ -87,11 +88,20 @@ def _short(maximum: int) -> validate.Length:
     return validate.Length(max=maximum)
 
 
+def _usable_destination(url: str) -> None:
+    try:
+        location_for(url)
+    except UnusableDestination as problem:
+        raise ValidationError(f"Not a usable destination: the URL {problem}.") from problem
+
+
 def _destination(required: bool = False) -> StorableString:
-    """Only absolute http(s) URLs: `javascript:`, relative and scheme-relative URLs are refused."""
-    return StorableString(required=required, validate=[_short(2000), validate.URL(schemes={"http", "https"},
-                                                                                  require_tld=False)],
-                          metadata={"description": "Absolute http(s) URL the link redirects to"})
+    """Only absolute http(s) URLs that /track can send as they are meant (see destinations.py):
+    `javascript:`, relative and scheme-relative URLs are refused too."""
+    return StorableString(required=required, validate=[_short(2000), _usable_destination],
+                          metadata={"description": "Absolute http(s) URL the link redirects to; an "
+                                                   "internationalised domain is sent in IDNA, non-ASCII "
+                                                   "characters of the path and query percent-encoded"})
 
 
 class TrackedLinkFieldsSchema(Schema):
