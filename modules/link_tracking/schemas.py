@@ -26,7 +26,10 @@ class UTCTimestamp(fields.DateTime):
 class ClickEventSchema(Schema):
     tracking_id = fields.String(required=True, metadata={"description": "Non-empty, at most 100 characters",
                                                           "example": "linkedin-profile-abc123"})
-    clicked_at = fields.String(metadata={"description": "ISO 8601 datetime, `Z` allowed; default: server time",
+    clicked_at = fields.String(metadata={"description": "ISO 8601 datetime, `Z` allowed; default: server time. "
+                                                        "More than 24 h ahead of the server: stored at the server's "
+                                                        "time, the value sent kept in metadata."
+                                                        "hub_client_clicked_at",
                                          "example": "2026-11-22T14:30:00Z"})
     ip_address = fields.String(metadata={"description": "At most 45 characters (IPv4 or IPv6)"})
     user_agent = fields.String(metadata={"description": "At most 500 characters"})
@@ -182,6 +185,8 @@ class ClickAnalyticsSchema(Schema):
     tracking_id = fields.String(metadata={"description": "Only in a link's analytics"})
     days = fields.Integer()
     since = fields.String(metadata={"description": "Start of the window (UTC midnight)"})
+    until = fields.String(metadata={"description": "End of the window, excluded: the UTC midnight after today. "
+                                                   "Every figure counts the clicks of [since, until)"})
     total_clicks = fields.Integer()
     unique_sessions = fields.Integer()
     first_click = fields.String(allow_none=True)

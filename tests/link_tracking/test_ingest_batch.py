@@ -1,6 +1,6 @@
 """POST /api/tracking-ingest/batch: the contract's messages, all-or-nothing validation, bulk storage."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, text
@@ -120,6 +120,40 @@ def test_fields_are_stored_with_defaults_and_utc_times(post_batch, stored_clicks
     assert (default.click_source, default.ip_address, default.event_metadata) == ("external_domain", None, None)
 
 
+def test_a_client_clock_more_than_a_day_ahead_gives_the_receive_time(post_batch, stored_clicks):
+    """Totals must equal their per-day series: a click cannot happen tomorrow. The client's value is kept."""
+    now = datetime.now(UTC)
+    sent = {"day-ahead": (now + timedelta(hours=25)).isoformat(), "year-9999": "9999-12-31T23:59:59.999999Z",
+            "offset": (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S+05:00"),
+            "within-a-day": (now + timedelta(hours=23)).isoformat()}
+    events = [{"tracking_id": name, "clicked_at": clicked_at, "event_id": name} for name, clicked_at in sent.items()]
+    events[0]["metadata"] = {"campaign": "fall"}
+    events[3]["metadata"] = {"campaign": "spring"}
+    assert post_batch(events).status_code == 200
+    after = datetime.now(UTC)
+    clicks = {click.tracking_id: click for click in stored_clicks()}
+    for name in ("day-ahead", "year-9999", "offset"):
+        assert now <= clicks[name].clicked_at <= after, name
+        assert clicks[name].clicked_at == clicks[name].received_at
+    assert clicks["day-ahead"].event_metadata == {"campaign": "fall", "hub_client_clicked_at": sent["day-ahead"]}
+    assert clicks["year-9999"].event_metadata == {"hub_client_clicked_at": "9999-12-31T23:59:59.999999Z"}
+    assert clicks["offset"].event_metadata == {"hub_client_clicked_at": sent["offset"]}
+    assert clicks["within-a-day"].clicked_at == datetime.fromisoformat(sent["within-a-day"])
+    assert clicks["within-a-day"].event_metadata == {"campaign": "spring"}
+
+
+def test_clicks_far_in_the_past_are_kept_as_sent(post_batch, stored_clicks):
+    """Imports of click history rely on old dates; nothing overflows at the edge of the calendar."""
+    events = [{"tracking_id": "a", "clicked_at": clicked_at, "event_id": clicked_at} for clicked_at in (
+        "1900-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00-01:00", "1969-12-31T23:59:59.999999Z")]
+    assert post_batch(events).status_code == 200
+    assert sorted((c.event_id, c.clicked_at, c.event_metadata) for c in stored_clicks()) == [
+        ("0001-01-01T00:00:00-01:00", datetime(1, 1, 1, 1, tzinfo=UTC), None),
+        ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=UTC), None),
+        ("1900-01-01T00:00:00Z", datetime(1900, 1, 1, tzinfo=UTC), None),
+        ("1969-12-31T23:59:59.999999Z", datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), None)]
+
+
 def test_unknown_tracking_ids_are_registered_once(post_batch, stored_links, stored_clicks):
     assert post_batch([{"tracking_id": "new-link"}, {"tracking_id": "new-link"}]).status_code == 200
     assert post_batch([{"tracking_id": "new-link"}]).status_code == 200
@@ -174,6 +208,8 @@ TOO_LONG = {"tracking_id": 101, "ip_address": 46, "user_agent": 501, "referrer_u
     ({"tracking_id": "a", "session_id": {"id": 1}}, "Invalid session_id (must be string, max 100 chars)"),
     ({"tracking_id": "a", "metadata": "campaign=fall"}, "Invalid metadata (must be JSON object)"),
     ({"tracking_id": "a", "metadata": [1, 2]}, "Invalid metadata (must be JSON object)"),
+    ({"tracking_id": "a", "metadata": {"hub_client_clicked_at": "2026-01-01"}},
+     'Invalid metadata (the key "hub_client_clicked_at" is reserved for the hub)'),
     ({"tracking_id": "a", "event_id": "e" * 101}, "Invalid event_id (must be string, max 100 chars)"),
     # The first rule broken, in the contract's order.
     ({"tracking_id": 1, "clicked_at": "x"}, "Invalid tracking_id format (must be string, max 100 chars)"),
