@@ -20,6 +20,7 @@ from modules.link_tracking.storage import store_rows
 MAX_EVENTS = 1000
 DEFAULT_CLICK_SOURCE = "external_domain"
 MAX_METADATA_DEPTH = 32
+MAX_METADATA_BYTES = 8192  # an event's metadata as compact JSON in UTF-8
 # A client clock this far ahead of the hub's is wrong (no time zone is 24 hours off): the click is stored
 # at the time the hub received it, and the client's value is kept in its metadata under this key, which
 # clients may therefore not use themselves (an event that does is refused, so the two never mix).
@@ -38,6 +39,7 @@ INVALID_TRACKING_ID = "Invalid tracking_id format (must be string, max 100 chars
 INVALID_CLICKED_AT = "Invalid clicked_at format (must be ISO 8601 datetime)"
 INVALID_METADATA = "Invalid metadata (must be JSON object)"
 RESERVED_METADATA = f'Invalid metadata (the key "{CLIENT_CLICKED_AT}" is reserved for the hub)'
+METADATA_TOO_LARGE = f"Invalid metadata (max {MAX_METADATA_BYTES} bytes as compact JSON)"
 INVALID_EVENT_ID = "Invalid event_id (must be string, max 100 chars)"
 UNSTORABLE_TEXT = "Could not be stored: text contains a NUL character or an unpaired surrogate"
 UNSTORABLE_METADATA = f"Could not be stored: metadata is nested deeper than {MAX_METADATA_DEPTH} levels"
@@ -81,6 +83,22 @@ def _finite_float(text: str) -> float:
 
 # Strict JSON: NaN, Infinity and 1e400 are refused here rather than failing later in the database.
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
+def _metadata_too_large(metadata: dict[str, Any]) -> bool:
+    """Over MAX_METADATA_BYTES as compact UTF-8 JSON. Cheap for the usual small metadata: that JSON takes at
+    most 4 bytes per character of the value's repr (a character is at most 4 UTF-8 bytes; an escape or a
+    separator never takes more bytes than its repr has characters), so it is encoded only for a repr over a
+    quarter of the limit."""
+    try:
+        if len(repr(metadata)) <= MAX_METADATA_BYTES // 4:
+            return False
+        return len(_COMPACT.encode(metadata).encode("utf-8", "surrogatepass")) > MAX_METADATA_BYTES
+    except RecursionError:  # nested past the interpreter's limit: unstorable_reason reports it (207)
+        return False
 
 
 def parse_json(raw: bytes) -> Any:
@@ -158,6 +176,8 @@ def check_event(event: Any, received_at: datetime) -> dict[str, Any] | str:
             return INVALID_METADATA
         if CLIENT_CLICKED_AT in metadata:
             return RESERVED_METADATA
+        if _metadata_too_large(metadata):
+            return METADATA_TOO_LARGE
     if client_clock is not None:
         metadata = {**(metadata or {}), CLIENT_CLICKED_AT: client_clock}
     row["metadata"] = metadata

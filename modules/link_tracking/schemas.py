@@ -36,7 +36,8 @@ class ClickEventSchema(Schema):
     referrer_url = fields.String(metadata={"description": "At most 1000 characters"})
     click_source = fields.String(metadata={"description": "At most 50 characters; default external_domain"})
     session_id = fields.String(metadata={"description": "At most 100 characters"})
-    metadata = fields.Dict(metadata={"description": "Any JSON object"})
+    metadata = fields.Dict(metadata={"description": "Any JSON object of at most 8,192 bytes as compact UTF-8 JSON; "
+                                                    "the key hub_client_clicked_at is reserved for the hub"})
     event_id = fields.String(metadata={"description": "Client-chosen id (at most 100 characters): an event whose "
                                                       "event_id is already stored is counted and not stored again"})
 

@@ -1,5 +1,6 @@
 """POST /api/tracking-ingest/batch: the contract's messages, all-or-nothing validation, bulk storage."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -223,6 +224,57 @@ def test_one_bad_event_refuses_the_whole_batch(post_batch, stored_clicks, stored
     assert body == {"success": False, "error": "Validation Failed", "message": "One or more events failed validation",
                     "validation_errors": [f"Event 2: {reason}"], "timestamp": body["timestamp"]}
     assert stored_clicks() == [] and stored_links() == {}
+
+
+TOO_LARGE = "Invalid metadata (max 8192 bytes as compact JSON)"
+
+
+@pytest.mark.parametrize("metadata, refused", [
+    ({"k": "x" * 8184}, False),  # {"k":"...."} is exactly 8,192 bytes
+    ({"k": "x" * 8185}, True),
+    ({"k": "\u00e9" * 4093}, True),  # 4,101 characters, 8,194 UTF-8 bytes
+    ({"k": "\u00e9" * 4092}, False),
+    ({"k": "\U0001f680" * 2047}, True),  # 2,055 characters, 8,196 bytes
+    ({"a": [1e15] * 500}, True),  # stored as 1000000000000000.0: 9,507 bytes, though sent as 3,000
+    ({f"key-{n}": n for n in range(1000)}, True),  # 13,781 bytes
+    ({"nested": {"deeper": ["y" * 4000, "z" * 4000]}}, False),
+    ({"nested": {"deeper": ["y" * 4100, "z" * 4100]}}, True),
+])
+def test_metadata_over_8_kb_as_compact_json_is_refused(post_batch, stored_clicks, metadata, refused):
+    response = post_batch([{"tracking_id": "a"}, {"tracking_id": "b", "metadata": metadata}])
+    if refused:
+        assert response.status_code == 400
+        assert response.get_json()["validation_errors"] == [f"Event 2: {TOO_LARGE}"]
+        assert stored_clicks() == []
+    else:
+        assert response.status_code == 200
+        assert [click.event_metadata for click in stored_clicks() if click.tracking_id == "b"] == [metadata]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("character", ['"', "\\", "\x00", "\x1f", "\x7f", "'", "\u00e9", "\u2028", "\ud800",
+                                       "\U0001f680", "\U000e0001", "7"])
+def test_the_cheap_size_bound_holds_for_every_kind_of_character(character):
+    """The check skips encoding when the repr is at most 2,048 characters: compact UTF-8 JSON must never
+    take more than 4 bytes per repr character, whatever the text."""
+    for metadata in ({"k": character * 500}, {character * 50: [character * 10, 1e15, None, True]}):
+        compact = json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        assert len(compact) <= 4 * len(repr(metadata))
+
+
+def test_metadata_is_measured_without_the_senders_whitespace_and_escapes(post_batch, stored_clicks):
+    spaced = '{"k": ' + " " * 20_000 + '"' + "\\u0041" * 2000 + '"}'  # 12 KB sent, {"k":"AAA..."} is 2,008 bytes
+    response = post_batch(body='{"events": [{"tracking_id": "a", "metadata": ' + spaced + "}]}")
+    assert response.status_code == 200
+    assert stored_clicks()[0].event_metadata == {"k": "A" * 2000}
+
+
+def test_metadata_size_comes_last_before_event_id(post_batch):
+    big = {"k": "x" * 9000}
+    events = [{"tracking_id": "a", "session_id": 1, "metadata": big}, {"tracking_id": "a", "metadata": big,
+                                                                       "event_id": "e" * 101}]
+    assert post_batch(events).get_json()["validation_errors"] == [
+        "Event 1: Invalid session_id (must be string, max 100 chars)", f"Event 2: {TOO_LARGE}"]
 
 
 def test_every_failing_event_is_listed_with_its_number(post_batch):
