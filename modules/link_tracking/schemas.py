@@ -4,9 +4,10 @@ The batch ingest validates by hand (see ingest.py) for speed; its schemas here o
 """
 
 from flask import url_for
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from modules.core.fields import StorableString
+from modules.core.schemas import RequestSchema
 from modules.core.types import isoformat
 from modules.link_tracking.destinations import UnusableDestination, location_for
 from modules.link_tracking.ingest import MAX_EVENTS
@@ -23,7 +24,7 @@ class UTCTimestamp(fields.DateTime):
 
 # Batch ingest (documentation) --------------------------------------------------------------------
 
-class ClickEventSchema(Schema):
+class ClickEventSchema(RequestSchema):
     tracking_id = fields.String(required=True, metadata={"description": "Non-empty, at most 100 characters",
                                                           "example": "linkedin-profile-abc123"})
     clicked_at = fields.String(metadata={"description": "ISO 8601 datetime, `Z` allowed; default: server time. "
@@ -42,7 +43,7 @@ class ClickEventSchema(Schema):
                                                       "event_id is already stored is counted and not stored again"})
 
 
-class ClickBatchRequestSchema(Schema):
+class ClickBatchRequestSchema(RequestSchema):
     events = fields.List(fields.Nested(ClickEventSchema), required=True,
                          metadata={"description": f"1 to {MAX_EVENTS} events"})
 
@@ -108,15 +109,24 @@ def _destination(required: bool = False) -> StorableString:
                                                    "characters of the path and query percent-encoded"})
 
 
-class TrackedLinkFieldsSchema(Schema):
+class TrackedLinkFieldsSchema(RequestSchema):
+    """`null` in a field means "not given" (the core's RequestSchema): a front end that sends every field,
+    null for those the operator left alone, changes nothing it did not mean to. "" empties a text field.
+    Unlike the field clients' schemas, unknown keys are refused: this is the operators' own API, with no
+    legacy client to be lenient for, and a misspelt key ("orignal_url") must not answer 200 having changed
+    nothing."""
+
+    class Meta(RequestSchema.Meta):
+        unknown = RAISE
+
     error_messages = {"type": "The body must be a JSON object."}
 
     original_url = _destination()
-    link_function = StorableString(allow_none=True, validate=_short(50), metadata={"description": LINK_FUNCTIONS_HELP})
-    link_type = StorableString(allow_none=True, validate=_short(50), metadata={"example": "job_posting"})
-    description = StorableString(allow_none=True, validate=_short(500))
-    job_id = StorableString(allow_none=True, validate=_short(100))
-    application_id = StorableString(allow_none=True, validate=_short(100))
+    link_function = StorableString(validate=_short(50), metadata={"description": LINK_FUNCTIONS_HELP})
+    link_type = StorableString(validate=_short(50), metadata={"example": "job_posting"})
+    description = StorableString(validate=_short(500))
+    job_id = StorableString(validate=_short(100))
+    application_id = StorableString(validate=_short(100))
 
 
 class TrackedLinkCreateSchema(TrackedLinkFieldsSchema):
@@ -147,7 +157,7 @@ class TrackedLinkSchema(Schema):
         return url_for("link_tracking.follow_link", tracking_id=link.tracking_id, _external=True)
 
 
-class TrackedLinkQuerySchema(Schema):
+class TrackedLinkQuerySchema(RequestSchema):
     link_function = StorableString(validate=_short(50))
     link_type = StorableString(validate=_short(50))
     active = fields.Boolean()
@@ -162,7 +172,7 @@ class TrackedLinkPageSchema(Schema):
     links = fields.List(fields.Nested(TrackedLinkSchema))
 
 
-class ClickAnalyticsQuerySchema(Schema):
+class ClickAnalyticsQuerySchema(RequestSchema):
     days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3650),
                           metadata={"description": "Window: today (UTC) and the days before it"})
 

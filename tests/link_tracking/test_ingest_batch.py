@@ -155,6 +155,17 @@ def test_clicks_far_in_the_past_are_kept_as_sent(post_batch, stored_clicks):
         ("1969-12-31T23:59:59.999999Z", datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), None)]
 
 
+def test_null_in_every_optional_field_means_not_given(post_batch, stored_clicks):
+    optional = ("clicked_at", "ip_address", "user_agent", "referrer_url", "click_source", "session_id", "metadata",
+                "event_id")
+    before = datetime.now(UTC)
+    assert post_batch([{"tracking_id": "a", **dict.fromkeys(optional)}]).status_code == 200
+    [click] = stored_clicks()
+    assert before <= click.clicked_at <= datetime.now(UTC)
+    assert (click.ip_address, click.user_agent, click.referrer_url, click.click_source, click.session_id,
+            click.event_metadata, click.event_id) == (None, None, None, "external_domain", None, None, None)
+
+
 def test_unknown_tracking_ids_are_registered_once(post_batch, stored_links, stored_clicks):
     assert post_batch([{"tracking_id": "new-link"}, {"tracking_id": "new-link"}]).status_code == 200
     assert post_batch([{"tracking_id": "new-link"}]).status_code == 200

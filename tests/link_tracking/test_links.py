@@ -171,6 +171,32 @@ def test_get_update_and_deactivate(client, operator_headers, create, app):
         "link.created", "link.updated", "link.deactivated", "link.updated"]
 
 
+def test_null_means_not_given(client, create, operator_headers, stored_links):
+    """A front end that sends every field, null for those the operator left alone, changes nothing else."""
+    nulls = {"link_function": None, "link_type": None, "description": None, "job_id": None, "application_id": None}
+    created = create(**nulls, tracking_id=None)
+    assert created.status_code == 201 and created.get_json()["tracking_id"].startswith("lt_")
+    assert create(tracking_id="cv-link", link_type="job_posting", description="CV", job_id="job-7").status_code == 201
+    updated = client.patch(f"{LINKS}/cv-link", json={**nulls, "original_url": None, "is_active": None,
+                                                     "link_function": "cv"}, headers=operator_headers)
+    assert updated.status_code == 200
+    link = stored_links()["cv-link"]
+    assert (link.original_url, link.link_function, link.link_type, link.description, link.job_id, link.is_active) == (
+        "https://example.com/job/1", "cv", "job_posting", "CV", "job-7", True)
+    emptied = client.patch(f"{LINKS}/cv-link", json={"description": ""}, headers=operator_headers)
+    assert emptied.get_json()["description"] == ""
+    assert create(original_url=None).status_code == 400, "a required field given null is still missing"
+
+
+def test_unknown_keys_are_refused_on_the_operators_api(client, create, operator_headers, stored_links):
+    create(tracking_id="cv-link")
+    response = client.patch(f"{LINKS}/cv-link", json={"orignal_url": "https://example.org/"},
+                            headers=operator_headers)
+    assert response.status_code == 400
+    assert response.get_json()["validation_errors"] == ["orignal_url: Unknown field."]
+    assert stored_links()["cv-link"].original_url == "https://example.com/job/1"
+
+
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
 @pytest.mark.parametrize("tracking_id", ["missing", "%00", "x" * 101])
 def test_unknown_links_are_404(client, operator_headers, method, tracking_id):
