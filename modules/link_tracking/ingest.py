@@ -83,8 +83,7 @@ def _finite_float(text: str) -> float:
 
 # Strict JSON: NaN, Infinity and 1e400 are refused here rather than failing later in the database.
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
-
-
+# Metadata as the hub stores it, to measure it.
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 

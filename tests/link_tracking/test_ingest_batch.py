@@ -331,3 +331,12 @@ def test_very_deep_metadata_is_reported_not_crashing(post_batch, stored_clicks):
     assert response.get_json()["results"]["errors"] == [
         "Event 1: Could not be stored: metadata is nested deeper than 32 levels"]
     assert stored_clicks() == []
+
+
+def test_metadata_nested_up_to_the_interpreters_limit_is_never_a_5xx(post_batch, stored_clicks):
+    """Around the depth where Python's recursion limit is reached (parsing, measuring, checking): 207 or 400."""
+    for depth in range(850, 1001, 10):
+        deep = '{"a": ' * depth + "1" + "}" * depth
+        response = post_batch(body='{"events": [{"tracking_id": "deep", "metadata": ' + deep + "}]}")
+        assert response.status_code in (207, 400), depth
+    assert stored_clicks() == []
