@@ -1,5 +1,7 @@
 """Who may call the link tracking API, and the error shape its clients read.
 
+Trackers ingest with a tracking API key (X-API-Key); tracked links and analytics need an operator.
+
 Every error on the domain's paths is `{"success": false, "error": <HTTP reason>, "message": ...}`,
 validation errors add `validation_errors`. Keys are checked before any body is read.
 """
@@ -18,6 +20,7 @@ from modules.core.errors import ApiError, handle_api_error, register_envelope
 from modules.core.types import isoformat, utcnow
 
 KEY_HEADER = "X-API-Key"
+OPERATOR_REQUIRED = "Valid operator bearer token required in Authorization header"
 KEY_SETTINGS = ("TRACKING_API_KEYS", "STEVE_GLEN_TRACKING_API_KEY", "WEBHOOK_API_KEY")
 PATH_PREFIXES = ("/api/tracking-ingest", "/api/link-tracking", "/track/")
 
@@ -82,19 +85,15 @@ def tracking_key_required(view: Callable) -> Callable:
     return guarded
 
 
+def _operator_missing() -> ApiError:
+    return ApiError(401, body=error_body(401, OPERATOR_REQUIRED), headers={"WWW-Authenticate": "Bearer"})
+
+
+#: Link management (/api/link-tracking) is for operators only: a tracking API key only ingests clicks, so a
+#: leaked tracker key cannot create or retarget links. Outermost under the route, before the body is parsed.
+operator_required = auth.require_operator(_operator_missing)
+
+
 def actor() -> str:
-    """For the audit log: the operator's id, or that a machine key was used (never the key)."""
-    operator = auth.current_operator()
-    return f"operator:{operator.id}" if operator is not None else "api-key"
-
-
-def require_link_manager(view: Callable) -> Callable:
-    """An operator bearer token or a tracking API key; checked before the body is parsed."""
-
-    @functools.wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        if auth.current_operator() is None and not tracking_key_valid():
-            raise fail(401, "Valid API key (X-API-Key header) or operator bearer token required")
-        return view(*args, **kwargs)
-
-    return guarded
+    """For the audit log: the signed-in operator (link management has no other callers)."""
+    return f"operator:{auth.current_operator().id}"

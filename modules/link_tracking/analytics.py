@@ -1,4 +1,9 @@
-"""Click analytics, per link or overall, over a window of whole UTC days ending today."""
+"""Click analytics, per link or overall, over a window of whole UTC days ending today.
+
+Every figure counts the clicks of the same window, [since, until): from midnight UTC `days - 1` days ago
+to the midnight that ends today. So the total is always the sum of the per-day series, and a click dated
+later than today (a client clock up to a day ahead) or before the window counts in none of them.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,8 @@ def window_start(days: int, now: datetime) -> datetime:
 def click_analytics(days: int, tracking_id: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     now = now or utcnow()
     since = window_start(days, now)
-    conditions = [LinkClick.clicked_at >= since]
+    until = since + timedelta(days=days)
+    conditions = [LinkClick.clicked_at >= since, LinkClick.clicked_at < until]
     if tracking_id is not None:
         conditions.append(LinkClick.tracking_id == tracking_id)
 
@@ -45,6 +51,7 @@ def click_analytics(days: int, tracking_id: str | None = None, now: datetime | N
     answer: dict[str, Any] = {
         "days": days,
         "since": isoformat(since),
+        "until": isoformat(until),
         "total_clicks": total,
         "unique_sessions": sessions,
         "first_click": isoformat(first),

@@ -12,7 +12,7 @@ import json
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from modules.link_tracking.storage import store_rows
@@ -20,6 +20,12 @@ from modules.link_tracking.storage import store_rows
 MAX_EVENTS = 1000
 DEFAULT_CLICK_SOURCE = "external_domain"
 MAX_METADATA_DEPTH = 32
+MAX_METADATA_BYTES = 8192  # an event's metadata as compact JSON in UTF-8
+# A client clock this far ahead of the hub's is wrong (no time zone is 24 hours off): the click is stored
+# at the time the hub received it, and the client's value is kept in its metadata under this key, which
+# clients may therefore not use themselves (an event that does is refused, so the two never mix).
+MAX_CLOCK_AHEAD = timedelta(hours=24)
+CLIENT_CLICKED_AT = "hub_client_clicked_at"
 
 NOT_JSON = "Request body must be JSON"
 MISSING_EVENTS = "Missing required field: events (array)"
@@ -32,6 +38,8 @@ MISSING_TRACKING_ID = "Missing required field: tracking_id"
 INVALID_TRACKING_ID = "Invalid tracking_id format (must be string, max 100 chars)"
 INVALID_CLICKED_AT = "Invalid clicked_at format (must be ISO 8601 datetime)"
 INVALID_METADATA = "Invalid metadata (must be JSON object)"
+RESERVED_METADATA = f'Invalid metadata (the key "{CLIENT_CLICKED_AT}" is reserved for the hub)'
+METADATA_TOO_LARGE = f"Invalid metadata (max {MAX_METADATA_BYTES} bytes as compact JSON)"
 INVALID_EVENT_ID = "Invalid event_id (must be string, max 100 chars)"
 UNSTORABLE_TEXT = "Could not be stored: text contains a NUL character or an unpaired surrogate"
 UNSTORABLE_METADATA = f"Could not be stored: metadata is nested deeper than {MAX_METADATA_DEPTH} levels"
@@ -75,6 +83,21 @@ def _finite_float(text: str) -> float:
 
 # Strict JSON: NaN, Infinity and 1e400 are refused here rather than failing later in the database.
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+# Metadata as the hub stores it, to measure it.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+
+
+def _metadata_too_large(metadata: dict[str, Any]) -> bool:
+    """Over MAX_METADATA_BYTES as compact UTF-8 JSON. Cheap for the usual small metadata: that JSON takes at
+    most 4 bytes per character of the value's repr (a character is at most 4 UTF-8 bytes; an escape or a
+    separator never takes more bytes than its repr has characters), so it is encoded only for a repr over a
+    quarter of the limit."""
+    try:
+        if len(repr(metadata)) <= MAX_METADATA_BYTES // 4:
+            return False
+        return len(_COMPACT.encode(metadata).encode("utf-8", "surrogatepass")) > MAX_METADATA_BYTES
+    except RecursionError:  # nested past the interpreter's limit: unstorable_reason reports it (207)
+        return False
 
 
 def parse_json(raw: bytes) -> Any:
@@ -111,7 +134,9 @@ def _parse_clicked_at(value: Any) -> datetime | None:
 def check_event(event: Any, received_at: datetime) -> dict[str, Any] | str:
     """The row to store for one event, or the reason for the first rule it breaks (contract order).
 
-    Optional fields that are null or "" count as absent, as they did in the original."""
+    Optional fields that are null or "" count as absent, as they did in the original. A clicked_at more
+    than MAX_CLOCK_AHEAD ahead of `received_at` becomes `received_at`, the client's text kept in the
+    metadata under CLIENT_CLICKED_AT; a past one is kept however old (imports of click history)."""
     if not isinstance(event, dict):
         return NOT_AN_OBJECT
     tracking_id = event.get("tracking_id")
@@ -121,13 +146,17 @@ def check_event(event: Any, received_at: datetime) -> dict[str, Any] | str:
         return INVALID_TRACKING_ID
     if not tracking_id.strip():
         return MISSING_TRACKING_ID
-    clicked_at = event.get("clicked_at")
-    if clicked_at is None or clicked_at == "":
-        clicked_at = received_at
+    client_clock = event.get("clicked_at")
+    if client_clock is None or client_clock == "":
+        clicked_at, client_clock = received_at, None
     else:
-        clicked_at = _parse_clicked_at(clicked_at)
+        clicked_at = _parse_clicked_at(client_clock)
         if clicked_at is None:
             return INVALID_CLICKED_AT
+        if clicked_at - received_at > MAX_CLOCK_AHEAD:
+            clicked_at = received_at
+        else:
+            client_clock = None
     row = {"click_id": str(uuid.uuid4()), "tracking_id": tracking_id, "clicked_at": clicked_at,
            "received_at": received_at}
     for name, limit in TEXT_LIMITS:
@@ -141,8 +170,15 @@ def check_event(event: Any, received_at: datetime) -> dict[str, Any] | str:
     if row["click_source"] is None:
         row["click_source"] = DEFAULT_CLICK_SOURCE
     metadata = event.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        return INVALID_METADATA
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            return INVALID_METADATA
+        if CLIENT_CLICKED_AT in metadata:
+            return RESERVED_METADATA
+        if _metadata_too_large(metadata):
+            return METADATA_TOO_LARGE
+    if client_clock is not None:
+        metadata = {**(metadata or {}), CLIENT_CLICKED_AT: client_clock}
     row["metadata"] = metadata
     event_id = event.get("event_id")
     if event_id is None or event_id == "":

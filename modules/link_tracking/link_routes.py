@@ -1,9 +1,10 @@
-"""Tracked links and their analytics (/api/link-tracking): an operator token or a tracking API key."""
+"""Tracked links and their analytics (/api/link-tracking): operators only (a bearer token); the trackers'
+API key only ingests clicks (routes.py)."""
 
 from __future__ import annotations
 
 from modules.link_tracking import analytics, blp, services
-from modules.link_tracking.access import actor, fail, require_link_manager
+from modules.link_tracking.access import actor, fail, operator_required
 from modules.link_tracking.models import TrackedLink
 from modules.link_tracking.schemas import (
     ClickAnalyticsQuerySchema,
@@ -16,7 +17,7 @@ from modules.link_tracking.schemas import (
     TrackingErrorSchema,
 )
 
-SECURITY = [{"operatorBearer": []}, {"trackingApiKey": []}]
+SECURITY = [{"operatorBearer": []}]
 LINK = "/api/link-tracking/links/<string:tracking_id>"
 
 
@@ -28,11 +29,11 @@ def _link_or_404(tracking_id: str) -> TrackedLink:
 
 
 @blp.route("/api/link-tracking/links", methods=["POST"])
-@require_link_manager
+@operator_required
 @blp.arguments(TrackedLinkCreateSchema)
 @blp.response(201, TrackedLinkSchema)
 @blp.alt_response(400, schema=TrackingErrorSchema, description="A field is invalid (e.g. not an http(s) URL)")
-@blp.alt_response(401, schema=TrackingErrorSchema)
+@blp.alt_response(401, schema=TrackingErrorSchema, description="No valid operator bearer token")
 @blp.alt_response(409, schema=TrackingErrorSchema, description="The requested tracking_id exists")
 @blp.doc(security=SECURITY)
 def create_link(fields):
@@ -44,10 +45,10 @@ def create_link(fields):
 
 
 @blp.route("/api/link-tracking/links")
-@require_link_manager
+@operator_required
 @blp.arguments(TrackedLinkQuerySchema, location="query")
 @blp.response(200, TrackedLinkPageSchema)
-@blp.alt_response(401, schema=TrackingErrorSchema)
+@blp.alt_response(401, schema=TrackingErrorSchema, description="No valid operator bearer token")
 @blp.doc(security=SECURITY)
 def list_links(query):
     """Links, newest first, filtered by link_function, link_type and active."""
@@ -57,9 +58,9 @@ def list_links(query):
 
 
 @blp.route(LINK)
-@require_link_manager
+@operator_required
 @blp.response(200, TrackedLinkSchema)
-@blp.alt_response(401, schema=TrackingErrorSchema)
+@blp.alt_response(401, schema=TrackingErrorSchema, description="No valid operator bearer token")
 @blp.alt_response(404, schema=TrackingErrorSchema)
 @blp.doc(security=SECURITY)
 def get_link(tracking_id):
@@ -68,11 +69,11 @@ def get_link(tracking_id):
 
 
 @blp.route(LINK, methods=["PATCH"])
-@require_link_manager
+@operator_required
 @blp.arguments(TrackedLinkUpdateSchema)
 @blp.response(200, TrackedLinkSchema)
 @blp.alt_response(400, schema=TrackingErrorSchema)
-@blp.alt_response(401, schema=TrackingErrorSchema)
+@blp.alt_response(401, schema=TrackingErrorSchema, description="No valid operator bearer token")
 @blp.alt_response(404, schema=TrackingErrorSchema)
 @blp.doc(security=SECURITY)
 def update_link(changes, tracking_id):
@@ -82,9 +83,9 @@ def update_link(changes, tracking_id):
 
 
 @blp.route(LINK, methods=["DELETE"])
-@require_link_manager
+@operator_required
 @blp.response(200, TrackedLinkSchema)
-@blp.alt_response(401, schema=TrackingErrorSchema)
+@blp.alt_response(401, schema=TrackingErrorSchema, description="No valid operator bearer token")
 @blp.alt_response(404, schema=TrackingErrorSchema)
 @blp.doc(security=SECURITY)
 def deactivate_link(tracking_id):
@@ -93,10 +94,10 @@ def deactivate_link(tracking_id):
 
 
 @blp.route(LINK + "/analytics")
-@require_link_manager
+@operator_required
 @blp.arguments(ClickAnalyticsQuerySchema, location="query")
 @blp.response(200, ClickAnalyticsSchema)
-@blp.alt_response(401, schema=TrackingErrorSchema)
+@blp.alt_response(401, schema=TrackingErrorSchema, description="No valid operator bearer token")
 @blp.alt_response(404, schema=TrackingErrorSchema)
 @blp.doc(security=SECURITY)
 def link_analytics(query, tracking_id):
@@ -106,10 +107,10 @@ def link_analytics(query, tracking_id):
 
 
 @blp.route("/api/link-tracking/analytics")
-@require_link_manager
+@operator_required
 @blp.arguments(ClickAnalyticsQuerySchema, location="query")
 @blp.response(200, ClickAnalyticsSchema)
-@blp.alt_response(401, schema=TrackingErrorSchema)
+@blp.alt_response(401, schema=TrackingErrorSchema, description="No valid operator bearer token")
 @blp.doc(security=SECURITY)
 def overall_analytics(query):
     """Every link's clicks over the last `days` days, with the top 10 links."""

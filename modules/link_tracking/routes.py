@@ -14,7 +14,7 @@ from modules import __version__
 from modules.core.extensions import db
 from modules.core.security import ingest_limit
 from modules.core.types import isoformat, utcnow
-from modules.link_tracking import blp, ingest, services
+from modules.link_tracking import blp, destinations, ingest, services
 from modules.link_tracking.access import fail, require_tracking_key, tracking_key_required
 from modules.link_tracking.schemas import (
     ClickBatchRequestSchema,
@@ -114,21 +114,36 @@ def _header_text(value: str | None, limit: int) -> str | None:
     return cleaned or None
 
 
-def _not_found() -> Response:
+def _not_found(message: str = "Unknown or inactive tracking link") -> Response:
     """Browsers get a page; API clients get the domain's JSON error."""
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         return Response(NOT_FOUND_PAGE, 404, mimetype="text/html")
-    raise fail(404, "Unknown or inactive tracking link")
+    raise fail(404, message)
+
+
+def _redirect(location: str) -> Response:
+    response = redirect(location, 302)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blp.route("/track/<string:tracking_id>")
 @blp.doc(responses={"302": {"description": "Redirect to the link's original_url; the click is recorded"},
-                    "404": {"description": "Unknown or inactive link"}})
+                    "404": {"description": "Unknown or inactive link, or a destination that cannot be sent"}})
 def follow_link(tracking_id: str):
-    """Record a click and redirect to the link's destination. `?src=` names the click source."""
+    """Record a click and redirect to the link's destination. `?src=` names the click source.
+
+    HEAD (link previewers, uptime checks) gets the same answer but records no click and sets no cookie."""
     destination = services.redirect_destination(tracking_id)
     if destination is None:
         return _not_found()
+    try:
+        location = destinations.location_for(destination)
+    except destinations.UnusableDestination:  # stored before destinations were checked this way
+        current_app.logger.warning("tracked link has an unusable destination", extra={"tracking_id": tracking_id})
+        return _not_found("The link's destination cannot be used; its owner must change it")
+    if request.method == "HEAD":
+        return _redirect(location)
     session_id = request.cookies.get(SESSION_COOKIE, "")
     new_session = not _SESSION_ID.match(session_id)
     if new_session:
@@ -138,8 +153,7 @@ def follow_link(tracking_id: str):
         user_agent=_header_text(request.headers.get("User-Agent"), 500),
         referrer_url=_header_text(request.headers.get("Referer"), 1000), session_id=session_id,
         click_source=_header_text(request.args.get("src"), 50))
-    response = redirect(destination, 302)
-    response.headers["Cache-Control"] = "no-store"
+    response = _redirect(location)
     if new_session:
         response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="Lax", secure=request.is_secure)
     return response

@@ -4,10 +4,12 @@ The batch ingest validates by hand (see ingest.py) for speed; its schemas here o
 """
 
 from flask import url_for
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from modules.core.fields import StorableString
+from modules.core.schemas import RequestSchema
 from modules.core.types import isoformat
+from modules.link_tracking.destinations import UnusableDestination, location_for
 from modules.link_tracking.ingest import MAX_EVENTS
 
 LINK_FUNCTIONS_HELP = "What the link is for, e.g. job_application, portfolio, linkedin"
@@ -22,22 +24,26 @@ class UTCTimestamp(fields.DateTime):
 
 # Batch ingest (documentation) --------------------------------------------------------------------
 
-class ClickEventSchema(Schema):
+class ClickEventSchema(RequestSchema):
     tracking_id = fields.String(required=True, metadata={"description": "Non-empty, at most 100 characters",
                                                           "example": "linkedin-profile-abc123"})
-    clicked_at = fields.String(metadata={"description": "ISO 8601 datetime, `Z` allowed; default: server time",
+    clicked_at = fields.String(metadata={"description": "ISO 8601 datetime, `Z` allowed; default: server time. "
+                                                        "More than 24 h ahead of the server: stored at the server's "
+                                                        "time, the value sent kept in metadata."
+                                                        "hub_client_clicked_at",
                                          "example": "2026-11-22T14:30:00Z"})
     ip_address = fields.String(metadata={"description": "At most 45 characters (IPv4 or IPv6)"})
     user_agent = fields.String(metadata={"description": "At most 500 characters"})
     referrer_url = fields.String(metadata={"description": "At most 1000 characters"})
     click_source = fields.String(metadata={"description": "At most 50 characters; default external_domain"})
     session_id = fields.String(metadata={"description": "At most 100 characters"})
-    metadata = fields.Dict(metadata={"description": "Any JSON object"})
+    metadata = fields.Dict(metadata={"description": "Any JSON object of at most 8,192 bytes as compact UTF-8 JSON; "
+                                                    "the key hub_client_clicked_at is reserved for the hub"})
     event_id = fields.String(metadata={"description": "Client-chosen id (at most 100 characters): an event whose "
                                                       "event_id is already stored is counted and not stored again"})
 
 
-class ClickBatchRequestSchema(Schema):
+class ClickBatchRequestSchema(RequestSchema):
     events = fields.List(fields.Nested(ClickEventSchema), required=True,
                          metadata={"description": f"1 to {MAX_EVENTS} events"})
 
@@ -87,22 +93,40 @@ def _short(maximum: int) -> validate.Length:
     return validate.Length(max=maximum)
 
 
+def _usable_destination(url: str) -> None:
+    try:
+        location_for(url)
+    except UnusableDestination as problem:
+        raise ValidationError(f"Not a usable destination: the URL {problem}.") from problem
+
+
 def _destination(required: bool = False) -> StorableString:
-    """Only absolute http(s) URLs: `javascript:`, relative and scheme-relative URLs are refused."""
-    return StorableString(required=required, validate=[_short(2000), validate.URL(schemes={"http", "https"},
-                                                                                  require_tld=False)],
-                          metadata={"description": "Absolute http(s) URL the link redirects to"})
+    """Only absolute http(s) URLs that /track can send as they are meant (see destinations.py):
+    `javascript:`, relative and scheme-relative URLs are refused too."""
+    return StorableString(required=required, validate=[_short(2000), _usable_destination],
+                          metadata={"description": "Absolute http(s) URL the link redirects to; an "
+                                                   "internationalised domain is sent in IDNA, non-ASCII "
+                                                   "characters of the path and query percent-encoded"})
 
 
-class TrackedLinkFieldsSchema(Schema):
+class TrackedLinkFieldsSchema(RequestSchema):
+    """`null` in a field means "not given" (the core's RequestSchema): a front end that sends every field,
+    null for those the operator left alone, changes nothing it did not mean to. "" empties a text field.
+    Unlike the field clients' schemas, unknown keys are refused: this is the operators' own API, with no
+    legacy client to be lenient for, and a misspelt key ("orignal_url") must not answer 200 having changed
+    nothing."""
+
+    class Meta(RequestSchema.Meta):
+        unknown = RAISE
+
     error_messages = {"type": "The body must be a JSON object."}
 
     original_url = _destination()
-    link_function = StorableString(allow_none=True, validate=_short(50), metadata={"description": LINK_FUNCTIONS_HELP})
-    link_type = StorableString(allow_none=True, validate=_short(50), metadata={"example": "job_posting"})
-    description = StorableString(allow_none=True, validate=_short(500))
-    job_id = StorableString(allow_none=True, validate=_short(100))
-    application_id = StorableString(allow_none=True, validate=_short(100))
+    link_function = StorableString(validate=_short(50), metadata={"description": LINK_FUNCTIONS_HELP})
+    link_type = StorableString(validate=_short(50), metadata={"example": "job_posting"})
+    description = StorableString(validate=_short(500))
+    job_id = StorableString(validate=_short(100))
+    application_id = StorableString(validate=_short(100))
 
 
 class TrackedLinkCreateSchema(TrackedLinkFieldsSchema):
@@ -133,7 +157,7 @@ class TrackedLinkSchema(Schema):
         return url_for("link_tracking.follow_link", tracking_id=link.tracking_id, _external=True)
 
 
-class TrackedLinkQuerySchema(Schema):
+class TrackedLinkQuerySchema(RequestSchema):
     link_function = StorableString(validate=_short(50))
     link_type = StorableString(validate=_short(50))
     active = fields.Boolean()
@@ -148,7 +172,7 @@ class TrackedLinkPageSchema(Schema):
     links = fields.List(fields.Nested(TrackedLinkSchema))
 
 
-class ClickAnalyticsQuerySchema(Schema):
+class ClickAnalyticsQuerySchema(RequestSchema):
     days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3650),
                           metadata={"description": "Window: today (UTC) and the days before it"})
 
@@ -172,6 +196,8 @@ class ClickAnalyticsSchema(Schema):
     tracking_id = fields.String(metadata={"description": "Only in a link's analytics"})
     days = fields.Integer()
     since = fields.String(metadata={"description": "Start of the window (UTC midnight)"})
+    until = fields.String(metadata={"description": "End of the window, excluded: the UTC midnight after today. "
+                                                   "Every figure counts the clicks of [since, until)"})
     total_clicks = fields.Integer()
     unique_sessions = fields.Integer()
     first_click = fields.String(allow_none=True)

@@ -12,20 +12,25 @@ from tests.support.docs import curl_examples, run_example
 GUIDE = PROJECT_ROOT / "docs" / "link_tracking.md"
 
 
-def test_the_guide_examples_run_against_a_live_hub(live_server, stored_clicks, stored_links):
+EMAIL, PASSWORD = "operator@example.com", "correct-horse-battery"  # the operator_headers fixture's
+
+
+def test_the_guide_examples_run_against_a_live_hub(live_server, operator_headers, stored_clicks, stored_links):
     examples = curl_examples(GUIDE)
-    assert len(examples) == 9
-    outputs = [run_example(block, live_server, {"TRACKING_API_KEY": TRACKING_KEY}, cwd=PROJECT_ROOT)
-               for block in examples]
+    assert len(examples) == 10
+    env = {"TRACKING_API_KEY": TRACKING_KEY, "OPERATOR_EMAIL": EMAIL, "OPERATOR_PASSWORD": PASSWORD,
+           "TOKEN": operator_headers["Authorization"].removeprefix("Bearer ")}
+    outputs = [run_example(block, live_server, env, cwd=PROJECT_ROOT) for block in examples]
     assert json.loads(outputs[0])["status"] == "healthy"
     assert json.loads(outputs[1])["authenticated"] is True
     assert json.loads(outputs[2])["results"]["successful"] == 1
     assert json.loads(outputs[3])["results"] == {"total_events": 2, "successful": 2, "failed": 0, "errors": []}
-    assert json.loads(outputs[4])["tracking_id"] == "spring-cv"
-    assert outputs[5].strip() == "302 https://jobs.example.com/apply?id=42"
-    assert json.loads(outputs[6])["total"] == 1
-    assert '"is_active":false' in outputs[7].replace(" ", "")
-    assert '"total_clicks":1' in outputs[8].replace(" ", "")
+    assert json.loads(outputs[4])["token_type"] == "bearer"
+    assert json.loads(outputs[5])["tracking_id"] == "spring-cv"
+    assert outputs[6].strip() == "302 https://jobs.example.com/apply?id=42"
+    assert json.loads(outputs[7])["total"] == 1
+    assert '"is_active":false' in outputs[8].replace(" ", "")
+    assert '"total_clicks":1' in outputs[9].replace(" ", "")
     assert sorted(c.tracking_id for c in stored_clicks()) == [
         "calendly-booking", "linkedin-profile-abc123", "linkedin-profile-abc123", "spring-cv"]
     assert stored_links()["spring-cv"].description == "CV link, spring campaign"

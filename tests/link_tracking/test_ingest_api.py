@@ -111,6 +111,39 @@ def test_a_tracker_over_its_rate_limit_gets_429_with_retry_after(make_app, key_h
     assert other_key.status_code == 200, "limits count per key"
 
 
+def test_extra_headers_do_not_give_a_fresh_bucket(make_app, key_headers, stored_clicks):
+    """The limit counts the key that authenticated: whatever else a tracker sends makes no new bucket."""
+    client = make_app(TRACKING_RATE_LIMIT="2/minute").test_client()
+    key = key_headers["X-API-Key"]
+    variants = [{"X-API-Key": key}, {"X-API-Key": key, "X-INGEST-KEY": "random-1"},
+                {"X-API-Key": key, "X-INGEST-KEY": "random-2"}, {"X-API-Key": key, "Authorization": "Bearer random"},
+                {"X-API-Key": key, "X-Forwarded-For": "203.0.113.9"}, {"x-api-key": key}]
+    statuses = [client.post(BATCH_PATH, json={"events": [{"tracking_id": "a"}]}, headers=headers).status_code
+                for headers in variants]
+    assert statuses == [200, 200, 429, 429, 429, 429]
+    assert len(stored_clicks()) == 2
+
+
+def test_wrong_keys_are_limited_per_address(make_app, key_headers, stored_clicks):
+    """Refused keys prove no identity: they count against the address (AUTH_FAILURE_RATE_LIMIT), however
+    many different ones are tried, and the tracker's own key keeps working."""
+    client = make_app(AUTH_FAILURE_RATE_LIMIT="3/minute").test_client()
+
+    def post(headers, address="192.0.2.1"):
+        return client.post(BATCH_PATH, json={"events": [{"tracking_id": "a"}]}, headers=headers,
+                           environ_base={"REMOTE_ADDR": address})
+
+    assert [post({"X-API-Key": f"guess-{n}"}).status_code for n in range(3)] == [401, 401, 401]
+    for headers in ({"X-API-Key": "guess-3"}, {}, {"X-API-Key": "guess-4", "X-INGEST-KEY": "other"}):
+        refused = post(headers)
+        assert refused.status_code == 429
+        assert (refused.get_json()["success"], refused.get_json()["error"]) == (False, "Too Many Requests")
+        assert int(refused.headers["Retry-After"]) > 0
+    assert post({"X-API-Key": "guess-5"}, address="192.0.2.2").status_code == 401, "another address, another bucket"
+    assert post(key_headers).status_code == 200
+    assert len(stored_clicks()) == 1
+
+
 def test_the_openapi_document_describes_the_domain(client):
     spec = client.get("/openapi.json").get_json()
     batch = spec["paths"]["/api/tracking-ingest/batch"]["post"]
@@ -123,3 +156,9 @@ def test_the_openapi_document_describes_the_domain(client):
     for path in ("/api/link-tracking/links", "/api/link-tracking/links/{tracking_id}/analytics",
                  "/api/link-tracking/analytics", "/track/{tracking_id}"):
         assert path in spec["paths"]
+    management = [(path, method, operation) for path, operations in spec["paths"].items()
+                  if path.startswith("/api/link-tracking/") for method, operation in operations.items()
+                  if method in ("get", "post", "patch", "delete")]
+    assert len(management) == 7
+    for path, method, operation in management:
+        assert operation["security"] == [{"operatorBearer": []}], (method, path)

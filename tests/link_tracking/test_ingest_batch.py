@@ -1,6 +1,7 @@
 """POST /api/tracking-ingest/batch: the contract's messages, all-or-nothing validation, bulk storage."""
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, text
@@ -120,6 +121,51 @@ def test_fields_are_stored_with_defaults_and_utc_times(post_batch, stored_clicks
     assert (default.click_source, default.ip_address, default.event_metadata) == ("external_domain", None, None)
 
 
+def test_a_client_clock_more_than_a_day_ahead_gives_the_receive_time(post_batch, stored_clicks):
+    """Totals must equal their per-day series: a click cannot happen tomorrow. The client's value is kept."""
+    now = datetime.now(UTC)
+    sent = {"day-ahead": (now + timedelta(hours=25)).isoformat(), "year-9999": "9999-12-31T23:59:59.999999Z",
+            "offset": (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S+05:00"),
+            "within-a-day": (now + timedelta(hours=23)).isoformat()}
+    events = [{"tracking_id": name, "clicked_at": clicked_at, "event_id": name} for name, clicked_at in sent.items()]
+    events[0]["metadata"] = {"campaign": "fall"}
+    events[3]["metadata"] = {"campaign": "spring"}
+    assert post_batch(events).status_code == 200
+    after = datetime.now(UTC)
+    clicks = {click.tracking_id: click for click in stored_clicks()}
+    for name in ("day-ahead", "year-9999", "offset"):
+        assert now <= clicks[name].clicked_at <= after, name
+        assert clicks[name].clicked_at == clicks[name].received_at
+    assert clicks["day-ahead"].event_metadata == {"campaign": "fall", "hub_client_clicked_at": sent["day-ahead"]}
+    assert clicks["year-9999"].event_metadata == {"hub_client_clicked_at": "9999-12-31T23:59:59.999999Z"}
+    assert clicks["offset"].event_metadata == {"hub_client_clicked_at": sent["offset"]}
+    assert clicks["within-a-day"].clicked_at == datetime.fromisoformat(sent["within-a-day"])
+    assert clicks["within-a-day"].event_metadata == {"campaign": "spring"}
+
+
+def test_clicks_far_in_the_past_are_kept_as_sent(post_batch, stored_clicks):
+    """Imports of click history rely on old dates; nothing overflows at the edge of the calendar."""
+    events = [{"tracking_id": "a", "clicked_at": clicked_at, "event_id": clicked_at} for clicked_at in (
+        "1900-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00-01:00", "1969-12-31T23:59:59.999999Z")]
+    assert post_batch(events).status_code == 200
+    assert sorted((c.event_id, c.clicked_at, c.event_metadata) for c in stored_clicks()) == [
+        ("0001-01-01T00:00:00-01:00", datetime(1, 1, 1, 1, tzinfo=UTC), None),
+        ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=UTC), None),
+        ("1900-01-01T00:00:00Z", datetime(1900, 1, 1, tzinfo=UTC), None),
+        ("1969-12-31T23:59:59.999999Z", datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), None)]
+
+
+def test_null_in_every_optional_field_means_not_given(post_batch, stored_clicks):
+    optional = ("clicked_at", "ip_address", "user_agent", "referrer_url", "click_source", "session_id", "metadata",
+                "event_id")
+    before = datetime.now(UTC)
+    assert post_batch([{"tracking_id": "a", **dict.fromkeys(optional)}]).status_code == 200
+    [click] = stored_clicks()
+    assert before <= click.clicked_at <= datetime.now(UTC)
+    assert (click.ip_address, click.user_agent, click.referrer_url, click.click_source, click.session_id,
+            click.event_metadata, click.event_id) == (None, None, None, "external_domain", None, None, None)
+
+
 def test_unknown_tracking_ids_are_registered_once(post_batch, stored_links, stored_clicks):
     assert post_batch([{"tracking_id": "new-link"}, {"tracking_id": "new-link"}]).status_code == 200
     assert post_batch([{"tracking_id": "new-link"}]).status_code == 200
@@ -174,6 +220,8 @@ TOO_LONG = {"tracking_id": 101, "ip_address": 46, "user_agent": 501, "referrer_u
     ({"tracking_id": "a", "session_id": {"id": 1}}, "Invalid session_id (must be string, max 100 chars)"),
     ({"tracking_id": "a", "metadata": "campaign=fall"}, "Invalid metadata (must be JSON object)"),
     ({"tracking_id": "a", "metadata": [1, 2]}, "Invalid metadata (must be JSON object)"),
+    ({"tracking_id": "a", "metadata": {"hub_client_clicked_at": "2026-01-01"}},
+     'Invalid metadata (the key "hub_client_clicked_at" is reserved for the hub)'),
     ({"tracking_id": "a", "event_id": "e" * 101}, "Invalid event_id (must be string, max 100 chars)"),
     # The first rule broken, in the contract's order.
     ({"tracking_id": 1, "clicked_at": "x"}, "Invalid tracking_id format (must be string, max 100 chars)"),
@@ -187,6 +235,57 @@ def test_one_bad_event_refuses_the_whole_batch(post_batch, stored_clicks, stored
     assert body == {"success": False, "error": "Validation Failed", "message": "One or more events failed validation",
                     "validation_errors": [f"Event 2: {reason}"], "timestamp": body["timestamp"]}
     assert stored_clicks() == [] and stored_links() == {}
+
+
+TOO_LARGE = "Invalid metadata (max 8192 bytes as compact JSON)"
+
+
+@pytest.mark.parametrize("metadata, refused", [
+    ({"k": "x" * 8184}, False),  # {"k":"...."} is exactly 8,192 bytes
+    ({"k": "x" * 8185}, True),
+    ({"k": "\u00e9" * 4093}, True),  # 4,101 characters, 8,194 UTF-8 bytes
+    ({"k": "\u00e9" * 4092}, False),
+    ({"k": "\U0001f680" * 2047}, True),  # 2,055 characters, 8,196 bytes
+    ({"a": [1e15] * 500}, True),  # stored as 1000000000000000.0: 9,507 bytes, though sent as 3,000
+    ({f"key-{n}": n for n in range(1000)}, True),  # 13,781 bytes
+    ({"nested": {"deeper": ["y" * 4000, "z" * 4000]}}, False),
+    ({"nested": {"deeper": ["y" * 4100, "z" * 4100]}}, True),
+])
+def test_metadata_over_8_kb_as_compact_json_is_refused(post_batch, stored_clicks, metadata, refused):
+    response = post_batch([{"tracking_id": "a"}, {"tracking_id": "b", "metadata": metadata}])
+    if refused:
+        assert response.status_code == 400
+        assert response.get_json()["validation_errors"] == [f"Event 2: {TOO_LARGE}"]
+        assert stored_clicks() == []
+    else:
+        assert response.status_code == 200
+        assert [click.event_metadata for click in stored_clicks() if click.tracking_id == "b"] == [metadata]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("character", ['"', "\\", "\x00", "\x1f", "\x7f", "'", "\u00e9", "\u2028", "\ud800",
+                                       "\U0001f680", "\U000e0001", "7"])
+def test_the_cheap_size_bound_holds_for_every_kind_of_character(character):
+    """The check skips encoding when the repr is at most 2,048 characters: compact UTF-8 JSON must never
+    take more than 4 bytes per repr character, whatever the text."""
+    for metadata in ({"k": character * 500}, {character * 50: [character * 10, 1e15, None, True]}):
+        compact = json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        assert len(compact) <= 4 * len(repr(metadata))
+
+
+def test_metadata_is_measured_without_the_senders_whitespace_and_escapes(post_batch, stored_clicks):
+    spaced = '{"k": ' + " " * 20_000 + '"' + "\\u0041" * 2000 + '"}'  # 12 KB sent, {"k":"AAA..."} is 2,008 bytes
+    response = post_batch(body='{"events": [{"tracking_id": "a", "metadata": ' + spaced + "}]}")
+    assert response.status_code == 200
+    assert stored_clicks()[0].event_metadata == {"k": "A" * 2000}
+
+
+def test_metadata_size_comes_last_before_event_id(post_batch):
+    big = {"k": "x" * 9000}
+    events = [{"tracking_id": "a", "session_id": 1, "metadata": big}, {"tracking_id": "a", "metadata": big,
+                                                                       "event_id": "e" * 101}]
+    assert post_batch(events).get_json()["validation_errors"] == [
+        "Event 1: Invalid session_id (must be string, max 100 chars)", f"Event 2: {TOO_LARGE}"]
 
 
 def test_every_failing_event_is_listed_with_its_number(post_batch):
@@ -231,4 +330,13 @@ def test_very_deep_metadata_is_reported_not_crashing(post_batch, stored_clicks):
     assert response.status_code == 207
     assert response.get_json()["results"]["errors"] == [
         "Event 1: Could not be stored: metadata is nested deeper than 32 levels"]
+    assert stored_clicks() == []
+
+
+def test_metadata_nested_up_to_the_interpreters_limit_is_never_a_5xx(post_batch, stored_clicks):
+    """Around the depth where Python's recursion limit is reached (parsing, measuring, checking): 207 or 400."""
+    for depth in range(850, 1001, 10):
+        deep = '{"a": ' * depth + "1" + "}" * depth
+        response = post_batch(body='{"events": [{"tracking_id": "deep", "metadata": ' + deep + "}]}")
+        assert response.status_code in (207, 400), depth
     assert stored_clicks() == []

@@ -4,17 +4,25 @@ import pytest
 from sqlalchemy import select
 
 from modules.core.extensions import db
-from modules.core.models import AuditEntry
+from modules.core.models import AuditEntry, Operator
+from tests.link_tracking.conftest import TRACKING_KEY
 
 LINKS = "/api/link-tracking/links"
 
 
 @pytest.fixture
-def create(client, key_headers):
+def create(client, operator_headers):
     def post(**fields):
-        return client.post(LINKS, json={"original_url": "https://example.com/job/1", **fields}, headers=key_headers)
+        return client.post(LINKS, json={"original_url": "https://example.com/job/1", **fields},
+                           headers=operator_headers)
 
     return post
+
+
+def operator_actor(app):
+    """The audit actor of the `operator_headers` fixture's operator."""
+    with app.app_context():
+        return f"operator:{db.session.scalar(select(Operator.id))}"
 
 
 def audit_events(app):
@@ -37,7 +45,7 @@ def test_create_returns_the_link_and_its_tracking_url(create, stored_links, app)
         "auto_registered": False}
     assert link["created_at"].endswith("Z")
     assert stored_links()[link["tracking_id"]].original_url == "https://example.com/job/1"
-    assert audit_events(app) == [("link.created", "api-key", link["tracking_id"])]
+    assert audit_events(app) == [("link.created", operator_actor(app), link["tracking_id"])]
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(document.cookie)", "/relative/path",
@@ -53,8 +61,8 @@ def test_only_absolute_http_urls_are_accepted(create, stored_links, url):
     assert stored_links() == {}
 
 
-def test_create_lists_every_bad_field(client, key_headers):
-    response = client.post(LINKS, json={"link_type": "t" * 51, "tracking_id": "no spaces"}, headers=key_headers)
+def test_create_lists_every_bad_field(client, operator_headers):
+    response = client.post(LINKS, json={"link_type": "t" * 51, "tracking_id": "no spaces"}, headers=operator_headers)
     assert response.status_code == 400
     assert sorted(line.split(":")[0] for line in response.get_json()["validation_errors"]) == [
         "link_type", "original_url", "tracking_id"]
@@ -72,22 +80,40 @@ def test_a_chosen_tracking_id_is_used_once(create):
     ("[]", "application/json"), ('"https://example.com"', "application/json"), ("{not json", "application/json"),
     ("original_url=https://example.com", "application/x-www-form-urlencoded"), ("", "application/json"),
 ])
-def test_malformed_bodies_are_400_in_the_domain_shape(client, key_headers, stored_links, body, content_type):
-    response = client.post(LINKS, data=body, content_type=content_type, headers=key_headers)
+def test_malformed_bodies_are_400_in_the_domain_shape(client, operator_headers, stored_links, body, content_type):
+    response = client.post(LINKS, data=body, content_type=content_type, headers=operator_headers)
     assert response.status_code == 400
     assert response.get_json()["success"] is False and response.get_json()["validation_errors"]
     assert stored_links() == {}
 
 
-@pytest.mark.parametrize("method, path", [("GET", LINKS), ("POST", LINKS), ("GET", LINKS + "/lt_x"),
-                                          ("PATCH", LINKS + "/lt_x"), ("DELETE", LINKS + "/lt_x"),
-                                          ("GET", LINKS + "/lt_x/analytics"), ("GET", "/api/link-tracking/analytics")])
-def test_links_api_needs_a_key_or_an_operator(client, method, path):
-    for headers in ({}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer not-a-token"}):
+LINK_PATHS = [("GET", LINKS), ("POST", LINKS), ("GET", LINKS + "/lt_x"), ("PATCH", LINKS + "/lt_x"),
+              ("DELETE", LINKS + "/lt_x"), ("GET", LINKS + "/lt_x/analytics"), ("GET", "/api/link-tracking/analytics")]
+
+
+@pytest.mark.parametrize("method, path", LINK_PATHS)
+def test_links_api_needs_an_operator_the_tracking_key_only_ingests(client, stored_links, method, path):
+    for headers in ({}, {"X-API-Key": TRACKING_KEY}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer not-a-token"},
+                    {"Authorization": f"Bearer {TRACKING_KEY}"}):
         response = client.open(path, method=method, json={"original_url": "https://example.com"}, headers=headers)
         assert response.status_code == 401
         assert response.get_json() == {"success": False, "error": "Unauthorized", "message":
-                                       "Valid API key (X-API-Key header) or operator bearer token required"}
+                                       "Valid operator bearer token required in Authorization header"}
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert stored_links() == {}
+
+
+def test_the_tracking_key_cannot_retarget_a_link(client, create, stored_links, app):
+    create(tracking_id="cv-link")
+    tracker = {"X-API-Key": TRACKING_KEY}
+    response = client.patch(f"{LINKS}/cv-link", json={"original_url": "https://phishing.example/login"},
+                            headers=tracker)
+    assert response.status_code == 401
+    assert client.delete(f"{LINKS}/cv-link", headers=tracker).status_code == 401
+    link = stored_links()["cv-link"]
+    assert (link.original_url, link.is_active) == ("https://example.com/job/1", True)
+    assert client.get("/track/cv-link").headers["Location"] == "https://example.com/job/1"
+    assert [event for event, _, _ in audit_events(app)] == ["link.created"]
 
 
 def test_an_operator_manages_links_and_is_the_audited_actor(client, operator_headers, app):
@@ -96,18 +122,19 @@ def test_an_operator_manages_links_and_is_the_audited_actor(client, operator_hea
     tracking_id = created.get_json()["tracking_id"]
     updated = client.patch(f"{LINKS}/{tracking_id}", json={"description": "CV"}, headers=operator_headers)
     assert updated.status_code == 200
-    [(_, actor, _), (event, _, _)] = audit_events(app)
-    assert actor.startswith("operator:") and event == "link.updated"
+    assert client.delete(f"{LINKS}/{tracking_id}", headers=operator_headers).status_code == 200
+    assert audit_events(app) == [(event, operator_actor(app), tracking_id)
+                                 for event in ("link.created", "link.updated", "link.deactivated")]
 
 
-def test_list_is_paginated_newest_first_and_filtered(client, key_headers, create, post_batch):
+def test_list_is_paginated_newest_first_and_filtered(client, operator_headers, create, post_batch):
     for n in range(5):
         create(tracking_id=f"link-{n}", link_function="cv" if n % 2 else "job", link_type="email")
     post_batch([{"tracking_id": "seen-in-a-batch"}])
-    client.delete(f"{LINKS}/link-4", headers=key_headers)
+    client.delete(f"{LINKS}/link-4", headers=operator_headers)
 
     def page(query):
-        body = client.get(f"{LINKS}?{query}", headers=key_headers).get_json()
+        body = client.get(f"{LINKS}?{query}", headers=operator_headers).get_json()
         return body["total"], [link["tracking_id"] for link in body["links"]]
 
     assert page("limit=2") == (6, ["seen-in-a-batch", "link-4"])
@@ -119,43 +146,70 @@ def test_list_is_paginated_newest_first_and_filtered(client, key_headers, create
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=201", "offset=-1", "limit=abc", "active=maybe",
                                    "link_function=" + "x" * 51, "link_type=%00"])
-def test_bad_list_queries_are_400(client, key_headers, query):
-    response = client.get(f"{LINKS}?{query}", headers=key_headers)
+def test_bad_list_queries_are_400(client, operator_headers, query):
+    response = client.get(f"{LINKS}?{query}", headers=operator_headers)
     assert response.status_code == 400
     assert response.get_json()["error"] == "Validation Failed"
 
 
-def test_get_update_and_deactivate(client, key_headers, create, app):
+def test_get_update_and_deactivate(client, operator_headers, create, app):
     tracking_id = create(tracking_id="cv-link").get_json()["tracking_id"]
-    assert client.get(f"{LINKS}/{tracking_id}", headers=key_headers).get_json()["original_url"] == (
+    assert client.get(f"{LINKS}/{tracking_id}", headers=operator_headers).get_json()["original_url"] == (
         "https://example.com/job/1")
     updated = client.patch(f"{LINKS}/{tracking_id}", json={"original_url": "https://example.org/cv", "link_type": None},
-                           headers=key_headers)
+                           headers=operator_headers)
     assert updated.status_code == 200
     assert (updated.get_json()["original_url"], updated.get_json()["link_type"]) == ("https://example.org/cv", None)
-    refused = client.patch(f"{LINKS}/{tracking_id}", json={"original_url": "javascript:void(0)"}, headers=key_headers)
+    refused = client.patch(f"{LINKS}/{tracking_id}", json={"original_url": "javascript:void(0)"},
+                           headers=operator_headers)
     assert refused.status_code == 400
-    deactivated = client.delete(f"{LINKS}/{tracking_id}", headers=key_headers)
+    deactivated = client.delete(f"{LINKS}/{tracking_id}", headers=operator_headers)
     assert (deactivated.status_code, deactivated.get_json()["is_active"]) == (200, False)
-    reactivated = client.patch(f"{LINKS}/{tracking_id}", json={"is_active": True}, headers=key_headers)
+    reactivated = client.patch(f"{LINKS}/{tracking_id}", json={"is_active": True}, headers=operator_headers)
     assert reactivated.get_json()["is_active"] is True
     assert [event for event, _, _ in audit_events(app)] == [
         "link.created", "link.updated", "link.deactivated", "link.updated"]
 
 
+def test_null_means_not_given(client, create, operator_headers, stored_links):
+    """A front end that sends every field, null for those the operator left alone, changes nothing else."""
+    nulls = {"link_function": None, "link_type": None, "description": None, "job_id": None, "application_id": None}
+    created = create(**nulls, tracking_id=None)
+    assert created.status_code == 201 and created.get_json()["tracking_id"].startswith("lt_")
+    assert create(tracking_id="cv-link", link_type="job_posting", description="CV", job_id="job-7").status_code == 201
+    updated = client.patch(f"{LINKS}/cv-link", json={**nulls, "original_url": None, "is_active": None,
+                                                     "link_function": "cv"}, headers=operator_headers)
+    assert updated.status_code == 200
+    link = stored_links()["cv-link"]
+    assert (link.original_url, link.link_function, link.link_type, link.description, link.job_id, link.is_active) == (
+        "https://example.com/job/1", "cv", "job_posting", "CV", "job-7", True)
+    emptied = client.patch(f"{LINKS}/cv-link", json={"description": ""}, headers=operator_headers)
+    assert emptied.get_json()["description"] == ""
+    assert create(original_url=None).status_code == 400, "a required field given null is still missing"
+
+
+def test_unknown_keys_are_refused_on_the_operators_api(client, create, operator_headers, stored_links):
+    create(tracking_id="cv-link")
+    response = client.patch(f"{LINKS}/cv-link", json={"orignal_url": "https://example.org/"},
+                            headers=operator_headers)
+    assert response.status_code == 400
+    assert response.get_json()["validation_errors"] == ["orignal_url: Unknown field."]
+    assert stored_links()["cv-link"].original_url == "https://example.com/job/1"
+
+
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
 @pytest.mark.parametrize("tracking_id", ["missing", "%00", "x" * 101])
-def test_unknown_links_are_404(client, key_headers, method, tracking_id):
-    response = client.open(f"{LINKS}/{tracking_id}", method=method, json={}, headers=key_headers)
+def test_unknown_links_are_404(client, operator_headers, method, tracking_id):
+    response = client.open(f"{LINKS}/{tracking_id}", method=method, json={}, headers=operator_headers)
     assert response.status_code == 404
     assert response.get_json() == {"success": False, "error": "Not Found", "message": "Tracking link not found"}
 
 
-def test_an_auto_registered_id_can_be_given_a_destination(client, key_headers, post_batch):
+def test_an_auto_registered_id_can_be_given_a_destination(client, operator_headers, post_batch):
     post_batch([{"tracking_id": "linkedin-profile"}])
-    link = client.get(f"{LINKS}/linkedin-profile", headers=key_headers).get_json()
+    link = client.get(f"{LINKS}/linkedin-profile", headers=operator_headers).get_json()
     assert (link["auto_registered"], link["original_url"]) == (True, None)
     assert client.get("/track/linkedin-profile").status_code == 404
     client.patch(f"{LINKS}/linkedin-profile", json={"original_url": "https://www.linkedin.com/in/someone"},
-                 headers=key_headers)
+                 headers=operator_headers)
     assert client.get("/track/linkedin-profile").headers["Location"] == "https://www.linkedin.com/in/someone"

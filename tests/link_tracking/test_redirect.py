@@ -6,8 +6,8 @@ import pytest
 
 
 @pytest.fixture
-def link(client, key_headers):
-    response = client.post("/api/link-tracking/links", headers=key_headers,
+def link(client, operator_headers):
+    response = client.post("/api/link-tracking/links", headers=operator_headers,
                            json={"original_url": "https://jobs.example.com/apply?id=42&ref=cv", "tracking_id": "cv-1"})
     return response.get_json()
 
@@ -23,6 +23,19 @@ def test_a_click_is_recorded_and_redirected(client, link, stored_clicks):
         "cv-1", "newsletter", "Mozilla/5.0 (test)", "https://mail.example.com/", "127.0.0.1")
     assert abs(click.clicked_at - datetime.now(UTC)) < timedelta(minutes=1)
     assert click.session_id and f"lt_session={click.session_id}" in response.headers["Set-Cookie"]
+
+
+def test_head_answers_like_get_but_records_nothing(client, link, stored_clicks):
+    """Link previewers and uptime checks send HEAD: same status and Location, no click, no cookie."""
+    response = client.head("/track/cv-1?src=newsletter", headers={"User-Agent": "Slackbot-LinkExpanding 1.0"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://jobs.example.com/apply?id=42&ref=cv"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers and response.data == b""
+    assert stored_clicks() == []
+    missing = client.head("/track/unknown")
+    assert (missing.status_code, missing.data) == (404, b"")
+    assert client.get("/track/cv-1").status_code == 302 and len(stored_clicks()) == 1
 
 
 def test_one_visitor_keeps_one_session(client, link, stored_clicks):
@@ -49,8 +62,8 @@ def test_browsers_get_a_404_page(client):
     assert response.mimetype == "text/html" and b"Link not found" in response.data
 
 
-def test_an_inactive_link_no_longer_redirects(client, key_headers, link, stored_clicks):
-    client.delete("/api/link-tracking/links/cv-1", headers=key_headers)
+def test_an_inactive_link_no_longer_redirects(client, operator_headers, link, stored_clicks):
+    client.delete("/api/link-tracking/links/cv-1", headers=operator_headers)
     assert client.get("/track/cv-1").status_code == 404
     assert stored_clicks() == []
 
