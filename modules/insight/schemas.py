@@ -1,6 +1,7 @@
 """Request and answer schemas of the Insight API (they are also its OpenAPI documentation).
 
-Request schemas ignore unknown keys, as the FastAPI backend the front end was written for did.
+Request schemas build on the core's: unknown keys are ignored, as the FastAPI backend the front end was
+written for did, and `null` in an optional field means "not given" (the front end sends `"name": null`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from flask_smorest.fields import Upload
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from modules.core.fields import DateTimeUTC
+from modules.core.schemas import RequestSchema as CoreRequestSchema
 from modules.insight.fields import (
     AccountNumber,
     Amount,
@@ -39,9 +41,8 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-class RequestSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class RequestSchema(CoreRequestSchema):
+    """The core's request schema, and no NUL character anywhere in the body."""
 
     @pre_load(pass_collection=True)
     def refuse_nul_characters(self, data: Any, many: bool, **_kwargs: Any) -> Any:
@@ -251,7 +252,12 @@ class UploadResultSchema(Schema):
 
 
 class ValidateCustomersSchema(RequestSchema):
+    """`{"customers": [rows]}`, or the bare array of rows that the original backend and its front end send."""
+
     customers = fields.List(fields.Dict(), required=True)
+
+    def load(self, data: Any, **kwargs: Any) -> Any:
+        return super().load({"customers": data} if isinstance(data, list) else data, **kwargs)
 
 
 class RowErrorSchema(Schema):

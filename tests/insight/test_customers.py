@@ -201,3 +201,19 @@ def test_dashboard_of_an_empty_hub(client, operator_headers):
     body = client.get("/api/customers/dashboard/data", headers=operator_headers).get_json()
     assert (body["total_customers"], body["total_arrears"], body["recent_actions"]) == (0, "0.00", [])
     assert all(kpi["change"] == 0.0 for kpi in body["kpis"])
+
+
+def test_null_in_an_optional_field_means_not_given(client, operator_headers, customer):
+    created = client.post("/api/customers/", headers=operator_headers, json={
+        "name": "Kofi", "account_number": "ACC-2", "phone": "0201234567", "status": None, "arrears": None})
+    assert created.status_code == 201, created.get_json()
+    assert (created.get_json()["status"], created.get_json()["arrears"]) == ("connected", "0.00")
+    response = client.put(f"/api/customers/{customer['id']}", headers=operator_headers, json={
+        "name": None, "account_number": None, "phone": None, "status": None, "arrears": "5"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["name"], body["account_number"], body["phone"], body["status"], body["arrears"]) == (
+        "Ama Mensah", "ACC-1001", "0241234567", "connected", "5.00")
+    missing = client.post("/api/customers/", headers=operator_headers, json={
+        "name": None, "account_number": "ACC-3", "phone": "0201234567"})
+    assert missing.status_code == 422 and missing.get_json()["detail"][0]["loc"] == ["body", "name"]

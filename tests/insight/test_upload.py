@@ -104,6 +104,18 @@ def test_validate_customers_splits_valid_and_invalid_rows(client, operator_heade
                                         "arrears": "[object]"}}]
 
 
+def test_validate_customers_takes_a_bare_array_as_the_front_end_sends(client, operator_headers):
+    rows = [{"row": 2, "name": "Ama", "account_number": "A1", "phone": "0241234567", "arrears": "5"},
+            {"row": 3, "name": "Kofi", "account_number": "A2", "phone": "555", "arrears": "1"}]
+    bare = client.post("/api/upload/validate-customers", headers=operator_headers, json=rows)
+    wrapped = client.post("/api/upload/validate-customers", headers=operator_headers, json={"customers": rows})
+    assert bare.status_code == wrapped.status_code == 200
+    assert bare.get_json() == wrapped.get_json()
+    assert (bare.get_json()["valid_count"], bare.get_json()["errors"][0]["row"]) == (1, 3)
+    refused = client.post("/api/upload/validate-customers", headers=operator_headers, json=[{"name": "A\u0000"}, 5])
+    assert refused.status_code == 422
+
+
 ROWS = [{"name": "ama mensah", "account_number": "ACC-1", "phone": "0241234567", "arrears": "10"},
         {"name": "Kofi", "account_number": "ACC-2", "phone": "0201234567", "arrears": 20, "action": "disconnect"}]
 
