@@ -121,10 +121,11 @@ class MessageSchema(Schema):
 # Actions ---------------------------------------------------------------------------------------------
 
 class ActionCreateSchema(RequestSchema):
+    """`performed_by`, which older front ends send, is ignored: an action is recorded as performed by the
+    signed-in operator."""
+
     customer_id = fields.String(required=True, validate=ID)
     action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
-    performed_by = fields.String(validate=validate.Length(min=1, max=254),
-                                 metadata={"description": "Defaults to the signed-in operator"})
     source = fields.String(load_default="manual", validate=validate.OneOf(ACTION_SOURCES))
     batch_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
 
