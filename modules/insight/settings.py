@@ -10,5 +10,7 @@ SETTINGS = [
     Setting("ARKESEL_SANDBOX", False, "Send SMS in Arkesel's sandbox mode", as_bool),
     Setting("ARKESEL_STATUS_TIMEOUT_SECONDS", 5,
             "Timeout of the synchronous Arkesel status look-up behind GET /api/sms/status/<id>", as_int),
+    Setting("SMS_RECIPIENTS_PER_HOUR", "1000/hour",
+            "SMS recipients an operator may queue (bulk, custom and template sends together); more get 429"),
     Setting("INSIGHT_UPLOAD_MAX_ROWS", 20000, "Most data rows accepted in one spreadsheet or batch", as_int),
 ]

@@ -14,7 +14,7 @@ GOOD_AND_BAD = [
     ["ama mensah", "ACC-1", "024-123-4567", 120.5],
     ["Kofi 2Pac", "ACC-2", "12345", -3],
     [None, None, None, None],
-    ["Élodie O'Neil", 1003, 201234567, "1,250"],
+    ["Élodie O'Neil", 1003, 201234567, "1,250.00"],
     ["Yaw", "ACC-1", "0551234567", "abc"],
 ]
 
@@ -50,12 +50,12 @@ def test_an_xlsx_comes_back_with_every_error_of_every_row(client, operator_heade
         {"row": 5, "name": "Élodie O'Neil", "account_number": "1003", "phone": "0201234567", "arrears": "1250.00",
          "status": "validated", "errors": []},
         {"row": 6, "name": "Yaw", "account_number": "ACC-1", "phone": "0551234567", "arrears": "abc",
-         "status": "error", "errors": ["arrears: Not a valid amount.", "account_number: Duplicate of row 2."]},
+         "status": "error", "errors": ["arrears: Not a valid amount: 'abc'.", "account_number: Duplicate of row 2."]},
     ]
 
 
 def test_a_csv_is_read_too_with_semicolons_and_a_bom(client, operator_headers, app):
-    content = "\ufeffname;account_number;phone;arrears;notes\nAma Mensah;ACC-1;+233 24 123 4567;10,00;x\n"
+    content = "\ufeffname;account_number;phone;arrears;notes\nAma Mensah;ACC-1;+233 24 123 4567;10.00;x\n"
     body = upload(client, operator_headers, content.encode(), "export.csv").get_json()
     assert body["data"][0]["phone"] == "0241234567" and body["valid_count"] == 1
     with app.app_context():
