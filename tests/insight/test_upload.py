@@ -1,6 +1,7 @@
 """Spreadsheet upload, row validation and batch processing (once per batch id), and the CLI import."""
 
 import io
+import json
 
 import pytest
 from openpyxl import Workbook
@@ -136,7 +137,7 @@ def test_process_batch_applies_once_per_batch_id(client, operator_headers, app):
         "message": "Batch processed: 1 customer(s) created, 1 updated, 2 action(s) recorded.", "actions_created": 2,
         "customers_created": 1, "customers_updated": 1, "batch_id": "june-2026", "success": True, "errors": []}
     again = client.post("/api/upload/process-batch", headers=operator_headers, json=body).get_json()
-    assert (again["actions_created"], again["customers_created"], again["customers_updated"]) == (0, 0, 0)
+    assert (again["actions_created"], again["customers_created"], again["customers_updated"]) == (2, 1, 1)
     assert again["message"] == "Batch june-2026 was already processed; nothing was applied again."
     assert counts(app) == (2, 2, 1)
     with app.app_context():
@@ -179,8 +180,10 @@ def test_cli_import_with_progress_and_a_batch_id(app, tmp_path):
     result = runner.invoke(args=["insight", "import", str(path), "--batch-id", "cli-1", "--action", "warn"])
     assert result.exit_code == 0, result.output
     assert "Batch processed: 2 customer(s) created, 0 updated, 2 action(s) recorded." in result.output
-    again = runner.invoke(args=["insight", "import", str(path), "--batch-id", "cli-1"])
+    again = runner.invoke(args=["insight", "import", str(path), "--batch-id", "cli-1", "--action", "warn"])
     assert "already processed" in again.output
+    other = runner.invoke(args=["insight", "import", str(path), "--batch-id", "cli-1"])
+    assert other.exit_code == 1 and "Batch cli-1 was already processed with other content" in other.output
     assert counts(app) == (2, 2, 1)
 
 
@@ -202,8 +205,47 @@ def test_two_identical_batches_racing_apply_once(make_app, operator_headers, app
         answers = list(pool.map(lambda c: c.post("/api/upload/process-batch", headers=operator_headers, json=body),
                                 clients))
     assert sorted(answer.status_code for answer in answers) == [200, 200]
-    assert sorted(answer.get_json()["customers_created"] for answer in answers) == [0, 2]
+    assert [answer.get_json()["customers_created"] for answer in answers] == [2, 2]
     assert counts(app) == (2, 2, 1)
+
+
+def test_a_batch_id_reused_with_another_body_is_a_409_and_applies_nothing(client, operator_headers, app):
+    first = client.post("/api/upload/process-batch", headers=operator_headers,
+                        json={"data": ROWS, "batch_id": "june", "action": "warn"})
+    assert first.status_code == 200
+    changed = [{**ROWS[0], "arrears": "11"}, ROWS[1]]
+    for body in ({"data": changed, "batch_id": "june", "action": "warn"},
+                 {"data": ROWS, "batch_id": "june", "action": "disconnect"},
+                 {"data": ROWS[:1], "batch_id": "june", "action": "warn"}):
+        response = client.post("/api/upload/process-batch", headers=operator_headers, json=body)
+        assert (response.status_code, response.get_json()) == (409, {"detail": {
+            "error_code": "BATCH_ID_REUSED", "message": "Batch june was already processed with other content; "
+            "nothing was applied. Send new content under a new batch_id.", "details": {"batch_id": "june"}}})
+    assert counts(app) == (2, 2, 1)
+    with app.app_context():
+        assert db.session.scalar(select(Customer.arrears).where(Customer.account_number == "ACC-1")) == 10
+    reordered = json.dumps({"action": "warn", "batch_id": "june",
+                            "data": [dict(reversed(list(row.items()))) for row in ROWS]}, indent=2)
+    same = client.post("/api/upload/process-batch", headers=operator_headers, data=reordered,
+                       content_type="application/json")
+    assert (same.status_code, same.get_json()) == (200, {**first.get_json(), "message": (
+        "Batch june was already processed; nothing was applied again.")})
+
+
+def test_two_batches_racing_under_one_id_with_different_bodies_apply_one(make_app, operator_headers, app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [make_app().test_client() for _ in range(2)]
+    bodies = [{"data": ROWS, "batch_id": "race", "action": "warn"},
+              {"data": ROWS, "batch_id": "race", "action": "disconnect"}]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda pair: pair[0].post("/api/upload/process-batch", headers=operator_headers,
+                                                          json=pair[1]), zip(clients, bodies)))
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    assert counts(app) == (2, 2, 1)
+    winner = bodies[[answer.status_code for answer in answers].index(200)]["action"]
+    with app.app_context():
+        assert set(db.session.scalars(select(CustomerAction.action))) == {winner, "disconnect"}
 
 
 def test_cli_import_of_a_file_that_is_not_a_spreadsheet_says_why(app, tmp_path):
