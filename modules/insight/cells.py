@@ -39,6 +39,8 @@ class CellError:
 
 def shown(value: Any) -> str:
     """The value as the spreadsheet showed it, for answers that list what was given."""
+    if isinstance(value, str):
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, Formula):
@@ -49,6 +51,8 @@ def shown(value: Any) -> str:
         return str(value).lower()
     if isinstance(value, float):
         return format(value, f".{normalise.SHOWN_DIGITS}g")
+    if isinstance(value, datetime) and value.time() == time(0):
+        return value.date().isoformat()  # a date cell: spreadsheets keep dates as midnight
     if isinstance(value, _DATE_TYPES):
         return value.isoformat() if not isinstance(value, timedelta) else str(value)
     if isinstance(value, (dict, list)):
@@ -89,6 +93,8 @@ def text_of(value: Any) -> str:
 
 def amount_of(value: Any) -> Decimal:
     """An amount cell or JSON value: a number, a numeric text, or a formula's number (see parse_amount)."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return normalise.parse_amount(value)
     if isinstance(value, Formula):
         if value.value is None:
             raise ValueError("Is a formula that was never computed: open the file in a spreadsheet program and "

@@ -27,7 +27,7 @@ from modules.core.types import new_id, utcnow
 from modules.insight.models import STATUS_AFTER, Customer, CustomerAction, ProcessedBatch
 from modules.insight.rows import Row, validate_rows
 from modules.insight.services.common import actor_name, domain_error
-from modules.insight.spreadsheet import SpreadsheetError, read_rows
+from modules.insight.spreadsheet import Limits, SpreadsheetError, read_rows
 
 CHUNK = 1000
 Progress = Callable[[int], None]
@@ -41,10 +41,10 @@ def _max_rows() -> int:
     return int(current_app.config["INSIGHT_UPLOAD_MAX_ROWS"])
 
 
-def read_spreadsheet(stream: IO[bytes], filename: str) -> list[tuple[int, dict[str, Any]]]:
+def read_spreadsheet(stream: IO[bytes]) -> list[tuple[int, dict[str, Any]]]:
     """Every data row of the file; a file that cannot be read is a 400 with the reason."""
     try:
-        return list(read_rows(stream, filename, _max_rows()))
+        return list(read_rows(stream, Limits.from_config(current_app.config)))
     except SpreadsheetError as exc:
         raise ApiError(400, body={"detail": str(exc)}) from exc
 
@@ -55,8 +55,8 @@ def summary(rows: list[Row]) -> dict[str, Any]:
             "error_count": len(rows) - valid}
 
 
-def validate_upload(stream: IO[bytes], filename: str) -> dict[str, Any]:
-    return summary(validate_rows(read_spreadsheet(stream, filename), _region()))
+def validate_upload(stream: IO[bytes]) -> dict[str, Any]:
+    return summary(validate_rows(read_spreadsheet(stream), _region()))
 
 
 def _numbered(raw_rows: list[Any]) -> Iterable[tuple[int, Mapping[str, Any]]]:
