@@ -193,7 +193,7 @@ def test_a_stored_phone_the_gateway_cannot_take_is_a_422_naming_the_customer(sms
     from modules.insight.models import Customer
 
     with sms_app.app_context():
-        for account, phone in (("OLD-1", "12345"), ("OLD-2", "0241234567; 0201234567")):
+        for account, phone in (("OLD-1", "12345"), ("OLD-2", "0241234567 x5")):
             db.session.add(Customer(name="Kojo Addo", account_number=account, phone=phone))
         db.session.commit()
         ids = db.session.scalars(select(Customer.id).order_by(Customer.account_number)).all()
