@@ -8,10 +8,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from modules.core.errors import ApiError
 from modules.insight.models import ACTIONS
 from modules.insight.rows import validate_rows
-from modules.insight.services.batches import process_batch
-from modules.insight.spreadsheet import SpreadsheetError, read_rows
+from modules.insight.services.batches import fingerprint, process_batch
+from modules.insight.spreadsheet import Limits, SpreadsheetError, read_rows
 
 SHOWN_ERRORS = 20
 
@@ -32,10 +33,9 @@ def import_command(file: Path, batch_id: str | None, action: str | None, perform
     """Create or update customers from FILE (.xlsx or .csv with the columns name, account_number, phone,
     arrears). Every row is validated first; if any row has an error nothing is imported."""
     region = current_app.config["DEFAULT_PHONE_REGION"]
-    max_rows = int(current_app.config["INSIGHT_UPLOAD_MAX_ROWS"])
     with file.open("rb") as stream:
         try:
-            with click.progressbar(read_rows(stream, file.name, max_rows), label="Validating",
+            with click.progressbar(read_rows(stream, Limits.from_config(current_app.config)), label="Validating",
                                    item_show_func=lambda item: f"row {item[0]}" if item else "") as numbered:
                 rows = validate_rows(numbered, region)
         except SpreadsheetError as exc:
@@ -51,7 +51,11 @@ def import_command(file: Path, batch_id: str | None, action: str | None, perform
     if dry_run or not rows:
         click.echo("dry run: nothing was imported" if dry_run else "nothing to import")
         return
-    with click.progressbar(length=len(rows), label="Importing") as bar:
-        result = process_batch(rows, batch_id, action, performed_by, None, progress=bar.update)
+    content = fingerprint({"data": [row.clean for row in rows], "action": action})
+    try:
+        with click.progressbar(length=len(rows), label="Importing") as bar:
+            result = process_batch(rows, batch_id, action, performed_by, None, content, progress=bar.update)
+    except ApiError as exc:  # the batch id was used for other content
+        raise click.ClickException(exc.body["detail"]["message"]) from exc
     click.echo(result["message"])
     click.echo(f"batch id: {result['batch_id']}")

@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from modules.core.types import isoformat
 from modules.insight import normalise
-from modules.insight.rows import cell_text
+from modules.insight.cells import text_of
 
 
 class _Normalised(fields.String):
@@ -18,11 +18,10 @@ class _Normalised(fields.String):
         raise NotImplementedError
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = cell_text(value)  # spreadsheets turn account and phone numbers into numbers: 241234567.0
-        text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            return self.clean(text)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = text_of(value)  # spreadsheets turn account and phone numbers into numbers: 241234567.0
+            return self.clean(super()._deserialize(value, attr, data, **kwargs))
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
 

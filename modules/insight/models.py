@@ -50,7 +50,9 @@ class CustomerAction(db.Model):
 
 
 class ProcessedBatch(db.Model):
-    """One row per applied upload batch: its id makes re-posting the same batch a no-op."""
+    """One row per applied upload batch: its id makes re-posting the same batch a no-op, and the fingerprint
+    (SHA-256 of the canonical body; none for batches applied before it was kept) tells a repeat from a
+    different body under the same id."""
 
     __tablename__ = "insight_batch"
 
@@ -60,6 +62,7 @@ class ProcessedBatch(db.Model):
     customers_created: Mapped[int] = mapped_column(Integer)
     customers_updated: Mapped[int] = mapped_column(Integer)
     actions_created: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

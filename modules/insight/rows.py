@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 from modules.insight import normalise
+from modules.insight.cells import amount_of, shown, text_of
 from modules.insight.models import ACTIONS
 
 COLUMNS = ("name", "account_number", "phone", "arrears")
@@ -43,37 +43,21 @@ class Row:
                 "errors": self.messages()}
 
 
-def cell_text(value: Any) -> str:
-    """A cell or JSON value as the text a person typed: 241234567.0 -> "241234567"."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, (dict, list)):
-        return "[list]" if isinstance(value, list) else "[object]"
-    return str(value).strip()
-
-
-CLEANERS: tuple[tuple[str, Callable[[str], Any]], ...] = (
-    ("name", normalise.normalise_name), ("account_number", normalise.normalise_account_number),
-    ("phone", normalise.normalise_phone), ("arrears", normalise.parse_amount))
+def _cleaners(region: str) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """Each column's reader: the cell or JSON value in, the clean value out, or ValueError."""
+    return (("name", lambda value: normalise.normalise_name(text_of(value))),
+            ("account_number", lambda value: normalise.normalise_account_number(text_of(value))),
+            ("phone", lambda value: normalise.normalise_phone(text_of(value), region)),
+            ("arrears", amount_of))
 
 
 def validate_row(number: int, raw: Mapping[str, Any], region: str, with_action: bool = False) -> Row:
     row = Row(number, {})
-    for name, clean in CLEANERS:
+    for name, clean in _cleaners(region):
         value = raw.get(name)
-        text = cell_text(value)
-        row.given[name] = text[:200]
-        if isinstance(value, (dict, list, bool)):
-            row.errors.append((name, "Must be a text or a number."))
-            continue
+        row.given[name] = shown(value)[:200]
         try:
-            row.clean[name] = clean(text, region) if clean is normalise.normalise_phone else clean(text)
+            row.clean[name] = clean(value)
         except ValueError as exc:
             row.errors.append((name, str(exc)))
     if with_action and raw.get("action") not in (None, ""):

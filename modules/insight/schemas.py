@@ -1,6 +1,7 @@
 """Request and answer schemas of the Insight API (they are also its OpenAPI documentation).
 
-Request schemas ignore unknown keys, as the FastAPI backend the front end was written for did.
+Request schemas build on the core's: unknown keys are ignored, as the FastAPI backend the front end was
+written for did, and `null` in an optional field means "not given" (the front end sends `"name": null`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from flask_smorest.fields import Upload
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from modules.core.fields import DateTimeUTC
+from modules.core.schemas import RequestSchema as CoreRequestSchema
 from modules.insight.fields import (
     AccountNumber,
     Amount,
@@ -39,13 +41,15 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-class RequestSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class RequestSchema(CoreRequestSchema):
+    """The core's request schema, and no NUL character anywhere in the body."""
 
     @pre_load(pass_collection=True)
     def refuse_nul_characters(self, data: Any, many: bool, **_kwargs: Any) -> Any:
-        """PostgreSQL cannot store NUL in text: refuse it here as a 422 naming the field."""
+        """PostgreSQL cannot store NUL in text: refuse it here as a 422 naming the field. (A list schema
+        given something else than a list is refused here too, before per-item hooks iterate it.)"""
+        if many and not isinstance(data, list):
+            raise ValidationError({"_schema": ["Invalid input type."]})
         items = enumerate(data) if many and isinstance(data, list) else [(None, data)]
         errors: dict[Any, Any] = {}
         for index, item in items:
@@ -120,10 +124,11 @@ class MessageSchema(Schema):
 # Actions ---------------------------------------------------------------------------------------------
 
 class ActionCreateSchema(RequestSchema):
+    """`performed_by`, which older front ends send, is ignored: an action is recorded as performed by the
+    signed-in operator."""
+
     customer_id = fields.String(required=True, validate=ID)
     action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
-    performed_by = fields.String(validate=validate.Length(min=1, max=254),
-                                 metadata={"description": "Defaults to the signed-in operator"})
     source = fields.String(load_default="manual", validate=validate.OneOf(ACTION_SOURCES))
     batch_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
 
@@ -251,7 +256,12 @@ class UploadResultSchema(Schema):
 
 
 class ValidateCustomersSchema(RequestSchema):
+    """`{"customers": [rows]}`, or the bare array of rows that the original backend and its front end send."""
+
     customers = fields.List(fields.Dict(), required=True)
+
+    def load(self, data: Any, **kwargs: Any) -> Any:
+        return super().load({"customers": data} if isinstance(data, list) else data, **kwargs)
 
 
 class RowErrorSchema(Schema):

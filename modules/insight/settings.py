@@ -10,5 +10,13 @@ SETTINGS = [
     Setting("ARKESEL_SANDBOX", False, "Send SMS in Arkesel's sandbox mode", as_bool),
     Setting("ARKESEL_STATUS_TIMEOUT_SECONDS", 5,
             "Timeout of the synchronous Arkesel status look-up behind GET /api/sms/status/<id>", as_int),
-    Setting("INSIGHT_UPLOAD_MAX_ROWS", 20000, "Most data rows accepted in one spreadsheet or batch", as_int),
+    Setting("SMS_RECIPIENTS_PER_HOUR", "1000/hour",
+            "SMS recipients an operator may queue (bulk, custom and template sends together); more get 429"),
+    Setting("INSIGHT_UPLOAD_MAX_ROWS", 20000, "Most data rows accepted in one spreadsheet (blank rows count) or batch",
+            as_int),
+    Setting("INSIGHT_MAX_UNZIPPED_BYTES", 50_000_000,
+            "Most bytes a spreadsheet may hold once unpacked (an .xlsx's parts together, a .csv as is)", as_int),
+    Setting("INSIGHT_MAX_CELL_CHARS", 32_767, "Most characters in one spreadsheet cell (Excel's own limit)", as_int),
+    Setting("INSIGHT_MAX_CELLS", 200_000, "Most cells (blank ones count) and shared strings read from one .xlsx "
+            "(20,000 rows of 10 columns); its XML may hold four elements a cell", as_int),
 ]

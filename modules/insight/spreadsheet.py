@@ -1,28 +1,49 @@
-"""Reading customer spreadsheets (.xlsx with openpyxl in read-only mode, and .csv), row by row.
+"""Reading customer spreadsheets (.xlsx, see workbook.py, and .csv), row by row, within limits.
 
-Headers are matched case- and space-insensitively (`Account Number` is `account_number`). Any problem
-with the file itself is a `SpreadsheetError` with a message for the operator (the API answers 400).
+The bytes decide what a file is, not its name: a zip is read as a workbook, known binary formats (an old
+.xls, a PDF, an image) are refused, anything else is read as UTF-8 CSV. Headers are matched case- and
+space-insensitively (`Account Number` is `account_number`). Every row after the header counts toward
+the row limit, blank or not, and no cell may be longer than a spreadsheet cell can be. Any problem with
+the file itself is a `SpreadsheetError` with a message for the operator (the API answers 400).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import IO, Any
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-
+from modules.insight.cells import Formula
 from modules.insight.rows import COLUMNS
+from modules.insight.workbook import UnreadableWorkbook, worksheet_rows
 
 NOT_A_SPREADSHEET = "The file is not a spreadsheet: upload an .xlsx workbook or a .csv file."
-_ZIP_MAGIC = b"PK\x03\x04"
+NOT_UTF8 = NOT_A_SPREADSHEET + " A .csv file must be UTF-8 text (Excel: \"CSV UTF-8\")."
+_ZIP = b"PK"
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 workbooks, and password-protected .xlsx files
+_BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x09\x08", b"\x09\x04", b"\x09\x02")
 
 
 class SpreadsheetError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of a file is read: data rows after the header (blank ones count), bytes once unpacked
+    (an .xlsx inflated, a .csv as is), characters in one cell, cells of a workbook (blank ones count)."""
+
+    max_rows: int
+    max_unzipped_bytes: int
+    max_cell_chars: int
+    max_cells: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Limits:
+        return cls(int(config["INSIGHT_UPLOAD_MAX_ROWS"]), int(config["INSIGHT_MAX_UNZIPPED_BYTES"]),
+                   int(config["INSIGHT_MAX_CELL_CHARS"]), int(config["INSIGHT_MAX_CELLS"]))
 
 
 def header_key(value: Any) -> str:
@@ -32,82 +53,110 @@ def header_key(value: Any) -> str:
 _WANTED = {header_key(column): column for column in COLUMNS}
 
 
-def read_rows(stream: IO[bytes], filename: str, max_rows: int) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_rows(stream: IO[bytes], limits: Limits) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (row number as the spreadsheet shows it, {column: value}) for every non-blank data row."""
-    head = stream.read(4)
+    head = stream.read(8)
     stream.seek(0)
-    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
-    if head == _ZIP_MAGIC:
-        lines = _xlsx_lines(stream)
-    elif suffix in ("xlsx", "xlsm", "xls", "ods"):
-        raise SpreadsheetError(NOT_A_SPREADSHEET + " This file is not a valid .xlsx workbook.")
+    if head.startswith(_ZIP):
+        lines = _workbook_lines(stream, limits)
+    elif head.startswith(_OLE2):
+        raise SpreadsheetError("This is an Excel 97-2003 workbook (.xls) or a password-protected one: save it as "
+                               ".xlsx, without a password.")
+    elif head.startswith(_BINARY_SIGNATURES):
+        raise SpreadsheetError(NOT_A_SPREADSHEET)
     else:
-        lines = _csv_lines(stream)
-    yield from _records(lines, max_rows)
+        lines = _csv_lines(stream, limits)
+    yield from _records(lines, limits)
 
 
-def _records(lines: Iterator[tuple[Any, ...]], max_rows: int) -> Iterator[tuple[int, dict[str, Any]]]:
-    numbered = enumerate(lines, start=1)
-    header = next((cells for _, cells in numbered if not _blank(cells)), None)
+def _records(lines: Iterator[tuple[int, dict[int, Any]]], limits: Limits) -> Iterator[tuple[int, dict[str, Any]]]:
+    header_number, header = next(((number, cells) for number, cells in lines if not _blank(cells, limits)),
+                                 (0, None))
     if header is None:
         raise SpreadsheetError("The file is empty: the first row must name the columns "
                                + ", ".join(COLUMNS) + ".")
     positions: dict[str, int] = {}
-    for index, key in enumerate(map(header_key, header)):
+    for index in sorted(header):
+        key = header_key(header[index])
         if key in _WANTED:
             positions.setdefault(_WANTED[key], index)
     missing = [column for column in COLUMNS if column not in positions]
     if missing:
         raise SpreadsheetError(f"Missing column(s): {', '.join(missing)}. The first row must name the columns "
                                f"{', '.join(COLUMNS)}.")
-    count = 0
-    for number, cells in numbered:
-        if _blank(cells):
-            continue
-        count += 1
-        if count > max_rows:
-            raise SpreadsheetError(f"The file has more than {max_rows} rows: split it into smaller files.")
-        yield number, {column: cells[index] if index < len(cells) else None for column, index in positions.items()}
+    for number, cells in lines:
+        if number - header_number > limits.max_rows:
+            raise SpreadsheetError(f"The file has more than {limits.max_rows} rows (blank rows count): split it "
+                                   "into smaller files.")
+        if not _blank(cells, limits):
+            yield number, {column: cells.get(index) for column, index in positions.items()}
 
 
-def _blank(cells: tuple[Any, ...]) -> bool:
-    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
+def _blank(cells: dict[int, Any], limits: Limits) -> bool:
+    """Whether a row holds nothing; refuses a cell longer than a spreadsheet cell can be."""
+    blank = True
+    for cell in cells.values():
+        text = cell.value if isinstance(cell, Formula) else cell
+        if isinstance(text, str):
+            if len(text) > limits.max_cell_chars:
+                raise SpreadsheetError(f"A cell is longer than {limits.max_cell_chars} characters: this is not a "
+                                       "customer list.")
+            blank = blank and not text.strip()
+        elif cell is not None:
+            blank = False
+    return blank
 
 
-def _xlsx_lines(stream: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+def _workbook_lines(stream: IO[bytes], limits: Limits) -> Iterator[tuple[int, dict[int, Any]]]:
     try:
-        workbook = load_workbook(stream, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise SpreadsheetError(NOT_A_SPREADSHEET) from exc
-    try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None or not hasattr(sheet, "iter_rows"):
-            raise SpreadsheetError("The workbook has no worksheet.")
-        try:
-            yield from sheet.iter_rows(values_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-            raise SpreadsheetError(NOT_A_SPREADSHEET) from exc
-    finally:
-        workbook.close()
+        yield from worksheet_rows(stream, limits.max_unzipped_bytes, limits.max_cells)
+    except UnreadableWorkbook as exc:
+        raise SpreadsheetError(str(exc)) from exc
 
 
-def _csv_lines(stream: IO[bytes]) -> Iterator[tuple[Any, ...]]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+class _Capped(io.RawIOBase):
+    """The upload's bytes, refused past `limit` (the CLI reads files of any size)."""
+
+    def __init__(self, raw: IO[bytes], limit: int):
+        super().__init__()
+        self._raw, self._left, self._limit = raw, limit, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._raw.readinto(buffer)
+        self._left -= count
+        if self._left < 0:
+            raise SpreadsheetError(f"The file is larger than {self._limit / 1_000_000:g} MB: split it into "
+                                   "smaller files.")
+        return count
+
+
+def _csv_lines(stream: IO[bytes], limits: Limits) -> Iterator[tuple[int, dict[int, Any]]]:
+    text = io.TextIOWrapper(io.BufferedReader(_Capped(stream, limits.max_unzipped_bytes)), encoding="utf-8-sig",
+                            newline="")
     try:
         sample = text.read(4096)
-        if "\x00" in sample:
-            raise SpreadsheetError(NOT_A_SPREADSHEET)
         first_line = sample.splitlines()[0] if sample else ""
         delimiter = max(",;\t", key=first_line.count)  # Excel writes ";" where "," is the decimal mark
-        for cells in csv.reader(_chain(sample, text), delimiter=delimiter):
-            yield tuple(cells)
+        for number, cells in enumerate(csv.reader(_chain(sample, text), delimiter=delimiter, strict=True), start=1):
+            yield number, dict(enumerate(cells))
     except UnicodeDecodeError as exc:
-        raise SpreadsheetError(NOT_A_SPREADSHEET + " A .csv file must be UTF-8 text (Excel: \"CSV UTF-8\").") from exc
+        raise SpreadsheetError(NOT_UTF8) from exc
     except csv.Error as exc:
         raise SpreadsheetError(f"The CSV file cannot be read: {exc}.") from exc
 
 
 def _chain(first: str, rest: IO[str]) -> Iterator[str]:
-    """The lines of `first` followed by the rest of the stream (the delimiter check read the start)."""
+    """The lines of `first` followed by the rest of the stream (the delimiter check read the start); a NUL
+    character, which no text file holds, refuses the file."""
+    for line in _lines(first, rest):
+        if "\x00" in line:
+            raise SpreadsheetError(NOT_A_SPREADSHEET + " (It holds NUL characters, which no text file does.)")
+        yield line
+
+
+def _lines(first: str, rest: IO[str]) -> Iterator[str]:
     yield from io.StringIO(first + rest.readline())
     yield from rest

@@ -32,11 +32,18 @@ def test_an_action_changes_the_customers_status(client, operator_headers, custom
     assert status_of(app, customer["id"]) == status
 
 
-def test_performed_by_and_source_can_be_given(client, operator_headers, customer):
+def test_a_forged_performed_by_is_accepted_but_the_operator_is_recorded(client, operator_headers, customer, app):
     body = client.post("/api/actions/", headers=operator_headers, json={
         "customer_id": customer["id"], "action": "warn", "performed_by": "Field Team 4", "source": "batch",
         "batch_id": "june-list"}).get_json()
-    assert (body["performed_by"], body["source"], body["batch_id"]) == ("Field Team 4", "batch", "june-list")
+    assert (body["performed_by"], body["source"], body["batch_id"]) == ("Test Operator", "batch", "june-list")
+    batch = client.post("/api/actions/batch", headers=operator_headers, json=[
+        {"customer_id": customer["id"], "action": "disconnect", "performed_by": "The Director"},
+        {"customer_id": customer["id"], "action": "connect", "performed_by": None}])
+    assert batch.status_code == 201
+    with app.app_context():
+        stored = db.session.scalars(select(CustomerAction.performed_by)).all()
+    assert stored == ["Test Operator"] * 3
 
 
 @pytest.mark.parametrize("body, status", [

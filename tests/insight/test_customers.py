@@ -28,12 +28,12 @@ def test_phones_are_stored_in_national_form_and_names_title_cased(client, operat
 
 
 def test_a_customer_is_created_with_every_field(client, operator_headers, app):
-    body = create_customer(client, operator_headers, arrears=99.999, status="warned")
+    body = create_customer(client, operator_headers, arrears=99.99, status="warned")
     assert set(body) == {"id", "name", "account_number", "phone", "status", "arrears", "created_at", "updated_at"}
-    assert (body["arrears"], body["status"], body["created_at"][-1]) == ("100.00", "warned", "Z")
+    assert (body["arrears"], body["status"], body["created_at"][-1]) == ("99.99", "warned", "Z")
     with app.app_context():
         stored = db.session.get(Customer, body["id"])
-        assert stored.arrears == Decimal("100.00")
+        assert stored.arrears == Decimal("99.99")
         assert db.session.scalar(select(AuditEntry.event).where(AuditEntry.subject_id == body["id"])) == (
             "customer.created")
 
@@ -48,8 +48,9 @@ INVALID_FIELDS = [
     ("phone", "12345", "Not a valid phone number for GH."),
     ("phone", "call me", "Not a valid phone number."),
     ("arrears", -5, "Arrears cannot be negative."),
-    ("arrears", "ten", "Not a valid amount."),
-    ("arrears", "1e400", "Arrears cannot exceed 9999999999.99."),
+    ("arrears", "ten", "Not a valid amount: 'ten'."),
+    ("arrears", "1e400", "Not a valid amount: '1e400'."),
+    ("arrears", 1e300, "Arrears cannot exceed 9999999999.99."),
     ("arrears", True, "Not a valid amount."),
     ("status", "suspended", "Must be one of: connected, disconnected, warned."),
     ("name", "R2-D2", "Name may only contain letters, spaces, hyphens and apostrophes."),
@@ -201,3 +202,19 @@ def test_dashboard_of_an_empty_hub(client, operator_headers):
     body = client.get("/api/customers/dashboard/data", headers=operator_headers).get_json()
     assert (body["total_customers"], body["total_arrears"], body["recent_actions"]) == (0, "0.00", [])
     assert all(kpi["change"] == 0.0 for kpi in body["kpis"])
+
+
+def test_null_in_an_optional_field_means_not_given(client, operator_headers, customer):
+    created = client.post("/api/customers/", headers=operator_headers, json={
+        "name": "Kofi", "account_number": "ACC-2", "phone": "0201234567", "status": None, "arrears": None})
+    assert created.status_code == 201, created.get_json()
+    assert (created.get_json()["status"], created.get_json()["arrears"]) == ("connected", "0.00")
+    response = client.put(f"/api/customers/{customer['id']}", headers=operator_headers, json={
+        "name": None, "account_number": None, "phone": None, "status": None, "arrears": "5"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["name"], body["account_number"], body["phone"], body["status"], body["arrears"]) == (
+        "Ama Mensah", "ACC-1001", "0241234567", "connected", "5.00")
+    missing = client.post("/api/customers/", headers=operator_headers, json={
+        "name": None, "account_number": "ACC-3", "phone": "0201234567"})
+    assert missing.status_code == 422 and missing.get_json()["detail"][0]["loc"] == ["body", "name"]

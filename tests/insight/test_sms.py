@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from modules.core import outbox
 from modules.core.extensions import db
@@ -187,3 +187,55 @@ def test_an_sms_to_a_deleted_customer_is_still_sent(sms_client, operator_headers
     sms_client.delete(f"/api/customers/{gone['id']}", headers=operator_headers)
     sms_worker.drain()
     assert stored_sms(sms_app, message_id) == ("sent", "delivered", 1, [])
+
+
+def test_a_stored_phone_the_gateway_cannot_take_is_a_422_naming_the_customer(sms_client, operator_headers, sms_app):
+    from modules.insight.models import Customer
+
+    with sms_app.app_context():
+        for account, phone in (("OLD-1", "12345"), ("OLD-2", "0241234567 x5")):
+            db.session.add(Customer(name="Kojo Addo", account_number=account, phone=phone))
+        db.session.commit()
+        ids = db.session.scalars(select(Customer.id).order_by(Customer.account_number)).all()
+    for customer_id in ids:
+        for path, body in (("/api/sms/send", {"customer_id": customer_id, "message": "Pay"}),
+                           (f"/api/sms/send/warning/{customer_id}", None)):
+            response = sms_client.post(path, headers=operator_headers, json=body)
+            assert response.status_code == 422
+            detail = response.get_json()["detail"]
+            assert detail["error_code"] == "INVALID_CUSTOMER_PHONE"
+            assert detail["message"].startswith("The phone number of Kojo Addo (account OLD-")
+            assert detail["details"]["customer_id"] == customer_id
+    with sms_app.app_context():
+        assert db.session.scalar(select(SmsMessage.id)) is None and db.session.scalar(select(OutboxMessage.id)) is None
+
+
+def test_sms_recipients_per_operator_are_limited_per_hour(make_app, operator_headers, customer, httpserver):
+    app = make_app(ARKESEL_API_KEY=ARKESEL_KEY, ARKESEL_SENDER_ID=SENDER, ARKESEL_BASE_URL=httpserver.url_for(""),
+                   SMS_RECIPIENTS_PER_HOUR="3/hour")
+    client = app.test_client()
+    bulk = client.post("/api/sms/send-bulk", headers=operator_headers,
+                       json={"recipients": ["0241234567", "0201234567"], "message": "Hello"})
+    assert bulk.status_code == 200
+    assert client.post("/api/sms/send", headers=operator_headers,
+                       json={"customer_id": customer["id"], "message": "Pay"}).status_code == 200
+    refused = [client.post(f"/api/sms/send/warning/{customer['id']}", headers=operator_headers),
+               client.post("/api/sms/send", headers=operator_headers,
+                           json={"customer_id": customer["id"], "message": "Pay"}),
+               client.post("/api/sms/send-bulk", headers=operator_headers,
+                           json={"recipients": ["0551234567"], "message": "Hello"})]
+    assert [response.status_code for response in refused] == [429, 429, 429]
+    assert all(int(response.headers["Retry-After"]) > 0 and "detail" in response.get_json() for response in refused)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SmsMessage)) == 2, "nothing more was queued"
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+
+def test_a_bulk_sms_to_more_recipients_than_the_hourly_limit_is_refused(make_app, operator_headers, httpserver):
+    app = make_app(ARKESEL_API_KEY=ARKESEL_KEY, ARKESEL_SENDER_ID=SENDER, ARKESEL_BASE_URL=httpserver.url_for(""),
+                   SMS_RECIPIENTS_PER_HOUR="2/hour")
+    response = app.test_client().post("/api/sms/send-bulk", headers=operator_headers, json={
+        "recipients": ["0241234567", "0201234567", "0551234567"], "message": "Hello"})
+    assert response.status_code == 429
+    with app.app_context():
+        assert db.session.scalar(select(SmsMessage.id)) is None

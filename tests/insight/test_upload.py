@@ -1,6 +1,7 @@
 """Spreadsheet upload, row validation and batch processing (once per batch id), and the CLI import."""
 
 import io
+import json
 
 import pytest
 from openpyxl import Workbook
@@ -14,7 +15,7 @@ GOOD_AND_BAD = [
     ["ama mensah", "ACC-1", "024-123-4567", 120.5],
     ["Kofi 2Pac", "ACC-2", "12345", -3],
     [None, None, None, None],
-    ["Élodie O'Neil", 1003, 201234567, "1,250"],
+    ["Élodie O'Neil", 1003, 201234567, "1,250.00"],
     ["Yaw", "ACC-1", "0551234567", "abc"],
 ]
 
@@ -50,12 +51,12 @@ def test_an_xlsx_comes_back_with_every_error_of_every_row(client, operator_heade
         {"row": 5, "name": "Élodie O'Neil", "account_number": "1003", "phone": "0201234567", "arrears": "1250.00",
          "status": "validated", "errors": []},
         {"row": 6, "name": "Yaw", "account_number": "ACC-1", "phone": "0551234567", "arrears": "abc",
-         "status": "error", "errors": ["arrears: Not a valid amount.", "account_number: Duplicate of row 2."]},
+         "status": "error", "errors": ["arrears: Not a valid amount: 'abc'.", "account_number: Duplicate of row 2."]},
     ]
 
 
 def test_a_csv_is_read_too_with_semicolons_and_a_bom(client, operator_headers, app):
-    content = "\ufeffname;account_number;phone;arrears;notes\nAma Mensah;ACC-1;+233 24 123 4567;10,00;x\n"
+    content = "\ufeffname;account_number;phone;arrears;notes\nAma Mensah;ACC-1;+233 24 123 4567;10.00;x\n"
     body = upload(client, operator_headers, content.encode(), "export.csv").get_json()
     assert body["data"][0]["phone"] == "0241234567" and body["valid_count"] == 1
     with app.app_context():
@@ -64,7 +65,7 @@ def test_a_csv_is_read_too_with_semicolons_and_a_bom(client, operator_headers, a
 
 @pytest.mark.parametrize("content, filename, message", [
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "photo.png", "The file is not a spreadsheet"),
-    (b"PK\x03\x04 not really a zip", "customers.xlsx", "The file is not a spreadsheet"),
+    (b"PK\x03\x04 not really a zip", "customers.xlsx", "The file is not a readable spreadsheet"),
     (b"%PDF-1.4 binary", "customers.xlsx", "The file is not a spreadsheet"),
     (b"just some words\nand more words\n", "notes.txt", "Missing column(s): name, account_number, phone, arrears"),
     (b"name,phone\nAma,0241234567\n", "short.csv", "Missing column(s): account_number, arrears"),
@@ -81,7 +82,7 @@ def test_too_many_rows_is_a_400(make_app, operator_headers):
     rows = "".join(f"Ama,ACC-{n},0241234567,1\n" for n in range(4))
     response = upload(client, operator_headers, f"name,account_number,phone,arrears\n{rows}".encode(), "big.csv")
     assert (response.status_code, response.get_json()) == (
-        400, {"detail": "The file has more than 3 rows: split it into smaller files."})
+        400, {"detail": "The file has more than 3 rows (blank rows count): split it into smaller files."})
 
 
 def test_a_missing_file_is_a_422(client, operator_headers):
@@ -104,6 +105,18 @@ def test_validate_customers_splits_valid_and_invalid_rows(client, operator_heade
                                         "arrears": "[object]"}}]
 
 
+def test_validate_customers_takes_a_bare_array_as_the_front_end_sends(client, operator_headers):
+    rows = [{"row": 2, "name": "Ama", "account_number": "A1", "phone": "0241234567", "arrears": "5"},
+            {"row": 3, "name": "Kofi", "account_number": "A2", "phone": "555", "arrears": "1"}]
+    bare = client.post("/api/upload/validate-customers", headers=operator_headers, json=rows)
+    wrapped = client.post("/api/upload/validate-customers", headers=operator_headers, json={"customers": rows})
+    assert bare.status_code == wrapped.status_code == 200
+    assert bare.get_json() == wrapped.get_json()
+    assert (bare.get_json()["valid_count"], bare.get_json()["errors"][0]["row"]) == (1, 3)
+    refused = client.post("/api/upload/validate-customers", headers=operator_headers, json=[{"name": "A\u0000"}, 5])
+    assert refused.status_code == 422
+
+
 ROWS = [{"name": "ama mensah", "account_number": "ACC-1", "phone": "0241234567", "arrears": "10"},
         {"name": "Kofi", "account_number": "ACC-2", "phone": "0201234567", "arrears": 20, "action": "disconnect"}]
 
@@ -124,7 +137,7 @@ def test_process_batch_applies_once_per_batch_id(client, operator_headers, app):
         "message": "Batch processed: 1 customer(s) created, 1 updated, 2 action(s) recorded.", "actions_created": 2,
         "customers_created": 1, "customers_updated": 1, "batch_id": "june-2026", "success": True, "errors": []}
     again = client.post("/api/upload/process-batch", headers=operator_headers, json=body).get_json()
-    assert (again["actions_created"], again["customers_created"], again["customers_updated"]) == (0, 0, 0)
+    assert (again["actions_created"], again["customers_created"], again["customers_updated"]) == (2, 1, 1)
     assert again["message"] == "Batch june-2026 was already processed; nothing was applied again."
     assert counts(app) == (2, 2, 1)
     with app.app_context():
@@ -167,8 +180,10 @@ def test_cli_import_with_progress_and_a_batch_id(app, tmp_path):
     result = runner.invoke(args=["insight", "import", str(path), "--batch-id", "cli-1", "--action", "warn"])
     assert result.exit_code == 0, result.output
     assert "Batch processed: 2 customer(s) created, 0 updated, 2 action(s) recorded." in result.output
-    again = runner.invoke(args=["insight", "import", str(path), "--batch-id", "cli-1"])
+    again = runner.invoke(args=["insight", "import", str(path), "--batch-id", "cli-1", "--action", "warn"])
     assert "already processed" in again.output
+    other = runner.invoke(args=["insight", "import", str(path), "--batch-id", "cli-1"])
+    assert other.exit_code == 1 and "Batch cli-1 was already processed with other content" in other.output
     assert counts(app) == (2, 2, 1)
 
 
@@ -190,8 +205,47 @@ def test_two_identical_batches_racing_apply_once(make_app, operator_headers, app
         answers = list(pool.map(lambda c: c.post("/api/upload/process-batch", headers=operator_headers, json=body),
                                 clients))
     assert sorted(answer.status_code for answer in answers) == [200, 200]
-    assert sorted(answer.get_json()["customers_created"] for answer in answers) == [0, 2]
+    assert [answer.get_json()["customers_created"] for answer in answers] == [2, 2]
     assert counts(app) == (2, 2, 1)
+
+
+def test_a_batch_id_reused_with_another_body_is_a_409_and_applies_nothing(client, operator_headers, app):
+    first = client.post("/api/upload/process-batch", headers=operator_headers,
+                        json={"data": ROWS, "batch_id": "june", "action": "warn"})
+    assert first.status_code == 200
+    changed = [{**ROWS[0], "arrears": "11"}, ROWS[1]]
+    for body in ({"data": changed, "batch_id": "june", "action": "warn"},
+                 {"data": ROWS, "batch_id": "june", "action": "disconnect"},
+                 {"data": ROWS[:1], "batch_id": "june", "action": "warn"}):
+        response = client.post("/api/upload/process-batch", headers=operator_headers, json=body)
+        assert (response.status_code, response.get_json()) == (409, {"detail": {
+            "error_code": "BATCH_ID_REUSED", "message": "Batch june was already processed with other content; "
+            "nothing was applied. Send new content under a new batch_id.", "details": {"batch_id": "june"}}})
+    assert counts(app) == (2, 2, 1)
+    with app.app_context():
+        assert db.session.scalar(select(Customer.arrears).where(Customer.account_number == "ACC-1")) == 10
+    reordered = json.dumps({"action": "warn", "batch_id": "june",
+                            "data": [dict(reversed(list(row.items()))) for row in ROWS]}, indent=2)
+    same = client.post("/api/upload/process-batch", headers=operator_headers, data=reordered,
+                       content_type="application/json")
+    assert (same.status_code, same.get_json()) == (200, {**first.get_json(), "message": (
+        "Batch june was already processed; nothing was applied again.")})
+
+
+def test_two_batches_racing_under_one_id_with_different_bodies_apply_one(make_app, operator_headers, app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [make_app().test_client() for _ in range(2)]
+    bodies = [{"data": ROWS, "batch_id": "race", "action": "warn"},
+              {"data": ROWS, "batch_id": "race", "action": "disconnect"}]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda pair: pair[0].post("/api/upload/process-batch", headers=operator_headers,
+                                                          json=pair[1]), zip(clients, bodies, strict=True)))
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    assert counts(app) == (2, 2, 1)
+    winner = bodies[[answer.status_code for answer in answers].index(200)]["action"]
+    with app.app_context():
+        assert set(db.session.scalars(select(CustomerAction.action))) == {winner, "disconnect"}
 
 
 def test_cli_import_of_a_file_that_is_not_a_spreadsheet_says_why(app, tmp_path):

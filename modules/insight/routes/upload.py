@@ -21,11 +21,11 @@ from modules.insight.services import batches
 @ingest_endpoint
 @blp.arguments(UploadFileSchema, location="files")
 @blp.response(200, UploadResultSchema)
-@blp.alt_response(400, schema=DetailSchema, description="Not a spreadsheet, missing columns, too many rows")
+@blp.alt_response(400, schema=DetailSchema, description="Not a readable spreadsheet, missing columns, too many "
+                  "rows, too large once unpacked")
 def upload_excel(files):
-    """Validate every row of an .xlsx or .csv file (nothing is stored)."""
-    upload = files["file"]
-    return batches.validate_upload(upload.stream, upload.filename or "")
+    """Validate every row of an .xlsx or .csv file (nothing is stored); the content decides which it is."""
+    return batches.validate_upload(files["file"].stream)
 
 
 @blp.route("/api/upload/validate-customers", methods=["POST"])

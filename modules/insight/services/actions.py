@@ -30,9 +30,10 @@ def list_actions(filters: dict[str, Any], customer_id: str | None = None) -> dic
 
 
 def record_action(data: dict[str, Any], operator: Operator) -> CustomerAction:
+    """Record one action as performed by `operator` (whatever `performed_by` the body named)."""
     customer = get_customer(data["customer_id"])
     action = CustomerAction(id=new_id(), customer_id=customer.id, action=data["action"],
-                            performed_by=data.get("performed_by") or actor_name(operator),
+                            performed_by=actor_name(operator),
                             source=data["source"], batch_id=data.get("batch_id"), created_at=utcnow())
     db.session.add(action)
     customer.status = STATUS_AFTER[data["action"]]
@@ -53,9 +54,9 @@ def record_actions(items: list[dict[str, Any]], operator: Operator) -> list[str]
     if missing:
         raise domain_error(404, "CUSTOMER_NOT_FOUND", f"{len(missing)} customer(s) not found; no action was "
                            "recorded.", customer_ids=missing)
-    now, default_actor = utcnow(), actor_name(operator)
+    now, actor = utcnow(), actor_name(operator)
     rows = [{"id": new_id(), "customer_id": item["customer_id"], "action": item["action"],
-             "performed_by": item.get("performed_by") or default_actor, "source": item["source"],
+             "performed_by": actor, "source": item["source"],
              "batch_id": item.get("batch_id"), "created_at": now} for item in items]
     db.session.execute(insert(CustomerAction), rows)
     _apply_statuses({item["customer_id"]: STATUS_AFTER[item["action"]] for item in items})

@@ -2,11 +2,15 @@
 
 `process_batch` is one transaction of a few bulk statements (multi-row upserts by account number, which
 also set the status of rows with an action, and a multi-row insert of the actions), and the batch id is a
-primary key, so re-posting a batch applies nothing twice, even when two identical posts race.
+primary key, so re-posting a batch applies nothing twice, even when two posts race. A batch id names one
+body: the fingerprint of the body it was first applied with is kept, an exact repeat answers as the first
+time did (nothing applied), and the same id with another body is a 409 (BATCH_ID_REUSED).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
@@ -22,8 +26,8 @@ from modules.core.models import Operator
 from modules.core.types import new_id, utcnow
 from modules.insight.models import STATUS_AFTER, Customer, CustomerAction, ProcessedBatch
 from modules.insight.rows import Row, validate_rows
-from modules.insight.services.common import actor_name
-from modules.insight.spreadsheet import SpreadsheetError, read_rows
+from modules.insight.services.common import actor_name, domain_error
+from modules.insight.spreadsheet import Limits, SpreadsheetError, read_rows
 
 CHUNK = 1000
 Progress = Callable[[int], None]
@@ -37,10 +41,10 @@ def _max_rows() -> int:
     return int(current_app.config["INSIGHT_UPLOAD_MAX_ROWS"])
 
 
-def read_spreadsheet(stream: IO[bytes], filename: str) -> list[tuple[int, dict[str, Any]]]:
+def read_spreadsheet(stream: IO[bytes]) -> list[tuple[int, dict[str, Any]]]:
     """Every data row of the file; a file that cannot be read is a 400 with the reason."""
     try:
-        return list(read_rows(stream, filename, _max_rows()))
+        return list(read_rows(stream, Limits.from_config(current_app.config)))
     except SpreadsheetError as exc:
         raise ApiError(400, body={"detail": str(exc)}) from exc
 
@@ -51,8 +55,8 @@ def summary(rows: list[Row]) -> dict[str, Any]:
             "error_count": len(rows) - valid}
 
 
-def validate_upload(stream: IO[bytes], filename: str) -> dict[str, Any]:
-    return summary(validate_rows(read_spreadsheet(stream, filename), _region()))
+def validate_upload(stream: IO[bytes]) -> dict[str, Any]:
+    return summary(validate_rows(read_spreadsheet(stream), _region()))
 
 
 def _numbered(raw_rows: list[Any]) -> Iterable[tuple[int, Mapping[str, Any]]]:
@@ -87,13 +91,22 @@ def checked_batch_rows(raw_rows: list[dict[str, Any]]) -> list[Row]:
     return rows
 
 
+def fingerprint(body: Any) -> str:
+    """SHA-256 (hex) of `body` as canonical JSON: keys sorted, no spaces; values JSON cannot hold as text."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def apply_batch(raw_rows: list[dict[str, Any]], batch_id: str | None, default_action: str | None,
                 operator: Operator) -> dict[str, Any]:
-    """The process-batch request: a known batch id answers at once; otherwise validate, then apply."""
-    if batch_id and db.session.get(ProcessedBatch, batch_id) is not None:
-        return _already_applied(batch_id)
+    """The process-batch request: a known batch id answers at once (the first answer, or a 409 when the
+    body differs); otherwise validate, then apply."""
+    body_fingerprint = fingerprint({"data": raw_rows, "action": default_action})
+    known = db.session.get(ProcessedBatch, batch_id) if batch_id else None
+    if known is not None:
+        return _repeat(known, body_fingerprint)
     rows = checked_batch_rows(raw_rows)
-    return process_batch(rows, batch_id, default_action, actor_name(operator), operator.id)
+    return process_batch(rows, batch_id, default_action, actor_name(operator), operator.id, body_fingerprint)
 
 
 def _upsert(table_rows: list[dict[str, Any]], update_status: bool) -> dict[str, str]:
@@ -113,11 +126,13 @@ def _upsert(table_rows: list[dict[str, Any]], update_status: bool) -> dict[str, 
 
 
 def process_batch(rows: list[Row], batch_id: str | None, default_action: str | None, performed_by: str,
-                  actor_id: str | None, progress: Progress | None = None) -> dict[str, Any]:
-    """Apply validated rows once per batch id (one transaction). `progress(n)` reports rows applied."""
+                  actor_id: str | None, body_fingerprint: str, progress: Progress | None = None) -> dict[str, Any]:
+    """Apply validated rows once per batch id (one transaction). `body_fingerprint` identifies what was
+    sent (see `fingerprint`); `progress(n)` reports rows applied. A known batch id: see `_repeat`."""
     batch_id = batch_id or new_id()
-    if db.session.get(ProcessedBatch, batch_id) is not None:
-        return _already_applied(batch_id)
+    known = db.session.get(ProcessedBatch, batch_id)
+    if known is not None:
+        return _repeat(known, body_fingerprint)
     accounts = [row.clean["account_number"] for row in rows]
     existing: set[str] = set()
     for start in range(0, len(accounts), CHUNK):
@@ -137,7 +152,7 @@ def process_batch(rows: list[Row], batch_id: str | None, default_action: str | N
             actions.append((row.clean["account_number"], action))
     batch = ProcessedBatch(batch_id=batch_id, performed_by=performed_by, rows=len(rows),
                            customers_created=len(rows) - len(existing), customers_updated=len(existing),
-                           actions_created=len(actions), created_at=now)
+                           actions_created=len(actions), fingerprint=body_fingerprint, created_at=now)
     db.session.add(batch)
     try:
         db.session.flush()  # claims the batch id before any customer is touched
@@ -156,16 +171,25 @@ def process_batch(rows: list[Row], batch_id: str | None, default_action: str | N
         db.session.commit()
     except IntegrityError:  # the same batch id was applied by a concurrent request
         db.session.rollback()
-        if db.session.get(ProcessedBatch, batch_id) is None:
+        known = db.session.get(ProcessedBatch, batch_id)
+        if known is None:
             raise
-        return _already_applied(batch_id)
-    return {"message": f"Batch processed: {batch.customers_created} customer(s) created, "
-                       f"{batch.customers_updated} updated, {batch.actions_created} action(s) recorded.",
-            "actions_created": batch.actions_created, "customers_created": batch.customers_created,
-            "customers_updated": batch.customers_updated, "batch_id": batch_id, "success": True, "errors": []}
+        return _repeat(known, body_fingerprint)
+    return _answer(batch, f"Batch processed: {batch.customers_created} customer(s) created, "
+                          f"{batch.customers_updated} updated, {batch.actions_created} action(s) recorded.")
 
 
-def _already_applied(batch_id: str) -> dict[str, Any]:
-    return {"message": f"Batch {batch_id} was already processed; nothing was applied again.",
-            "actions_created": 0, "customers_created": 0, "customers_updated": 0, "batch_id": batch_id,
-            "success": True, "errors": []}
+def _answer(batch: ProcessedBatch, message: str) -> dict[str, Any]:
+    return {"message": message, "actions_created": batch.actions_created,
+            "customers_created": batch.customers_created, "customers_updated": batch.customers_updated,
+            "batch_id": batch.batch_id, "success": True, "errors": []}
+
+
+def _repeat(batch: ProcessedBatch, body_fingerprint: str) -> dict[str, Any]:
+    """A batch id seen before: the same body gets the first answer's counts (nothing is applied again);
+    another body is a 409. A batch applied before fingerprints were kept counts as the same body."""
+    if batch.fingerprint is not None and batch.fingerprint != body_fingerprint:
+        raise domain_error(409, "BATCH_ID_REUSED", f"Batch {batch.batch_id} was already processed with other "
+                           "content; nothing was applied. Send new content under a new batch_id.",
+                           batch_id=batch.batch_id)
+    return _answer(batch, f"Batch {batch.batch_id} was already processed; nothing was applied again.")

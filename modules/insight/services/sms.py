@@ -11,15 +11,18 @@ from modules.core import audit, outbox
 from modules.core.errors import ApiError
 from modules.core.extensions import db
 from modules.core.models import Operator, OutboxMessage
+from modules.core.security import charge
 from modules.core.types import new_id, utcnow
 from modules.insight.clients import ArkeselClient, ProviderUnavailable
 from modules.insight.jobs import SMS_KIND
 from modules.insight.models import TEMPLATE_ACTIONS, Customer, SmsMessage, SmsTemplate
 from modules.insight.normalise import format_amount, international_phone
-from modules.insight.services.common import actor_name, get_customer, not_found, usable_id
+from modules.insight.services.common import actor_name, domain_error, get_customer, not_found, usable_id
 from modules.insight.templates import DEFAULT_TEMPLATES, render
 
 STATUS_LOOKUPS = 20  # provider look-ups per status request, so that a bulk message answers quickly
+RECIPIENT_LIMIT = "SMS_RECIPIENTS_PER_HOUR"
+RECIPIENT_SCOPE = "insight.sms-recipients"  # one count per operator across bulk, custom and template sends
 
 
 def _require_configured() -> ArkeselClient:
@@ -31,6 +34,8 @@ def _require_configured() -> ArkeselClient:
 
 def _queue(kind: str, recipients: list[str], text: str, operator: Operator,
            customer: Customer | None = None) -> SmsMessage:
+    """Store the SMS and its outbox row, once the operator's SMS_RECIPIENTS_PER_HOUR allows them (429)."""
+    charge(RECIPIENT_LIMIT, cost=len(recipients), scope=RECIPIENT_SCOPE, identity=f"operator:{operator.id}")
     sms = SmsMessage(id=new_id(), customer_id=customer.id if customer else None, kind=kind, recipients=recipients,
                      message=text, status="queued", provider_ids={}, performed_by=actor_name(operator),
                      created_at=utcnow())
@@ -43,7 +48,14 @@ def _queue(kind: str, recipients: list[str], text: str, operator: Operator,
 
 
 def _customer_recipient(customer: Customer) -> list[str]:
-    return [international_phone(customer.phone, current_app.config["DEFAULT_PHONE_REGION"])]
+    """The customer's stored phone in the gateway's form; one that cannot be (stored before today's checks,
+    or under another DEFAULT_PHONE_REGION) is a 422 naming the customer, and nothing is queued."""
+    try:
+        return [international_phone(customer.phone, current_app.config["DEFAULT_PHONE_REGION"])]
+    except ValueError as exc:
+        raise domain_error(422, "INVALID_CUSTOMER_PHONE", f"The phone number of {customer.name} (account "
+                           f"{customer.account_number}) cannot be used for SMS: {exc} Correct the customer first.",
+                           customer_id=customer.id, account_number=customer.account_number) from exc
 
 
 def _queued_answer(sms: SmsMessage, who: str) -> dict[str, Any]:
@@ -53,9 +65,18 @@ def _queued_answer(sms: SmsMessage, who: str) -> dict[str, Any]:
 def send_bulk(phones: list[str], text: str, operator: Operator) -> dict[str, Any]:
     _require_configured()
     region = current_app.config["DEFAULT_PHONE_REGION"]
-    recipients = list(dict.fromkeys(international_phone(phone, region) for phone in phones))
+    recipients = list(dict.fromkeys(_bulk_recipient(index, phone, region) for index, phone in enumerate(phones)))
     sms = _queue("bulk", recipients, text, operator)
     return _queued_answer(sms, f"{len(recipients)} recipient(s)")
+
+
+def _bulk_recipient(index: int, phone: str, region: str) -> str:
+    """A checked phone (national form) in the gateway's form; should that fail, a 422 naming its place."""
+    try:
+        return international_phone(phone, region)
+    except ValueError as exc:
+        raise ApiError(422, body={"detail": [{"loc": ["body", "recipients", index], "msg": str(exc),
+                                              "type": "value_error"}]}) from exc
 
 
 def send_to_customer(customer_id: str, text: str, include_arrears: bool, operator: Operator) -> dict[str, Any]:

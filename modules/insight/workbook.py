@@ -1,0 +1,260 @@
+"""Reading the first worksheet of an .xlsx workbook, row by row, within limits checked before and while
+reading, so that a damaged or hostile file is a clear refusal within seconds and bounded memory.
+
+Before parsing: the zip's declared sizes (INSIGHT_MAX_UNZIPPED_BYTES in all), its compression methods
+(spreadsheet programs use deflate or none) and that it is an .xlsx (an .ods or another zip is refused).
+A zip entry never inflates past its declared size (zipfile stops there and the CRC check fails), so the
+declared sizes bound what is read even when they lie. XML goes through defusedxml (a DTD entity or an
+external entity is an error, never expanded or fetched).
+
+openpyxl's reader reads the manifest and the workbook part (sheets, date system), parts it parses whole
+and which may be at most 1 MB each. The rest is streamed here, each element dropped once read, and
+counted: the styles (only which cell formats are dates), the shared strings, and the sheet, whose cells
+openpyxl's own cell parser reads. So every row the sheet holds is read, whatever size its `<dimension>`
+declares; a cell keeps whether it is a formula besides the value it last showed (`cells.Formula`), and
+an error cell stays an error (`cells.CellError`). The sheet's cells and the shared strings may number at
+most INSIGHT_MAX_CELLS, and all the XML elements read four times that.
+
+This uses openpyxl 3.1 internals (pinned): `ExcelReader`'s steps and `parser`, `WorkSheetParser.parse_cell`.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+from defusedxml.ElementTree import iterparse
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.xml.constants import ARC_STYLE, SHARED_STRINGS, SHEET_MAIN_NS
+
+from modules.insight.cells import CellError, Formula
+
+ROW, CELL, FORMULA, SHARED_STRING, TEXT, RUN, NUMBER_FORMAT, CELL_FORMAT, CELL_FORMATS = (
+    f"{{{SHEET_MAIN_NS}}}{name}" for name in ("row", "c", "f", "si", "t", "r", "numFmt", "xf", "cellXfs"))
+WHOLE_PART_BYTES = 1_000_000  # the manifest, the workbook part and relationships are small
+MAX_COLUMNS = 16_384  # Excel's last column, XFD
+MAX_ROW_NUMBER = 1_048_576  # Excel's last row
+MAX_CELL_FORMATS = 65_536  # Excel keeps at most 64,000
+MAX_ELEMENTS_PER_UNIT = 1_000  # a cell is a value, a formula, or a string of rich-text runs
+ELEMENTS_PER_CELL = 4
+DAMAGED = ("The file is not a readable spreadsheet: the workbook is damaged. Open it in a spreadsheet "
+           "program and save it again as .xlsx.")
+
+
+class UnreadableWorkbook(ValueError):
+    """Why the workbook cannot be read, in words for the operator."""
+
+
+def check_archive(stream: IO[bytes], max_unzipped_bytes: int) -> None:
+    """Refuse, before parsing, a zip that is not an .xlsx or that would inflate past the limit."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            entries = archive.infolist()
+            names = {entry.filename for entry in entries}
+            mimetype = archive.getinfo("mimetype") if "mimetype" in names else None
+            if mimetype is not None and mimetype.file_size < 100 and b"opendocument" in archive.read(mimetype):
+                raise UnreadableWorkbook("This is an OpenDocument spreadsheet (.ods): save it as .xlsx.")
+    except zipfile.BadZipFile as exc:
+        raise UnreadableWorkbook(DAMAGED) from exc
+    finally:
+        stream.seek(0)
+    if "[Content_Types].xml" not in names:
+        raise UnreadableWorkbook("The file is a zip archive, not an .xlsx workbook.")
+    if any(entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) for entry in entries):
+        raise UnreadableWorkbook("The workbook is compressed in a way spreadsheet programs do not use: open it "
+                                 "in a spreadsheet program and save it again as .xlsx.")
+    if sum(entry.file_size for entry in entries) > max_unzipped_bytes:
+        raise UnreadableWorkbook(f"The workbook unpacks to more than {max_unzipped_bytes / 1_000_000:g} MB: "
+                                 "split it into smaller files.")
+
+
+class _Parts(zipfile.ZipFile):
+    """The workbook's zip: a part that openpyxl parses whole may be at most WHOLE_PART_BYTES."""
+
+    streamed: frozenset[str] = frozenset()
+
+    def open(self, name: Any, mode: str = "r", *args: Any, **kwargs: Any) -> IO[bytes]:
+        entry = name if isinstance(name, zipfile.ZipInfo) else self.getinfo(name)
+        if entry.filename not in self.streamed and entry.file_size > WHOLE_PART_BYTES:
+            raise UnreadableWorkbook(DAMAGED)
+        return super().open(name, mode, *args, **kwargs)
+
+
+class _Budget:
+    """XML elements left to read in the whole workbook: ELEMENTS_PER_CELL for each cell allowed."""
+
+    def __init__(self, max_cells: int):
+        self.max_cells, self.left = max_cells, ELEMENTS_PER_CELL * max_cells
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise too_big(self.max_cells)
+
+
+def too_big(max_cells: int) -> UnreadableWorkbook:
+    return UnreadableWorkbook(f"The workbook holds more than a customer list of {max_cells} cells does: split it "
+                              "into smaller files.")
+
+
+def _units(source: IO[bytes], units: frozenset[str], budget: _Budget) -> Iterator[tuple[Any, Any]]:
+    """(element, parent) for each finished element whose tag is in `units`, read whole, or is a `<row>`.
+    Every element is removed from its parent once finished (a unit once yielded), so memory stays that of
+    one unit."""
+    open_elements: list[Any] = []
+    unit_depth = inside = 0
+    for event, element in iterparse(source, events=("start", "end"), forbid_dtd=True):
+        if event == "start":
+            budget.spend()
+            open_elements.append(element)
+            if unit_depth:
+                inside += 1
+                if inside > MAX_ELEMENTS_PER_UNIT:
+                    raise UnreadableWorkbook(DAMAGED)
+            elif element.tag in units:
+                unit_depth, inside = len(open_elements), 0
+            continue
+        open_elements.pop()
+        if unit_depth and len(open_elements) >= unit_depth:
+            continue  # inside a unit: kept until the unit is read
+        parent = open_elements[-1] if open_elements else None
+        if unit_depth or element.tag == ROW:
+            unit_depth = 0
+            yield element, parent
+        if parent is not None:
+            parent.remove(element)
+
+
+class _FirstSheet(ExcelReader):
+    """openpyxl's workbook reader, reading only what the first worksheet's cells need."""
+
+    def __init__(self, stream: IO[bytes], max_cells: int):
+        super().__init__(stream, read_only=True, data_only=True, keep_links=False)
+        self.archive.close()
+        self.archive = _Parts(stream)
+        self.max_cells = max_cells
+        self.budget = _Budget(max_cells)
+
+    def read(self) -> None:
+        self.read_manifest()
+        self.read_workbook()
+        self.archive.streamed = frozenset(self.valid_files)
+
+    def first_worksheet(self) -> str:
+        """The part of the first worksheet (chartsheets are skipped)."""
+        for _sheet, relation in self.parser.find_sheets():
+            if "worksheet" in relation.Type:
+                if relation.target not in self.valid_files:
+                    raise UnreadableWorkbook(DAMAGED)
+                return relation.target
+        raise UnreadableWorkbook("The workbook has no worksheet.")
+
+    def date_styles(self) -> tuple[set[int], set[int]]:
+        """Indexes of the cell formats that show dates, and of those that show durations."""
+        if ARC_STYLE not in self.valid_files:
+            return set(), set()
+        custom: dict[int, str] = {}
+        formats: list[int] = []
+        with self.archive.open(ARC_STYLE) as source:
+            for element, parent in _units(source, frozenset({NUMBER_FORMAT, CELL_FORMAT}), self.budget):
+                if element.tag == NUMBER_FORMAT:
+                    custom[int(element.get("numFmtId"))] = element.get("formatCode", "")
+                elif element.tag == CELL_FORMAT and parent.tag == CELL_FORMATS:
+                    formats.append(int(element.get("numFmtId", 0)))
+                    if len(formats) > MAX_CELL_FORMATS:
+                        raise UnreadableWorkbook(DAMAGED)
+        codes = [custom.get(number) or builtin_format_code(number) or "" for number in formats]
+        return ({index for index, code in enumerate(codes) if is_date_format(code)},
+                {index for index, code in enumerate(codes) if is_timedelta_format(code)})
+
+    def shared_string_table(self) -> list[str]:
+        """The shared strings, as openpyxl reads them (plain text and rich-text runs, no phonetic runs)."""
+        declared = self.package.find(SHARED_STRINGS)
+        part = declared.PartName[1:] if declared is not None else None
+        if part not in self.valid_files:
+            return []
+        strings: list[str] = []
+        with self.archive.open(part) as source:
+            for element, _parent in _units(source, frozenset({SHARED_STRING}), self.budget):
+                if element.tag == SHARED_STRING:
+                    strings.append(((element.findtext(TEXT) or "") + "".join(
+                        run.findtext(TEXT) or "" for run in element.iterfind(RUN))).replace("x005F_", ""))
+                    if len(strings) > self.max_cells:
+                        raise too_big(self.max_cells)
+        return strings
+
+
+class _CellParser(WorkSheetParser):
+    """openpyxl's cell parser with cached values (data_only), telling formula cells and error cells apart."""
+
+    def cell_value(self, element: Any) -> tuple[int, int, Any]:
+        cell = self.parse_cell(element)
+        value = CellError(str(cell["value"])) if cell["data_type"] == "e" else cell["value"]
+        if element.find(FORMULA) is not None:
+            value = Formula(value)
+        return cell["row"], cell["column"], value
+
+
+def worksheet_rows(stream: IO[bytes], max_unzipped_bytes: int,
+                   max_cells: int) -> Iterator[tuple[int, dict[int, Any]]]:
+    """(row number, {column index from 0: value}) for each row the first worksheet holds, blank or not.
+    Values are str, int, float, bool, date/time, `Formula` or `CellError`. Raises UnreadableWorkbook."""
+    check_archive(stream, max_unzipped_bytes)
+    try:
+        reader = _FirstSheet(stream, max_cells)
+        reader.read()
+        path = reader.first_worksheet()
+        dates, durations = reader.date_styles()
+        parser = _CellParser(None, reader.shared_string_table(), data_only=True, epoch=reader.wb.epoch,
+                             date_formats=dates, timedelta_formats=durations)
+        with reader.archive.open(path) as source:
+            yield from _rows(parser, source, reader.budget, max_cells)
+    except UnreadableWorkbook:
+        raise
+    except Exception as exc:  # openpyxl, zipfile and XML raise whatever they meet in a damaged file
+        raise UnreadableWorkbook(DAMAGED) from exc
+
+
+def _rows(parser: _CellParser, source: IO[bytes], budget: _Budget,
+          max_cells: int) -> Iterator[tuple[int, dict[int, Any]]]:
+    number, cells, row_element, cell_count = 0, {}, None, 0
+    for element, parent in _units(source, frozenset({CELL}), budget):
+        row = element if element.tag == ROW else parent
+        if row is not row_element:  # a new row: its number, from `r` or the one after the last
+            if row is None or row.tag != ROW:
+                raise UnreadableWorkbook(DAMAGED)  # a cell outside a row
+            number, cells, row_element = _row_number(row, number), {}, row
+            parser.row_counter, parser.col_counter = number, 0
+        if element.tag == CELL:
+            cell_count += 1
+            if cell_count > max_cells:
+                raise too_big(max_cells)
+            _add_cell(cells, number, parser.cell_value(element))
+        else:
+            yield number, cells
+            row_element = None
+
+
+def _row_number(element: Any, previous: int) -> int:
+    """The row's `r`, or the next number when it has none; rows only go down the sheet."""
+    given = element.get("r")
+    if given is None:
+        number = previous + 1
+    elif given.isascii() and given.isdigit() and len(given) <= 7:
+        number = int(given)
+    else:
+        raise UnreadableWorkbook(DAMAGED)
+    if not previous < number <= MAX_ROW_NUMBER:
+        raise UnreadableWorkbook(DAMAGED)
+    return number
+
+
+def _add_cell(cells: dict[int, Any], number: int, cell: tuple[int, int, Any]) -> None:
+    row, column, value = cell
+    if row != number or not 1 <= column <= MAX_COLUMNS or column - 1 in cells:
+        raise UnreadableWorkbook(DAMAGED)
+    if value is not None:
+        cells[column - 1] = value
