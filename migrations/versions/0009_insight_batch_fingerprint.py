@@ -1,14 +1,15 @@
-"""insight batches: a fingerprint of the body each batch id was first applied with, so that the same id
-with another body is refused (409) and an exact repeat answers as the first time.
+"""insight batches: a fingerprint of the body each batch id was first applied with.
+
+The same batch id with another body is then refused (409), and an exact repeat answers as the first time.
 
 Revision ID: 0009_insight_batch_fingerprint
-Revises: 0007_operator_token_version
+Revises: 0008_sentratech_revisions
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0009_insight_batch_fingerprint"
-down_revision = "0007_operator_token_version"
+down_revision = "0008_sentratech_revisions"
 branch_labels = None
 depends_on = None
 
