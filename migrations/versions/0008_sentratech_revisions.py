@@ -1,5 +1,6 @@
-"""sentratech: a revision per record (the dashboard's Idempotency-Key is `<id>:<revision>`, so every
-change of a record is a new request), and a subscription's source holds any text up to 100 characters.
+"""sentratech: a revision per record, and a subscription's source up to 100 characters.
+
+The dashboard's Idempotency-Key is `<id>:<revision>`, so every change of a record is a new request.
 
 Revision ID: 0008_sentratech_revisions
 Revises: 0007_operator_token_version
