@@ -19,8 +19,15 @@ class RequestSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    @pre_load
-    def null_means_not_given(self, data: Any, **_kwargs: Any) -> Any:
+    @pre_load(pass_collection=True)
+    def null_means_not_given(self, data: Any, many: bool, **_kwargs: Any) -> Any:
+        """Per item for a list schema; whatever is not an object (or a list of them) is left to the
+        schema's own type check, which answers it with a 422."""
+        if many:
+            return [self._without_nulls(item) for item in data] if isinstance(data, list) else data
+        return self._without_nulls(data)
+
+    def _without_nulls(self, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
         by_key = {field.data_key or name: field for name, field in self.load_fields.items()}

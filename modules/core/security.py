@@ -91,9 +91,22 @@ def charge(setting: str, cost: int = 1, scope: str | None = None, identity: str 
 
 
 def count(setting: str, scope: str, identity: str, cost: int = 1) -> tuple[RateLimitItem, int] | None:
-    """`charge` without raising: the first limit exceeded and the seconds until its window ends, or None."""
-    return _ask(setting, lambda limiter, limit: limiter.hit(limit, scope, identity, cost=cost), scope, identity) \
-        if cost > 0 else None
+    """`charge` without raising: the first limit exceeded and the seconds until its window ends, or None.
+    A refused charge costs nothing, in any limit of the setting: one bulk SMS over the hour's limit must
+    not use up the rest of the hour."""
+    if cost <= 0:
+        return None
+    charged: list[RateLimitItem] = []
+
+    def allows(limiter: FixedWindowRateLimiter, limit: RateLimitItem) -> bool:
+        charged.append(limit)
+        if limiter.hit(limit, scope, identity, cost=cost):
+            return True
+        for refunded in charged:
+            limiter.storage.incr(refunded.key_for(scope, identity), refunded.get_expiry(), amount=-cost)
+        return False
+
+    return _ask(setting, allows, scope, identity)
 
 
 def exceeded(setting: str, scope: str, identity: str) -> int | None:

@@ -5,6 +5,7 @@ import socket
 import time
 
 import pytest
+from werkzeug.exceptions import TooManyRequests
 
 from modules.core import auth, queue
 from modules.core.errors import ApiError
@@ -159,3 +160,20 @@ def test_wrong_keys_are_limited_per_address(make_app):
     assert int(refused.headers["Retry-After"]) > 0 and "detail" in refused.get_json()
     assert client.post("/limited-ingest", headers={"X-INGEST-KEY": "key-one"}).status_code == 200, \
         "a right key from the same address still works"
+
+
+def test_a_refused_charge_costs_nothing(make_app):
+    """Charging 8 against 10/hour, then 5 (refused), leaves 2: the refused 5 did not use up the hour, in
+    any limit of the setting."""
+    from modules.core.security import charge
+
+    app = make_app(TEST_CHARGE_LIMIT="10/hour;100/day")
+    outcomes = []
+    with app.test_request_context("/"):
+        for cost in (8, 5, 2, 1):
+            try:
+                charge("TEST_CHARGE_LIMIT", cost=cost, scope="test", identity="operator:1")
+                outcomes.append("ok")
+            except TooManyRequests:
+                outcomes.append(429)
+    assert outcomes == ["ok", 429, "ok", 429]
