@@ -11,7 +11,6 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from modules.core import auth
 from modules.core.extensions import db
 from modules.sentratech.models import DemoRequest
 from tests.conftest import TEST_KEYS
@@ -35,13 +34,6 @@ def _chunks(data: bytes, size: int = 64 * 1024):
 
 def _oversized_json(field: str, body: dict) -> bytes:
     return json.dumps({**body, field: "x" * (FIVE_MIB + 1024 * 1024)}).encode()
-
-
-def _operator_token(app) -> str:
-    with app.app_context():
-        operator = auth.create_operator("bodies@example.com", "correct-horse-battery")
-        db.session.commit()
-        return auth.issue_access_token(operator)["access_token"]
 
 
 def test_a_40_mb_body_gets_a_413_its_sender_can_read(served_hub, app):
@@ -76,11 +68,12 @@ def test_a_40_mb_body_with_a_wrong_key_gets_a_401_its_sender_can_read(served_hub
     ("/api/v1/sales/start", "operator", "padding", {"user": {}, "lead": {}}),
     ("/api/auth/login", {}, "password", {"email": "a@example.com"}),
 ])
-def test_a_chunked_body_over_the_limit_is_a_413_not_a_truncated_body(served_hub, app, path, headers, field, body):
+def test_a_chunked_body_over_the_limit_is_a_413_not_a_truncated_body(served_hub, app, operator_headers, path, headers,
+                                                                     field, body):
     """Without Content-Length the same limit holds: before, a 6 MiB chunked body was cut at 5 MiB and the
     cut JSON parsed (a 422, or worse, a stored record)."""
     if headers == "operator":
-        headers = {"Authorization": f"Bearer {_operator_token(app)}"}
+        headers = operator_headers
     answer = requests.post(served_hub.url + path, data=_chunks(_oversized_json(field, body)),
                            headers={**headers, "Content-Type": "application/json"}, timeout=60)
     assert answer.status_code == 413, answer.text[:300]
