@@ -22,11 +22,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     configure(app, config)
     request_log.configure_logging(app)
+    request_log.init_app(app)
     init_extensions(app)
     bodies.init_app(app)
     register_blueprints(app)
     errors.init_app(app)
-    request_log.init_app(app)
     cli.init_app(app)
     return app
 

@@ -50,7 +50,7 @@ PARTNER_ANSWER = {
 def app(make_app, httpserver):
     """Partners are configured and answer like DTech and Arkesel do, so valid requests succeed."""
     httpserver.expect_request(re.compile("^/")).respond_with_json(
-        {**PARTNER_ANSWER, "upload_url": httpserver.url_for("/upload")})
+        {**PARTNER_ANSWER, "upload_url": "https://fuzz-bucket.s3.amazonaws.com/upload?signature=fuzz"})
     return make_app(DIFFERENT_API_BASE=httpserver.url_for("/"),
                     DIFFERENT_ACCOUNT_ID="00000000-0000-4000-8000-000000000001",
                     AWS_ACCESS_KEY_ID="test-access-key", AWS_SECRET_ACCESS_KEY="test-secret-key",

@@ -174,19 +174,20 @@ def cors_origins(config: dict[str, Any]) -> list[str]:
 
 
 def _answer_preflight():
-    """A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) gets an empty 204 on any
-    path, before routing could answer it with a redirect (`/api/customers` -> `/api/customers/`), which
-    browsers do not follow on a preflight. flask-cors adds the CORS headers when the Origin is allowed."""
+    """A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) gets an empty 200, as
+    Flask's own OPTIONS answer, on any path, before routing could answer it with a redirect
+    (`/api/customers` -> `/api/customers/`), which browsers do not follow on a preflight. flask-cors adds
+    the CORS headers when the Origin is allowed."""
     if request.method == "OPTIONS" and "Origin" in request.headers \
             and "Access-Control-Request-Method" in request.headers:
-        return current_app.response_class(status=204)
+        return current_app.response_class(status=200)
     return None
 
 
 def init_cors(app: Flask) -> None:
     """CORS headers only for requests whose Origin is allowed (none without an Origin)."""
     cors.init_app(app, origins=cors_origins(app.config), expose_headers=["X-Request-ID"], always_send=False)
-    app.before_request_funcs.setdefault(None, []).insert(0, _answer_preflight)
+    app.before_request(_answer_preflight)  # after request_log's start (registered earlier): the answer is logged
 
 
 def limiter_storage_uri(url: str) -> str:
