@@ -18,6 +18,7 @@ Two faults of the stack underneath, fixed here once for every endpoint:
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import socket
@@ -57,7 +58,15 @@ class CappedInput(io.RawIOBase):
 
 
 class HubRequest(Request):
-    """Flask's request, with a chunked body held to the request's byte limit (see the module)."""
+    """Flask's request, with a chunked body held to the request's byte limit (see the module), and a JSON
+    body's UTF-8 byte order mark dropped: the backends the hub replaced read JSON with `json.loads(bytes)`,
+    which skips it, and real clients send one (PowerShell 5 writes it into files posted with curl)."""
+
+    def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False) -> Any:
+        data = super().get_data(cache=cache, as_text=False, parse_form_data=parse_form_data)
+        if data.startswith(codecs.BOM_UTF8) and self.is_json:
+            data = data[len(codecs.BOM_UTF8):]
+        return data.decode(errors="replace") if as_text else data
 
     @cached_property
     def stream(self) -> Any:

@@ -136,3 +136,19 @@ def test_a_body_that_never_ends_is_read_only_within_the_bounds(tightly_bounded_h
             b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
     sent, _ = _stream_until_refused(tightly_bounded_hub.url, head, seconds=15)
     assert sent < 64 * 1024 * 1024, f"the server read {sent} bytes of a refused body"
+
+
+@pytest.mark.parametrize("path, headers, body, stored_status", [
+    ("/api/ingest/demo_requests", INGEST_HEADERS, valid_body("demo_requests"), 200),
+    ("/api/tracking-ingest/batch", {"X-API-Key": "test-tracking-key"}, {"events": [{"tracking_id": "lt_bom"}]}, 200),
+    ("/inbound/leads", {"Authorization": f"Bearer {TEST_KEYS['FASTCORE_SITE_INGEST_TOKEN']}"},
+     {"name": "A", "email": "a@example.com", "message": "Hello", "consent": False,
+      "meta": {"source": "site", "request_id": "6a1f0c7e-5b1e-4c55-9a43-0d7f3c9e2b11", "ip_hash": "h",
+               "timestamp_utc": "2026-11-30T10:00:00Z"}}, 201),
+])
+def test_a_json_body_with_a_byte_order_mark_is_read(client, path, headers, body, stored_status):
+    """The replaced backends read JSON with json.loads(bytes), which skips a UTF-8 BOM; PowerShell 5 writes
+    one into the files its users post."""
+    answer = client.post(path, data=b"\xef\xbb\xbf" + json.dumps(body).encode(), headers=headers,
+                         content_type="application/json")
+    assert answer.status_code == stored_status, answer.get_json()
