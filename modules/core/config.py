@@ -79,9 +79,11 @@ CORE_SETTINGS = [
             "Browser origins allowed by CORS (comma-separated)", as_list),
     Setting("INGEST_RATE_LIMIT", "6000/minute", "Requests per caller (per key, else per address) on ingest endpoints"),
     Setting("AUTH_FAILURE_RATE_LIMIT", "60/minute", "Refused credentials (401s) per client address; more get 429"),
-    Setting("LOGIN_ACCOUNT_RATE_LIMIT", "10/5minutes", "Failed sign-ins per operator e-mail, from any address; "
-            "then 429 until the window ends (so an attacker locks an account out for one window at most)"),
-    Setting("LOGIN_ADDRESS_RATE_LIMIT", "30/5minutes", "Failed sign-ins per client address, whatever the e-mail"),
+    Setting("LOGIN_ACCOUNT_RATE_LIMIT", "10/5minutes", "Sign-in attempts per operator e-mail from addresses it "
+            "never signed in from (a right password is not counted); then 429 until the window ends. Addresses "
+            "where the operator signed in within 30 days are exempt, so guesses elsewhere cannot lock them out"),
+    Setting("LOGIN_ADDRESS_RATE_LIMIT", "30/5minutes", "Sign-in attempts per client address, whatever the e-mail "
+            "(a right password is not counted)"),
     Setting("RATE_LIMITS_ENABLED", True, "Enforce rate limits (counted in Redis; let through if Redis is down)",
             as_bool),
     Setting("TRUST_PROXY_HEADERS", False, "Behind a proxy (Heroku): trust X-Forwarded-For/-Proto for one hop",

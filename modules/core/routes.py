@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import redis
 from flask import current_app, request
 from flask_smorest import Blueprint
@@ -12,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from modules import __version__
-from modules.core import auth, outbox, scheduler, security
+from modules.core import auth, login_throttle, outbox, scheduler
 from modules.core.errors import ApiError
 from modules.core.extensions import db
 from modules.core.queue import get_redis
@@ -67,30 +65,19 @@ def health():
 def login(credentials):
     """Exchange an operator's e-mail and password for a bearer access token.
 
-    Failed sign-ins are throttled per e-mail (LOGIN_ACCOUNT_RATE_LIMIT) and per address
-    (LOGIN_ADDRESS_RATE_LIMIT): past either, every attempt, right or wrong, is a 429 with Retry-After
-    until the window ends."""
-    throttles = login_throttles(credentials["email"])
-    waits = [wait for setting, identity in throttles if (wait := security.exceeded(setting, LOGIN_SCOPE, identity))]
-    if waits:
-        raise ApiError(429, body={"detail": f"Too many failed sign-ins; try again in {max(waits)} seconds"},
-                       headers={"Retry-After": str(max(waits))})
+    Sign-ins are throttled per address (LOGIN_ADDRESS_RATE_LIMIT) and per e-mail from addresses the
+    operator never signed in from (LOGIN_ACCOUNT_RATE_LIMIT): past either, every attempt, right or wrong,
+    is a 429 with Retry-After until the window ends (modules/core/login_throttle.py)."""
+    try:
+        attempt = login_throttle.begin(credentials["email"], request.remote_addr)
+    except login_throttle.Throttled as throttled:
+        raise ApiError(429, body={"detail": str(throttled)},
+                       headers={"Retry-After": str(throttled.retry_after)}) from None
     operator = auth.authenticate(credentials["email"], credentials["password"])
     if operator is None:
-        for setting, identity in throttles:
-            security.count(setting, LOGIN_SCOPE, identity)
         raise ApiError(401, body={"detail": "Incorrect email or password"}, headers={"WWW-Authenticate": "Bearer"})
+    attempt.succeeded()
     return auth.issue_access_token(operator)
-
-
-LOGIN_SCOPE = "login-failures"
-
-
-def login_throttles(email: str) -> list[tuple[str, str]]:
-    """(setting, identity) of each login throttle; the e-mail is hashed (no address in Redis keys)."""
-    account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    return [("LOGIN_ACCOUNT_RATE_LIMIT", f"account:{account}"),
-            ("LOGIN_ADDRESS_RATE_LIMIT", f"addr:{request.remote_addr or 'unknown'}")]
 
 
 @blp.route("/api/admin/outbox")

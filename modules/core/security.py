@@ -109,11 +109,18 @@ def count(setting: str, scope: str, identity: str, cost: int = 1) -> tuple[RateL
     return _ask(setting, allows, scope, identity)
 
 
-def exceeded(setting: str, scope: str, identity: str) -> int | None:
-    """Seconds until `identity` may try again when a limit of `setting` is used up in `scope`, else None.
-    Counts nothing."""
-    refused = _ask(setting, lambda limiter, limit: limiter.test(limit, scope, identity), scope, identity)
-    return refused[1] if refused else None
+def refund(setting: str, scope: str, identity: str, cost: int = 1) -> None:
+    """Give back `cost` units charged with `count` (a sign-in that turned out right costs nothing)."""
+    limiter: FixedWindowRateLimiter | None = current_app.extensions.get("hub_rate_limiter")
+    if limiter is None or redis_paused(LIMITER):
+        return
+    try:
+        for limit in _parsed(current_app.config[setting]):
+            limiter.storage.incr(limit.key_for(scope, identity), limit.get_expiry(), amount=-cost)
+    except StorageError as exc:
+        pause_redis(LIMITER)
+        log.warning("rate limit counters unavailable, requests let through for a while",
+                    extra={"error": type(exc.storage_error).__name__})
 
 
 def _ask(setting: str, allows: Callable[[FixedWindowRateLimiter, RateLimitItem], bool], scope: str,

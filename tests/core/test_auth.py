@@ -1,8 +1,12 @@
 """Machine keys and operator accounts: rotation, constant-time checks, signed expiring tokens."""
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
+from werkzeug.serving import make_server
 
 from modules.core import auth
 from modules.core.extensions import db
@@ -96,6 +100,38 @@ def test_wrong_passwords_for_one_account_are_throttled_and_the_right_one_waits_t
     assert 0 < int(right.headers["Retry-After"]) <= 300
     assert "Too many failed sign-ins" in right.get_json()["detail"]
     assert _login(client, email="someone-else@example.com", password="x").status_code == 401, "other accounts are free"
+
+
+def test_guesses_from_elsewhere_never_lock_an_operator_out_of_their_usual_address(make_app, operator_headers):
+    """An address where the operator signed in before is exempt from the per-e-mail throttle: an attacker
+    who keeps using it up, window after window, locks out only addresses the operator never used."""
+    client = make_app(LOGIN_ACCOUNT_RATE_LIMIT="3/5minutes").test_client()
+    assert _login(client, address="192.0.2.50").status_code == 200
+    assert [_login(client, password="guess", address="203.0.113.9").status_code for _ in range(4)] == [
+        401, 401, 401, 429]
+    assert _login(client, address="192.0.2.50").status_code == 200, "the operator's own address still works"
+    assert _login(client, address="198.51.100.77").status_code == 429, "a new address waits for the window"
+
+
+def test_a_burst_of_concurrent_guesses_gets_only_the_limits_worth_of_password_checks(make_app, operator_headers):
+    """Charged before the password is checked: 40 guesses sent at once used to be 40 password checks."""
+    app = make_app(LOGIN_ACCOUNT_RATE_LIMIT="10/5minutes")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/api/auth/login"
+    start = threading.Barrier(40)
+
+    def guess(number):
+        start.wait()
+        return requests.post(url, json={"email": "operator@example.com", "password": f"guess-{number}"},
+                             timeout=60).status_code
+
+    try:
+        with ThreadPoolExecutor(40) as pool:
+            codes = list(pool.map(guess, range(40)))
+    finally:
+        server.shutdown()
+    assert (codes.count(401), codes.count(429)) == (10, 30)
 
 
 def test_guesses_from_one_address_are_throttled_across_accounts(make_app, operator_headers):
