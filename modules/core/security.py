@@ -55,22 +55,28 @@ def caller_identity() -> str:
     `auth`: a hash of the matched key, or `operator:<id>`), else the client's address. What a client merely
     sends (an extra header, `bearer` in another case, a new token of the same operator) never makes a
     new bucket; so a limit must run after the view's auth guard."""
-    return g.get("credential") or "addr:" + (request.remote_addr or "unknown")
+    return g.get("credential") or address_identity()
 
 
-def ingest_limit(setting: str = "INGEST_RATE_LIMIT") -> Callable[[Callable], Callable]:
+def ingest_limit(setting: str = "INGEST_RATE_LIMIT", public_key: bool = False) -> Callable[[Callable], Callable]:
     """Decorator for an ingest view, under its auth guard: at most the limit in `setting` (read at request
-    time, e.g. "6000/minute") per caller, counted per view."""
+    time, e.g. "6000/minute") per caller, counted per view. `public_key`: the view's key is embedded in
+    web pages (a marketing site's forms), so it proves nothing about who calls: each address then has a
+    bucket of its own under the key, and one visitor cannot use up every other visitor's limit."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def limited(*args: Any, **kwargs: Any) -> Any:
-            charge(setting)
+            charge(setting, identity=f"{caller_identity()}|{address_identity()}" if public_key else None)
             return view(*args, **kwargs)
 
         return limited
 
     return decorator
+
+
+def address_identity() -> str:
+    return "addr:" + (request.remote_addr or "unknown")
 
 
 @functools.lru_cache(maxsize=32)
@@ -140,15 +146,20 @@ def _ask(setting: str, allows: Callable[[FixedWindowRateLimiter, RateLimitItem],
     return None
 
 
+def count_refused_credential() -> None:
+    """A credential was presented and refused: count it against the address (AUTH_FAILURE_RATE_LIMIT),
+    since it proves no identity. Raises TooManyRequests over the limit. Every 401 is counted so; a view
+    that still answers a wrong key (with less, as SentraTech's status) calls this itself."""
+    charge("AUTH_FAILURE_RATE_LIMIT", scope=AUTH_FAILURES, identity=address_identity())
+
+
 def _count_refused_credentials(response):
-    """Every 401 counts against its address (AUTH_FAILURE_RATE_LIMIT): wrong keys and forged tokens are
-    limited like any other traffic, by where they come from since they prove no identity. Over the limit,
-    the 401 becomes a 429 in the same envelope (the refused credential never authenticates anyway)."""
+    """Every 401 counts against its address; over the limit, the 401 becomes a 429 in the same envelope
+    (the refused credential never authenticates anyway)."""
     if response.status_code != 401:
         return response
-    address = "addr:" + (request.remote_addr or "unknown")
     try:
-        charge("AUTH_FAILURE_RATE_LIMIT", scope=AUTH_FAILURES, identity=address)
+        count_refused_credential()
     except TooManyRequests as refused:
         return current_app.handle_user_exception(refused)
     return response

@@ -9,7 +9,7 @@ from typing import Any
 from flask import request
 from sqlalchemy.exc import OperationalError
 
-from modules.core import auth
+from modules.core import auth, security
 from modules.core.errors import ApiError, fastapi_envelope, register_envelope
 from modules.core.extensions import db
 from modules.core.schemas import DetailSchema
@@ -84,7 +84,7 @@ def _add_ingest_route(form: Form) -> None:
                       "The record is committed before the answer; a worker delivers it to the dashboard later.")
     decorators = [
         require_ingest_key,
-        ingest_limit(),
+        ingest_limit(public_key=True),  # INGEST_KEY is in the site's pages: a bucket per visitor address
         blp.arguments(form.schema()),  # an instance: a class would be instantiated per request
         blp.response(200, IngestAnswerSchema),
         blp.alt_response(401, schema=DetailSchema, description="Missing or wrong X-INGEST-KEY"),
@@ -109,8 +109,11 @@ def ingest_status(form_type: str):
     """Record counts by sync state; with a read key (INGEST_READ_KEY) in X-INGEST-KEY, also the 10 latest
     records, newest first. The ingest key (INGEST_KEY), which the site's pages embed, gets the counts only."""
     form = FORMS[form_type]
+    reads = read_key_valid()
+    if not reads and request.headers.get(INGEST_KEY_HEADER) and not ingest_key_valid():
+        security.count_refused_credential()  # a wrong key counts per address, as on every other endpoint
     answer = services.sync_counts(form)
-    if read_key_valid():
+    if reads:
         answer[form.recent_key] = services.recent_records(form)
     return answer
 

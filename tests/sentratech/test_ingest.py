@@ -317,6 +317,20 @@ def test_a_key_over_its_rate_limit_gets_429_and_nothing_is_stored(make_app):
     assert len(stored(app, "subscriptions")) == 2, "the refused posts stored nothing"
 
 
+def test_one_visitor_cannot_use_up_the_public_keys_limit_for_everyone(make_app):
+    """INGEST_KEY sits in the site's pages, so it proves nothing about who posts: each address has its own
+    bucket under the key (an extra header or a header in another case still gives none)."""
+    client = make_app(INGEST_RATE_LIMIT="2/minute").test_client()
+
+    def post_from(address, **headers):
+        return client.post("/api/ingest/subscriptions", json=valid_body("subscriptions", email=f"{address}@x.org"),
+                           headers={**INGEST_HEADERS, **headers}, environ_base={"REMOTE_ADDR": address}).status_code
+
+    assert [post_from("203.0.113.5"), post_from("203.0.113.5", **{"X-API-Key": "other"}),
+            post_from("203.0.113.5", Authorization="Bearer x")] == [200, 200, 429]
+    assert post_from("198.51.100.7") == 200, "another visitor is not refused"
+
+
 def test_an_email_that_is_not_a_string_is_a_422(client):
     response = post(client, "subscriptions", valid_body("subscriptions", email=42))
     assert response.status_code == 422

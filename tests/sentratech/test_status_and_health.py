@@ -94,6 +94,16 @@ def test_a_read_key_that_is_also_an_ingest_key_reads_nothing(make_app):
     assert "recent_subscriptions" in client.get("/api/ingest/subscriptions/status", headers=READ_HEADERS).get_json()
 
 
+def test_wrong_keys_on_the_status_count_per_address_like_any_refused_key(make_app):
+    """The status answers a wrong key with the counts, so no 401 counts it: it is counted all the same."""
+    client = make_app(AUTH_FAILURE_RATE_LIMIT="3/minute").test_client()
+    codes = [client.get("/api/ingest/demo_requests/status", headers={"X-INGEST-KEY": f"guess-{n}"}).status_code
+             for n in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert client.get("/api/ingest/demo_requests/status").status_code == 200, "no key: the public counts"
+    assert client.get("/api/ingest/demo_requests/status", headers=INGEST_HEADERS).status_code == 200
+
+
 def test_the_openapi_document_says_the_status_records_need_a_read_key(client):
     spec = client.get("/openapi.json").get_json()
     schemes = spec["components"]["securitySchemes"]
