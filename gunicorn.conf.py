@@ -12,6 +12,9 @@ size) gives the number of worker processes.
 """
 
 import os
+import re
+
+from gunicorn.glogging import Logger
 
 worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -23,3 +26,25 @@ limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
 control_socket_disable = True  # gunicorn's control socket (`--no-control-socket`): not used
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, without what a client sent in a request it could not parse: gunicorn logs the
+    refused request line or header verbatim ("Invalid HTTP Header: 'X-INGEST-KEY secret'"), and those may
+    hold keys, tokens or e-mail addresses. What gunicorn found wrong is kept, the client's text is not;
+    a request gunicorn failed on is logged without its query string."""
+
+    QUOTED = re.compile(r"'.*", re.DOTALL)
+
+    def warning(self, msg, *args, **kwargs):
+        if isinstance(msg, str) and msg.startswith("Invalid request from"):
+            msg = self.QUOTED.sub("[the client's text is not logged]", msg)
+        super().warning(msg, *args, **kwargs)
+
+    def exception(self, msg, *args, **kwargs):
+        if isinstance(msg, str) and msg.startswith("Error handling request"):
+            args = tuple(arg.split("?", 1)[0] if isinstance(arg, str) else arg for arg in args)
+        super().exception(msg, *args, **kwargs)
+
+
+logger_class = RedactingLogger

@@ -89,11 +89,14 @@ def base_config(database_url, redis_server) -> dict:
 
 
 @pytest.fixture(scope="session")
-def served_hub(base_config, migrated):
+def served_hub(base_config, migrated, tmp_path_factory):
     """The hub under gunicorn (gunicorn.conf.py, as the Procfile serves it) on the test database and Redis:
-    for what only a real server shows (slow clients, bodies refused before they are read)."""
+    for what only a real server shows (slow clients, bodies refused before they are read). Its output goes
+    to `served_hub.log_path`."""
     settings = {key: value for key, value in base_config.items() if key != "TESTING"}
-    server = HubServer(settings).wait_until_up()
+    log_path = tmp_path_factory.mktemp("served-hub") / "gunicorn.log"
+    server = HubServer(settings, log_path=log_path).wait_until_up()
+    server.log_path = log_path
     yield server
     server.stop()
 

@@ -152,3 +152,17 @@ def test_a_json_body_with_a_byte_order_mark_is_read(client, path, headers, body,
     answer = client.post(path, data=b"\xef\xbb\xbf" + json.dumps(body).encode(), headers=headers,
                          content_type="application/json")
     assert answer.status_code == stored_status, answer.get_json()
+
+
+def test_a_request_gunicorn_cannot_parse_is_logged_without_what_the_client_sent(served_hub):
+    """gunicorn logged a refused header or request line verbatim: keys, tokens and e-mails with it."""
+    host, port = served_hub.url.removeprefix("http://").split(":")
+    for raw in (b"GET /x HTTP/1.1\r\nHost: x\r\nX-INGEST-KEY leaked-key-value\r\n\r\n",
+                b"GET /api/customers/?search=leaked.person@example.org\x00 HTTP/1.1\r\nHost: x\r\n\r\n"):
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            connection.sendall(raw)
+            assert connection.recv(1024).startswith(b"HTTP/1.1 400")
+    time.sleep(0.5)
+    log = served_hub.log_path.read_text(errors="replace")
+    assert "Invalid request from" in log
+    assert "leaked-key-value" not in log and "leaked.person@example.org" not in log

@@ -105,16 +105,17 @@ class HubServer:
     """The hub under gunicorn with the project's gunicorn.conf.py, the way the Procfile serves it, on a
     free loopback port; `settings` become its environment (no .env is read)."""
 
-    def __init__(self, settings: dict[str, object], workers: int = 2):
+    def __init__(self, settings: dict[str, object], workers: int = 2, log_path: Path | None = None):
         root = Path(__file__).resolve().parents[2]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **{key: str(value) for key, value in settings.items()}, "HUB_ENV_FILE": "",
                "WEB_CONCURRENCY": str(workers), "LOG_LEVEL": "WARNING"}
+        self.log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 (closed by stop)
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "--config", str(root / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{self.port}", "app_modular:create_app()"],
-            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=root, env=env, stdout=self.log, stderr=self.log)
 
     def wait_until_up(self, timeout: float = 30) -> HubServer:
         deadline = time.monotonic() + timeout
@@ -135,3 +136,5 @@ class HubServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.log is not subprocess.DEVNULL:
+            self.log.close()
