@@ -17,7 +17,9 @@ What is accepted is emitted as the browser would request it: the host of an inte
 in IDNA (punycode, UTS #46 as browsers apply it, by the `idna` package: `straße.de` stays `ß`, which
 werkzeug's IDNA 2003 codec would turn into `strasse.de`), and non-ASCII or disallowed characters of
 the path, query and fragment percent-encoded as UTF-8 (werkzeug's `iri_to_uri`, the meaning kept).
-The result is printable ASCII, so every WSGI server can send it.
+The result is printable ASCII, so every WSGI server can send it, and at most MAX_LOCATION_BYTES long:
+2,000 characters of emoji would otherwise become a 24 KB header, past what proxies in front of the hub
+accept (nginx's default header buffers are 4 to 8 KB), so the redirect would fail there.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from werkzeug.urls import iri_to_uri
 
 SCHEMES = ("http", "https")
 MAX_HOST_LENGTH = 253
+MAX_LOCATION_BYTES = 4096
 
 # Exactly the code points of Unicode categories Cc (controls), Zs, Zl, Zp (spaces and separators) and Cs
 # (surrogates); tests/link_tracking/test_destinations.py checks it against `unicodedata`.
@@ -64,6 +67,9 @@ def location_for(url: str) -> str:
     location = iri_to_uri(urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)))
     if not _PRINTABLE_ASCII.match(location):  # cannot happen after the checks above; a header must never get it
         raise UnusableDestination("cannot be sent in a Location header")
+    if len(location) > MAX_LOCATION_BYTES:
+        raise UnusableDestination(f"is {len(location)} bytes long once encoded for the Location header; at most "
+                                  f"{MAX_LOCATION_BYTES} pass every proxy")
     return location
 
 

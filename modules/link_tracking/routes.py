@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from modules import __version__
+from modules.core import security
 from modules.core.extensions import db
 from modules.core.security import ingest_limit
 from modules.core.types import isoformat, utcnow
@@ -26,6 +27,7 @@ from modules.link_tracking.schemas import (
 
 KEY_SECURITY = [{"trackingApiKey": []}]
 SESSION_COOKIE = "lt_session"
+CLICK_SCOPE = "link_tracking.clicks"
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,100}$")
 NOT_FOUND_PAGE = ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Link not found</title></head>"
                   "<body><h1>Link not found</h1><p>This link does not exist or is no longer active.</p>"
@@ -114,6 +116,12 @@ def _header_text(value: str | None, limit: int) -> str | None:
     return cleaned or None
 
 
+def _click_counted() -> bool:
+    """Whether this address is within TRACK_CLICK_RATE_LIMIT. Past it the visitor is still redirected, but
+    no click is stored: one client cannot grow the clicks table or the analytics without bound."""
+    return security.count("TRACK_CLICK_RATE_LIMIT", CLICK_SCOPE, security.address_identity()) is None
+
+
 def _not_found(message: str = "Unknown or inactive tracking link") -> Response:
     """Browsers get a page; API clients get the domain's JSON error."""
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
@@ -142,7 +150,7 @@ def follow_link(tracking_id: str):
     except destinations.UnusableDestination:  # stored before destinations were checked this way
         current_app.logger.warning("tracked link has an unusable destination", extra={"tracking_id": tracking_id})
         return _not_found("The link's destination cannot be used; its owner must change it")
-    if request.method == "HEAD":
+    if request.method == "HEAD" or not _click_counted():
         return _redirect(location)
     session_id = request.cookies.get(SESSION_COOKIE, "")
     new_session = not _SESSION_ID.match(session_id)

@@ -10,6 +10,8 @@ SETTINGS = [
             secret=True),
     Setting("TRACKING_MAX_BODY_BYTES", 5 * 1024 * 1024,
             "Largest /api/tracking-ingest/batch body in bytes (413 above it)", as_int),
+    Setting("TRACK_CLICK_RATE_LIMIT", "300/minute", "Clicks recorded per visitor address on /track/<id>; past "
+            "it the visitor is still redirected but no click is stored"),
     Setting("TRACKING_RATE_LIMIT", "6000/minute",
             "Requests per tracker key on /api/tracking-ingest/batch (429 above it)"),
 ]

@@ -38,6 +38,20 @@ def test_head_answers_like_get_but_records_nothing(client, link, stored_clicks):
     assert client.get("/track/cv-1").status_code == 302 and len(stored_clicks()) == 1
 
 
+def test_one_address_cannot_record_clicks_without_bound(make_app, operator_headers, stored_clicks):
+    """Past TRACK_CLICK_RATE_LIMIT the visitor is still sent on, but no more clicks are stored for that
+    address; other addresses still count."""
+    client = make_app(TRACK_CLICK_RATE_LIMIT="3/minute").test_client()
+    client.post("/api/link-tracking/links", headers=operator_headers,
+                json={"original_url": "https://jobs.example.com/apply", "tracking_id": "cv-9"})
+    answers = [client.get("/track/cv-9", environ_base={"REMOTE_ADDR": "203.0.113.4"}) for _ in range(5)]
+    assert [answer.status_code for answer in answers] == [302] * 5
+    assert {answer.headers["Location"] for answer in answers} == {"https://jobs.example.com/apply"}
+    assert len(stored_clicks()) == 3
+    client.get("/track/cv-9", environ_base={"REMOTE_ADDR": "198.51.100.2"})
+    assert len(stored_clicks()) == 4
+
+
 def test_one_visitor_keeps_one_session(client, link, stored_clicks):
     client.get("/track/cv-1")
     client.get("/track/cv-1")
