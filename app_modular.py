@@ -35,7 +35,7 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
     settings = load_config(overrides)
     check_production(settings)
     app.config.update(settings)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    keep_instance_private(Path(app.instance_path))
     keys = settings["SECRET_KEY"] or _temporary_secret()
     app.config.update(
         SECRET_KEY=keys[0],
@@ -55,6 +55,16 @@ def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
         PROPAGATE_EXCEPTIONS=False,
         JSON_SORT_KEYS=False,
     )
+
+
+def keep_instance_private(path: Path) -> None:
+    """`instance/` holds the SQLite database (personal data, password hashes), the embedded Redis's file
+    (cached partner tokens) and recordings: readable by its owner only, whatever the umask made of it."""
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.chmod(0o700)
+    except PermissionError:
+        logging.getLogger(__name__).warning("instance folder belongs to another user; its mode is left as it is")
 
 
 def _temporary_secret() -> list[str]:

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import time
 
 import pytest
@@ -199,3 +200,8 @@ def test_a_value_out_of_range_answers_422_where_no_schema_caught_it(app):
 
     response = app.test_client().get("/overflow")
     assert (response.status_code, response.get_json()) == (422, {"detail": "A value is out of range."})
+
+
+def test_the_instance_folder_is_readable_by_its_owner_only(app):
+    """It holds the SQLite database, the embedded Redis's file and recordings."""
+    assert os.stat(app.instance_path).st_mode & 0o777 == 0o700
