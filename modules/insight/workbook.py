@@ -15,11 +15,18 @@ declares; a cell keeps whether it is a formula besides the value it last showed 
 an error cell stays an error (`cells.CellError`). The sheet's cells and the shared strings may number at
 most INSIGHT_MAX_CELLS, and all the XML elements read four times that.
 
+Before expat sees a streamed part, `_BoundedMarkup` refuses comments, CDATA sections and processing
+instructions (no spreadsheet program writes them there) and any stretch of more than MAX_TOKEN_BYTES
+without a `<`: so no single XML token (a tag with its attributes, a text) can be longer. Python's expat
+(2.5) rescans an unfinished token at every 16 KB it is fed, so a 26 MB attribute value, which compresses
+to 27 KB, took 35 s of CPU and got the worker killed; now it is refused after the first 256 KB.
+
 This uses openpyxl 3.1 internals (pinned): `ExcelReader`'s steps and `parser`, `WorkSheetParser.parse_cell`.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterator
 from typing import IO, Any
@@ -83,6 +90,41 @@ class _Parts(zipfile.ZipFile):
         return super().open(name, mode, *args, **kwargs)
 
 
+MAX_TOKEN_BYTES = 256 * 1024  # a cell holds at most 32,767 characters: 160 KB even as escaped UTF-8
+_UNUSUAL_MARKUP = re.compile(rb"<!--|<!\[CDATA\[|<\?")
+
+
+class _BoundedMarkup:
+    """A part's bytes as iterparse reads them, refused (UnreadableWorkbook) when they hold a comment, a
+    CDATA section, a processing instruction other than the XML declaration, or more than MAX_TOKEN_BYTES
+    without a `<` (see the module)."""
+
+    def __init__(self, source: IO[bytes]):
+        self.source, self.offset, self.since_tag, self.tail = source, 0, 0, b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.source.read(size)
+        seen = self.tail + data
+        for found in _UNUSUAL_MARKUP.finditer(seen):
+            at = self.offset - len(self.tail) + found.start()
+            if not (found.group() == b"<?" and at <= 3):  # the XML declaration, after a byte order mark at most
+                raise UnreadableWorkbook(DAMAGED)
+        last = data.rfind(b"<")
+        if last < 0:
+            self.since_tag += len(data)
+        else:
+            longest_inside = max((len(run) for run in data[:last].split(b"<")), default=0) \
+                if len(data) > MAX_TOKEN_BYTES else 0
+            self.since_tag = max(self.since_tag + data.find(b"<"), longest_inside)
+            if self.since_tag <= MAX_TOKEN_BYTES:
+                self.since_tag = len(data) - last - 1
+        if self.since_tag > MAX_TOKEN_BYTES:
+            raise UnreadableWorkbook(DAMAGED)
+        self.offset += len(data)
+        self.tail = seen[-8:]
+        return data
+
+
 class _Budget:
     """XML elements left to read in the whole workbook: ELEMENTS_PER_CELL for each cell allowed."""
 
@@ -106,7 +148,7 @@ def _units(source: IO[bytes], units: frozenset[str], budget: _Budget) -> Iterato
     one unit."""
     open_elements: list[Any] = []
     unit_depth = inside = 0
-    for event, element in iterparse(source, events=("start", "end"), forbid_dtd=True):
+    for event, element in iterparse(_BoundedMarkup(source), events=("start", "end"), forbid_dtd=True):
         if event == "start":
             budget.spend()
             open_elements.append(element)

@@ -309,6 +309,18 @@ def empty_cells(count: int):
     return write
 
 
+def one_long_token(opening: bytes, filler: bytes, closing: bytes, size: int):
+    """A row holding one XML token of `size` bytes (an attribute value, a comment): Python's expat rescans
+    an unfinished token at every 16 KB it is fed, so reading it took time growing with its square."""
+    def write(put):
+        put(OPEN + HEAD_ROW + opening)
+        chunk = filler * (1_000_000 // len(filler))
+        for _ in range(size // len(chunk)):
+            put(chunk)
+        put(closing + CLOSE)
+    return write
+
+
 BOMBS = {
     "10 million blank rows": lambda: workbook_with_sheet(blank_rows(10_000_000)),
     "10 million blank rows, declared small": lambda: workbook_with_sheet(blank_rows(10_000_000), 1_000_000),
@@ -316,6 +328,9 @@ BOMBS = {
     "one 600 MB cell, declared small": lambda: workbook_with_sheet(one_huge_cell(600_000_000), 20_000_000),
     "2 million blank rows within the size limit": lambda: workbook_with_sheet(blank_rows(2_000_000)),
     "8 million empty cells within the size limit": lambda: workbook_with_sheet(empty_cells(8_000_000)),
+    "a 26 MB attribute value": lambda: workbook_with_sheet(one_long_token(b'<row r="2" x="', b"A", b'"/>',
+                                                                          26_000_000)),
+    "a 26 MB comment": lambda: workbook_with_sheet(one_long_token(b"<!--", b"<a>", b"-->", 26_000_000)),
 }
 BOMB_MESSAGES = {
     "10 million blank rows": "The workbook unpacks to more than 50 MB",
@@ -324,6 +339,8 @@ BOMB_MESSAGES = {
     "10 million blank rows, declared small": "The file has more than 20000 rows (blank rows count)",
     "2 million blank rows within the size limit": "The file has more than 20000 rows (blank rows count)",
     "8 million empty cells within the size limit": "The workbook holds more than a customer list of 200000 cells",
+    "a 26 MB attribute value": DAMAGED,
+    "a 26 MB comment": DAMAGED,
 }
 
 
@@ -385,3 +402,12 @@ def test_bombs_are_refused_in_bounded_memory(bombs):
 
 def test_the_bomb_builder_really_lies(bombs):
     assert zipfile.ZipFile(bombs["one 600 MB cell, declared small"]).getinfo(SHEET).file_size == 20_000_000
+
+
+def test_the_longest_cell_a_spreadsheet_holds_is_no_long_token(client, operator_headers):
+    """32,767 characters (Excel's most) that each need escaping, as one XML text: read, not refused as damaged
+    (the name is then a row error of its own)."""
+    data = xlsx([["&<" * 16_383 + "&", "ACC-1", "0241234567", "10"]])
+    response = upload(client, operator_headers, data, "long.xlsx")
+    [(_number, account, _arrears, errors)] = rows_of(response)
+    assert account == "ACC-1" and any(error.startswith("name:") for error in errors)
