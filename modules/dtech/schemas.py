@@ -2,7 +2,9 @@
 
 Request schemas, nested ones included, are the core's `RequestSchema`: unknown keys are ignored, as the
 original FastAPI backend did, and `null` in an optional field means "not given" (DTech's guide builds
-bodies with pydantic's `.dict()`, which writes `"email": null`). Every listed field is validated.
+bodies with pydantic's `.dict()`, which writes `"email": null`). Every listed field is validated. Enum
+values (a recording's content type, a status filter) are accepted in any ASCII case and used in their
+canonical spelling; integers in a query string are read as the core's `LaxInteger` reads them.
 """
 
 from datetime import UTC, datetime
@@ -10,7 +12,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from modules.core.fields import DateTimeUTC, StorableString
+from modules.core.fields import CanonicalChoice, DateTimeUTC, LaxInteger, StorableString
 from modules.core.schemas import RequestSchema
 from modules.dtech.models import PROCESS_STATUSES, RECORDING_STATUSES
 
@@ -19,7 +21,7 @@ PHONE = validate.Regexp(r"^\([0-9]{3}\) [0-9]{3}-[0-9]{4}\Z", error="Phone numbe
 MD5_HEX = validate.Regexp(r"^[0-9a-fA-F]{32}\Z", error="Give the file's MD5 as 32 hexadecimal characters.")
 PARTNER_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}\Z",
                              error="Ids are 1 to 100 letters, digits, '_', '.', ':' or '-'.")
-CONTENT_TYPES = ("audio/wav", "audio/mpeg")
+CONTENT_TYPES = ("audio/wav", "audio/mpeg")  # canonical: MIME types are case-insensitive, DTech gets these
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -98,7 +100,7 @@ class CallRecordingUrlSchema(AccountSchema):
     date_end = DateTimeUTC(required=True, metadata={"description": "ISO 8601, after date_start"})
     recording_hash = fields.String(required=True, validate=MD5_HEX, metadata={"description": "MD5 of the file"})
     filename = text(200)
-    content_type = fields.String(required=True, validate=validate.OneOf(CONTENT_TYPES))
+    content_type = CanonicalChoice(CONTENT_TYPES, required=True)
     external_ref = text(200, required=False)
 
     @validates_schema
@@ -123,14 +125,14 @@ class StatusPathSchema(ProcessPathSchema):
 
 
 class SalesProcessQuerySchema(RequestSchema):
-    status = fields.String(validate=validate.OneOf(PROCESS_STATUSES))
+    status = CanonicalChoice(PROCESS_STATUSES)
     agent_id = text(100, required=False)
     account_id = fields.UUID()
     search = text(100, required=False, metadata={"description": "Part of the lead's name or phone"})
     created_from = DateTimeUTC()
     created_to = DateTimeUTC()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    page = LaxInteger(load_default=1, validate=validate.Range(min=1, max=100_000))
+    limit = LaxInteger(load_default=50, validate=validate.Range(min=1, max=100))
 
 
 # Answers ------------------------------------------------------------------------------------------------

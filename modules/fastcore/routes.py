@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from marshmallow import ValidationError
+
 from modules.core.errors import ApiError
+from modules.core.fields import CanonicalChoice
 from modules.core.schemas import DetailSchema
 from modules.core.security import ingest_limit
 from modules.fastcore import blp, fallback, services
@@ -27,10 +30,20 @@ from modules.fastcore.schemas import (
 
 DUPLICATE = "Duplicate request (request_id already processed)"
 ADMIN_SECURITY = [{"fastcoreAdminToken": []}, {"operatorBearer": []}]
+LEAD_STATUS = CanonicalChoice(LEAD_STATUSES)
 
 
 def lead_not_found() -> ApiError:
     return ApiError(404, body={"detail": "Lead not found"})
+
+
+def canonical_status(value: str) -> str:
+    """A lead status given in any ASCII case, in its canonical spelling ("RESOLVED" -> "resolved"); anything
+    else is the contract's 400 naming the statuses."""
+    try:
+        return LEAD_STATUS.deserialize(value)
+    except ValidationError:
+        raise ApiError(400, body={"detail": f"Invalid status. Must be one of: {', '.join(LEAD_STATUSES)}"}) from None
 
 
 def admin_only(view):
@@ -103,13 +116,12 @@ def lead_detail(lead_id):
 @blp.alt_response(400, schema=DetailSchema, description="Not one of " + ", ".join(LEAD_STATUSES))
 @blp.alt_response(404, schema=DetailSchema, description="Lead not found")
 def change_status(query, lead_id):
-    """Move a lead to received, processing, resolved or archived (audited)."""
-    if query["new_status"] not in LEAD_STATUSES:
-        raise ApiError(400, body={"detail": f"Invalid status. Must be one of: {', '.join(LEAD_STATUSES)}"})
+    """Move a lead to received, processing, resolved or archived, in any case (audited)."""
+    new_status = canonical_status(query["new_status"])
     lead = services.find_lead(lead_id)
     if lead is None:
         raise lead_not_found()
-    return services.change_status(lead, query["new_status"], actor())
+    return services.change_status(lead, new_status, actor())
 
 
 @blp.route("/admin/queue/stats")

@@ -4,23 +4,44 @@ Request schemas, nested ones included, are the core's `RequestSchema`: unknown k
 ignored, as the original FastAPI service did, so a site that sends an extra form field keeps working,
 and `null` in an optional field means "not given" (pydantic-style clients write `"phone": null`).
 Every text field refuses NUL characters and lone surrogates, which the database cannot store, so
-such input is a 422 rather than a 500.
+such input is a 422 rather than a 500. Values are read as leniently as the original (pydantic, lax
+mode) read them where the meaning stays the same: enum values in any ASCII case (stored in their
+canonical spelling), digit strings for integers, a boolean's usual words in any case.
 """
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, post_load, validate
 
-from modules.core.fields import DateTimeUTC, EmailAddress, StorableString
+from modules.core.fields import CanonicalChoice, DateTimeUTC, EmailAddress, LaxInteger, StorableString
 from modules.core.schemas import RequestSchema
 from modules.fastcore.models import LEAD_STATUSES, SERVICES
 
 
-class OptionalText(StorableString):
-    """An optional string, stripped; the schema's post_load turns an empty one into None ("not given")."""
+class TrimmedText(StorableString):
+    """A string with its surrounding whitespace removed (Unicode whitespace, as str.strip() reads it). A
+    required one may not be blank: "   " says nothing, and would be stored and mailed as is. An optional
+    blank one is left empty; the schema's post_load turns it into None ("not given")."""
+
+    default_error_messages = {"blank": "Must not be blank."}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text and self.required:
+            raise self.make_error("blank")
+        return text
+
+
+class LaxBoolean(fields.Boolean):
+    """A boolean read as pydantic's lax mode (the original service) read one: true/false, 0/1 (also 0.0 and
+    1.0), or text that is, in any ASCII letter case, one of 1/0, true/false, t/f, yes/no, y/n, on/off (an
+    HTML checkbox sends "on", some form libraries "True" or "YES"). Anything else, surrounding whitespace
+    included, is refused rather than guessed."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value.isascii():
+            value = value.lower()
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def _blank_as_none(data: dict, *keys: str) -> dict:
@@ -35,7 +56,7 @@ class LeadMetaSchema(RequestSchema):
     ip_hash = StorableString(required=True, validate=validate.Length(min=1, max=128),
                              metadata={"description": "Hash of the client IP (a raw IP is never stored)"})
     timestamp_utc = DateTimeUTC(required=True, metadata={"description": "ISO 8601; naive means UTC; kept in UTC"})
-    user_agent_hash = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    user_agent_hash = TrimmedText(load_default=None, allow_none=True, validate=validate.Length(max=128))
 
     @post_load
     def timestamp_as_text(self, data, **_kwargs):
@@ -44,14 +65,14 @@ class LeadMetaSchema(RequestSchema):
 
 
 class LeadInSchema(RequestSchema):
-    name = StorableString(required=True, validate=validate.Length(min=1, max=200))
+    name = TrimmedText(required=True, validate=validate.Length(max=200))
     email = EmailAddress(required=True, validate=validate.Length(max=254),
                          error_messages={"invalid_email": "value is not a valid email address: {reason}"})
-    phone = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=50))
-    company = OptionalText(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    service = StorableString(load_default=None, allow_none=True, validate=validate.OneOf(SERVICES))
-    message = StorableString(required=True, validate=validate.Length(min=1, max=10000))
-    consent = fields.Boolean(required=True, metadata={"description": "true: the lead gets a welcome e-mail"})
+    phone = TrimmedText(load_default=None, allow_none=True, validate=validate.Length(max=50))
+    company = TrimmedText(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    service = CanonicalChoice(SERVICES, load_default=None, allow_none=True)
+    message = TrimmedText(required=True, validate=validate.Length(max=10000))
+    consent = LaxBoolean(required=True, metadata={"description": "true: the lead gets a welcome e-mail"})
     meta = fields.Nested(LeadMetaSchema, required=True)
 
     @post_load
@@ -71,9 +92,9 @@ class DuplicateSchema(Schema):
 
 
 class LeadListQuerySchema(RequestSchema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
-    status_filter = fields.String(validate=validate.OneOf(LEAD_STATUSES))
+    limit = LaxInteger(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = LaxInteger(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+    status_filter = CanonicalChoice(LEAD_STATUSES)
 
 
 class LeadSummarySchema(Schema):
@@ -113,7 +134,10 @@ class LeadDetailSchema(LeadSummarySchema):
 
 
 class StatusQuerySchema(RequestSchema):
-    new_status = fields.String(required=True, metadata={"description": " | ".join(LEAD_STATUSES)})
+    """`new_status` is checked by the view (`routes.canonical_status`): the contract answers a value that is
+    not a status with a 400, before the lead is looked up, not with the 422 of a schema."""
+
+    new_status = fields.String(required=True, metadata={"description": " | ".join(LEAD_STATUSES) + " (any case)"})
 
 
 class StatusChangedSchema(Schema):

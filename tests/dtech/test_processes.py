@@ -45,6 +45,11 @@ FILTERS = [
     ("?search=5%25", []),
     ("?created_from=2026-11-21T00:00:00Z&created_to=2026-11-21T23:59:59Z", ["sp-4", "sp-3"]),
     ("?status=in_progress&agent_id=agent-1", ["sp-5", "sp-1"]),
+    ("?status=IN_PROGRESS", ["sp-5", "sp-4", "sp-1"]),
+    ("?status=Stopped", ["sp-3"]),
+    ("?status=%20Complete%20", ["sp-2"]),
+    ("?limit=%202%20&page=+2", ["sp-3", "sp-2"]),
+    ("?limit=2.0&page=02", ["sp-3", "sp-2"]),
 ]
 
 
@@ -66,6 +71,8 @@ def test_pages(client, operator_headers, processes):
 
 def test_bad_filters_are_400(client, operator_headers):
     for query, field in [("?limit=101", "limit"), ("?page=0", "page"), ("?status=sold", "status"),
+                         ("?status=in-progress", "status"), ("?status=%C5%BFtopped", "status"),
+                         ("?limit=1_0", "limit"), ("?limit=%D9%A5", "limit"), ("?page=1.5", "page"),
                          ("?account_id=x", "account_id"), ("?created_from=monday", "created_from")]:
         response = client.get(LIST + query, headers=operator_headers)
         assert (response.status_code, response.get_json()["code"]) == (400, "VALIDATION_ERROR"), query

@@ -45,6 +45,10 @@ def nothing_happened(app, partner):
      "Invalid request: date_start: Date out of range."),
     (RECORDING_URL, recording(content_type="audio/ogg"),
      "Invalid request: content_type: Must be one of: audio/wav, audio/mpeg."),
+    (RECORDING_URL, recording(content_type="audio/wav; codecs=1"),
+     "Invalid request: content_type: Must be one of: audio/wav, audio/mpeg."),
+    (RECORDING_URL, recording(content_type="ＡＵＤＩＯ/wav"),
+     "Invalid request: content_type: Must be one of: audio/wav, audio/mpeg."),
     (RECORDING_URL, recording(filename="a" * 201), "Invalid request: filename: Length must be between 1 and 200."),
     (RECORDING_URL, recording(recording_hash="abc"),
      "Invalid request: recording_hash: Give the file's MD5 as 32 hexadecimal characters."),
@@ -59,7 +63,8 @@ def nothing_happened(app, partner):
      "Invalid request: date_start: Not a valid datetime."),
     (RECORDING_URL, recording(date_start="2026-11-22T08:00:00", date_end="2026-11-22T09:00:00+01:00"),
      "Invalid request: date_end: Must be after date_start."),
-], ids=["phone", "uuid", "date-order", "date-range", "content-type", "filename-201", "hash", "date-format",
+], ids=["phone", "uuid", "date-order", "date-range", "content-type", "content-type-params",
+        "content-type-fullwidth", "filename-201", "hash", "date-format",
         "continue-nested", "nul", "year-0", "year-10000", "year-9999-behind", "offset-24h", "naive-vs-aware"])
 def test_invalid_fields_are_named(app, client, operator_headers, partner, path, body, detail):
     response = client.post(path, json=body, headers=operator_headers)

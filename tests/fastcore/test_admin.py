@@ -148,3 +148,52 @@ def test_admin_reads_answer_503_while_the_database_is_down(database_down_app):
     response = database_down_app.test_client().get("/admin/leads", headers=ADMIN)
     assert response.status_code == 503
     assert response.get_json() == {"detail": "Service temporarily unavailable, please retry"}
+
+
+@pytest.mark.parametrize("status_filter", ["processing", "PROCESSING", "Processing", "%20processing%20"])
+def test_the_status_filter_takes_a_status_in_any_case(app, client, status_filter):
+    ids = add_leads(app, 4)
+    page = client.get(f"/admin/leads?status_filter={status_filter}", headers=ADMIN).get_json()
+    assert (page["total"], [lead["id"] for lead in page["leads"]]) == (2, [ids[3], ids[1]])
+    received = client.get("/admin/leads?status_filter=RECEIVED", headers=ADMIN).get_json()
+    assert [lead["id"] for lead in received["leads"]] == [ids[2], ids[0]]
+
+
+@pytest.mark.parametrize("query, shown", [("limit=2&offset=1", (2, 1)), ("limit=%202%20&offset=+1", (2, 1)),
+                                          ("limit=2.0&offset=01", (2, 1))])
+def test_paging_takes_digit_strings_as_the_original_did(app, client, query, shown):
+    ids = add_leads(app, 4)
+    page = client.get(f"/admin/leads?{query}", headers=ADMIN).get_json()
+    assert ((page["limit"], page["offset"]), [lead["id"] for lead in page["leads"]]) == (shown, [ids[2], ids[1]])
+
+
+@pytest.mark.parametrize("query", ["limit=1_0", "limit=%D9%A5", "limit=2.5", "limit=1e1", "limit=", "offset=1,000",
+                                   "status_filter=receivedd", "status_filter=%C5%BFtatus"])
+def test_paging_and_filter_values_that_could_be_read_two_ways_are_422(client, query):
+    response = client.get(f"/admin/leads?{query}", headers=ADMIN)
+    assert response.status_code == 422
+    [item] = response.get_json()["detail"]
+    assert item["loc"] == ["query", query.split("=")[0]]
+
+
+@pytest.mark.parametrize("sent", ["RESOLVED", "Resolved", "rEsOlVeD", "%20resolved%20"])
+def test_a_status_change_takes_a_status_in_any_case_and_stores_it_canonically(app, client, sent):
+    [lead_id] = add_leads(app, 1)
+    response = client.patch(f"/admin/leads/{lead_id}/status?new_status={sent}", headers=ADMIN)
+    assert (response.status_code, response.get_json()) == (200, {"id": lead_id, "status": "resolved"})
+    with app.app_context():
+        assert db.session.get(Lead, lead_id).status == "resolved"
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.event == "lead.status_changed"))
+        assert entry.details == {"from": "received", "to": "resolved"}
+    assert client.get("/admin/leads?status_filter=resolved", headers=ADMIN).get_json()["total"] == 1
+
+
+@pytest.mark.parametrize("sent", ["resolve", "RESOLVED!", "ʀesolved", "resolved%00", "", "%20"])
+def test_a_status_that_is_none_of_the_choices_in_any_case_is_still_a_400_before_the_lookup(app, client, sent):
+    [lead_id] = add_leads(app, 1)
+    invalid = {"detail": "Invalid status. Must be one of: received, processing, resolved, archived"}
+    for target in (lead_id, str(uuid.uuid4())):
+        response = client.patch(f"/admin/leads/{target}/status?new_status={sent}", headers=ADMIN)
+        assert (response.status_code, response.get_json()) == (400, invalid)
+    with app.app_context():
+        assert db.session.get(Lead, lead_id).status == "received"

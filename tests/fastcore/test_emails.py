@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -194,3 +194,39 @@ def test_an_admin_address_whose_domain_has_no_idna_form_fails_at_once_naming_the
     assert rows["admin_alert"] == ("dead", 1, "ADMIN_EMAIL: the domain has no IDNA form, so no SMTP server can be "
                                               "given it")
     assert rows["welcome_email"][0] == "delivered"
+
+
+def test_every_email_carries_a_date_header_of_its_sending(app, client, worker, smtp_server):
+    post_lead(client)
+    before = datetime.now(UTC).replace(microsecond=0)
+    worker.drain()
+    after = datetime.now(UTC)
+    assert len(smtp_server.received) == 2
+    for mail in smtp_server.received:
+        [date] = mail.message.get_all("Date")
+        assert not date.defects, "the header parses as an RFC 5322 date"
+        assert date.endswith(" -0000"), "UTC, with no claim about the sender's local zone (RFC 5322 3.3)"
+        assert before <= date.datetime.replace(tzinfo=UTC) <= after
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("=?utf-8?q?encoded?=", "=?utf-8?q?encoded?="),
+    ("  =?UTF-8?B?U3Bvb2Y=?=  Zoë  ", "=?UTF-8?B?U3Bvb2Y=?= Zoë"),
+    ("=?iso-8859-1?q?caf=E9?=" + " Ñúñez" * 25, "=?iso-8859-1?q?caf=E9?=" + " Ñúñez" * 25),
+    ("Jeanne =?", "Jeanne =?"),
+], ids=["encoded-word", "base64-word-and-unicode", "long-folded", "half-a-marker"])
+def test_the_alert_subject_shows_the_name_exactly_as_the_lead_typed_it(app, client, worker, smtp_server, name, shown):
+    post_lead(client, name=name)
+    worker.drain()
+    [alert] = smtp_server.to(ADMIN_INBOX)
+    assert alert.message["Subject"] == f"New lead: {shown} (compresseurs)"
+    assert f"Name:     {name.strip()}" in alert.part("text/plain").splitlines(), "the body shows the name as stored"
+
+
+def test_the_subject_is_literal_in_a_message_sent_with_smtputf8_too(make_app, fastcore_settings, smtputf8_server):
+    app = unicode_app(make_app, fastcore_settings, smtputf8_server, FROM_EMAIL="équipe@exämple.com")
+    post_lead(app.test_client(), name="=?utf-8?q?encoded?= Zoë")
+    Drainer(app).drain()
+    [alert] = smtputf8_server.to(f"ventes@{IDNA_DOMAIN}")
+    assert "SMTPUTF8" in alert.mail_options
+    assert alert.message["Subject"] == "New lead: =?utf-8?q?encoded?= Zoë (compresseurs)"

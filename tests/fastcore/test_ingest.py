@@ -278,3 +278,85 @@ def test_extra_headers_or_another_address_give_the_site_no_fresh_bucket(make_app
     codes = [client.post("/inbound/leads", json=lead_body(), headers=headers,
                          environ_base={"REMOTE_ADDR": address}).status_code for headers, address in disguises]
     assert codes == [201, 429]
+
+
+def stored_lead(app, response) -> Lead:
+    assert response.status_code == 201, response.get_json()
+    with app.app_context():
+        return db.session.get(Lead, response.get_json()["leadId"])
+
+
+@pytest.mark.parametrize("sent, stored", [
+    ("PONTS", "ponts"), ("Compresseurs", "compresseurs"), ("cAbInEs", "cabines"), (" Diagnostic ", "diagnostic"),
+    ("autre", "autre"),
+])
+def test_a_service_in_any_case_is_stored_in_its_canonical_spelling(app, client, sent, stored):
+    assert stored_lead(app, client.post("/inbound/leads", json=lead_body(service=sent), headers=SITE)).service == stored
+
+
+SERVICE_CHOICES = "Must be one of: ponts, cabines, compresseurs, diagnostic, autre."
+
+
+@pytest.mark.parametrize("service, message", [
+    *[(text, SERVICE_CHOICES) for text in ("boats", "pont", "PONTS!", "ponts autre", "ſervice", "ＰＯＮＴＳ", "")],
+    (7, "Not a valid string."),
+])
+def test_a_service_that_is_none_of_the_choices_is_still_a_422(app, client, service, message):
+    response = client.post("/inbound/leads", json=lead_body(service=service), headers=SITE)
+    assert response.status_code == 422
+    assert response.get_json() == {"detail": [{"loc": ["body", "service"], "msg": message, "type": "value_error"}]}
+    assert lead_count(app) == 0
+
+
+def test_name_and_message_are_stored_trimmed(app, client):
+    response = client.post("/inbound/leads", json=lead_body(name="  Jeanne Test \t", message="\n  Need a quote.  \n"),
+                           headers=SITE)
+    lead = stored_lead(app, response)
+    assert (lead.name, lead.message) == ("Jeanne Test", "Need a quote.")
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n \r\n", "\u00a0\u2003\u3000"], ids=["empty", "spaces", "newlines",
+                                                                                    "unicode-spaces"])
+def test_a_blank_name_or_message_is_a_422_naming_each(app, client, blank):
+    response = client.post("/inbound/leads", json=lead_body(name=blank, message=blank), headers=SITE)
+    assert response.status_code == 422
+    assert sorted(response.get_json()["detail"], key=lambda item: item["loc"]) == [
+        {"loc": ["body", "message"], "msg": "Must not be blank.", "type": "value_error"},
+        {"loc": ["body", "name"], "msg": "Must not be blank.", "type": "value_error"}]
+    assert lead_count(app) == 0
+
+
+def test_the_length_limits_count_the_trimmed_text(app, client):
+    lead = stored_lead(app, client.post("/inbound/leads", json=lead_body(name=f"  {'n' * 200}  "), headers=SITE))
+    assert lead.name == "n" * 200
+    response = client.post("/inbound/leads", json=lead_body(name="n" * 201), headers=SITE)
+    assert response.get_json() == {"detail": [{"loc": ["body", "name"], "msg": "Longer than maximum length 200.",
+                                               "type": "value_error"}]}
+
+
+# What pydantic's lax mode (the original service) read as a boolean: JSON booleans, 0/1 (and 0.0/1.0), and
+# the words below in any ASCII case; HTML forms send "on", some form libraries "True" or "YES".
+CONSENT_WORDS = {True: ["true", "True", "TRUE", "tRuE", "t", "T", "yes", "Yes", "YES", "y", "on", "On", "ON", "oN",
+                        "1", 1, 1.0, True],
+                 False: ["false", "False", "FALSE", "fAlSe", "f", "no", "No", "NO", "n", "N", "off", "Off", "OFF",
+                         "oFf", "0", 0, 0.0, False]}
+
+
+@pytest.mark.parametrize("consent, meaning", [(value, meaning) for meaning, values in CONSENT_WORDS.items()
+                                              for value in values])
+def test_consent_is_read_as_the_original_read_a_boolean(app, client, consent, meaning):
+    lead = stored_lead(app, client.post("/inbound/leads", json=lead_body(consent=consent), headers=SITE))
+    assert lead.consent is meaning
+    with app.app_context():
+        kinds = db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.subject_id == lead.id)).all()
+    assert ("fastcore.welcome_email" in kinds) is meaning, "the welcome e-mail follows the consent read"
+
+
+@pytest.mark.parametrize("consent", ["maybe", "2", 2, -1, 0.5, "", " true", "true ", "yes please", "ｙｅｓ", "İ",
+                                     [True], {"value": True}])
+def test_consent_that_is_no_boolean_word_is_a_422(app, client, consent):
+    response = client.post("/inbound/leads", json=lead_body(consent=consent), headers=SITE)
+    assert response.status_code == 422
+    assert response.get_json() == {"detail": [{"loc": ["body", "consent"], "msg": "Not a valid boolean.",
+                                               "type": "value_error"}]}
+    assert lead_count(app) == 0
