@@ -5,12 +5,17 @@ sends such cells as JSON numbers. In a text column (name, account number, phone)
 may have changed is refused with a message saying so, never stored changed: a date or time, a formula
 result, an error cell, a boolean, a number that is not an integer, or one of 15 digits or more (a
 spreadsheet keeps 15 significant digits and JavaScript about as many: `1.2345678901234567e+19` has lost
-some). An amount is read as the spreadsheet shows it (see `normalise.parse_amount`); a formula's result
-is accepted there, as the number it showed.
+some). A number shown through a number format is read as shown when the format is only zeros (`00000`
+shows 123 as 00123, as account numbers with leading zeros are kept); any other format (`"ACC-"0000`,
+`#,##0`) is refused in a text column, never guessed at. A text in scientific notation (`1.23457E+15`,
+which a spreadsheet writes in a CSV export for a long number it has rounded) is refused there too.
+An amount is read as the spreadsheet shows it (see `normalise.parse_amount`); a formula's result is
+accepted there, as the number it showed, as is a formatted number, by its value.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -31,6 +36,31 @@ class Formula:
 
 
 @dataclass(frozen=True)
+class Formatted:
+    """A typed number that the spreadsheet shows through a number format other than General: `code` is the
+    format (`00000`, `"ACC-"0000`, `#,##0.00`)."""
+
+    value: int | float
+    code: str
+
+    def text(self) -> str:
+        """The number as the spreadsheet shows it, for a format made only of zeros (a whole number padded
+        with zeros to the format's width, `-00123` for -123 under `00000`); ValueError for any other."""
+        if not _ZEROS.fullmatch(self.code):
+            shown_format = repr(self.code) if self.code else "that this reader does not know"
+            raise ValueError(f"The spreadsheet shows the number {shown(self.value)} through the number format "
+                             f"{shown_format}, so what it shows is not what the cell holds: {TEXT_COLUMN_ADVICE}.")
+        digits = text_of(self.value)
+        sign, digits = ("-", digits[1:]) if digits.startswith("-") else ("", digits)
+        return sign + digits.zfill(len(self.code))
+
+
+_ZEROS = re.compile(r"0+")
+# A number in scientific notation, as spreadsheets and JavaScript write one: one digit before the point.
+_SCIENTIFIC = re.compile(r"[+-]?[0-9](?:\.[0-9]+)?[eE][+-][0-9]+")
+
+
+@dataclass(frozen=True)
 class CellError:
     """A cell that shows an error: `#N/A`, `#DIV/0!`, `#VALUE!`..."""
 
@@ -47,6 +77,11 @@ def shown(value: Any) -> str:
         return shown(value.value)
     if isinstance(value, CellError):
         return value.code
+    if isinstance(value, Formatted):
+        try:
+            return value.text()
+        except ValueError:
+            return shown(value.value)
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
@@ -76,7 +111,12 @@ def text_of(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
+        if _SCIENTIFIC.fullmatch(value.strip()):
+            raise ValueError(f"This looks like a number the spreadsheet rounded ({value.strip()}): format the column "
+                             "as Text and export again.")
         return value
+    if isinstance(value, Formatted):
+        return value.text()
     if isinstance(value, Formula):
         raise ValueError("Is a formula: text columns take typed values only (a formula could change what is "
                          "stored or run when the data is exported).")
@@ -92,7 +132,10 @@ def text_of(value: Any) -> str:
 
 
 def amount_of(value: Any) -> Decimal:
-    """An amount cell or JSON value: a number, a numeric text, or a formula's number (see parse_amount)."""
+    """An amount cell or JSON value: a number (formatted or not), a numeric text, or a formula's number (see
+    parse_amount)."""
+    if isinstance(value, Formatted):
+        value = value.value
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return normalise.parse_amount(value)
     if isinstance(value, Formula):

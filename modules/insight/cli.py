@@ -25,7 +25,8 @@ def insight_group() -> None:
 @insight_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--batch-id", help="Id of this batch; importing it again applies nothing. Default: a new id.")
-@click.option("--action", type=click.Choice(ACTIONS), help="Record this action for every customer in the file.")
+@click.option("--action", type=click.Choice(ACTIONS, case_sensitive=False),
+              help="Record this action for every customer in the file.")
 @click.option("--performed-by", default="cli import", show_default=True, help="Name recorded on the actions.")
 @click.option("--dry-run", is_flag=True, help="Only validate the file and report its errors.")
 @with_appcontext

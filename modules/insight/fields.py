@@ -19,8 +19,10 @@ class _Normalised(fields.String):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         try:
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                value = text_of(value)  # spreadsheets turn account and phone numbers into numbers: 241234567.0
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                # Spreadsheets turn account and phone numbers into numbers (241234567.0), or into a rounded
+                # number in scientific notation once exported (1.23457E+15): see cells.text_of.
+                value = text_of(value)
             return self.clean(super()._deserialize(value, attr, data, **kwargs))
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc

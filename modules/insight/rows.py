@@ -9,6 +9,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from marshmallow import ValidationError
+
+from modules.core.fields import CanonicalChoice
 from modules.insight import normalise
 from modules.insight.cells import amount_of, shown, text_of
 from modules.insight.models import ACTIONS
@@ -61,11 +64,14 @@ def validate_row(number: int, raw: Mapping[str, Any], region: str, with_action: 
         except ValueError as exc:
             row.errors.append((name, str(exc)))
     if with_action and raw.get("action") not in (None, ""):
-        if raw["action"] in ACTIONS:
-            row.clean["action"] = raw["action"]
-        else:
-            row.errors.append(("action", f"Must be one of: {', '.join(ACTIONS)}."))
+        try:
+            row.clean["action"] = _ACTION.deserialize(raw["action"])
+        except ValidationError as exc:
+            row.errors.append(("action", " ".join(exc.messages)))
     return row
+
+
+_ACTION = CanonicalChoice(ACTIONS)  # any letter case: `WARN` is `warn`
 
 
 def validate_rows(numbered: Iterable[tuple[int, Mapping[str, Any]]], region: str,

@@ -2,6 +2,7 @@
 
 Request schemas build on the core's: unknown keys are ignored, as the FastAPI backend the front end was
 written for did, and `null` in an optional field means "not given" (the front end sends `"name": null`).
+Enum values are accepted in any letter case and loaded in their stored spelling (`CanonicalChoice`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from modules.core.fields import DateTimeUTC
+from modules.core.fields import CanonicalChoice, DateTimeUTC
 from modules.core.schemas import RequestSchema as CoreRequestSchema
 from modules.insight.fields import (
     AccountNumber,
@@ -25,10 +26,10 @@ from modules.insight.fields import (
     page_limit,
     page_number,
 )
-from modules.insight.models import ACTION_SOURCES, ACTIONS, CUSTOMER_STATUSES, TEMPLATE_ACTIONS
+from modules.insight.models import ACTION_SOURCES, ACTIONS, CUSTOMER_STATUSES, SMS_SENT, TEMPLATE_ACTIONS
 from modules.insight.templates import check_placeholders
 
-ID = validate.Length(min=1, max=36)
+ID = validate.Length(min=1, max=41)  # a UUID as PostgreSQL reads one: hyphens after any 4 digits, braces
 
 
 def _has_nul(value: Any) -> bool:
@@ -73,7 +74,7 @@ class CustomerCreateSchema(RequestSchema):
     name = PersonName(required=True, metadata={"example": "Ama Mensah-Boateng"})
     account_number = AccountNumber(required=True, metadata={"example": "ACC-1001"})
     phone = Phone(required=True, metadata={"example": "024-123-4567"})
-    status = fields.String(load_default="connected", validate=validate.OneOf(CUSTOMER_STATUSES))
+    status = CanonicalChoice(CUSTOMER_STATUSES, load_default="connected")
     arrears = Amount(load_default=Decimal("0.00"), metadata={"example": "120.50", "description": "Default 0.00"})
 
 
@@ -83,7 +84,7 @@ class CustomerUpdateSchema(RequestSchema):
     name = PersonName()
     account_number = AccountNumber()
     phone = Phone()
-    status = fields.String(validate=validate.OneOf(CUSTOMER_STATUSES))
+    status = CanonicalChoice(CUSTOMER_STATUSES)
     arrears = Amount()
 
 
@@ -101,7 +102,7 @@ class CustomerSchema(Schema):
 class CustomerQuerySchema(QuerySchema):
     search = fields.String(validate=validate.Length(max=100),
                            metadata={"description": "Part of the name, account number or phone"})
-    status = fields.String(validate=validate.OneOf(CUSTOMER_STATUSES))
+    status = CanonicalChoice(CUSTOMER_STATUSES)
     arrears_min = Amount()
     arrears_max = Amount()
     date_from = DateTimeUTC(metadata={"description": "Created at or after (UTC without an offset)"})
@@ -125,8 +126,8 @@ class ActionCreateSchema(RequestSchema):
     signed-in operator."""
 
     customer_id = fields.String(required=True, validate=ID)
-    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
-    source = fields.String(load_default="manual", validate=validate.OneOf(ACTION_SOURCES))
+    action = CanonicalChoice(ACTIONS, required=True)
+    source = CanonicalChoice(ACTION_SOURCES, load_default="manual")
     batch_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
 
 
@@ -141,8 +142,8 @@ class ActionSchema(Schema):
 
 
 class ActionQuerySchema(QuerySchema):
-    action = fields.String(validate=validate.OneOf([*ACTIONS, "sms_sent"]))
-    source = fields.String(validate=validate.OneOf([*ACTION_SOURCES, "sms"]))
+    action = CanonicalChoice([*ACTIONS, SMS_SENT])
+    source = CanonicalChoice([*ACTION_SOURCES, "sms"])
     batch_id = fields.String(validate=validate.Length(max=100))
     page = page_number()
     limit = page_limit()
@@ -281,8 +282,7 @@ class ProcessBatchSchema(RequestSchema):
                        metadata={"description": "Rows: name, account_number, phone, arrears, and an optional action"})
     batch_id = fields.String(validate=validate.Length(min=1, max=100),
                              metadata={"description": "Re-posting the same batch_id applies nothing again"})
-    action = fields.String(validate=validate.OneOf(ACTIONS),
-                           metadata={"description": "Action recorded for rows that name none"})
+    action = CanonicalChoice(ACTIONS, metadata={"description": "Action recorded for rows that name none"})
 
 
 class ProcessBatchResultSchema(Schema):

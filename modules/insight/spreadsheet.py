@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
+
+from openpyxl.utils import get_column_letter
 
 from modules.insight.cells import Formula
 from modules.insight.rows import COLUMNS
@@ -51,6 +55,8 @@ def header_key(value: Any) -> str:
 
 
 _WANTED = {header_key(column): column for column in COLUMNS}
+# Excel's `sep=` line: one character that can separate values (not a quote, a letter, a digit or a space).
+_SEPARATOR_LINE = re.compile(r'sep=(?P<separator>[^"\w \r\n])', re.IGNORECASE)
 
 
 def read_rows(stream: IO[bytes], limits: Limits) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -77,9 +83,13 @@ def _records(lines: Iterator[tuple[int, dict[int, Any]]], limits: Limits) -> Ite
                                + ", ".join(COLUMNS) + ".")
     positions: dict[str, int] = {}
     for index in sorted(header):
-        key = header_key(header[index])
-        if key in _WANTED:
-            positions.setdefault(_WANTED[key], index)
+        column = _WANTED.get(header_key(header[index]))
+        if column in positions:
+            raise SpreadsheetError(f"The column {column} appears twice in the first row (columns "
+                                   f"{get_column_letter(positions[column] + 1)} and {get_column_letter(index + 1)}): "
+                                   "keep one of them, so that no value is read from the wrong one.")
+        if column is not None:
+            positions[column] = index
     missing = [column for column in COLUMNS if column not in positions]
     if missing:
         raise SpreadsheetError(f"Missing column(s): {', '.join(missing)}. The first row must name the columns "
@@ -134,13 +144,21 @@ class _Capped(io.RawIOBase):
 
 
 def _csv_lines(stream: IO[bytes], limits: Limits) -> Iterator[tuple[int, dict[int, Any]]]:
+    """The CSV's records, numbered from 1 as a spreadsheet program shows them. Lines may end in CRLF, LF or
+    CR alone (classic Mac). A first line `sep=;`, which Excel writes and reads, names the delimiter and is
+    not a row; otherwise the delimiter is whichever of `,`, `;` and tab the first line holds most."""
     text = io.TextIOWrapper(io.BufferedReader(_Capped(stream, limits.max_unzipped_bytes)), encoding="utf-8-sig",
                             newline="")
     try:
-        sample = text.read(4096)
-        first_line = sample.splitlines()[0] if sample else ""
-        delimiter = max(",;\t", key=first_line.count)  # Excel writes ";" where "," is the decimal mark
-        for number, cells in enumerate(csv.reader(_chain(sample, text), delimiter=delimiter, strict=True), start=1):
+        lines = _checked_lines(text)
+        first_line = next(lines, "")
+        declared = _SEPARATOR_LINE.fullmatch(first_line.rstrip("\r\n"))
+        if declared:
+            delimiter = declared["separator"]
+        else:
+            delimiter = max(",;\t", key=first_line.count)  # Excel writes ";" where "," is the decimal mark
+            lines = itertools.chain([first_line], lines)
+        for number, cells in enumerate(csv.reader(lines, delimiter=delimiter, strict=True), start=1):
             yield number, dict(enumerate(cells))
     except UnicodeDecodeError as exc:
         raise SpreadsheetError(NOT_UTF8) from exc
@@ -148,15 +166,10 @@ def _csv_lines(stream: IO[bytes], limits: Limits) -> Iterator[tuple[int, dict[in
         raise SpreadsheetError(f"The CSV file cannot be read: {exc}.") from exc
 
 
-def _chain(first: str, rest: IO[str]) -> Iterator[str]:
-    """The lines of `first` followed by the rest of the stream (the delimiter check read the start); a NUL
-    character, which no text file holds, refuses the file."""
-    for line in _lines(first, rest):
+def _checked_lines(text: IO[str]) -> Iterator[str]:
+    """The text's lines, ends kept (any of CRLF, LF or CR ends one: the stream is opened with newline="");
+    a NUL character, which no text file holds, refuses the file."""
+    for line in text:
         if "\x00" in line:
             raise SpreadsheetError(NOT_A_SPREADSHEET + " (It holds NUL characters, which no text file does.)")
         yield line
-
-
-def _lines(first: str, rest: IO[str]) -> Iterator[str]:
-    yield from io.StringIO(first + rest.readline())
-    yield from rest

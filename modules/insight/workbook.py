@@ -1,5 +1,6 @@
-"""Reading the first worksheet of an .xlsx workbook, row by row, within limits checked before and while
-reading, so that a damaged or hostile file is a clear refusal within seconds and bounded memory.
+"""Reading the first visible worksheet of an .xlsx workbook, row by row, within limits checked before and
+while reading, so that a damaged or hostile file is a clear refusal within seconds and bounded memory.
+Hidden sheets (often stale copies) are skipped, as are chartsheets.
 
 Before parsing: the zip's declared sizes (INSIGHT_MAX_UNZIPPED_BYTES in all), its compression methods
 (spreadsheet programs use deflate or none) and that it is an .xlsx (an .ods or another zip is refused).
@@ -9,11 +10,13 @@ external entity is an error, never expanded or fetched).
 
 openpyxl's reader reads the manifest and the workbook part (sheets, date system), parts it parses whole
 and which may be at most 1 MB each. The rest is streamed here, each element dropped once read, and
-counted: the styles (only which cell formats are dates), the shared strings, and the sheet, whose cells
-openpyxl's own cell parser reads. So every row the sheet holds is read, whatever size its `<dimension>`
-declares; a cell keeps whether it is a formula besides the value it last showed (`cells.Formula`), and
-an error cell stays an error (`cells.CellError`). The sheet's cells and the shared strings may number at
-most INSIGHT_MAX_CELLS, and all the XML elements read four times that.
+counted: the styles (only each cell format's number format), the shared strings, and the sheet, whose
+cells openpyxl's own cell parser reads. So every row the sheet holds is read, whatever size its
+`<dimension>` declares; a cell keeps whether it is a formula besides the value it last showed
+(`cells.Formula`), an error cell stays an error (`cells.CellError`), and a number shown through a number
+format other than General keeps that format (`cells.Formatted`), for the columns that read it as text.
+The sheet's cells and the shared strings may number at most INSIGHT_MAX_CELLS, and all the XML elements
+read four times that.
 
 Before expat sees a streamed part, `_BoundedMarkup` refuses comments, CDATA sections and processing
 instructions (no spreadsheet program writes them there) and any stretch of more than MAX_TOKEN_BYTES
@@ -37,7 +40,7 @@ from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_time
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import ARC_STYLE, SHARED_STRINGS, SHEET_MAIN_NS
 
-from modules.insight.cells import CellError, Formula
+from modules.insight.cells import CellError, Formatted, Formula
 
 ROW, CELL, FORMULA, SHARED_STRING, TEXT, RUN, NUMBER_FORMAT, CELL_FORMAT, CELL_FORMATS = (
     f"{{{SHEET_MAIN_NS}}}{name}" for name in ("row", "c", "f", "si", "t", "r", "numFmt", "xf", "cellXfs"))
@@ -47,6 +50,9 @@ MAX_ROW_NUMBER = 1_048_576  # Excel's last row
 MAX_CELL_FORMATS = 65_536  # Excel keeps at most 64,000
 MAX_ELEMENTS_PER_UNIT = 1_000  # a cell is a value, a formula, or a string of rich-text runs
 ELEMENTS_PER_CELL = 4
+# Number formats that show a number as typed. `@` is Text: a number typed before the column was made Text
+# keeps showing as General shows it. A format the workbook does not define ("") is not among them.
+AS_GENERAL = ("general", "@")
 DAMAGED = ("The file is not a readable spreadsheet: the workbook is damaged. Open it in a spreadsheet "
            "program and save it again as .xlsx.")
 
@@ -186,18 +192,24 @@ class _FirstSheet(ExcelReader):
         self.archive.streamed = frozenset(self.valid_files)
 
     def first_worksheet(self) -> str:
-        """The part of the first worksheet (chartsheets are skipped)."""
-        for _sheet, relation in self.parser.find_sheets():
-            if "worksheet" in relation.Type:
+        """The part of the first visible worksheet, in the workbook's order of tabs. Chartsheets and hidden
+        sheets (`hidden`, `veryHidden`: often stale copies nobody sees) are skipped."""
+        worksheets = [(sheet, relation) for sheet, relation in self.parser.find_sheets()
+                      if "worksheet" in relation.Type]
+        for sheet, relation in worksheets:
+            if sheet.state in (None, "visible"):
                 if relation.target not in self.valid_files:
                     raise UnreadableWorkbook(DAMAGED)
                 return relation.target
+        if worksheets:
+            raise UnreadableWorkbook("The workbook has no visible worksheet: unhide the sheet with the customers "
+                                     "(right-click a sheet tab, Unhide) and save it again.")
         raise UnreadableWorkbook("The workbook has no worksheet.")
 
-    def date_styles(self) -> tuple[set[int], set[int]]:
-        """Indexes of the cell formats that show dates, and of those that show durations."""
+    def number_formats(self) -> list[str]:
+        """The number format code of each cell format (`General`, `0.00`, `"ACC-"0000`...), by index."""
         if ARC_STYLE not in self.valid_files:
-            return set(), set()
+            return []
         custom: dict[int, str] = {}
         formats: list[int] = []
         with self.archive.open(ARC_STYLE) as source:
@@ -208,9 +220,7 @@ class _FirstSheet(ExcelReader):
                     formats.append(int(element.get("numFmtId", 0)))
                     if len(formats) > MAX_CELL_FORMATS:
                         raise UnreadableWorkbook(DAMAGED)
-        codes = [custom.get(number) or builtin_format_code(number) or "" for number in formats]
-        return ({index for index, code in enumerate(codes) if is_date_format(code)},
-                {index for index, code in enumerate(codes) if is_timedelta_format(code)})
+        return [custom.get(number) or builtin_format_code(number) or "" for number in formats]
 
     def shared_string_table(self) -> list[str]:
         """The shared strings, as openpyxl reads them (plain text and rich-text runs, no phonetic runs)."""
@@ -230,28 +240,38 @@ class _FirstSheet(ExcelReader):
 
 
 class _CellParser(WorkSheetParser):
-    """openpyxl's cell parser with cached values (data_only), telling formula cells and error cells apart."""
+    """openpyxl's cell parser with cached values (data_only), telling formula cells and error cells apart,
+    and keeping the number format of a typed number that is not shown as General shows it."""
+
+    def __init__(self, shared_strings: list[str], epoch: Any, number_formats: list[str]):
+        dates = {index for index, code in enumerate(number_formats) if is_date_format(code)}
+        durations = {index for index, code in enumerate(number_formats) if is_timedelta_format(code)}
+        super().__init__(None, shared_strings, data_only=True, epoch=epoch, date_formats=dates,
+                         timedelta_formats=durations)
+        self.shown_formats = {index: code for index, code in enumerate(number_formats)
+                              if index not in dates and code.lower() not in AS_GENERAL}
 
     def cell_value(self, element: Any) -> tuple[int, int, Any]:
         cell = self.parse_cell(element)
         value = CellError(str(cell["value"])) if cell["data_type"] == "e" else cell["value"]
         if element.find(FORMULA) is not None:
             value = Formula(value)
+        elif cell["data_type"] == "n" and value is not None and cell["style_id"] in self.shown_formats:
+            value = Formatted(value, self.shown_formats[cell["style_id"]])
         return cell["row"], cell["column"], value
 
 
 def worksheet_rows(stream: IO[bytes], max_unzipped_bytes: int,
                    max_cells: int) -> Iterator[tuple[int, dict[int, Any]]]:
-    """(row number, {column index from 0: value}) for each row the first worksheet holds, blank or not.
-    Values are str, int, float, bool, date/time, `Formula` or `CellError`. Raises UnreadableWorkbook."""
+    """(row number, {column index from 0: value}) for each row the first visible worksheet holds, blank or
+    not. Values are str, int, float, bool, date/time, `Formula`, `CellError` or `Formatted`. Raises
+    UnreadableWorkbook."""
     check_archive(stream, max_unzipped_bytes)
     try:
         reader = _FirstSheet(stream, max_cells)
         reader.read()
         path = reader.first_worksheet()
-        dates, durations = reader.date_styles()
-        parser = _CellParser(None, reader.shared_string_table(), data_only=True, epoch=reader.wb.epoch,
-                             date_formats=dates, timedelta_formats=durations)
+        parser = _CellParser(reader.shared_string_table(), reader.wb.epoch, reader.number_formats())
         with reader.archive.open(path) as source:
             yield from _rows(parser, source, reader.budget, max_cells)
     except UnreadableWorkbook:

@@ -110,3 +110,41 @@ def test_deleting_a_customer_deletes_their_actions(client, operator_headers, cus
     client.post("/api/actions/", headers=operator_headers, json={"customer_id": customer["id"], "action": "warn"})
     client.delete(f"/api/customers/{customer['id']}", headers=operator_headers)
     assert action_count(app) == 0
+
+
+def test_enum_values_in_any_case_are_recorded_canonically(client, operator_headers, customer, app):
+    one = client.post("/api/actions/", headers=operator_headers,
+                      json={"customer_id": customer["id"], "action": "WARN", "source": "Manual"})
+    assert one.status_code == 201, one.get_json()
+    assert (one.get_json()["action"], one.get_json()["source"]) == ("warn", "manual")
+    batch = client.post("/api/actions/batch", headers=operator_headers, json=[
+        {"customer_id": customer["id"], "action": "Disconnect", "source": "BATCH", "batch_id": "b-1"}])
+    assert batch.status_code == 201, batch.get_json()
+    with app.app_context():
+        stored = db.session.execute(select(CustomerAction.action, CustomerAction.source)
+                                    .order_by(CustomerAction.action)).all()
+    assert [tuple(row) for row in stored] == [("disconnect", "batch"), ("warn", "manual")]
+    assert status_of(app, customer["id"]) == "disconnected"
+    for query in ("action=WARN", "action=Warn&source=MANUAL"):
+        listed = client.get(f"/api/actions/?{query}", headers=operator_headers).get_json()
+        assert [item["action"] for item in listed["data"]] == ["warn"], query
+
+
+def test_a_customer_id_written_any_way_finds_the_customer(client, operator_headers, customer, app):
+    upper, bare = customer["id"].upper(), customer["id"].replace("-", "")
+    one = client.post("/api/actions/", headers=operator_headers, json={"customer_id": upper, "action": "warn"})
+    assert (one.status_code, one.get_json()["customer_id"]) == (201, customer["id"])
+    batch = client.post("/api/actions/batch", headers=operator_headers, json=[
+        {"customer_id": bare, "action": "disconnect"}, {"customer_id": f"{{{upper}}}", "action": "connect"}])
+    assert batch.status_code == 201, batch.get_json()
+    with app.app_context():
+        assert set(db.session.scalars(select(CustomerAction.customer_id))) == {customer["id"]}
+    assert status_of(app, customer["id"]) == "connected"
+    history = client.get(f"/api/actions/customer/{upper}", headers=operator_headers)
+    assert (history.status_code, history.get_json()["total"]) == (200, 3)
+    missing = client.post("/api/actions/batch", headers=operator_headers, json=[
+        {"customer_id": upper, "action": "warn"}, {"customer_id": "not-a-uuid", "action": "warn"},
+        {"customer_id": "00000000-0000-4000-8000-00000000000A", "action": "warn"}])
+    assert missing.get_json()["detail"]["details"] == {
+        "customer_ids": ["00000000-0000-4000-8000-00000000000A", "not-a-uuid"]}
+    assert action_count(app) == 3

@@ -218,3 +218,43 @@ def test_null_in_an_optional_field_means_not_given(client, operator_headers, cus
     missing = client.post("/api/customers/", headers=operator_headers, json={
         "name": None, "account_number": "ACC-3", "phone": "0201234567"})
     assert missing.status_code == 422 and missing.get_json()["detail"][0]["loc"] == ["body", "name"]
+
+
+def spellings(customer_id: str) -> list[str]:
+    """The same id as clients and PostgreSQL's uuid type write it: upper case, without hyphens, in braces."""
+    bare = customer_id.replace("-", "")
+    return [customer_id.upper(), bare, bare.upper(), f"{{{customer_id}}}",
+            "-".join(bare[n:n + 4] for n in range(0, 32, 4))]
+
+
+def test_a_customer_is_found_by_its_id_written_any_way(client, operator_headers, customer, app):
+    for spelling in spellings(customer["id"]):
+        url = f"/api/customers/{spelling}"
+        assert client.get(url, headers=operator_headers).get_json()["id"] == customer["id"], spelling
+        changed = client.put(url, headers=operator_headers, json={"arrears": "7"})
+        assert (changed.status_code, changed.get_json()["id"]) == (200, customer["id"]), spelling
+    deleted = client.delete(f"/api/customers/{customer['id'].upper().replace('-', '')}", headers=operator_headers)
+    assert deleted.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Customer)) == 0
+
+
+@pytest.mark.parametrize("odd", ["{" + "a" * 32, "a" * 31, "a" * 33, "g" * 32, "a" * 8 + "--" + "a" * 24,
+                                 "\uff41" * 32, " " + "a" * 32])
+def test_what_is_no_uuid_is_simply_not_found(client, operator_headers, customer, odd):
+    response = client.get(f"/api/customers/{odd}", headers=operator_headers)
+    assert (response.status_code, response.get_json()) == (404, {"detail": "Customer not found"})
+
+
+def test_enum_values_are_accepted_in_any_case_and_stored_canonically(client, operator_headers, app):
+    created = create_customer(client, operator_headers, status="Disconnected")
+    assert created["status"] == "disconnected"
+    changed = client.put(f"/api/customers/{created['id']}", headers=operator_headers, json={"status": " WARNED "})
+    assert changed.get_json()["status"] == "warned"
+    with app.app_context():
+        assert db.session.scalar(select(Customer.status)) == "warned"
+    for query in ("status=Warned", "status=WARNED", "status=warned"):
+        found = client.get(f"/api/customers/?{query}", headers=operator_headers).get_json()
+        assert [row["id"] for row in found["data"]] == [created["id"]], query
+    refused = client.get("/api/customers/?status=warned\u0130", headers=operator_headers)
+    assert refused.status_code == 422 and refused.get_json()["detail"][0]["loc"] == ["query", "status"]

@@ -239,3 +239,32 @@ def test_a_bulk_sms_to_more_recipients_than_the_hourly_limit_is_refused(make_app
     assert response.status_code == 429
     with app.app_context():
         assert db.session.scalar(select(SmsMessage.id)) is None
+
+
+def test_template_names_and_ids_are_accepted_in_any_case(sms_client, operator_headers, customer, sms_worker,
+                                                        httpserver):
+    arkesel_accepts(httpserver)
+    edited = sms_client.put("/api/sms/templates/Warning", headers=operator_headers,
+                            json={"message": "Hello {name}, you owe {amount}."})
+    assert (edited.status_code, edited.get_json()["action"]) == (200, "warning")
+    upper = customer["id"].upper()
+    for path in (f"/api/sms/send/Warning/{upper}", f"/api/sms/send/WARNING/{customer['id'].replace('-', '')}"):
+        response = sms_client.post(path, headers=operator_headers)
+        assert (response.status_code, response.get_json()["message"]) == (200, "SMS queued for Ama Mensah."), path
+    custom = sms_client.post("/api/sms/send", headers=operator_headers, json={"customer_id": upper, "message": "Hi"})
+    assert custom.status_code == 200
+    status = sms_client.get(f"/api/sms/status/{custom.get_json()['message_id'].upper()}", headers=operator_headers)
+    assert (status.status_code, status.get_json()["message_id"]) == (200, custom.get_json()["message_id"])
+    sms_worker.drain()
+    assert [request.get_json()["message"] for request, _ in httpserver.log][:2] == [
+        "Hello Ama Mensah, you owe GHS 120.50."] * 2
+    unknown = sms_client.post(f"/api/sms/send/reminder/{customer['id']}", headers=operator_headers)
+    assert (unknown.status_code, unknown.get_json()) == (404, {"detail": "Template not found"})
+
+
+def test_the_template_path_parameter_is_documented_with_its_names(client):
+    document = client.get("/openapi.json").get_json()
+    for path, name in (("/api/sms/send/{template}/{customer_id}", "template"), ("/api/sms/templates/{action}",
+                                                                                "action")):
+        [parameter] = [item for item in document["paths"][path]["parameters"] if item["name"] == name]
+        assert parameter["schema"] == {"type": "string", "enum": ["warning", "disconnection", "connection"]}

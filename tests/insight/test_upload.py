@@ -267,3 +267,37 @@ def test_an_operator_over_the_rate_limit_gets_429_and_nothing_is_applied(make_ap
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     assert "detail" in refused.get_json()
     assert counts(app) == before
+
+
+def test_actions_in_a_batch_are_accepted_in_any_case(client, operator_headers, app):
+    rows = [{**ROWS[0], "action": "WARN"}, {**ROWS[1], "action": None}]
+    response = client.post("/api/upload/process-batch", headers=operator_headers,
+                           json={"data": rows, "action": "Disconnect"})
+    assert response.status_code == 200, response.get_json()
+    with app.app_context():
+        stored = db.session.execute(select(Customer.account_number, Customer.status, CustomerAction.action)
+                                    .join(CustomerAction, CustomerAction.customer_id == Customer.id)
+                                    .order_by(Customer.account_number)).all()
+    assert [tuple(row) for row in stored] == [("ACC-1", "warned", "warn"), ("ACC-2", "disconnected", "disconnect")]
+    refused = client.post("/api/upload/process-batch", headers=operator_headers,
+                          json={"data": [{**ROWS[0], "action": "nap"}]})
+    assert refused.get_json()["detail"] == [{"loc": ["body", "data", 0, "action"],
+                                             "msg": "Must be one of: connect, disconnect, warn.",
+                                             "type": "value_error"}]
+
+
+def test_row_numbers_are_the_clients_own_or_counted_from_one(client, operator_headers):
+    rows = [{**ROWS[0], "row": "70"}, {**ROWS[0], "row": " 71 "}, {**ROWS[0], "row": 72.0}, {**ROWS[0]},
+            {**ROWS[0], "row": "seventy"}, {**ROWS[0], "row": True}]
+    validated = client.post("/api/upload/validate-customers", headers=operator_headers, json=rows).get_json()
+    assert [(row["row"], row["errors"]) for row in validated["validated"]] == [(70, [])]
+    assert [(row["row"], row["errors"]) for row in validated["errors"]] == [
+        (number, ["account_number: Duplicate of row 70."]) for number in (71, 72, 4, 5, 6)]
+    batch = client.post("/api/upload/process-batch", headers=operator_headers,
+                        json={"data": [ROWS[1], ROWS[0], {**ROWS[0], "name": "Twin"}]})
+    assert batch.get_json()["detail"] == [{"loc": ["body", "data", 2, "account_number"],
+                                           "msg": "Duplicate of row 2.", "type": "value_error"}]
+    numbered = client.post("/api/upload/process-batch", headers=operator_headers,
+                           json={"data": [{**ROWS[0], "row": "9"}, {**ROWS[0], "row": 12}]})
+    assert numbered.get_json()["detail"] == [{"loc": ["body", "data", 1, "account_number"],
+                                              "msg": "Duplicate of row 9.", "type": "value_error"}]

@@ -6,6 +6,7 @@ from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
 from modules.insight import blp
 from modules.insight.access import ingest_endpoint, operator_endpoint
+from modules.insight.models import TEMPLATE_ACTIONS
 from modules.insight.schemas import (
     BulkSmsSchema,
     SendSmsSchema,
@@ -17,6 +18,10 @@ from modules.insight.schemas import (
 from modules.insight.services import sms
 
 NOT_CONFIGURED = "SMS service is not configured (no ARKESEL_API_KEY or ARKESEL_SENDER_ID)"
+# A path parameter naming a template: any letter case is accepted (`Warning`); another name is a 404.
+TEMPLATE_PARAMETER = {"in": "path", "name": "template", "required": True,
+                      "schema": {"type": "string", "enum": list(TEMPLATE_ACTIONS)},
+                      "description": "A template, in any letter case"}
 
 
 @blp.route("/api/sms/send-bulk", methods=["POST"])
@@ -40,7 +45,7 @@ def send_to_customer(body):
     return sms.send_to_customer(body["customer_id"], body["message"], body["include_arrears"], current_operator())
 
 
-@blp.route("/api/sms/send/<any(warning, disconnection, connection):template>/<customer_id>", methods=["POST"])
+@blp.route("/api/sms/send/<template>/<customer_id>", methods=["POST"], parameters=[TEMPLATE_PARAMETER])
 @ingest_endpoint
 @blp.response(200, SmsQueuedSchema)
 @blp.alt_response(404, schema=DetailSchema)
@@ -58,7 +63,7 @@ def list_templates():
     return sms.list_templates()
 
 
-@blp.route("/api/sms/templates/<action>", methods=["PUT"])
+@blp.route("/api/sms/templates/<action>", methods=["PUT"], parameters=[{**TEMPLATE_PARAMETER, "name": "action"}])
 @operator_endpoint
 @blp.arguments(TemplateUpdateSchema)
 @blp.response(200, TemplateSchema)

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit
 from modules.core.errors import ApiError
@@ -13,7 +14,15 @@ from modules.core.extensions import db
 from modules.core.models import Operator
 from modules.core.types import new_id, utcnow
 from modules.insight.models import STATUS_AFTER, Customer, CustomerAction
-from modules.insight.services.common import actor_name, domain_error, get_customer, paginate
+from modules.insight.services.common import (
+    CUSTOMER_GONE,
+    actor_name,
+    canonical_id,
+    commit_written,
+    domain_error,
+    get_customer,
+    paginate,
+)
 
 BATCH_LIMIT = 1000
 
@@ -29,8 +38,9 @@ def list_actions(filters: dict[str, Any], customer_id: str | None = None) -> dic
     return paginate(query, filters["page"], filters["limit"])
 
 
-def record_action(data: dict[str, Any], operator: Operator) -> CustomerAction:
-    """Record one action as performed by `operator` (whatever `performed_by` the body named)."""
+def record_action(data: dict[str, Any], operator: Operator) -> dict[str, Any]:
+    """Record one action as performed by `operator` (whatever `performed_by` the body named); returns its
+    stored values. An unknown customer, or one deleted by a concurrent request meanwhile, is a 404."""
     customer = get_customer(data["customer_id"])
     action = CustomerAction(id=new_id(), customer_id=customer.id, action=data["action"],
                             performed_by=actor_name(operator),
@@ -39,30 +49,42 @@ def record_action(data: dict[str, Any], operator: Operator) -> CustomerAction:
     customer.status = STATUS_AFTER[data["action"]]
     audit.record("insight", f"action.{data['action']}", actor=operator.id, subject_id=customer.id,
                  details={"action_id": action.id, "source": data["source"]})
-    db.session.commit()
-    return action
+    return commit_written(action, CUSTOMER_GONE)
 
 
 def record_actions(items: list[dict[str, Any]], operator: Operator) -> list[str]:
-    """All or nothing: every customer must exist; one multi-row insert, one status update per status."""
+    """All or nothing: every customer must exist (ids written any way, see canonical_id); one multi-row
+    insert, one status update per status. A customer deleted by a concurrent request meanwhile is found
+    missing as it would have been a moment later."""
     if not 1 <= len(items) <= BATCH_LIMIT:
         raise ApiError(422, body={"detail": [{"loc": ["body"], "msg": f"Send 1 to {BATCH_LIMIT} actions.",
                                               "type": "value_error"}]})
-    wanted = {item["customer_id"] for item in items}
-    found = set(db.session.scalars(select(Customer.id).where(Customer.id.in_(wanted))))
-    missing = sorted(wanted - found)
+    keys = [canonical_id(item["customer_id"]) for item in items]
+    _refuse_missing(items, keys)
+    now, actor = utcnow(), actor_name(operator)
+    rows = [{"id": new_id(), "customer_id": key, "action": item["action"], "performed_by": actor,
+             "source": item["source"], "batch_id": item.get("batch_id"), "created_at": now}
+            for item, key in zip(items, keys, strict=True)]
+    try:
+        db.session.execute(insert(CustomerAction), rows)
+        _apply_statuses({row["customer_id"]: STATUS_AFTER[row["action"]] for row in rows})
+        audit.record("insight", "action.batch", actor=operator.id, details={"actions": len(rows)})
+        db.session.commit()
+    except IntegrityError:  # a customer was deleted after the check
+        db.session.rollback()
+        _refuse_missing(items, keys)
+        raise
+    return [row["id"] for row in rows]
+
+
+def _refuse_missing(items: list[dict[str, Any]], keys: list[str | None]) -> None:
+    """A 404 CUSTOMER_NOT_FOUND listing, as the client wrote them, the ids of customers that do not exist."""
+    wanted = {key for key in keys if key}
+    found = set(db.session.scalars(select(Customer.id).where(Customer.id.in_(wanted)))) if wanted else set()
+    missing = sorted({item["customer_id"] for item, key in zip(items, keys, strict=True) if key not in found})
     if missing:
         raise domain_error(404, "CUSTOMER_NOT_FOUND", f"{len(missing)} customer(s) not found; no action was "
                            "recorded.", customer_ids=missing)
-    now, actor = utcnow(), actor_name(operator)
-    rows = [{"id": new_id(), "customer_id": item["customer_id"], "action": item["action"],
-             "performed_by": actor, "source": item["source"],
-             "batch_id": item.get("batch_id"), "created_at": now} for item in items]
-    db.session.execute(insert(CustomerAction), rows)
-    _apply_statuses({item["customer_id"]: STATUS_AFTER[item["action"]] for item in items})
-    audit.record("insight", "action.batch", actor=operator.id, details={"actions": len(rows)})
-    db.session.commit()
-    return [row["id"] for row in rows]
 
 
 def _apply_statuses(status_by_customer: dict[str, str]) -> None:

@@ -1,10 +1,11 @@
 """Spreadsheet upload and batch processing: validate rows, then create or update customers in bulk.
 
 `process_batch` is one transaction of a few bulk statements (multi-row upserts by account number, which
-also set the status of rows with an action, and a multi-row insert of the actions), and the batch id is a
-primary key, so re-posting a batch applies nothing twice, even when two posts race. A batch id names one
-body: the fingerprint of the body it was first applied with is kept, an exact repeat answers as the first
-time did (nothing applied), and the same id with another body is a 409 (BATCH_ID_REUSED).
+also set the status of rows with an action and tell created from updated customers, and a multi-row
+insert of the actions), and the batch id is a primary key, so re-posting a batch applies nothing twice,
+even when two posts race. A batch id names one body: the fingerprint of the body it was first applied
+with is kept, an exact repeat answers as the first time did (nothing applied), and the same id with
+another body is a 409 (BATCH_ID_REUSED).
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
 from flask import current_app
-from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from marshmallow import ValidationError
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit
 from modules.core.errors import ApiError, fastapi_items
 from modules.core.extensions import db
+from modules.core.fields import LaxInteger
 from modules.core.models import Operator
 from modules.core.types import new_id, utcnow
 from modules.insight.models import STATUS_AFTER, Customer, CustomerAction, ProcessedBatch
 from modules.insight.rows import Row, validate_rows
-from modules.insight.services.common import actor_name, domain_error
+from modules.insight.services.common import actor_name, dialect_insert, domain_error
 from modules.insight.spreadsheet import Limits, SpreadsheetError, read_rows
 
 CHUNK = 1000
@@ -60,10 +62,22 @@ def validate_upload(stream: IO[bytes]) -> dict[str, Any]:
 
 
 def _numbered(raw_rows: list[Any]) -> Iterable[tuple[int, Mapping[str, Any]]]:
-    """Rows as sent by the front end, numbered by their own `row` when they carry one."""
-    for index, raw in enumerate(raw_rows, start=1):
-        number = raw.get("row") if isinstance(raw.get("row"), int) and not isinstance(raw.get("row"), bool) else index
-        yield number, raw
+    """Rows as sent by the front end, numbered by their own `row` when they carry one (a whole number, or
+    digits as text: `"70"`), else by their place in the list, from 1."""
+    for place, raw in enumerate(raw_rows, start=1):
+        yield _row_number(raw.get("row"), place), raw
+
+
+def _row_number(given: Any, place: int) -> int:
+    if given is None or isinstance(given, bool):
+        return place
+    try:
+        return _ROW_NUMBER.deserialize(given)
+    except ValidationError:
+        return place
+
+
+_ROW_NUMBER = LaxInteger()
 
 
 def _check_size(raw_rows: list[Any]) -> None:
@@ -82,10 +96,12 @@ def validate_customers(raw_rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def checked_batch_rows(raw_rows: list[dict[str, Any]]) -> list[Row]:
-    """Rows of a batch, or a 422 in FastAPI's shape naming each bad row and field (nothing applied)."""
+    """Rows of a batch, or a 422 in FastAPI's shape naming each bad row by its place in `data` (from 0, as
+    FastAPI's `loc` does) and field; messages name rows as the client numbers them (see `_numbered`)."""
     _check_size(raw_rows)
-    rows = validate_rows(enumerate(raw_rows), _region(), with_action=True)
-    problems = {str(row.number): {name: [message] for name, message in row.errors} for row in rows if not row.valid}
+    rows = validate_rows(_numbered(raw_rows), _region(), with_action=True)
+    problems = {str(index): {name: [message] for name, message in row.errors}
+                for index, row in enumerate(rows) if not row.valid}
     if problems:
         raise ApiError(422, body={"detail": fastapi_items({"json": {"data": problems}})})
     return rows
@@ -109,11 +125,12 @@ def apply_batch(raw_rows: list[dict[str, Any]], batch_id: str | None, default_ac
     return process_batch(rows, batch_id, default_action, actor_name(operator), operator.id, body_fingerprint)
 
 
-def _upsert(table_rows: list[dict[str, Any]], update_status: bool) -> dict[str, str]:
-    """Insert or update customers by account number; returns {account_number: id}."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+def _upsert(table_rows: list[dict[str, Any]], update_status: bool) -> tuple[dict[str, str], int]:
+    """Insert or update customers by account number; returns ({account_number: id}, customers created).
+    A row that was inserted comes back with the id proposed for it, an updated one with its stored id, so
+    the counts are exact even when another request creates some of these customers at the same moment."""
     table = Customer.__table__  # Core statements: the ORM's per-row bookkeeping costs seconds at 10,000 rows
-    statement = dialect.insert(table)
+    statement = dialect_insert(table)
     changed = ["name", "phone", "arrears", "updated_at"] + (["status"] if update_status else [])
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.account_number], set_={name: statement.excluded[name] for name in changed}
@@ -122,7 +139,8 @@ def _upsert(table_rows: list[dict[str, Any]], update_status: bool) -> dict[str, 
     for start in range(0, len(table_rows), CHUNK):
         result = db.session.execute(statement, table_rows[start:start + CHUNK])
         ids.update({account: customer_id for account, customer_id in result.all()})
-    return ids
+    created = sum(ids[row["account_number"]] == row["id"] for row in table_rows)
+    return ids, created
 
 
 def process_batch(rows: list[Row], batch_id: str | None, default_action: str | None, performed_by: str,
@@ -133,11 +151,6 @@ def process_batch(rows: list[Row], batch_id: str | None, default_action: str | N
     known = db.session.get(ProcessedBatch, batch_id)
     if known is not None:
         return _repeat(known, body_fingerprint)
-    accounts = [row.clean["account_number"] for row in rows]
-    existing: set[str] = set()
-    for start in range(0, len(accounts), CHUNK):
-        existing.update(db.session.scalars(select(Customer.account_number)
-                                           .where(Customer.account_number.in_(accounts[start:start + CHUNK]))))
     now = utcnow()
     # Rows with an action also set the status; the others leave an existing customer's status alone.
     upserts: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
@@ -150,17 +163,20 @@ def process_batch(rows: list[Row], batch_id: str | None, default_action: str | N
             "status": STATUS_AFTER[action] if action else "connected", "created_at": now, "updated_at": now})
         if action:
             actions.append((row.clean["account_number"], action))
-    batch = ProcessedBatch(batch_id=batch_id, performed_by=performed_by, rows=len(rows),
-                           customers_created=len(rows) - len(existing), customers_updated=len(existing),
-                           actions_created=len(actions), fingerprint=body_fingerprint, created_at=now)
+    batch = ProcessedBatch(batch_id=batch_id, performed_by=performed_by, rows=len(rows), customers_created=0,
+                           customers_updated=0, actions_created=len(actions), fingerprint=body_fingerprint,
+                           created_at=now)
     db.session.add(batch)
     try:
         db.session.flush()  # claims the batch id before any customer is touched
         ids: dict[str, str] = {}
         for update_status, group in upserts.items():
-            ids.update(_upsert(group, update_status))
+            group_ids, created = _upsert(group, update_status)
+            ids.update(group_ids)
+            batch.customers_created += created
             if progress:
                 progress(len(group))
+        batch.customers_updated = len(rows) - batch.customers_created
         if actions:
             db.session.execute(insert(CustomerAction.__table__), [
                 {"id": new_id(), "customer_id": ids[account], "action": action, "performed_by": performed_by,

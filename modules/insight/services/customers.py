@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -9,14 +10,16 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from modules.core import audit
+from modules.core.errors import ApiError
 from modules.core.extensions import db
 from modules.core.models import Operator
-from modules.core.types import utcnow
+from modules.core.types import new_id, utcnow
 from modules.insight import normalise
 from modules.insight.models import CUSTOMER_STATUSES, Customer, CustomerAction
-from modules.insight.services.common import domain_error, get_customer, paginate
+from modules.insight.services.common import commit_written, domain_error, get_customer, not_found, paginate
 
 KPI_WINDOW = timedelta(days=30)
 RECENT_ACTIONS = 10
@@ -65,26 +68,25 @@ def _duplicate(account_number: str):
                         "already exists.", account_number=account_number)
 
 
-def _commit_or_duplicate(account_number: str) -> None:
-    try:
-        db.session.commit()
-    except IntegrityError as exc:  # another request took the account number in the meantime
-        db.session.rollback()
-        raise _duplicate(account_number) from exc
+def _refusals(account_number: str) -> dict[type[Exception], Callable[[], ApiError]]:
+    """What a concurrent request may have done meanwhile: taken the account number (the unique index
+    refuses the INSERT or UPDATE: the contract's 409), or deleted the customer being changed (the UPDATE
+    matches no row: a 404)."""
+    return {IntegrityError: lambda: _duplicate(account_number), StaleDataError: not_found}
 
 
-def create_customer(data: dict[str, Any], operator: Operator) -> Customer:
+def create_customer(data: dict[str, Any], operator: Operator) -> dict[str, Any]:
+    """The new customer's stored values; the 409 CUSTOMER_ALREADY_EXISTS when the account number is taken."""
     if _account_taken(data["account_number"]):
         raise _duplicate(data["account_number"])
-    customer = Customer(**data)
+    customer = Customer(id=new_id(), **data)
     db.session.add(customer)
-    db.session.flush()
     audit.record("insight", "customer.created", actor=operator.id, subject_id=customer.id)
-    _commit_or_duplicate(data["account_number"])
-    return customer
+    return commit_written(customer, _refusals(data["account_number"]))
 
 
-def update_customer(customer_id: str, changes: dict[str, Any], operator: Operator) -> Customer:
+def update_customer(customer_id: str, changes: dict[str, Any], operator: Operator) -> dict[str, Any]:
+    """The customer's stored values after `changes`; 404 for an unknown customer, 409 for a taken account."""
     customer = get_customer(customer_id)
     account = changes.get("account_number")
     if account and _account_taken(account, except_id=customer.id):
@@ -93,8 +95,7 @@ def update_customer(customer_id: str, changes: dict[str, Any], operator: Operato
         setattr(customer, name, value)
     audit.record("insight", "customer.updated", actor=operator.id, subject_id=customer.id,
                  details={"fields": sorted(changes)})
-    _commit_or_duplicate(account or customer.account_number)
-    return customer
+    return commit_written(customer, _refusals(account or customer.account_number))
 
 
 def delete_customer(customer_id: str, operator: Operator) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from modules.core import audit, outbox
 from modules.core.errors import ApiError
 from modules.core.extensions import db
+from modules.core.fields import CanonicalChoice
 from modules.core.models import Operator, OutboxMessage
 from modules.core.security import charge
 from modules.core.types import new_id, utcnow
@@ -17,7 +19,16 @@ from modules.insight.clients import ArkeselClient, ProviderUnavailable
 from modules.insight.jobs import SMS_KIND
 from modules.insight.models import TEMPLATE_ACTIONS, Customer, SmsMessage, SmsTemplate
 from modules.insight.normalise import format_amount, international_phone
-from modules.insight.services.common import actor_name, domain_error, get_customer, not_found, usable_id
+from modules.insight.services.common import (
+    CUSTOMER_GONE,
+    actor_name,
+    canonical_id,
+    commit_written,
+    dialect_insert,
+    domain_error,
+    get_customer,
+    not_found,
+)
 from modules.insight.templates import DEFAULT_TEMPLATES, render
 
 STATUS_LOOKUPS = 20  # provider look-ups per status request, so that a bulk message answers quickly
@@ -33,8 +44,9 @@ def _require_configured() -> ArkeselClient:
 
 
 def _queue(kind: str, recipients: list[str], text: str, operator: Operator,
-           customer: Customer | None = None) -> SmsMessage:
-    """Store the SMS and its outbox row, once the operator's SMS_RECIPIENTS_PER_HOUR allows them (429)."""
+           customer: Customer | None = None) -> str:
+    """Store the SMS and its outbox row, once the operator's SMS_RECIPIENTS_PER_HOUR allows them (429);
+    returns the message id. A customer deleted by a concurrent request meanwhile is a 404."""
     charge(RECIPIENT_LIMIT, cost=len(recipients), scope=RECIPIENT_SCOPE, identity=f"operator:{operator.id}")
     sms = SmsMessage(id=new_id(), customer_id=customer.id if customer else None, kind=kind, recipients=recipients,
                      message=text, status="queued", provider_ids={}, performed_by=actor_name(operator),
@@ -43,8 +55,7 @@ def _queue(kind: str, recipients: list[str], text: str, operator: Operator,
     sms.outbox_id = outbox.add(SMS_KIND, {"sms_id": sms.id}, subject_id=sms.id)
     audit.record("insight", "sms.queued", actor=operator.id, subject_id=sms.id,
                  details={"kind": kind, "recipients": len(recipients)})
-    db.session.commit()
-    return sms
+    return commit_written(sms, CUSTOMER_GONE)["id"]
 
 
 def _customer_recipient(customer: Customer) -> list[str]:
@@ -58,16 +69,15 @@ def _customer_recipient(customer: Customer) -> list[str]:
                            customer_id=customer.id, account_number=customer.account_number) from exc
 
 
-def _queued_answer(sms: SmsMessage, who: str) -> dict[str, Any]:
-    return {"status": "success", "message": f"SMS queued for {who}.", "message_id": sms.id}
+def _queued_answer(message_id: str, who: str) -> dict[str, Any]:
+    return {"status": "success", "message": f"SMS queued for {who}.", "message_id": message_id}
 
 
 def send_bulk(phones: list[str], text: str, operator: Operator) -> dict[str, Any]:
     _require_configured()
     region = current_app.config["DEFAULT_PHONE_REGION"]
     recipients = list(dict.fromkeys(_bulk_recipient(index, phone, region) for index, phone in enumerate(phones)))
-    sms = _queue("bulk", recipients, text, operator)
-    return _queued_answer(sms, f"{len(recipients)} recipient(s)")
+    return _queued_answer(_queue("bulk", recipients, text, operator), f"{len(recipients)} recipient(s)")
 
 
 def _bulk_recipient(index: int, phone: str, region: str) -> str:
@@ -84,16 +94,29 @@ def send_to_customer(customer_id: str, text: str, include_arrears: bool, operato
     customer = get_customer(customer_id)
     if include_arrears:
         text = f"{text}\nYour current arrears are: GHS {format_amount(customer.arrears)}"
-    sms = _queue("custom", _customer_recipient(customer), text, operator, customer)
-    return _queued_answer(sms, customer.name)
+    name = customer.name  # read before the commit, after which the customer may be gone
+    return _queued_answer(_queue("custom", _customer_recipient(customer), text, operator, customer), name)
 
 
 def send_template(action: str, customer_id: str, operator: Operator) -> dict[str, Any]:
+    """Send the template `action` (any letter case) to a customer."""
+    action = template_action(action)
     _require_configured()
     customer = get_customer(customer_id)
     text = render(template_text(action), customer.name, customer.arrears)
-    sms = _queue(action, _customer_recipient(customer), text, operator, customer)
-    return _queued_answer(sms, customer.name)
+    name = customer.name  # read before the commit, after which the customer may be gone
+    return _queued_answer(_queue(action, _customer_recipient(customer), text, operator, customer), name)
+
+
+def template_action(name: str) -> str:
+    """A template's name as stored (`Warning` is `warning`), or a 404 naming no such template."""
+    try:
+        return _TEMPLATE_NAMES.deserialize(name)
+    except ValidationError as exc:
+        raise not_found("Template") from exc
+
+
+_TEMPLATE_NAMES = CanonicalChoice(TEMPLATE_ACTIONS)
 
 
 def template_text(action: str) -> str:
@@ -108,21 +131,22 @@ def list_templates() -> list[dict[str, Any]]:
 
 
 def update_template(action: str, text: str, operator: Operator) -> dict[str, Any]:
-    if action not in TEMPLATE_ACTIONS:
-        raise not_found("Template")
-    template = db.session.get(SmsTemplate, action)
-    if template is None:
-        template = SmsTemplate(action=action)
-        db.session.add(template)
-    template.message, template.updated_by, template.updated_at = text, actor_name(operator), utcnow()
+    """Store the wording of a template (`action` in any letter case). One upsert, so that the first edits of
+    a template, made at once, all succeed and the last one wins."""
+    action = template_action(action)
+    table = SmsTemplate.__table__
+    values = {"message": text, "updated_by": actor_name(operator), "updated_at": utcnow()}
+    statement = dialect_insert(table).values(action=action, **values)
+    db.session.execute(statement.on_conflict_do_update(index_elements=[table.c.action], set_=values))
     audit.record("insight", "sms.template_updated", actor=operator.id, subject_id=action)
     db.session.commit()
-    return {"action": action, "message": template.message, "updated_at": template.updated_at}
+    return {"action": action, **values}
 
 
 def delivery_status(message_id: str) -> dict[str, Any]:
     """Our state of the message and, once Arkesel has it, Arkesel's status of each recipient."""
-    sms = db.session.get(SmsMessage, message_id) if usable_id(message_id) else None
+    key = canonical_id(message_id)
+    sms = db.session.get(SmsMessage, key) if key else None
     if sms is None:
         raise not_found("SMS message")
     queued = db.session.get(OutboxMessage, sms.outbox_id) if sms.outbox_id else None
