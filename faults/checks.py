@@ -188,8 +188,8 @@ class Checker:
         arkesel = self.ledgers["arkesel"].deliveries
         customers = self.rows_by("SELECT account_number, id FROM insight_customer WHERE account_number = ANY(%s)",
                                  self._keys("insight", "customers"))
-        actions = self.rows_by("SELECT substring(performed_by from 8), id FROM insight_action "
-                               "WHERE performed_by = ANY(%s)",
+        actions = self.rows_by("SELECT substring(batch_id from 8), id FROM insight_action "
+                               "WHERE batch_id = ANY(%s)",
                                [f"faults-{key}" for key in self._keys("insight", "actions")])
         sms = self.rows_by("SELECT substring(message from 'ref=([0-9a-f]{32})'), id FROM insight_sms "
                            "WHERE substring(message from 'ref=([0-9a-f]{32})') = ANY(%s)", self._keys("insight", "sms"))

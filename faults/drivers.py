@@ -152,7 +152,7 @@ class InsightDriver(Driver):
         marker = _marker()
         outcome = self.client.call("POST", "/api/actions/", "actions", json={
             "customer_id": random.choice(self.customers), "action": random.choice(("warn", "connect")),
-            "performed_by": f"faults-{marker}"})
+            "batch_id": f"faults-{marker}"})
         if outcome.status == 201:
             self.results.accept(self.domain, "actions", marker, outcome.json()["id"])
 

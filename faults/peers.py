@@ -1,11 +1,12 @@
 """The partners the hub calls, played by real HTTP servers on loopback that can be told to misbehave.
 
 Each peer speaks its partner's protocol (the SentraTech dashboard, Arkesel, DTech) and records every
-request it processed under the key that identifies the delivery: the dashboard's `Idempotency-Key`,
-the `ref=` marker the load generator writes into each SMS text (Arkesel has no idempotency header),
-and the recording id in the path of a DTech upload URL. A `Switch` turns a peer from `ok` to `fail`
-(it answers 503 and processes nothing) or `hang` (it answers only after the hub's timeout, having
-processed the request: the case that makes a delivery ambiguous and tests the idempotency keys).
+request it processed under the key that identifies the delivery: the record id of the dashboard's
+`Idempotency-Key` (`<record id>:<revision>`), the `ref=` marker the load generator writes into each SMS
+text (Arkesel has no idempotency header), and the recording id in the path of a DTech upload URL. A
+`Switch` turns a peer from `ok` to `fail` (it answers 503 and processes nothing) or `hang` (it answers
+only after the hub's timeout, having processed the request: the case that makes a delivery ambiguous and
+tests the idempotency keys).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import base64
 import hashlib
 import json
 import re
+import ssl
 import threading
 import time
 import uuid
@@ -67,16 +69,23 @@ class HttpPeer:
     def __init__(self, hang_seconds: float):
         self.switch = Switch(hang_seconds)
         self.ledger = Ledger()
-        self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name=self.name, daemon=True)
+        self.servers: list = []
+        self.url = self._serve()
+
+    def _serve(self, ssl_context: ssl.SSLContext | None = None) -> str:
+        """Serve `_wsgi` on another loopback port (over TLS with `ssl_context`); returns its base URL."""
+        server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, ssl_context=ssl_context)
+        self.servers.append(server)
+        return f"{'https' if ssl_context else 'http'}://127.0.0.1:{server.server_port}"
 
     def start(self) -> None:
-        self.thread.start()
+        for server in self.servers:
+            threading.Thread(target=server.serve_forever, name=self.name, daemon=True).start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
 
     def set(self, mode: str) -> None:
         self.switch.set(mode)
@@ -97,7 +106,8 @@ class HttpPeer:
 
 
 class DashboardPeer(HttpPeer):
-    """SentraTech's dashboard: service-account login, then POST /v1/<type> with Idempotency-Key = record id."""
+    """SentraTech's dashboard: service-account login, then POST /v1/<type> with Idempotency-Key
+    `<record id>:<revision>` (a revision from 1 up)."""
 
     name = "dashboard"
     FORMS = ("demo_requests", "contact_requests", "roi_reports", "subscriptions")
@@ -112,10 +122,11 @@ class DashboardPeer(HttpPeer):
             return _json({"message": "unauthorized"}, 401)
         key = request.headers.get("Idempotency-Key", "")
         body = request.get_json(silent=True) or {}
-        if not key or body.get("id") != key:
-            self.ledger.problem(f"{form}: Idempotency-Key does not match the record id")
-        self.ledger.record(key)
-        return _json({"id": key, "status": "stored"}, 201)
+        record_id, _, revision = key.rpartition(":")
+        if not record_id or body.get("id") != record_id or not revision.isdigit() or int(revision) < 1:
+            self.ledger.problem(f"{form}: Idempotency-Key is not <record id>:<revision>")
+        self.ledger.record(record_id)
+        return _json({"id": record_id, "status": "stored"}, 201)
 
 
 class ArkeselPeer(HttpPeer):
@@ -144,12 +155,15 @@ class ArkeselPeer(HttpPeer):
 
 
 class DTechPeer(HttpPeer):
-    """DTech's External Sales API (signatures are not verified) and the storage behind its upload URLs."""
+    """DTech's External Sales API (signatures are not verified) and the storage behind its upload URLs,
+    over HTTPS with a certificate `storage_tls` holds (the hub trusts it through DTECH_UPLOAD_CA_FILE), as
+    the hub PUTs recordings only to https URLs on DTECH_UPLOAD_HOSTS."""
 
     name = "dtech"
 
-    def __init__(self, hang_seconds: float):
+    def __init__(self, hang_seconds: float, storage_tls: ssl.SSLContext):
         super().__init__(hang_seconds)
+        self.storage_url = self._serve(storage_tls)
         self.started = Ledger()  # every sales process this partner started, answered in time or not
 
     def handle(self, request: Request) -> Response:
@@ -169,7 +183,7 @@ class DTechPeer(HttpPeer):
             return _json({"status": "stopped"})
         if request.method == "POST" and parts[0] == "recording-url" and len(parts) == 2:
             recording_id = f"rec-{uuid.uuid4().hex}"
-            return _json({"recording_id": recording_id, "upload_url": f"{self.url}/upload/{recording_id}"})
+            return _json({"recording_id": recording_id, "upload_url": f"{self.storage_url}/upload/{recording_id}"})
         return _json({"message": "not found"}, 404)
 
     def _upload(self, recording_id: str, request: Request) -> Response:

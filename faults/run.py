@@ -12,11 +12,14 @@ import argparse
 import logging
 import shutil
 import signal
+import ssl
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+import trustme
 
 from faults.chaos import Chaos
 from faults.checks import Checker, table
@@ -36,14 +39,18 @@ def say(started: float, text: str) -> None:
     print(f"[{time.monotonic() - started:6.1f}s] {text}", flush=True)
 
 
-def make_peers() -> dict:
+def make_peers(storage_ca: trustme.CA) -> dict:
+    storage_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    storage_ca.issue_cert("127.0.0.1").configure_cert(storage_tls)
     return {"dashboard": DashboardPeer(HANG_SECONDS), "smtp": SmtpPeer(free_port(), HANG_SECONDS),
-            "arkesel": ArkeselPeer(HANG_SECONDS, KEYS["ARKESEL_API_KEY"]), "dtech": DTechPeer(HANG_SECONDS)}
+            "arkesel": ArkeselPeer(HANG_SECONDS, KEYS["ARKESEL_API_KEY"]),
+            "dtech": DTechPeer(HANG_SECONDS, storage_tls)}
 
 
-def peer_settings(peers: dict) -> dict[str, str]:
+def peer_settings(peers: dict, storage_ca_file: Path) -> dict[str, str]:
     """Where the hub finds its partners; account names and passwords are placeholders."""
     return {
+        "DTECH_UPLOAD_HOSTS": "127.0.0.1", "DTECH_UPLOAD_CA_FILE": str(storage_ca_file),
         "DASHBOARD_BASE_URL": peers["dashboard"].url, "SVC_EMAIL": "svc@faults.invalid",
         "SVC_PASSWORD": "faults-dashboard-password",
         "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(peers["smtp"].port), "SMTP_TLS": "false",
@@ -60,10 +67,13 @@ def supervise(stack: Stack, stop: threading.Event) -> None:
 
 def run(duration: float, drain_seconds: float, workdir: Path) -> int:
     started = time.monotonic()
-    peers = make_peers()
+    storage_ca = trustme.CA()  # DTech's recording storage is https, as S3 is
+    storage_ca_file = workdir / "storage-ca.pem"
+    storage_ca.cert_pem.write_to_path(str(storage_ca_file))
+    peers = make_peers(storage_ca)
     for peer in peers.values():
         peer.start()
-    stack = Stack(workdir, peer_settings(peers))
+    stack = Stack(workdir, peer_settings(peers, storage_ca_file))
     stop_load, stop_chaos, stop_supervisor = threading.Event(), threading.Event(), threading.Event()
     try:
         say(started, "starting PostgreSQL, Redis, migrations, gunicorn, 2 workers, scheduler")

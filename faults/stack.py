@@ -84,6 +84,7 @@ class Stack:
             "DATABASE_URL": self.database_url, "REDIS_URL": self.redis.url, "LOG_LEVEL": "WARNING",
             # Limits on, far above this load: their Redis counters must fail open while Redis restarts.
             "RATE_LIMITS_ENABLED": "true", "INGEST_RATE_LIMIT": "100000/minute", "TRACKING_RATE_LIMIT": "100000/minute",
+            "DTECH_PARTNER_CALL_RATE_LIMIT": "100000/minute", "SMS_RECIPIENTS_PER_HOUR": "1000000/hour",
             "OUTBOX_CLAIM_SECONDS": "15", "OUTBOX_SWEEP_GRACE_SECONDS": "5", "OUTBOX_REQUEUE_SECONDS": "60",
             "REDIS_RETRY_PAUSE_SECONDS": "2",
             "HTTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS), "DTECH_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
