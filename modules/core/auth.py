@@ -103,7 +103,12 @@ def issue_access_token(operator: Operator) -> dict[str, Any]:
 
 def operator_for_token(token: str) -> Operator | None:
     """The active operator a valid, unexpired, unrevoked token names, else None. Inside a request the
-    operator becomes its credential (`g.credential = "operator:<id>"`)."""
+    operator becomes its credential (`g.credential = "operator:<id>"`).
+
+    The operator comes back detached (its columns loaded) and the session's transaction, which only read
+    it, is ended: auth runs before the body is read and before a partner is called, and a gevent worker
+    serves many requests at once, so a connection held meanwhile would drain the pool (15 per process)
+    for every other request. Call it before a request writes anything (the guards do)."""
     try:
         claims = _serializer().loads(token, max_age=int(current_app.config["ACCESS_TOKEN_TTL_SECONDS"]))
     except (SignatureExpired, BadSignature):
@@ -111,7 +116,11 @@ def operator_for_token(token: str) -> Operator | None:
     if not isinstance(claims, dict) or not isinstance(claims.get("sub"), str):
         return None
     operator = db.session.get(Operator, claims["sub"])
-    if operator is None or not operator.is_active or claims.get("ver", 0) != operator.token_version:
+    found = operator is not None and operator.is_active and claims.get("ver", 0) == operator.token_version
+    if operator is not None:
+        db.session.expunge(operator)
+    db.session.rollback()  # the read is over: give the connection back to the pool
+    if not found:
         return None
     if has_request_context():
         g.credential = f"operator:{operator.id}"

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,13 @@ def handle_database_error(error: DBAPIError):
     return _respond(503, "Service temporarily unavailable, please retry", headers={"Retry-After": "5"})
 
 
+def handle_pool_timeout(_error: SQLAlchemyTimeoutError):
+    """Every pooled connection stayed busy for the pool's timeout: a 503 the client may retry, at once,
+    rather than a 500."""
+    log.warning("database connection pool exhausted", extra={"request_id": g.get("request_id")})
+    return _respond(503, "Service temporarily unavailable, please retry", headers={"Retry-After": "2"})
+
+
 # Text PostgreSQL cannot store, which psycopg2 refuses with a bare ValueError: bad input, not a server error.
 _UNSTORABLE_TEXT = {
     "NUL (0x00)": "Text may not contain NUL (0x00) characters",
@@ -185,6 +193,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(SQLAlchemyTimeoutError, handle_pool_timeout)
     app.register_error_handler(ValueError, handle_value_error)
     app.register_error_handler(RecursionError, handle_recursion_error)
     app.register_error_handler(OverflowError, handle_overflow_error)
