@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import get_input_stream
 
@@ -36,7 +36,8 @@ DRAIN_BLOCK = 64 * 1024
 
 
 class CappedInput(io.RawIOBase):
-    """A stream that ends in 413 as soon as more than `limit` bytes came from `source`."""
+    """A stream that ends in 413 as soon as more than `limit` bytes came from `source`, and in 400 when
+    `source` fails (the client went away mid-body, or sent a malformed chunk)."""
 
     def __init__(self, source: Any, limit: int):
         super().__init__()
@@ -48,7 +49,11 @@ class CappedInput(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if self.received > self.limit:
             raise RequestEntityTooLarge()
-        data = self.source.read(min(len(buffer), self.limit + 1 - self.received))
+        try:
+            data = self.source.read(min(len(buffer), self.limit + 1 - self.received))
+        except Exception:  # noqa: BLE001  (the server's own errors: a client gone, a malformed chunk)
+            # Its message may quote the client's bytes: neither it nor a traceback goes to the log.
+            raise BadRequest("The request body ended early or its chunked encoding is malformed.") from None
         size = len(data)
         buffer[:size] = data
         self.received += size

@@ -166,3 +166,21 @@ def test_a_request_gunicorn_cannot_parse_is_logged_without_what_the_client_sent(
     log = served_hub.log_path.read_text(errors="replace")
     assert "Invalid request from" in log
     assert "leaked-key-value" not in log and "leaked.person@example.org" not in log
+
+
+@pytest.mark.parametrize("body", [b"ZZ\r\nsecret-looking-text\r\n0\r\n\r\n", b"5\r\nab", b"3\r\nabcdef\r\n0\r\n\r\n"])
+def test_a_malformed_chunked_body_is_a_400_not_a_500(served_hub, body):
+    """A bad chunk size, a body cut short, a chunk longer than it said: the server's errors become the
+    domain's 400, and nothing the client sent reaches the log."""
+    host, port = served_hub.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"POST /api/ingest/demo_requests HTTP/1.1\r\nHost: hub\r\nX-INGEST-KEY: test-ingest-key\r\n"
+                           b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + body)
+        if body.endswith(b"ab"):
+            connection.shutdown(socket.SHUT_WR)  # the client goes away mid-chunk
+        answer = connection.recv(4096)
+    status = answer.split(b" ", 2)[1] if answer else b""
+    assert status in (b"400", b""), answer[:200]  # a client gone mid-body may get no answer at all
+    time.sleep(0.3)
+    log = served_hub.log_path.read_text(errors="replace")
+    assert "secret-looking-text" not in log and "Internal server error" not in log and "Traceback" not in log
