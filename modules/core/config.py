@@ -79,9 +79,11 @@ CORE_SETTINGS = [
             "Browser origins allowed by CORS (comma-separated)", as_list),
     Setting("INGEST_RATE_LIMIT", "6000/minute", "Requests per caller (per key, else per address) on ingest endpoints"),
     Setting("AUTH_FAILURE_RATE_LIMIT", "60/minute", "Refused credentials (401s) per client address; more get 429"),
-    Setting("LOGIN_ACCOUNT_RATE_LIMIT", "10/5minutes", "Sign-in attempts per operator e-mail from addresses it "
-            "never signed in from (a right password is not counted); then 429 until the window ends. Addresses "
-            "where the operator signed in within 30 days are exempt, so guesses elsewhere cannot lock them out"),
+    Setting("LOGIN_ACCOUNT_RATE_LIMIT", "10/5minutes", "Sign-in attempts at one operator e-mail from one address "
+            "(a right password is not counted); then 429 for that address until the window ends"),
+    Setting("LOGIN_ACCOUNT_SPREAD_RATE_LIMIT", "100/5minutes", "Sign-in attempts at one operator e-mail from all the "
+            "addresses it never signed in from (guessing spread over many addresses); addresses where the operator "
+            "signed in within 30 days are exempt"),
     Setting("LOGIN_ADDRESS_RATE_LIMIT", "30/5minutes", "Sign-in attempts per client address, whatever the e-mail "
             "(a right password is not counted)"),
     Setting("RATE_LIMITS_ENABLED", True, "Enforce rate limits (counted in Redis; let through if Redis is down)",

@@ -1,13 +1,16 @@
-"""Sign-in throttling (`POST /api/auth/login`), per address and per e-mail, that an attacker can neither
-outrun nor turn against a real operator.
+"""Sign-in throttling (`POST /api/auth/login`) that an attacker can neither outrun nor turn against a
+real operator.
 
 - Every attempt is charged *before* its password is checked and refunded once it proves right: the
   counter is one atomic Redis increment, so a burst of concurrent guesses gets exactly the limit's worth
   of password checks (checking first and counting failures after let every guess of a burst through).
 - LOGIN_ADDRESS_RATE_LIMIT counts attempts from one address, whatever the e-mail.
-- LOGIN_ACCOUNT_RATE_LIMIT counts attempts at one e-mail from addresses it has never signed in from. An
-  address where the operator signed in successfully within KNOWN_ADDRESS_DAYS is exempt from it, so
-  guesses from elsewhere cannot lock the operator out of their usual place, for one window or for ever.
+- LOGIN_ACCOUNT_RATE_LIMIT counts attempts at one e-mail from one address: guesses from an address lock
+  that address out of that account, never the operator elsewhere.
+- LOGIN_ACCOUNT_SPREAD_RATE_LIMIT counts attempts at one e-mail from every address it never signed in
+  from: guessing spread over many addresses is held too. An address where the operator signed in within
+  KNOWN_ADDRESS_DAYS is exempt from it, so even such guessing never locks the operator out of their usual
+  places; a first sign-in from a new place may wait for the window's end while an attack goes on.
 
 Like the rate limits, it lets attempts through while Redis does not answer. E-mails and addresses are
 hashed in Redis keys.
@@ -78,9 +81,10 @@ def begin(email: str, remote_addr: str | None) -> Attempt:
     """Charge an attempt at `email` from `remote_addr`; raises Throttled (nothing charged) when a limit is
     used up."""
     account, address = _digest(email.strip().lower()), _digest(remote_addr or "unknown")
-    throttles = [("LOGIN_ADDRESS_RATE_LIMIT", f"addr:{address}")]
+    throttles = [("LOGIN_ADDRESS_RATE_LIMIT", f"addr:{address}"),
+                 ("LOGIN_ACCOUNT_RATE_LIMIT", f"account:{account}|addr:{address}")]
     if not _known_address(account, address):
-        throttles.append(("LOGIN_ACCOUNT_RATE_LIMIT", f"account:{account}"))
+        throttles.append(("LOGIN_ACCOUNT_SPREAD_RATE_LIMIT", f"account:{account}"))
     charged: list[tuple[str, str]] = []
     for setting, identity in throttles:
         refused = security.count(setting, SCOPE, identity)
