@@ -13,9 +13,12 @@ SETTINGS = [
     Setting("DTECH_TIMEOUT_SECONDS", 10, "Timeout of synchronous calls to DTech", as_int),
     Setting("DTECH_PARTNER_CALL_RATE_LIMIT", "60/minute;1200/hour",
             "Synchronous calls to DTech (start, continue, status, stop, recording-url) per operator; more get 429"),
-    Setting("DTECH_UPLOAD_HOSTS", ".amazonaws.com",
+    Setting("DTECH_UPLOAD_HOSTS", ".s3.amazonaws.com,s3.amazonaws.com,.s3.eu-west-1.amazonaws.com,"
+            "s3.eu-west-1.amazonaws.com",
             "Hosts DTech's upload URLs may point at (comma-separated); an entry starting with '.' allows the "
-            "names under it (.amazonaws.com: DTech's S3 uploads). Others are refused, https only", as_list),
+            "names under it. The default is S3 in DTech's region, virtual-hosted and path style: not all of "
+            ".amazonaws.com, where any AWS customer's API or machine has a name. Others are refused, https only",
+            as_list),
     Setting("DTECH_UPLOAD_CA_FILE", "",
             "PEM file of the certificate authorities the recording PUT trusts; empty: the system's"),
     Setting("DTECH_RECORDINGS_DIR", "", "Where uploaded recordings are kept; empty means instance/recordings"),

@@ -398,3 +398,22 @@ def test_a_content_type_in_any_case_is_kept_sent_and_put_in_its_canonical_form(a
     [put] = puts(partner)
     assert put.headers["Content-Type"] == canonical
     assert upload_status(client, operator_headers, upload_id)["status"] == "complete"
+
+
+@pytest.mark.parametrize(("upload_url", "allowed"), [
+    ("https://dtech-recordings.s3.eu-west-1.amazonaws.com/rec.wav?X-Amz-Signature=abc", True),
+    ("https://dtech-recordings.s3.amazonaws.com/rec.wav", True),
+    ("https://s3.eu-west-1.amazonaws.com/dtech-recordings/rec.wav", True),
+    ("https://abc123.execute-api.eu-west-1.amazonaws.com/prod/collect", False),
+    ("https://ec2-10-0-0-5.eu-west-1.compute.amazonaws.com/collect", False),
+    ("https://someone.s3-website-eu-west-1.amazonaws.com/rec.wav", False),
+], ids=["s3-regional", "s3-global", "s3-path-style", "api-gateway", "ec2", "s3-website"])
+def test_the_default_upload_hosts_are_s3_not_all_of_aws(make_app, operator_headers, partner, recordings_dir,
+                                                        upload_url, allowed):
+    settings = dtech_settings(partner, recordings_dir)
+    settings.pop("DTECH_UPLOAD_HOSTS")
+    app = make_app(**settings)
+    partner.answer_recording_url(upload_url)
+    response = app.test_client().post(f"/api/v1/sales/recording-url/{SALES_PROCESS_ID}", json=RECORDING_BODY,
+                                      headers=operator_headers)
+    assert response.status_code == (200 if allowed else 502), response.get_json()
