@@ -49,6 +49,10 @@ MAX_COLUMNS = 16_384  # Excel's last column, XFD
 MAX_ROW_NUMBER = 1_048_576  # Excel's last row
 MAX_CELL_FORMATS = 65_536  # Excel keeps at most 64,000
 MAX_ELEMENTS_PER_UNIT = 1_000  # a cell is a value, a formula, or a string of rich-text runs
+EXCEL_CELL_CHARS = 32_767
+MAX_UNIT_CHARS = 4 * EXCEL_CELL_CHARS  # a cell's text with its formula or phonetic runs, counted while read
+TOO_LONG_CELL = (f"A cell of the workbook holds more text than a spreadsheet cell can ({EXCEL_CELL_CHARS} "
+                 "characters): the file was not written by a spreadsheet program.")
 ELEMENTS_PER_CELL = 4
 # Number formats that show a number as typed. `@` is Text: a number typed before the column was made Text
 # keeps showing as General shows it. A format the workbook does not define ("") is not among them.
@@ -153,7 +157,7 @@ def _units(source: IO[bytes], units: frozenset[str], budget: _Budget) -> Iterato
     Every element is removed from its parent once finished (a unit once yielded), so memory stays that of
     one unit."""
     open_elements: list[Any] = []
-    unit_depth = inside = 0
+    unit_depth = inside = unit_chars = 0
     for event, element in iterparse(_BoundedMarkup(source), events=("start", "end"), forbid_dtd=True):
         if event == "start":
             budget.spend()
@@ -163,8 +167,12 @@ def _units(source: IO[bytes], units: frozenset[str], budget: _Budget) -> Iterato
                 if inside > MAX_ELEMENTS_PER_UNIT:
                     raise UnreadableWorkbook(DAMAGED)
             elif element.tag in units:
-                unit_depth, inside = len(open_elements), 0
+                unit_depth, inside, unit_chars = len(open_elements), 0, 0
             continue
+        if unit_depth:  # a unit's text is counted as its parts end, before a huge one is built whole
+            unit_chars += len(element.text or "") + len(element.tail or "")
+            if unit_chars > MAX_UNIT_CHARS:
+                raise UnreadableWorkbook(TOO_LONG_CELL)
         open_elements.pop()
         if unit_depth and len(open_elements) >= unit_depth:
             continue  # inside a unit: kept until the unit is read

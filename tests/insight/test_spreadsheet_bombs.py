@@ -78,8 +78,9 @@ def empty_cells(count: int):
 
 
 def one_long_token(opening: bytes, filler: bytes, closing: bytes, size: int):
-    """A row holding one XML token of `size` bytes (an attribute value, a comment): Python's expat rescans
-    an unfinished token at every 16 KB it is fed, so reading it took time growing with its square."""
+    """`size` bytes of `filler` between `opening` and `closing` after the header row: one XML token (an
+    attribute value, a comment; Python's expat rescans an unfinished token at every 16 KB it is fed, so
+    reading it took time growing with its square), or one cell of many text runs."""
     def write(put):
         put(OPEN + HEAD_ROW + opening)
         chunk = filler * (1_000_000 // len(filler))
@@ -99,8 +100,12 @@ BOMBS = {
     "a 26 MB attribute value": lambda: workbook_with_sheet(one_long_token(b'<row r="2" x="', b"A", b'"/>',
                                                                           26_000_000)),
     "a 26 MB comment": lambda: workbook_with_sheet(one_long_token(b"<!--", b"<a>", b"-->", 26_000_000)),
+    "a 47 MB cell in 250 KB runs": lambda: workbook_with_sheet(one_long_token(
+        b'<row r="2"><c r="A2" t="inlineStr"><is>', b"<r><t>" + b"a" * 250_000 + b"</t></r>", b"</is></c></row>",
+        47_500_000)),
 }
 BOMB_MESSAGES = {
+    "a 47 MB cell in 250 KB runs": "A cell of the workbook holds more text than a spreadsheet cell can",
     "10 million blank rows": "The workbook unpacks to more than 50 MB",
     "one 600 MB cell": "The workbook unpacks to more than 50 MB",
     "one 600 MB cell, declared small": DAMAGED,  # reading stops at the declared size, and the CRC fails
