@@ -34,7 +34,7 @@ class RedactingLogger(Logger):
     hold keys, tokens or e-mail addresses. What gunicorn found wrong is kept, the client's text is not;
     a request gunicorn failed on is logged without its query string."""
 
-    QUOTED = re.compile(r"'.*", re.DOTALL)
+    QUOTED = re.compile(r"['\"].*", re.DOTALL)  # Python quotes the client's text with ' or, holding one, "
 
     def warning(self, msg, *args, **kwargs):
         if isinstance(msg, str) and msg.startswith("Invalid request from"):

@@ -76,11 +76,16 @@ def send(http: requests.Session, method: str, url: str, **kwargs: Any) -> reques
 
 
 def redirect_target(response: requests.Response) -> str:
-    """Where a 3xx pointed, for an operator to read: scheme, host and path, never the query (it may
-    carry a token)."""
-    location = response.headers.get("Location", "")
-    parts = urlsplit(location)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"[:200] if parts.netloc else parts.path[:200]
+    """Where a 3xx pointed, for an operator to read: scheme, host, port and path, never a user name or
+    password before the host, nor the query (either may carry a secret)."""
+    parts = urlsplit(response.headers.get("Location", ""))
+    try:
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is no number: the host alone says enough
+        port = ""
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address
+    return f"{parts.scheme}://{host}{port}{parts.path}"[:200] if host else parts.path[:200]
 
 
 def check_delivery(response: requests.Response, accept: tuple[int, ...] = ()) -> int:

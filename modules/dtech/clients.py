@@ -179,6 +179,10 @@ class DTechClient:
             raise PartnerUnreachable(f"DTech could not be reached ({type(exc).__name__}); try again") from exc
         if not 200 <= response.status_code < 300:
             log.warning("dtech refused a call", extra={"operation": operation, "status": response.status_code})
+            if 300 <= response.status_code < 400:  # redirects are never followed (core/http.py)
+                target = http.redirect_target(response) or "(no Location)"
+                raise PartnerRefused(response.status_code,
+                                     f"redirect to {target} not followed; check DIFFERENT_API_BASE")
             raise PartnerRefused(response.status_code, partner_message(response))
         if not response.content.strip():
             return {}  # e.g. a 204 to stop

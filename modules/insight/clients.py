@@ -70,6 +70,9 @@ class ArkeselClient:
             raise ProviderUnavailable(f"Arkesel did not answer within {timeout:g} s.") from exc
         except requests.RequestException as exc:
             raise ProviderUnavailable("Arkesel could not be reached.") from exc
+        if 300 <= response.status_code < 400:  # redirects are never followed (core/http.py)
+            raise ProviderUnavailable(f"Arkesel answered HTTP {response.status_code}, a redirect to "
+                                      f"{http.redirect_target(response) or '(no Location)'}, not followed.")
         if response.status_code != 200:
             raise ProviderUnavailable(f"Arkesel answered HTTP {response.status_code}.")
         try:

@@ -304,7 +304,7 @@ def test_a_partners_cookie_is_never_sent_back(app, worker, httpserver):
 def test_a_redirect_is_never_followed_and_its_target_is_recorded(app, worker, httpserver, status):
     """A 301/302 would turn the POST into a bodiless GET that looks delivered, a 307 would resend the body
     and its headers to wherever it points: the message fails, naming the status and the Location."""
-    elsewhere = "http://127.0.0.1:9/collect?token=secret-in-the-query"
+    elsewhere = "http://user:secret-password@127.0.0.1:9/collect?token=secret-in-the-query"
     httpserver.expect_request("/hook", method="POST").respond_with_response(
         Response(status=status, headers={"Location": elsewhere}))
     httpserver.expect_request("/collect").respond_with_data("taken")
@@ -312,5 +312,6 @@ def test_a_redirect_is_never_followed_and_its_target_is_recorded(app, worker, ht
     worker.drain()
     message, outcomes = load(app, message_id)
     assert (message.status, outcomes, message.last_status_code) == ("dead", ["dead"], status)
-    assert "http://127.0.0.1:9/collect" in message.last_error and "secret-in-the-query" not in message.last_error
+    assert "http://127.0.0.1:9/collect" in message.last_error
+    assert "secret-in-the-query" not in message.last_error and "secret-password" not in message.last_error
     assert [request.path for request, _ in httpserver.log] == ["/hook"]

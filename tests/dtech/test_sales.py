@@ -298,3 +298,18 @@ def test_a_new_login_or_extra_headers_give_no_fresh_bucket(make_app, partner, re
                for address in ("198.51.100.7", "198.51.100.8")]
     assert answers == [200, 429]
     assert len(partner.received) == 2
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_partner_redirect_is_not_followed_and_names_where_it_pointed(app, client, operator_headers, partner,
+                                                                        status):
+    """A 3xx is not followed (a 307 would resend the signed body elsewhere): a 502 that names the status
+    and the Location without its user name, password or query, never the redirect's own body."""
+    partner.answer("POST", "/ext/start", "<html>moved: internal-only body</html>", status=status,
+                   headers={"Location": "https://user:secret@elsewhere.test:8443/ext/start?token=abc"})
+    response = start(client, operator_headers, partner)
+    assert response.status_code == 502
+    detail = response.get_json()["detail"]
+    assert detail == (f"DTech answered HTTP {status}: redirect to https://elsewhere.test:8443/ext/start not "
+                      "followed; check DIFFERENT_API_BASE")
+    assert process_count(app) == 0

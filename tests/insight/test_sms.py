@@ -179,6 +179,18 @@ def test_status_says_so_when_arkesel_fails(sms_client, operator_headers, custome
     assert sms_client.get("/api/sms/status/unknown", headers=operator_headers).status_code == 404
 
 
+def test_status_names_a_redirect_it_did_not_follow(sms_client, operator_headers, customer, sms_worker, httpserver):
+    arkesel_accepts(httpserver)
+    httpserver.expect_request("/api/v2/sms/ark-233241234567").respond_with_data(
+        "moved", status=301, headers={"Location": "https://user:pw@sms.elsewhere.test/v2/x?key=abc"})
+    message_id = sms_client.post("/api/sms/send", headers=operator_headers, json={
+        "customer_id": customer["id"], "message": "Pay"}).get_json()["message_id"]
+    sms_worker.drain()
+    answer = sms_client.get(f"/api/sms/status/{message_id}", headers=operator_headers).get_json()
+    assert answer["provider_error"] == ("Arkesel answered HTTP 301, a redirect to https://sms.elsewhere.test/v2/x, "
+                                        "not followed.")
+
+
 def test_an_sms_to_a_deleted_customer_is_still_sent(sms_client, operator_headers, sms_worker, httpserver, sms_app):
     arkesel_accepts(httpserver, ("233201234567",))
     gone = create_customer(sms_client, operator_headers, account_number="GONE", phone="0201234567")
