@@ -16,7 +16,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from rq import Queue, SimpleWorker
 
-from modules.core import auth, config, embedded_redis, outbox
+from modules.core import audit, auth, config, embedded_redis, outbox
 from modules.core.extensions import db
 from modules.core.queue import QUEUE_NAMES, get_redis, redis_url
 from modules.core.scheduler import Scheduler, registered_jobs
@@ -168,7 +168,9 @@ def _operator(email: str):
 @with_appcontext
 def operators_deactivate(email: str) -> None:
     """Stop EMAIL from signing in and end every token they hold (at once, on every process)."""
-    auth.set_active(_operator(email), False)
+    operator = _operator(email)
+    auth.set_active(operator, False)
+    audit.record("core", "operator.deactivated", actor="cli", subject_id=operator.id)
     db.session.commit()
     click.echo(f"operator {email} deactivated; their tokens no longer work")
 
@@ -178,7 +180,9 @@ def operators_deactivate(email: str) -> None:
 @with_appcontext
 def operators_activate(email: str) -> None:
     """Let EMAIL sign in again. Tokens issued before the deactivation stay revoked."""
-    auth.set_active(_operator(email), True)
+    operator = _operator(email)
+    auth.set_active(operator, True)
+    audit.record("core", "operator.activated", actor="cli", subject_id=operator.id)
     db.session.commit()
     click.echo(f"operator {email} activated; they sign in again to get a token")
 
@@ -188,7 +192,9 @@ def operators_activate(email: str) -> None:
 @with_appcontext
 def operators_revoke_tokens(email: str) -> None:
     """End every access token EMAIL holds (a lost phone, a leaked token); they may sign in again."""
-    auth.revoke_tokens(_operator(email))
+    operator = _operator(email)
+    auth.revoke_tokens(operator)
+    audit.record("core", "operator.tokens_revoked", actor="cli", subject_id=operator.id)
     db.session.commit()
     click.echo(f"every token of {email} revoked")
 

@@ -77,7 +77,8 @@ CORE_SETTINGS = [
     Setting("ACCESS_TOKEN_TTL_SECONDS", 8 * 3600, "Lifetime of an operator access token", as_int),
     Setting("ALLOWED_ORIGINS", "http://localhost:3000,http://localhost:5173",
             "Browser origins allowed by CORS (comma-separated)", as_list),
-    Setting("INGEST_RATE_LIMIT", "6000/minute", "Requests per caller (per key, else per address) on ingest endpoints"),
+    Setting("INGEST_RATE_LIMIT", "6000/minute", "Requests per caller on ingest endpoints: per key or operator that "
+            "authenticated (SentraTech's public key: per key and visitor address), else per address"),
     Setting("AUTH_FAILURE_RATE_LIMIT", "60/minute", "Refused credentials (401s) per client address; more get 429"),
     Setting("LOGIN_ACCOUNT_RATE_LIMIT", "10/5minutes", "Sign-in attempts at one operator e-mail from one address "
             "(a right password is not counted); then 429 for that address until the window ends"),

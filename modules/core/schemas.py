@@ -28,11 +28,18 @@ class RequestSchema(Schema):
         return self._without_nulls(data)
 
     def _without_nulls(self, data: Any) -> Any:
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or None not in data.values():
             return data
-        by_key = {field.data_key or name: field for name, field in self.load_fields.items()}
-        return {key: value for key, value in data.items()
-                if value is not None or key not in by_key or by_key[key].required or by_key[key].allow_none}
+        dropped = self._null_dropped_keys()
+        return {key: value for key, value in data.items() if value is not None or key not in dropped}
+
+    def _null_dropped_keys(self) -> frozenset[str]:
+        """Input keys of the optional fields whose null means "not given"; worked out once per schema
+        instance (an ingest view reuses one)."""
+        if "_dropped" not in self.__dict__:
+            self._dropped = frozenset(field.data_key or name for name, field in self.load_fields.items()
+                                      if not field.required and not field.allow_none)
+        return self._dropped
 
 
 class HealthSchema(Schema):

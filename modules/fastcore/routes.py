@@ -62,7 +62,7 @@ def admin_only(view):
 @blp.alt_response(202, schema=LeadAcceptedSchema, description="Database down: queued, flushed within minutes")
 @blp.alt_response(400, schema=DuplicateSchema, description="request_id not a UUID, or already processed")
 @blp.alt_response(401, schema=DetailSchema, description="Missing, malformed or wrong site token")
-@blp.alt_response(429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this token; see Retry-After")
+@blp.alt_response(429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this site token; see Retry-After")
 @blp.alt_response(503, schema=DetailSchema, description="Database, Redis and the local queue file all failed")
 @blp.doc(security=[{"fastcoreSiteToken": []}])
 def ingest_lead(lead):

@@ -28,7 +28,7 @@ def operator_endpoint(view: Callable) -> Callable:
 
 def ingest_endpoint(view: Callable) -> Callable:
     """An operator endpoint that takes data in (spreadsheets, batches, SMS sends): also rate-limited per
-    operator token (INGEST_RATE_LIMIT), after auth."""
+    operator (INGEST_RATE_LIMIT), after auth: every token of one operator shares one count."""
     limited = ingest_limit()(blp.alt_response(
-        429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this token; see Retry-After")(view))
+        429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this operator; see Retry-After")(view))
     return operator_endpoint(limited)

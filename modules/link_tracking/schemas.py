@@ -29,8 +29,8 @@ class ClickEventSchema(RequestSchema):
                                                           "example": "linkedin-profile-abc123"})
     clicked_at = fields.String(metadata={"description": "ISO 8601 datetime, `Z` allowed; default: server time. "
                                                         "More than 24 h ahead of the server: stored at the server's "
-                                                        "time, the value sent kept in metadata."
-                                                        "hub_client_clicked_at",
+                                                        "time, the value sent kept in "
+                                                        "metadata.hub_client_clicked_at",
                                          "example": "2026-11-22T14:30:00Z"})
     ip_address = fields.String(metadata={"description": "At most 45 characters (IPv4 or IPv6)"})
     user_agent = fields.String(metadata={"description": "At most 500 characters"})

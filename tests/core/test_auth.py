@@ -185,6 +185,17 @@ def test_revoke_tokens_ends_every_token_of_one_operator(app, runner, client, ope
     assert client.get("/api/admin/outbox", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
 
 
+def test_operator_commands_are_audited(app, runner, operator_headers):
+    from modules.core.models import AuditEntry
+
+    for command in ("revoke-tokens", "deactivate", "activate"):
+        assert runner.invoke(args=["operators", command, "operator@example.com"]).exit_code == 0
+    with app.app_context():
+        entries = db.session.query(AuditEntry.event, AuditEntry.actor).order_by(AuditEntry.id).all()
+    assert entries == [("operator.tokens_revoked", "cli"), ("operator.deactivated", "cli"),
+                       ("operator.activated", "cli")]
+
+
 def test_operator_commands_name_an_unknown_email(runner):
     for command in ("deactivate", "activate", "revoke-tokens"):
         result = runner.invoke(args=["operators", command, "nobody@example.com"])
