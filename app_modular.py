@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +14,23 @@ from flask import Flask
 from modules import DOMAINS, __version__
 from modules.core import bodies, cli, errors, request_log, security
 from modules.core.config import check_production, is_production, load_config
+from modules.core.domains import register_jobs
 from modules.core.extensions import api, db, migrate
+from modules.core.outbox import sweeping
+from modules.core.routes import blp as core_blp
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
+def create_app(config: dict[str, Any] | None = None, domains: Sequence[str] = DOMAINS) -> Flask:
+    """The hub with `domains` (package names under `modules/`, or dotted module paths)."""
     app = Flask(__name__)
     configure(app, config)
     request_log.configure_logging(app)
     request_log.init_app(app)
     init_extensions(app)
     bodies.init_app(app)
-    register_blueprints(app)
+    register_blueprints(app, domains)
     errors.init_app(app)
     cli.init_app(app)
     return app
@@ -95,16 +100,12 @@ def init_extensions(app: Flask) -> None:
     api.spec.components.security_scheme("operatorBearer", {"type": "http", "scheme": "bearer"})
 
 
-def register_blueprints(app: Flask) -> None:
-    """The core blueprint, then each domain's `blp`; a domain may also export `init_app(app)`."""
-    from modules.core.routes import blp as core_blp
-
+def register_blueprints(app: Flask, domains: Sequence[str]) -> None:
+    """The core's blueprint and sweeper, then each domain's `init_app(app)` (which registers its `blp`)."""
     api.register_blueprint(core_blp)
-    for name in DOMAINS:
-        domain = importlib.import_module(f"modules.{name}")
-        api.register_blueprint(domain.blp)
-        if hasattr(domain, "init_app"):
-            domain.init_app(app)
+    register_jobs(app, sweeping)
+    for name in domains:
+        importlib.import_module(name if "." in name else f"modules.{name}").init_app(app)
 
 
 if __name__ == "__main__":

@@ -210,7 +210,7 @@ def reset(app) -> None:
     from sqlalchemy import text
 
     from modules.core.extensions import db
-    from modules.core.queue import get_redis
+    from modules.core.redis_client import get_redis
 
     with app.app_context():
         db.session.execute(text("TRUNCATE sentratech_demo_request, outbox, outbox_attempt, audit_log"))

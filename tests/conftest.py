@@ -23,8 +23,11 @@ from sqlalchemy import text  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from app_modular import create_app  # noqa: E402
+from modules.core.domains import register_jobs  # noqa: E402
 from modules.core.extensions import db  # noqa: E402
-from modules.core.queue import QUEUE_NAMES, get_redis  # noqa: E402
+from modules.core.queue import QUEUE_NAMES  # noqa: E402
+from modules.core.redis_client import get_redis  # noqa: E402
+from tests.support import handlers  # noqa: E402
 from tests.support.servers import HubServer, PostgresServer, RedisServer  # noqa: E402
 
 # Keys the tests authenticate with. Obvious test values, never real credentials.
@@ -128,11 +131,13 @@ def cleaner_app(base_config, migrated):
 
 @pytest.fixture
 def make_app(base_config, cleaner_app):
-    """Build an app with extra settings: `make_app(DASHBOARD_BASE_URL=...)`."""
+    """Build an app with extra settings: `make_app(DASHBOARD_BASE_URL=...)`. It also delivers the core
+    tests' outbox kind (tests/support/handlers.py)."""
     made = []
 
     def build(**overrides):
         app = create_app({**base_config, **overrides})
+        register_jobs(app, handlers)
         made.append(app)
         return app
 

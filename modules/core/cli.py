@@ -18,7 +18,8 @@ from rq import Queue, SimpleWorker
 
 from modules.core import audit, auth, config, embedded_redis, outbox
 from modules.core.extensions import db
-from modules.core.queue import QUEUE_NAMES, get_redis, redis_url
+from modules.core.queue import QUEUE_NAMES
+from modules.core.redis_client import get_redis, redis_url
 from modules.core.scheduler import Scheduler, registered_jobs
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def outbox_stats() -> None:
 
 
 @outbox_group.command("list")
-@click.option("--status", type=click.Choice(["pending", "delivered", "dead", "cancelled"]))
+@click.option("--status", type=click.Choice([status.value for status in outbox.Status]))
 @click.option("--kind", help="Only this kind, e.g. sentratech.dashboard_sync.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @with_appcontext

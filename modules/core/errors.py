@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, g, jsonify, request
+from flask import Blueprint, Flask, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 
-log = logging.getLogger(__name__)
+from modules.core.exceptions import Conflict, DomainError, Invalid, NotFound, Unavailable
+from modules.core.registry import Envelope, registry
 
-Envelope = Callable[[int, str, Any], tuple[int, dict[str, Any]]]
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -32,20 +32,30 @@ class ApiError(Exception):
         self.status, self.message, self.body, self.headers, self.details = status, message, body, headers, details
 
 
-@dataclass
-class _Registry:
-    by_blueprint: dict[str, Envelope] = field(default_factory=dict)
-    by_prefix: list[tuple[str, Envelope]] = field(default_factory=list)
+DOMAIN_ERROR_STATUS: dict[type[DomainError], int] = {NotFound: 404, Conflict: 409, Invalid: 422, Unavailable: 503}
 
 
-_ENVELOPES = _Registry()
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain exception: that of its nearest class in DOMAIN_ERROR_STATUS, else 400."""
+    return next((DOMAIN_ERROR_STATUS[cls] for cls in type(error).__mro__ if cls in DOMAIN_ERROR_STATUS), 400)
 
 
-def register_envelope(blueprint: str, envelope: Envelope, prefixes: tuple[str, ...] = ()) -> None:
-    _ENVELOPES.by_blueprint[blueprint] = envelope
-    for prefix in prefixes:
-        _ENVELOPES.by_prefix.append((prefix, envelope))
-    _ENVELOPES.by_prefix.sort(key=lambda item: len(item[0]), reverse=True)
+def answer_domain_errors(blp: Blueprint, answer: Callable[[DomainError], ApiError] | None = None) -> None:
+    """The blueprint's one handler of the domain exceptions its services raise: `answer(error)` builds the
+    answer the domain's clients read; by default `status_of(error)` with the message (and details) in the
+    blueprint's envelope."""
+
+    def handle(error: DomainError):
+        if answer is not None:
+            return handle_api_error(answer(error))
+        return handle_api_error(ApiError(status_of(error), error.message, details=error.details))
+
+    blp.register_error_handler(DomainError, handle)
+
+
+def register_envelope(app: Flask, blueprint: str, envelope: Envelope, prefixes: tuple[str, ...] = ()) -> None:
+    """Shape the errors of `blueprint`'s views, and of any path under `prefixes`, with `envelope`."""
+    registry(app).add_envelope(blueprint, envelope, prefixes)
 
 
 def _location(location: str) -> str:
@@ -95,9 +105,10 @@ def fastapi_envelope(status: int, message: str, details: Any) -> tuple[int, dict
 
 
 def _envelope_for_request() -> Envelope:
-    if request.blueprint in _ENVELOPES.by_blueprint:
-        return _ENVELOPES.by_blueprint[request.blueprint]
-    for prefix, envelope in _ENVELOPES.by_prefix:
+    registered = registry()
+    if request.blueprint in registered.envelopes:
+        return registered.envelopes[request.blueprint]
+    for prefix, envelope in registered.prefixed_envelopes:
         if request.path.startswith(prefix):
             return envelope
     return fastapi_envelope

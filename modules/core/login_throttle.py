@@ -22,14 +22,11 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-import redis
-
 from modules.core import security
-from modules.core.queue import get_redis
+from modules.core.redis_client import REDIS_ERRORS, get_redis
 
 SCOPE = "login-attempts"
 KNOWN_ADDRESS_DAYS = 30
-REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
 log = logging.getLogger(__name__)
 

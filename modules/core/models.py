@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from modules.core.extensions import db
 from modules.core.types import JSONType, UTCDateTime, new_id, utcnow
@@ -38,7 +38,7 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(String(100), index=True)
     subject_id: Mapped[str | None] = mapped_column(String(100), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|dead|cancelled
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # outbox.Status: pending|delivered|dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -48,10 +48,6 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    attempt_log: Mapped[list[OutboxAttempt]] = relationship(
-        back_populates="message", order_by="OutboxAttempt.number", cascade="all, delete-orphan"
-    )
 
 
 class OutboxAttempt(db.Model):
@@ -67,8 +63,6 @@ class OutboxAttempt(db.Model):
     outcome: Mapped[str] = mapped_column(String(20))  # delivered|retry|dead
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))
-
-    message: Mapped[OutboxMessage] = relationship(back_populates="attempt_log")
 
 
 class AuditEntry(db.Model):

@@ -1,4 +1,4 @@
-"""Redis connection, RQ queues, and jobs enqueued only after the transaction that wrote their rows.
+"""RQ queues, and jobs enqueued only after the transaction that wrote their rows.
 
 Enqueueing never fails a request: when Redis is unreachable the row is already committed and the
 outbox sweeper enqueues it later. After a failure, enqueue attempts pause for a few seconds so that
@@ -18,13 +18,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import redis
 from flask import Flask, current_app, has_app_context
 from rq import Queue
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from modules.core import embedded_redis
+from modules.core.extensions import db
+from modules.core.redis_client import REDIS_ERRORS, get_redis, pause_redis, redis_paused
 
 log = logging.getLogger(__name__)
 
@@ -35,23 +35,7 @@ QUEUE_NAMES = (OUTBOX_QUEUE, PERIODIC_QUEUE)
 WAITING_KEY_PREFIX = "hub:waiting:"
 WAITING_TTL_SECONDS = 30  # bounds how long a lost job (a worker killed before starting it) blocks new ones
 
-_paused_until: dict[str, float] = {}
 _asked_at: dict[str, float] = {}  # when this process last asked Redis for a job of `enqueue_once`, per key
-
-
-def redis_url(app: Flask) -> str:
-    return app.config.get("REDIS_URL") or embedded_redis.url_for(embedded_redis.socket_path(app.instance_path))
-
-
-def get_redis(app: Flask | None = None) -> redis.Redis:
-    app = app or current_app._get_current_object()
-    connection = app.extensions.get("hub_redis")
-    if connection is None:
-        connection = redis.Redis.from_url(
-            redis_url(app), socket_connect_timeout=1, socket_timeout=5, health_check_interval=30
-        )
-        app.extensions["hub_redis"] = connection
-    return connection
 
 
 def get_queue(name: str = OUTBOX_QUEUE, app: Flask | None = None) -> Queue:
@@ -110,25 +94,13 @@ def waiting_job_started(key: str) -> None:
     get_redis().delete(WAITING_KEY_PREFIX + key)
 
 
-def redis_paused(user: str = "queue") -> bool:
-    """True for REDIS_RETRY_PAUSE_SECONDS after a Redis call of `user` (enqueueing, or the rate limits)
-    failed in this process: it skips Redis meanwhile, so an unreachable Redis costs one timeout, not one
-    per request. Each user pauses on its own failures only."""
-    return _paused_until.get(f"{user} {redis_url(current_app)}", 0) > time.monotonic()
-
-
-def pause_redis(user: str = "queue") -> None:
-    _paused_until[f"{user} {redis_url(current_app)}"] = (
-        time.monotonic() + current_app.config.get("REDIS_RETRY_PAUSE_SECONDS", 5))
-
-
 def _unless_redis_down(send: Callable[[], None]) -> bool:
     if redis_paused():
         return False
     try:
         send()
         return True
-    except (redis.exceptions.RedisError, OSError) as exc:
+    except REDIS_ERRORS as exc:
         pause_redis()
         log.warning("redis unavailable, job left for the sweeper", extra={"error": type(exc).__name__})
         return False
@@ -136,8 +108,6 @@ def _unless_redis_down(send: Callable[[], None]) -> bool:
 
 def enqueue_after_commit(func: Callable, *args: Any, queue: str = OUTBOX_QUEUE, delay_seconds: float = 0) -> None:
     """Enqueue once the current database transaction commits; dropped if it rolls back."""
-    from modules.core.extensions import db
-
     session = db.session()
     session.info.setdefault("after_commit_jobs", []).append((func, args, queue, delay_seconds))
 
@@ -145,8 +115,6 @@ def enqueue_after_commit(func: Callable, *args: Any, queue: str = OUTBOX_QUEUE, 
 def enqueue_once_after_commit(func: Callable, key: str, queue: str = OUTBOX_QUEUE,
                               job_timeout: int | None = None, quiet_seconds: float = 0) -> None:
     """`enqueue_once` when the current transaction commits, however many times it was asked for."""
-    from modules.core.extensions import db
-
     db.session().info.setdefault("after_commit_once", {})[key] = (func, queue, job_timeout, quiet_seconds)
 
 
@@ -165,20 +133,14 @@ def _drop_rolled_back_jobs(session: Session) -> None:
 
 
 def app_job(func: Callable) -> Callable:
-    """Run an RQ job in a fresh app context, so each job gets its own database session."""
+    """Run an RQ job in a fresh app context, so each job gets its own database session. The worker
+    (`flask worker`) provides the app; a job run without one says so."""
 
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
-        app = current_app._get_current_object() if has_app_context() else _standalone_app()
-        with app.app_context():
+        if not has_app_context():
+            raise RuntimeError(f"{func.__name__} needs the hub's app: run workers with `flask worker`")
+        with current_app._get_current_object().app_context():
             return func(*args, **kwargs)
 
     return run
-
-
-@functools.cache
-def _standalone_app() -> Flask:
-    """For a job run by a plain `rq worker` that did not push an app context."""
-    from app_modular import create_app
-
-    return create_app()

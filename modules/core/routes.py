@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import redis
 from flask import current_app, request
 from flask_smorest import Blueprint
 from rq import Worker
@@ -13,7 +12,7 @@ from modules import __version__
 from modules.core import auth, login_throttle, outbox, scheduler
 from modules.core.errors import ApiError
 from modules.core.extensions import db
-from modules.core.queue import get_redis
+from modules.core.redis_client import REDIS_ERRORS, get_redis
 from modules.core.schemas import (
     DetailSchema,
     HealthSchema,
@@ -52,7 +51,7 @@ def health():
         connection.ping()
         answer.update(redis="ok", workers=len(Worker.all(connection=connection)),
                       scheduler_running=scheduler.status(connection)["running"])
-    except (redis.exceptions.RedisError, OSError) as exc:
+    except REDIS_ERRORS as exc:
         answer.update(redis=f"unavailable: {type(exc).__name__}", workers=0, scheduler_running=False)
     return answer, (503 if answer["status"] != "ok" else 200)
 

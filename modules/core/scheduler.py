@@ -1,4 +1,5 @@
-"""Periodic jobs: declared with `@periodic`, enqueued on RQ by exactly one running scheduler.
+"""Periodic jobs: declared with `@periodic`, registered by their domain's `init_app`, enqueued on RQ by
+exactly one running scheduler.
 
 Several `flask scheduler` processes may run; a Redis lock lets one of them act and keeps the others
 on standby. Next run times live in Redis, so a restart does not re-run every job at once, and a
@@ -10,11 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask
+
+from modules.core.queue import PERIODIC_QUEUE, enqueue
+from modules.core.redis_client import get_redis
+from modules.core.registry import PeriodicJob, registry
 
 log = logging.getLogger(__name__)
 
@@ -24,42 +28,30 @@ HEARTBEAT_KEY = "hub:scheduler:heartbeat"
 LOCK_SECONDS = 30
 
 
-@dataclass(frozen=True)
-class PeriodicJob:
-    id: str
-    name: str
-    func: Callable[[], Any]
-    every_seconds: int
-
-
-_JOBS: dict[str, PeriodicJob] = {}
-
-
 def periodic(job_id: str, every_seconds: int, name: str | None = None) -> Callable:
-    """Declare a module-level job function to run every `every_seconds` on the periodic queue."""
+    """Declare a module-level job function to run every `every_seconds` on the periodic queue. The
+    declaration rides on the function (`func.periodic_job`); the domain's `init_app` registers it."""
 
-    def register(func: Callable) -> Callable:
-        _JOBS[job_id] = PeriodicJob(job_id, name or job_id, func, every_seconds)
+    def declare(func: Callable) -> Callable:
+        func.periodic_job = PeriodicJob(job_id, name or job_id, func, every_seconds)
         return func
 
-    return register
+    return declare
 
 
-def registered_jobs() -> list[PeriodicJob]:
-    return sorted(_JOBS.values(), key=lambda job: job.id)
+def registered_jobs(app: Flask | None = None) -> list[PeriodicJob]:
+    return sorted(registry(app).periodic_jobs.values(), key=lambda job: job.id)
 
 
 class Scheduler:
     def __init__(self, app: Flask, tick_seconds: float = 1.0):
-        from modules.core.queue import get_redis
-
         self.app = app
         self.redis = get_redis(app)
         self.tick_seconds = tick_seconds
         self.lock = self.redis.lock(LOCK_KEY, timeout=LOCK_SECONDS)
 
     def run(self, stop: threading.Event) -> None:
-        log.info("scheduler started", extra={"jobs": [job.id for job in registered_jobs()]})
+        log.info("scheduler started", extra={"jobs": [job.id for job in registered_jobs(self.app)]})
         while not stop.is_set():
             try:
                 if self._hold_lock():
@@ -76,11 +68,9 @@ class Scheduler:
         return self.lock.acquire(blocking=False)
 
     def run_due(self, now: datetime) -> list[str]:
-        from modules.core.queue import PERIODIC_QUEUE, enqueue
-
         ran = []
         with self.app.app_context():
-            for job in registered_jobs():
+            for job in registered_jobs(self.app):
                 next_run = self.redis.hget(NEXT_RUN_KEY, job.id)
                 if next_run and datetime.fromisoformat(next_run.decode()) > now:
                     continue
@@ -93,7 +83,7 @@ class Scheduler:
 
 
 def status(redis) -> dict[str, Any]:
-    """Whether a scheduler is alive, and every declared job with its next run time."""
+    """Whether a scheduler is alive, and every job of the current app with its next run time."""
     next_runs = {key.decode(): value.decode() for key, value in redis.hgetall(NEXT_RUN_KEY).items()}
     return {
         "running": bool(redis.exists(HEARTBEAT_KEY)),

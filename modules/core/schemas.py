@@ -7,6 +7,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
+from modules.core.outbox.handlers import Status
+
 
 class RequestSchema(Schema):
     """Base of every request body and query schema: unknown keys are ignored (as the FastAPI backends the
@@ -69,7 +71,7 @@ class DetailSchema(Schema):
 
 
 class OutboxQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(["pending", "delivered", "dead", "cancelled"]))
+    status = fields.String(validate=validate.OneOf([status.value for status in Status]))
     kind = fields.String(validate=validate.Length(max=100))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))

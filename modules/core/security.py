@@ -29,7 +29,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from modules.core.extensions import cors
-from modules.core.queue import pause_redis, redis_paused, redis_url
+from modules.core.redis_client import pause_redis, redis_paused, redis_url
 
 DOC_PATHS = ("/docs", "/redoc")
 API_HEADERS = {

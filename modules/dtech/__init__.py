@@ -1,16 +1,17 @@
 """DTech sales: sales processes at the partner's SigV4-signed API, call recording uploads.
 
-Contract: shared/contracts/dtech.md. Layout: see DESIGN.md (routes, schemas, models, services, jobs, clients).
+Contract: shared/contracts/dtech.md. Layout: docs/architecture.md.
 """
 
 from flask import Flask
-from flask_smorest import Blueprint
 
-blp = Blueprint("dtech", __name__, url_prefix="/api/v1/sales", description="DTech sales")
+from modules.core.domains import register_domain
+from modules.dtech import cli, jobs
+from modules.dtech.errors import dtech_envelope
+from modules.dtech.routes import API_PREFIX, blp
 
-from modules.dtech import jobs, routes  # noqa: E402,F401  (registers the views and the outbox handler)
-from modules.dtech.cli import dtech_group  # noqa: E402
+__all__ = ["blp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    app.cli.add_command(dtech_group)
+    register_domain(app, blp, envelope=dtech_envelope, prefixes=(API_PREFIX,), cli=cli.dtech_group, jobs=jobs)

@@ -20,7 +20,6 @@ from flask import current_app
 
 from modules.core import http, outbox
 from modules.core.extensions import db
-from modules.core.models import OutboxMessage
 from modules.core.outbox import Permanent, Retryable
 from modules.core.queue import app_job
 from modules.core.scheduler import periodic
@@ -33,14 +32,14 @@ PUT_BACKOFF = (10, 60, 300, 1800, 7200, 21600)
 ABANDONED_AFTER = timedelta(hours=6)
 
 
-def mark_failed(message: OutboxMessage) -> None:
+def mark_failed(message: outbox.Message) -> None:
     recording = db.session.get(CallRecording, message.payload.get("upload_id"))
     if recording is not None:
         recording.status = "failed"
 
 
 @outbox.handler(RECORDING_PUT, backoff=PUT_BACKOFF, on_dead=mark_failed)
-def put_recording(message: OutboxMessage) -> int:
+def put_recording(message: outbox.Message) -> int:
     recording = db.session.get(CallRecording, message.payload.get("upload_id"))
     if recording is None:
         raise Permanent("the recording no longer exists")

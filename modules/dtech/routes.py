@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import request
+from flask_smorest import Blueprint
 
 from modules.core.auth import current_operator, require_operator
-from modules.core.errors import handle_api_error, register_envelope
+from modules.core.errors import handle_api_error
 from modules.core.security import charge, ingest_limit
 from modules.dtech import recordings, services
 from modules.dtech.clients import PartnerFailure
-from modules.dtech.errors import dtech_envelope, error, unauthorized, validation_error
+from modules.dtech.errors import error, unauthorized, validation_error
 from modules.dtech.schemas import (
     CallRecordingUploadSchema,
     CallRecordingUrlAnswerSchema,
@@ -36,10 +37,8 @@ from modules.dtech.schemas import (
     StatusPathSchema,
 )
 
-from . import blp
-
 API_PREFIX = "/api/v1/sales"
-register_envelope(blp.name, dtech_envelope, prefixes=(API_PREFIX,))
+blp = Blueprint("dtech", __name__, url_prefix=API_PREFIX, description="DTech sales")
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid request: the detail names the field(s)",

@@ -1,23 +1,23 @@
 """FASTCore leads: contact-form leads, fallback queue, e-mail notifications, admin API.
 
-Contract: shared/contracts/fastcore.md. Layout: see DESIGN.md (routes, schemas, models, services, jobs, clients).
+Contract: shared/contracts/fastcore.md. Layout: docs/architecture.md.
 """
 
 from flask import Flask
-from flask_smorest import Blueprint
 
-from modules.core.errors import fastapi_envelope, register_envelope
+from modules.core.domains import register_domain
+from modules.core.errors import fastapi_envelope
+from modules.fastcore import cli, jobs
+from modules.fastcore.routes import blp
 
-blp = Blueprint("fastcore", __name__, description="FASTCore leads")
-register_envelope("fastcore", fastapi_envelope, prefixes=("/inbound/", "/admin/"))
+__all__ = ["blp", "init_app"]
 
-from modules.fastcore import jobs, routes  # noqa: E402,F401  (routes, outbox handlers, periodic jobs)
-from modules.fastcore.cli import fastcore_group  # noqa: E402
+SECURITY_SCHEMES = {
+    "fastcoreSiteToken": {"type": "http", "scheme": "bearer"},
+    "fastcoreAdminToken": {"type": "http", "scheme": "bearer"},
+}
 
 
 def init_app(app: Flask) -> None:
-    from modules.core.extensions import api
-
-    api.spec.components.security_scheme("fastcoreSiteToken", {"type": "http", "scheme": "bearer"})
-    api.spec.components.security_scheme("fastcoreAdminToken", {"type": "http", "scheme": "bearer"})
-    app.cli.add_command(fastcore_group)
+    register_domain(app, blp, envelope=fastapi_envelope, prefixes=("/inbound/", "/admin/"),
+                    security_schemes=SECURITY_SCHEMES, cli=cli.fastcore_group, jobs=jobs)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from modules.core import audit
 from modules.core.extensions import db
-from modules.core.queue import get_redis
+from modules.core.redis_client import get_redis
 from modules.core.types import isoformat, utcnow
 from modules.fastcore import queue_store
 from modules.fastcore.queue_store import REDIS_ERRORS, Entry

@@ -6,7 +6,6 @@ from flask import current_app
 
 from modules.core import audit, outbox
 from modules.core.extensions import db
-from modules.core.models import OutboxMessage
 from modules.core.outbox import Permanent
 from modules.core.queue import app_job
 from modules.core.scheduler import periodic
@@ -21,14 +20,14 @@ EMAIL_BACKOFF = (10, 60, 300, 1800, 7200, 21600, 43200, 86400)
 MAILER_ACTOR = "mailer"
 
 
-def _lead(message: OutboxMessage) -> Lead:
+def _lead(message: outbox.Message) -> Lead:
     lead = db.session.get(Lead, message.payload["lead_id"])
     if lead is None:
         raise Permanent("lead not found")
     return lead
 
 
-def _send(message: OutboxMessage, lead: Lead, email, kind: str) -> int:
+def _send(message: outbox.Message, lead: Lead, email, kind: str) -> int:
     refused = SmtpClient(SmtpSettings.from_config(current_app.config)).send(email)
     audit.record(DOMAIN, "email.sent", actor=MAILER_ACTOR, subject_id=lead.id, request_id=lead.request_id,
                  status_code=250, details={"email": kind, "outbox_id": message.id, "attempt": message.attempts + 1,
@@ -36,7 +35,7 @@ def _send(message: OutboxMessage, lead: Lead, email, kind: str) -> int:
     return 250
 
 
-def _audit_failure(message: OutboxMessage) -> None:
+def _audit_failure(message: outbox.Message) -> None:
     lead = db.session.get(Lead, message.payload.get("lead_id"))
     audit.record(DOMAIN, "email.failed", actor=MAILER_ACTOR, subject_id=message.payload.get("lead_id"),
                  request_id=lead.request_id if lead else None, status_code=message.last_status_code,
@@ -45,14 +44,14 @@ def _audit_failure(message: OutboxMessage) -> None:
 
 
 @outbox.handler(emails.WELCOME_KIND, backoff=EMAIL_BACKOFF, on_dead=_audit_failure)
-def send_welcome_email(message: OutboxMessage) -> int:
+def send_welcome_email(message: outbox.Message) -> int:
     lead = _lead(message)
     sender = current_app.config.get("FROM_EMAIL") or ""
     return _send(message, lead, emails.welcome(lead, sender, message.id), "welcome_email")
 
 
 @outbox.handler(emails.ALERT_KIND, backoff=EMAIL_BACKOFF, on_dead=_audit_failure)
-def send_admin_alert(message: OutboxMessage) -> int:
+def send_admin_alert(message: outbox.Message) -> int:
     lead = _lead(message)
     recipients = current_app.config.get("ADMIN_EMAIL") or []
     if not recipients:

@@ -27,12 +27,11 @@ from typing import Any, Protocol
 import redis
 from flask import current_app
 
-from modules.core.queue import get_redis
+from modules.core.redis_client import REDIS_ERRORS, get_redis
 from modules.core.types import isoformat
 
 log = logging.getLogger(__name__)
 
-REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 DEFAULT_FILE_NAME = "fastcore_fallback_queue.jsonl"
 
 Entry = dict[str, Any]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from modules.core.errors import ApiError
 from modules.core.fields import CanonicalChoice
 from modules.core.schemas import DetailSchema
 from modules.core.security import ingest_limit
-from modules.fastcore import blp, fallback, services
+from modules.fastcore import fallback, services
 from modules.fastcore.guards import actor, require_admin, require_site_token
 from modules.fastcore.models import LEAD_STATUSES
 from modules.fastcore.schemas import (
@@ -31,6 +32,8 @@ from modules.fastcore.schemas import (
 DUPLICATE = "Duplicate request (request_id already processed)"
 ADMIN_SECURITY = [{"fastcoreAdminToken": []}, {"operatorBearer": []}]
 LEAD_STATUS = CanonicalChoice(LEAD_STATUSES)
+
+blp = Blueprint("fastcore", __name__, description="FASTCore leads")
 
 
 def lead_not_found() -> ApiError:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from modules.core import audit, outbox, scheduler
 from modules.core.extensions import db
 from modules.core.models import AuditEntry, OutboxMessage
-from modules.core.queue import get_redis
+from modules.core.redis_client import get_redis
 from modules.core.types import isoformat, new_id, utcnow
 from modules.fastcore import queue_store
 from modules.fastcore.clients import smtp_configured

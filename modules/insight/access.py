@@ -10,7 +10,7 @@ from modules.core.auth import require_operator
 from modules.core.errors import ApiError
 from modules.core.schemas import DetailSchema
 from modules.core.security import ingest_limit
-from modules.insight import blp
+from modules.insight.routes.blueprint import blp
 
 
 def _unauthorized() -> ApiError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from modules.core import outbox
 from modules.core.extensions import db
-from modules.core.models import OutboxMessage
 from modules.core.outbox import Deferred, Permanent
 from modules.core.types import new_id, utcnow
 from modules.insight.clients import ArkeselClient
@@ -13,14 +12,14 @@ from modules.insight.models import SMS_SENT, CustomerAction, SmsMessage
 SMS_KIND = "insight.sms"
 
 
-def _mark_failed(message: OutboxMessage) -> None:
+def _mark_failed(message: outbox.Message) -> None:
     sms = db.session.get(SmsMessage, message.payload.get("sms_id"))
     if sms is not None:
         sms.status, sms.error = "failed", message.last_error
 
 
 @outbox.handler(SMS_KIND, on_dead=_mark_failed)
-def deliver_sms(message: OutboxMessage) -> int:
+def deliver_sms(message: outbox.Message) -> int:
     sms = db.session.get(SmsMessage, message.payload.get("sms_id"))
     if sms is None:
         raise Permanent("the SMS record no longer exists")

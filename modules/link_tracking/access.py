@@ -12,11 +12,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask_smorest import Blueprint
 from werkzeug.http import HTTP_STATUS_CODES
 
 from modules.core import auth
-from modules.core.errors import ApiError, handle_api_error, register_envelope
+from modules.core.errors import ApiError
 from modules.core.types import isoformat, utcnow
 
 KEY_HEADER = "X-API-Key"
@@ -51,17 +50,6 @@ def tracking_envelope(status: int, message: str, details: Any) -> tuple[int, dic
         return 400, {**error_body(400, "One or more fields failed validation", validation_errors=fields,
                                   timestamp=isoformat(utcnow())), "error": "Validation Failed"}
     return status, error_body(status, message)
-
-
-def _too_deeply_nested(_error: RecursionError):
-    """webargs' JSON parsing of a body nested thousands of levels deep raises RecursionError (a 500 in
-    the core's handler); for this blueprint's views it is what it is: a bad body."""
-    return handle_api_error(fail(400, "The JSON body is nested too deeply"))
-
-
-def register(blueprint: Blueprint) -> None:
-    register_envelope(blueprint.name, tracking_envelope, prefixes=PATH_PREFIXES)
-    blueprint.register_error_handler(RecursionError, _too_deeply_nested)
 
 
 def tracking_key_valid() -> bool:

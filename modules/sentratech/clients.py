@@ -17,7 +17,7 @@ from flask import current_app
 
 from modules.core import http
 from modules.core.outbox import Permanent
-from modules.core.queue import get_redis
+from modules.core.redis_client import REDIS_ERRORS, get_redis
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class DashboardClient:
         """A Redis call that may fail: without the cache we simply log in more often."""
         try:
             return method(*args, **kwargs)
-        except (redis.exceptions.RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("dashboard token cache unavailable", extra={"error": type(exc).__name__})
             return None
 

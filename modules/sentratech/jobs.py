@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from modules.core import outbox
-from modules.core.models import OutboxMessage
 from modules.core.outbox import Deferred, Permanent
 from modules.core.queue import app_job
 from modules.core.scheduler import periodic
@@ -13,7 +12,7 @@ from modules.sentratech.forms import FORMS
 from modules.sentratech.models import PENDING
 
 
-def sync_died(message: OutboxMessage) -> None:
+def sync_died(message: outbox.Message) -> None:
     """The message died (a refusal such as a 400, or retries exhausted): the record is `sync_failed`."""
     form = FORMS.get(message.payload.get("form"))
     if form and message.subject_id:
@@ -21,7 +20,7 @@ def sync_died(message: OutboxMessage) -> None:
 
 
 @outbox.handler(services.SYNC_KIND, on_dead=sync_died)
-def sync_record(message: OutboxMessage) -> int:
+def sync_record(message: outbox.Message) -> int:
     """POST the record's current revision to the dashboard; it is `synced_to_dashboard` on a 2xx or a 409.
 
     Body and Idempotency-Key come from one read of the row, so they always describe the same revision:

@@ -7,14 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import request
+from flask_smorest import Blueprint
 from sqlalchemy.exc import OperationalError
 
 from modules.core import auth, security
-from modules.core.errors import ApiError, fastapi_envelope, register_envelope
+from modules.core.errors import ApiError
 from modules.core.extensions import db
 from modules.core.schemas import DetailSchema
 from modules.core.security import ingest_limit
-from modules.sentratech import blp, services
+from modules.sentratech import services
 from modules.sentratech.forms import FORMS, Form
 from modules.sentratech.models import FAILED, SYNC_STATES
 from modules.sentratech.schemas import (
@@ -32,7 +33,7 @@ INGEST_SECURITY = [{"ingestKey": []}]
 READ_SECURITY = [{"ingestReadKey": []}]
 OPERATOR_SECURITY = [{"operatorBearer": []}]
 
-register_envelope(blp.name, fastapi_envelope, prefixes=("/api/ingest",))
+blp = Blueprint("sentratech", __name__, description="SentraTech ingest: marketing-site forms")
 
 
 

@@ -9,7 +9,8 @@ from modules.core import audit, scheduler
 from modules.core.audit import AuditLogIsAppendOnly
 from modules.core.extensions import db
 from modules.core.models import AuditEntry
-from modules.core.queue import PERIODIC_QUEUE, get_queue, get_redis
+from modules.core.queue import PERIODIC_QUEUE, get_queue
+from modules.core.redis_client import get_redis
 
 
 def test_audit_entries_join_the_transaction_and_are_never_changed(app):
@@ -36,7 +37,7 @@ def test_the_scheduler_enqueues_due_jobs_once_per_interval(app):
     assert active._hold_lock()
     assert "outbox.sweep" in active.run_due(now)
     with app.app_context():
-        assert any(job.func_name == "modules.core.outbox.sweep" for job in get_queue(PERIODIC_QUEUE).jobs)
+        assert any(job.func_name == "modules.core.outbox.sweeping.sweep" for job in get_queue(PERIODIC_QUEUE).jobs)
     assert "outbox.sweep" not in active.run_due(now + timedelta(seconds=30)), "not due again yet"
     assert "outbox.sweep" in active.run_due(now + timedelta(seconds=61))
     with app.app_context():

@@ -17,7 +17,8 @@ from modules.core import outbox, queue
 from modules.core.config import PROJECT_ROOT
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
-from modules.core.queue import get_queue, get_redis
+from modules.core.queue import get_queue
+from modules.core.redis_client import get_redis
 from modules.core.types import utcnow
 from tests.support.handlers import KIND
 
@@ -131,7 +132,7 @@ def test_a_row_committed_while_redis_is_down_is_delivered_by_the_sweeper(app, wo
     assert httpserver.log == [], "nothing was queued while Redis was down"
     assert sweep_at(app, 31) == 1
     with app.app_context():
-        assert [job.func_name for job in get_queue().jobs] == ["modules.core.outbox.drain"], \
+        assert [job.func_name for job in get_queue().jobs] == ["modules.core.outbox.delivery.drain"], \
             "a never-tried row is left to a drain, not given a job of its own"
     worker.drain()
     assert load(app, message_id)[0].status == "delivered"
@@ -220,7 +221,7 @@ def test_commits_in_a_row_queue_one_drain_that_delivers_them_all(app, worker, ht
     httpserver.expect_request("/hook").respond_with_json({})
     ids = [add_message(app, httpserver.url_for("/hook"), {"n": n}) for n in range(3)]
     with app.app_context():
-        assert [job.func_name for job in get_queue().jobs] == ["modules.core.outbox.drain"], \
+        assert [job.func_name for job in get_queue().jobs] == ["modules.core.outbox.delivery.drain"], \
             "three commits, one queued job"
     worker.drain()
     assert sorted(request.get_json()["n"] for request, _ in httpserver.log) == [0, 1, 2]
@@ -238,9 +239,9 @@ def test_a_process_asks_redis_for_a_drain_at_most_once_per_signal_quiet_time(mak
     add_message(long_quiet, httpserver.url_for("/hook"))
     assert redis.info("commandstats")["cmdstat_set"]["calls"] == 1, "a commit within the quiet time does not"
     with default.app_context():
-        assert [job.func_name for job in get_queue().jobs] == ["modules.core.outbox.drain"]
+        assert [job.func_name for job in get_queue().jobs] == ["modules.core.outbox.delivery.drain"]
     time.sleep(0.1)
-    redis.delete(queue.WAITING_KEY_PREFIX + outbox.DRAIN_KEY)  # as the drain does when it starts
+    redis.delete(queue.WAITING_KEY_PREFIX + outbox.delivery.DRAIN_KEY)  # as the drain does when it starts
     add_message(default, httpserver.url_for("/hook"))
     assert redis.info("commandstats")["cmdstat_set"]["calls"] == 2, "after the quiet time it asks again"
     with default.app_context():

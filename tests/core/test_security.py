@@ -7,7 +7,7 @@ import time
 import pytest
 from werkzeug.exceptions import TooManyRequests
 
-from modules.core import auth, queue
+from modules.core import auth, redis_client
 from modules.core.errors import ApiError
 from modules.core.security import ingest_limit
 
@@ -84,7 +84,7 @@ def test_a_redis_that_does_not_answer_costs_one_timeout_not_one_per_request(make
         codes = [client.post("/limited-ingest", headers={"X-INGEST-KEY": "key-one"}).status_code for _ in range(5)]
         elapsed = time.monotonic() - started
         with app.app_context():
-            enqueueing_paused = queue.redis_paused()
+            enqueueing_paused = redis_client.redis_paused()
     assert codes == [200] * 5
     assert elapsed < 4, f"five requests took {elapsed:.1f} s: each waited for Redis"
     assert not enqueueing_paused, "the limiter's failure pauses the limiter only; enqueueing tries on its own"

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from modules.core.extensions import db
 from modules.core.models import AuditEntry, OutboxMessage
-from modules.core.queue import PERIODIC_QUEUE, enqueue, get_redis
+from modules.core.queue import PERIODIC_QUEUE, enqueue
+from modules.core.redis_client import get_redis
 from modules.core.types import utcnow
 from modules.fastcore import fallback, jobs
 from modules.fastcore.models import Lead

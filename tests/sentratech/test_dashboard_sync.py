@@ -243,7 +243,7 @@ def test_an_unreachable_dashboard_is_retried(make_app):
 
 
 def test_records_stored_without_a_dashboard_wait_and_are_queued_once_it_is_set(app, make_app, httpserver):
-    assert "sentratech.queue_unsynced" in {job.id for job in registered_jobs()}, "the scheduler runs it"
+    assert "sentratech.queue_unsynced" in {job.id for job in registered_jobs(app)}, "the scheduler runs it"
     waiting = [ingest(app, "demo_requests"), ingest(app, "subscriptions")]
     assert sync_messages(app) == []
     with app.app_context():

@@ -1,4 +1,6 @@
-"""An outbox kind for the core's tests: POST a JSON body to a URL, as any domain client would."""
+"""An outbox kind for the core's tests: POST a JSON body to a URL, as any domain client would.
+
+Registered into a test app with `register_jobs(app, tests.support.handlers)`."""
 
 from modules.core import http, outbox
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
-from modules.insight import blp
 from modules.insight.access import ingest_endpoint, operator_endpoint
 from modules.insight.models import TEMPLATE_ACTIONS
+from modules.insight.routes.blueprint import blp
 from modules.insight.schemas import (
     BulkSmsSchema,
     SendSmsSchema,

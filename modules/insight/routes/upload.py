@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
-from modules.insight import blp
 from modules.insight.access import ingest_endpoint, operator_endpoint
+from modules.insight.routes.blueprint import blp
 from modules.insight.schemas import (
     ProcessBatchResultSchema,
     ProcessBatchSchema,

@@ -15,8 +15,9 @@ from modules.core import security
 from modules.core.extensions import db
 from modules.core.security import ingest_limit
 from modules.core.types import isoformat, utcnow
-from modules.link_tracking import blp, destinations, ingest, services
+from modules.link_tracking import destinations, ingest, services
 from modules.link_tracking.access import fail, require_tracking_key, tracking_key_required
+from modules.link_tracking.routes.blueprint import blp
 from modules.link_tracking.schemas import (
     ClickBatchRequestSchema,
     ClickBatchResponseSchema,

@@ -3,9 +3,10 @@ API key only ingests clicks (routes.py)."""
 
 from __future__ import annotations
 
-from modules.link_tracking import analytics, blp, services
+from modules.link_tracking import analytics, services
 from modules.link_tracking.access import actor, fail, operator_required
 from modules.link_tracking.models import TrackedLink
+from modules.link_tracking.routes.blueprint import blp
 from modules.link_tracking.schemas import (
     ClickAnalyticsQuerySchema,
     ClickAnalyticsSchema,

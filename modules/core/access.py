@@ -1,0 +1,104 @@
+"""Who may call a view: the decorators every domain guards its views with.
+
+A domain builds one `Guard` with its blueprint and its 401 (`refuse(reason) -> ApiError`, reason
+`missing`, `scheme` or `invalid`), then puts `@guard.header_key(...)`, `@guard.bearer_key(...)` or
+`@guard.operator()` right under `@blp.route`, so that auth runs before the body or the query string is
+read. Each decorator also documents its security scheme and the 401 in the OpenAPI document.
+
+The caller becomes the request's actor (`actor()`): `operator:<id>` for a signed-in operator, `key:<SETTING>`
+for a machine key, named by the setting that holds it (never the key). The audit log records that.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import g, request
+from flask_smorest import Blueprint
+from marshmallow import Schema
+
+from modules.core import auth
+from modules.core.errors import ApiError
+from modules.core.schemas import DetailSchema
+
+Refuse = Callable[[str], ApiError]
+Schemes = str | tuple[str, ...]  # OpenAPI security scheme names; several are alternatives (any one will do)
+OPERATOR_SCHEME = "operatorBearer"
+
+
+def actor() -> str:
+    """Who made this request, for the audit log: `operator:<id>`, `key:<SETTING>`, else `system`."""
+    return g.get("actor", "system")
+
+
+class Guard:
+    def __init__(self, blp: Blueprint, refuse: Refuse, error_schema: type[Schema] | Schema = DetailSchema,
+                 description: str = "Missing or invalid credentials"):
+        self.blp, self.refuse = blp, refuse
+        self.error_schema, self.description = error_schema, description
+
+    def header_key(self, header: str, *settings: str, scheme: Schemes) -> Callable:
+        """A key in `header` that one of `settings` (comma-separated lists) holds."""
+
+        def check() -> None:
+            given = request.headers.get(header)
+            for setting in settings:
+                if auth.key_matches(given, auth.configured_keys(setting)):
+                    g.actor = f"key:{setting}"
+                    return
+            raise self.refuse("missing" if not given else "invalid")
+
+        return self._guard(check, scheme)
+
+    def bearer_key(self, *settings: str, scheme: Schemes, operators: bool = False) -> Callable:
+        """A bearer token that one of `settings` holds, or with `operators` a signed-in operator's token."""
+
+        def check() -> None:
+            token = self._bearer()
+            for setting in settings:
+                if auth.key_matches(token, auth.configured_keys(setting)):
+                    g.actor = f"key:{setting}"
+                    return
+            if operators:
+                operator = auth.operator_for_token(token)
+                if operator is not None:
+                    g.operator, g.actor = operator, f"operator:{operator.id}"
+                    return
+            raise self.refuse("invalid")
+
+        return self._guard(check, scheme)
+
+    def operator(self, scheme: Schemes = OPERATOR_SCHEME) -> Callable:
+        """A signed-in operator's bearer token (`auth.current_operator()` in the view)."""
+
+        def check() -> None:
+            operator = auth.current_operator()
+            if operator is None:
+                raise self.refuse("invalid")
+            g.actor = f"operator:{operator.id}"
+
+        return self._guard(check, scheme)
+
+    def _bearer(self) -> str:
+        try:
+            return auth.bearer_token()
+        except auth.BearerProblem as problem:
+            raise self.refuse(problem.reason) from None
+
+    def _guard(self, check: Callable[[], None], scheme: Schemes) -> Callable:
+        schemes = (scheme,) if isinstance(scheme, str) else scheme
+
+        def decorate(view: Callable) -> Callable:
+            documented = self.blp.alt_response(401, schema=self.error_schema, description=self.description)(view)
+            documented = self.blp.doc(security=[{name: []} for name in schemes])(documented)
+
+            @functools.wraps(documented)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                check()
+                return documented(*args, **kwargs)
+
+            return guarded
+
+        return decorate

@@ -1,0 +1,34 @@
+"""Durable outbound work, delivered at least once: the outbox's API for domains and operators.
+
+- Adding (`writing.py`): `add(kind, payload, subject_id)` in the same transaction as the record;
+  `add_many` for many at once.
+- Delivering (`handlers.py`, `delivery.py`): a domain declares `@handler(kind, backoff, on_dead)` in its
+  `jobs.py`; workers' drains deliver after the commit; handlers raise `Retryable`, `Permanent` or
+  `Deferred`.
+- Sweeping (`sweeping.py`): the periodic `sweep` re-enqueues due messages nobody holds.
+- Asking (`admin.py`): `stats`, `messages`, `counts`, `pending_for`, `messages_of`, `get`, `replay`.
+
+Domains use these names only, never the outbox's tables. RQ jobs queued under the old module path
+(`modules.core.outbox.drain`, `.deliver`, `.sweep`) still resolve here.
+"""
+
+from modules.core.outbox.admin import counts, get, messages, messages_of, pending_for, replay, stats
+from modules.core.outbox.delivery import deliver, drain, queue_drain
+from modules.core.outbox.handlers import (
+    DEFAULT_BACKOFF,
+    Deferred,
+    DeliveryError,
+    Message,
+    Permanent,
+    Retryable,
+    Status,
+    handler,
+)
+from modules.core.outbox.writing import add, add_many
+from modules.core.outbox.sweeping import sweep
+
+__all__ = [
+    "DEFAULT_BACKOFF", "Deferred", "DeliveryError", "Message", "Permanent", "Retryable", "Status", "add",
+    "add_many", "counts", "deliver", "drain", "get", "handler", "messages", "messages_of", "pending_for",
+    "queue_drain", "replay", "stats", "sweep",
+]
