@@ -34,8 +34,11 @@ def actor() -> str:
 
 
 class Guard:
+    """A domain's decorators. `error_schema` and `description` document its 401 (the description defaults
+    to the reason phrase, "Unauthorized")."""
+
     def __init__(self, blp: Blueprint, refuse: Refuse, error_schema: type[Schema] | Schema = DetailSchema,
-                 description: str = "Missing or invalid credentials"):
+                 description: str | None = None):
         self.blp, self.refuse = blp, refuse
         self.error_schema, self.description = error_schema, description
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import redis
 from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 from rq import Queue, SimpleWorker
 
 from modules.core import audit, auth, config, embedded_redis, outbox
@@ -93,13 +93,10 @@ def scheduler_command() -> None:
     Scheduler(app).run(stop)
 
 
-@click.group("outbox")
-def outbox_group() -> None:
-    """Inspect and replay outbound messages."""
+outbox_group = AppGroup("outbox", help="Inspect and replay outbound messages.")
 
 
 @outbox_group.command("stats")
-@with_appcontext
 def outbox_stats() -> None:
     """Message counts by status, overall and per kind."""
     click.echo(json.dumps(outbox.stats(), indent=2))
@@ -109,7 +106,6 @@ def outbox_stats() -> None:
 @click.option("--status", type=click.Choice([status.value for status in outbox.Status]))
 @click.option("--kind", help="Only this kind, e.g. sentratech.dashboard_sync.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
-@with_appcontext
 def outbox_list(status: str | None, kind: str | None, limit: int) -> None:
     """List messages, newest first."""
     total, page = outbox.messages(status, kind, limit)
@@ -120,7 +116,6 @@ def outbox_list(status: str | None, kind: str | None, limit: int) -> None:
 
 
 @outbox_group.command("sweep")
-@with_appcontext
 def outbox_sweep() -> None:
     """Enqueue due messages now (the scheduler does this every minute)."""
     click.echo(f"enqueued {outbox.sweep()} message(s)")
@@ -130,7 +125,6 @@ def outbox_sweep() -> None:
 @click.argument("ids", nargs=-1)
 @click.option("--kind", help="Replay every dead message of this kind.")
 @click.option("--all-dead", is_flag=True, help="Replay every dead message.")
-@with_appcontext
 def outbox_replay(ids: tuple[str, ...], kind: str | None, all_dead: bool) -> None:
     """Deliver dead messages again, by id, by kind, or all of them."""
     if not (ids or kind or all_dead):
@@ -138,16 +132,13 @@ def outbox_replay(ids: tuple[str, ...], kind: str | None, all_dead: bool) -> Non
     click.echo(f"replayed {outbox.replay(ids, kind, all_dead)} message(s)")
 
 
-@click.group("operators")
-def operators_group() -> None:
-    """Manage operator accounts (they sign in at POST /api/auth/login)."""
+operators_group = AppGroup("operators", help="Manage operator accounts (they sign in at POST /api/auth/login).")
 
 
 @operators_group.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="Display name.")
 @click.password_option(help="Asked for when not given; at least 8 characters.")
-@with_appcontext
 def operators_create(email: str, name: str, password: str) -> None:
     """Create an operator who can sign in with EMAIL and a password."""
     if len(password) < 8:
@@ -164,54 +155,48 @@ def _operator(email: str):
     return operator
 
 
+def _change_operator(email: str, change, event: str, done: str) -> None:
+    """Apply `change(operator)` to EMAIL's account, audited as `event` by the CLI, and say `done`."""
+    operator = _operator(email)
+    change(operator)
+    audit.record("core", event, actor="cli", subject_id=operator.id)
+    db.session.commit()
+    click.echo(done.format(email=email))
+
+
 @operators_group.command("deactivate")
 @click.argument("email")
-@with_appcontext
 def operators_deactivate(email: str) -> None:
     """Stop EMAIL from signing in and end every token they hold (at once, on every process)."""
-    operator = _operator(email)
-    auth.set_active(operator, False)
-    audit.record("core", "operator.deactivated", actor="cli", subject_id=operator.id)
-    db.session.commit()
-    click.echo(f"operator {email} deactivated; their tokens no longer work")
+    _change_operator(email, lambda operator: auth.set_active(operator, False), "operator.deactivated",
+                     "operator {email} deactivated; their tokens no longer work")
 
 
 @operators_group.command("activate")
 @click.argument("email")
-@with_appcontext
 def operators_activate(email: str) -> None:
     """Let EMAIL sign in again. Tokens issued before the deactivation stay revoked."""
-    operator = _operator(email)
-    auth.set_active(operator, True)
-    audit.record("core", "operator.activated", actor="cli", subject_id=operator.id)
-    db.session.commit()
-    click.echo(f"operator {email} activated; they sign in again to get a token")
+    _change_operator(email, lambda operator: auth.set_active(operator, True), "operator.activated",
+                     "operator {email} activated; they sign in again to get a token")
 
 
 @operators_group.command("revoke-tokens")
 @click.argument("email")
-@with_appcontext
 def operators_revoke_tokens(email: str) -> None:
     """End every access token EMAIL holds (a lost phone, a leaked token); they may sign in again."""
-    operator = _operator(email)
-    auth.revoke_tokens(operator)
-    audit.record("core", "operator.tokens_revoked", actor="cli", subject_id=operator.id)
-    db.session.commit()
-    click.echo(f"every token of {email} revoked")
+    _change_operator(email, auth.revoke_tokens, "operator.tokens_revoked", "every token of {email} revoked")
 
 
-@click.group("config")
-def config_group() -> None:
-    """Settings: the documented example and a development .env."""
+config_group = AppGroup("config", help="Settings: the documented example and a development .env.")
 
 
-@config_group.command("example")
+@config_group.command("example", with_appcontext=False)
 def config_example() -> None:
     """Print .env.example (every setting with a comment)."""
     click.echo(config.env_example(), nl=False)
 
 
-@config_group.command("init-env")
+@config_group.command("init-env", with_appcontext=False)
 @click.option("--path", type=click.Path(dir_okay=False, path_type=Path), default=config.PROJECT_ROOT / ".env",
               show_default=True)
 def config_init_env(path: Path) -> None:
@@ -224,13 +209,10 @@ def config_init_env(path: Path) -> None:
     click.echo(f"wrote {path} with fresh random keys")
 
 
-@click.group("redis")
-def redis_group() -> None:
-    """The embedded Redis used when REDIS_URL is unset."""
+redis_group = AppGroup("redis", help="The embedded Redis used when REDIS_URL is unset.")
 
 
 @redis_group.command("serve")
-@with_appcontext
 def redis_serve() -> None:
     """Run the embedded Redis in the foreground (make run does this)."""
     if current_app.config.get("REDIS_URL"):

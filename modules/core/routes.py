@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_smorest import Blueprint
 from rq import Worker
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from modules import __version__
 from modules.core import auth, login_throttle, outbox, scheduler
+from modules.core.access import Guard
 from modules.core.errors import ApiError
 from modules.core.extensions import db
 from modules.core.redis_client import REDIS_ERRORS, get_redis
@@ -23,14 +23,18 @@ from modules.core.schemas import (
     ReplaySchema,
     TokenSchema,
 )
+from modules.core.sql import probe_database
 from modules.core.types import isoformat, utcnow
 
 blp = Blueprint("core", __name__, description="Health, operator login and outbox administration")
 
 
-def _unauthorized() -> ApiError:
+def _refuse(_reason: str) -> ApiError:
     return ApiError(401, body={"detail": "Invalid authentication credentials"},
                     headers={"WWW-Authenticate": "Bearer"})
+
+
+guard = Guard(blp, _refuse)
 
 
 @blp.route("/health")
@@ -40,7 +44,7 @@ def health():
     """Database, Redis, workers, scheduler and outbox backlog."""
     answer = {"status": "ok", "version": __version__, "timestamp": isoformat(utcnow())}
     try:
-        db.session.execute(text("SELECT 1"))
+        probe_database()
         totals = outbox.stats()["totals"]
         answer.update(database="ok", outbox={"pending": totals["pending"], "dead": totals["dead"]})
     except SQLAlchemyError as exc:
@@ -80,11 +84,9 @@ def login(credentials):
 
 
 @blp.route("/api/admin/outbox")
-@auth.require_operator(_unauthorized)
+@guard.operator()
 @blp.arguments(OutboxQuerySchema, location="query")
 @blp.response(200, OutboxPageSchema)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=[{"operatorBearer": []}])
 def list_outbox(query):
     """Outbound messages, newest first, filtered by status and kind."""
     total, page = outbox.messages(query.get("status"), query.get("kind"), query["limit"], query["offset"])
@@ -92,21 +94,17 @@ def list_outbox(query):
 
 
 @blp.route("/api/admin/outbox/stats")
-@auth.require_operator(_unauthorized)
+@guard.operator()
 @blp.response(200)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=[{"operatorBearer": []}])
 def outbox_stats():
     """Message counts by status, overall and per kind."""
     return outbox.stats()
 
 
 @blp.route("/api/admin/outbox/replay", methods=["POST"])
-@auth.require_operator(_unauthorized)
+@guard.operator()
 @blp.arguments(ReplaySchema)
 @blp.response(200, ReplayResultSchema)
-@blp.alt_response(401, schema=DetailSchema)
-@blp.doc(security=[{"operatorBearer": []}])
 def replay_outbox(request_body):
     """Give dead messages (by id, by kind, or all) a fresh schedule and deliver them again."""
     count = outbox.replay(request_body["ids"], request_body.get("kind"), request_body["all_dead"])

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
+from modules.core.fields import LaxInteger
 from modules.core.outbox.handlers import Status
 
 
@@ -70,11 +71,35 @@ class DetailSchema(Schema):
     detail = fields.Raw()
 
 
-class OutboxQuerySchema(Schema):
+MAX_OFFSET = 10_000_000  # past this an OFFSET scan costs the database more than any operator's page is worth
+
+
+def limit_field(default: int = 50, maximum: int = 200) -> LaxInteger:
+    return LaxInteger(load_default=default, validate=validate.Range(min=1, max=maximum))
+
+
+def offset_field() -> LaxInteger:
+    return LaxInteger(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
+
+
+class PageQuerySchema(RequestSchema):
+    """`?limit=&offset=` of a list (see modules/core/paging.py)."""
+
+    limit = limit_field()
+    offset = offset_field()
+
+
+class PageSchema(Schema):
+    """The head of a page of a list: {"total", "limit", "offset"}; subclasses add the list itself."""
+
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class OutboxQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf([status.value for status in Status]))
     kind = fields.String(validate=validate.Length(max=100))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
 
 
 class OutboxMessageSchema(Schema):
@@ -90,10 +115,7 @@ class OutboxMessageSchema(Schema):
     delivered_at = fields.DateTime(allow_none=True)
 
 
-class OutboxPageSchema(Schema):
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+class OutboxPageSchema(PageSchema):
     messages = fields.List(fields.Nested(OutboxMessageSchema))
 
 

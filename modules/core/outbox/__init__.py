@@ -24,8 +24,8 @@ from modules.core.outbox.handlers import (
     Status,
     handler,
 )
-from modules.core.outbox.writing import add, add_many
 from modules.core.outbox.sweeping import sweep
+from modules.core.outbox.writing import add, add_many
 
 __all__ = [
     "DEFAULT_BACKOFF", "Deferred", "DeliveryError", "Message", "Permanent", "Retryable", "Status", "add",

@@ -14,6 +14,7 @@ from modules.core.extensions import db
 from modules.core.models import OutboxMessage
 from modules.core.outbox.delivery import deliver
 from modules.core.outbox.handlers import Status
+from modules.core.paging import page
 from modules.core.queue import OUTBOX_QUEUE, enqueue_after_commit
 from modules.core.types import utcnow
 
@@ -55,14 +56,13 @@ def stats() -> dict[str, Any]:
 
 def messages(status: str | None = None, kind: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[int, list[OutboxMessage]]:
+    """(how many messages match, this page of them newest first)."""
     query = select(OutboxMessage)
     if status:
         query = query.where(OutboxMessage.status == status)
     if kind:
         query = query.where(OutboxMessage.kind == kind)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = db.session.scalars(query.order_by(OutboxMessage.created_at.desc()).limit(limit).offset(offset)).all()
-    return total, list(page)
+    return page(query, limit, offset, OutboxMessage.created_at.desc())
 
 
 def counts(kinds: Iterable[str]) -> dict[str, int]:
