@@ -13,7 +13,7 @@ from flask import Flask
 
 from modules import DOMAINS, __version__
 from modules.core import bodies, cli, errors, request_log, security
-from modules.core.config import check_production, is_production, load_config
+from modules.core.config import check_production, domain_package, is_production, load_config
 from modules.core.domains import register_jobs
 from modules.core.extensions import api, db, migrate
 from modules.core.outbox import sweeping
@@ -25,7 +25,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 def create_app(config: dict[str, Any] | None = None, domains: Sequence[str] = DOMAINS) -> Flask:
     """The hub with `domains` (package names under `modules/`, or dotted module paths)."""
     app = Flask(__name__)
-    configure(app, config)
+    configure(app, config, domains)
     request_log.configure_logging(app)
     request_log.init_app(app)
     init_extensions(app)
@@ -36,8 +36,8 @@ def create_app(config: dict[str, Any] | None = None, domains: Sequence[str] = DO
     return app
 
 
-def configure(app: Flask, overrides: dict[str, Any] | None) -> None:
-    settings = load_config(overrides)
+def configure(app: Flask, overrides: dict[str, Any] | None, domains: Sequence[str] = DOMAINS) -> None:
+    settings = load_config(overrides, domains=domains)
     check_production(settings)
     app.config.update(settings)
     keep_instance_private(Path(app.instance_path))
@@ -105,7 +105,7 @@ def register_blueprints(app: Flask, domains: Sequence[str]) -> None:
     api.register_blueprint(core_blp)
     register_jobs(app, sweeping)
     for name in domains:
-        importlib.import_module(name if "." in name else f"modules.{name}").init_app(app)
+        importlib.import_module(domain_package(name)).init_app(app)
 
 
 if __name__ == "__main__":

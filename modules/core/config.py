@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,19 +107,25 @@ CORE_SETTINGS = [
 ]
 
 
-def domain_settings() -> list[Setting]:
+def domain_package(name: str) -> str:
+    """A domain's package: a name under `modules/` ("sentratech") or a dotted path."""
+    return name if "." in name else f"modules.{name}"
+
+
+def domain_settings(domains: Sequence[str] = DOMAINS) -> list[Setting]:
+    """The `SETTINGS` of each domain's `settings.py` (a domain without one has none)."""
     found: list[Setting] = []
-    for domain in DOMAINS:
+    for domain in domains:
         try:
-            module = importlib.import_module(f"modules.{domain}.settings")
+            module = importlib.import_module(f"{domain_package(domain)}.settings")
         except ModuleNotFoundError:
             continue
         found.extend(getattr(module, "SETTINGS", []))
     return found
 
 
-def all_settings() -> list[Setting]:
-    return CORE_SETTINGS + domain_settings()
+def all_settings(domains: Sequence[str] = DOMAINS) -> list[Setting]:
+    return CORE_SETTINGS + domain_settings(domains)
 
 
 def env_file_path() -> Path | None:
@@ -130,13 +136,14 @@ def env_file_path() -> Path | None:
     return Path(chosen) if chosen else None
 
 
-def load_config(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+def load_config(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None,
+                domains: Sequence[str] = DOMAINS) -> dict[str, Any]:
     environ = dict(os.environ if environ is None else environ)
     path = env_file_path()
     from_file = {k: v for k, v in dotenv_values(path).items() if v is not None} if path and path.exists() else {}
     overrides = overrides or {}
     config: dict[str, Any] = {}
-    for setting in all_settings():
+    for setting in all_settings(domains):
         raw = overrides.get(setting.name, environ.get(setting.name, from_file.get(setting.name, setting.default)))
         config[setting.name] = setting.cast(raw) if raw is not None else raw
     if environ.get("FLASK_ENV", from_file.get("FLASK_ENV", "")).lower() in PRODUCTION_NAMES:
