@@ -81,7 +81,9 @@ def _replace_closed_connections(dbapi_connection, _record, _proxy):
 
 
 def _dispose_pools_after_fork():
-    """RQ forks a work horse per job: it must not share the parent's database connections."""
+    """A child forked after its parent used the database must not share the parent's pooled connections.
+    Nothing forks so today (gunicorn loads the app in each worker, RQ runs jobs in a SimpleWorker without a
+    work horse); this keeps `preload_app` or a forking worker class safe should either be chosen."""
     for engine in db._app_engines.values() if hasattr(db, "_app_engines") else ():
         for bound in engine.values():
             bound.dispose(close=False)
