@@ -18,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from modules.core.exceptions import Conflict, DomainError, Invalid, NotFound, Unavailable
+from modules.core.extensions import db
 from modules.core.registry import Envelope, registry
 
 log = logging.getLogger(__name__)
@@ -141,8 +142,6 @@ def handle_http_exception(error: HTTPException):
 
 def handle_database_error(error: DBAPIError):
     """A database that is down or restarting answers 503: nothing was stored, the client may retry."""
-    from modules.core.extensions import db
-
     unavailable = isinstance(error, OperationalError) or error.connection_invalidated
     if not unavailable:
         return handle_unexpected(error)
@@ -173,8 +172,6 @@ def handle_value_error(error: ValueError):
         return _respond(422, "Invalid JSON body.", {"json": ["Invalid JSON body."]})
     for marker, message in _UNSTORABLE_TEXT.items():
         if marker in text:
-            from modules.core.extensions import db
-
             db.session.rollback()
             return _respond(422, message)
     return handle_unexpected(error)
@@ -183,8 +180,6 @@ def handle_value_error(error: ValueError):
 def handle_overflow_error(error: OverflowError):
     """A value past what Python or the database can represent (a date in year 1 moved to UTC, a huge
     number) is bad input; schemas should refuse it first, this keeps it a 4xx where one does not."""
-    from modules.core.extensions import db
-
     db.session.rollback()
     return _respond(422, "A value is out of range.")
 
