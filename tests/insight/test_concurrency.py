@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from modules.core.extensions import db
 from modules.insight.models import Customer, SmsTemplate
-from tests.insight.conftest import ARKESEL_KEY, SENDER
+from tests.support.insight import ARKESEL_KEY, SENDER
 
 DUPLICATE = "CUSTOMER_ALREADY_EXISTS"
 

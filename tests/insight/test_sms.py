@@ -10,7 +10,8 @@ from modules.core.extensions import db
 from modules.core.models import OutboxMessage
 from modules.core.types import utcnow
 from modules.insight.models import CustomerAction, SmsMessage
-from tests.insight.conftest import ARKESEL_KEY, SENDER, create_customer
+from tests.support.insight import ARKESEL_KEY, SENDER, create_customer
+from tests.support.worker import Drainer
 
 SEND = "/api/v2/sms/send"
 
@@ -51,7 +52,6 @@ def test_include_arrears_false_sends_the_message_alone_in_sandbox(make_app, oper
     arkesel_accepts(httpserver)
     app.test_client().post("/api/sms/send", headers=operator_headers,
                            json={"customer_id": customer["id"], "message": "Hello", "include_arrears": False})
-    from tests.conftest import Drainer
     Drainer(app).drain()
     [(request, _)] = httpserver.log
     assert request.get_json() == {"sender": SENDER, "recipients": ["233241234567"], "message": "Hello",

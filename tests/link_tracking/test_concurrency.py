@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.link_tracking.conftest import BATCH_PATH, TRACKING_KEY
+from tests.support.link_tracking import BATCH_PATH, TRACKING_KEY
 
 
 def test_concurrent_batches_with_the_same_new_ids_all_succeed(live_server, stored_clicks, stored_links):

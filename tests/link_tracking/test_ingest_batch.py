@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, text
 
 from modules.core.extensions import db
-from tests.link_tracking.conftest import BATCH_PATH
+from tests.support.link_tracking import BATCH_PATH
 
 
 def bad_request(message):

@@ -17,8 +17,8 @@ from modules.core.scheduler import registered_jobs
 from modules.core.types import utcnow
 from modules.sentratech import jobs
 from modules.sentratech.forms import FORMS
-from tests.conftest import Drainer
-from tests.sentratech.conftest import INGEST_HEADERS, SVC_EMAIL, SVC_PASSWORD, VALID_BODIES, valid_body
+from tests.support.sentratech import INGEST_HEADERS, SVC_EMAIL, SVC_PASSWORD, VALID_BODIES, valid_body
+from tests.support.worker import Drainer
 
 LOGIN = "/api/auth/login"
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
 from modules.sentratech.forms import FORMS
-from tests.sentratech.conftest import INGEST_HEADERS, LABELS, VALID_BODIES, valid_body
+from tests.support.sentratech import INGEST_HEADERS, LABELS, VALID_BODIES, valid_body
 
 REQUIRED = {
     "demo_requests": ["user_name", "email", "company", "message"],

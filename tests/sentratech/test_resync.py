@@ -9,8 +9,8 @@ from modules.core.extensions import db
 from modules.core.models import AuditEntry, OutboxMessage
 from modules.core.types import new_id, utcnow
 from modules.sentratech.models import DemoRequest
-from tests.conftest import Drainer
-from tests.sentratech.conftest import INGEST_HEADERS, valid_body
+from tests.support.sentratech import INGEST_HEADERS, valid_body
+from tests.support.worker import Drainer
 
 RESYNC = "/api/admin/sentratech/resync"
 
