@@ -1,7 +1,7 @@
 """Benchmark: a 10,000-row customer spreadsheet validated, then processed, on PostgreSQL.
 
-Starts everything the production way on loopback: a throw-away PostgreSQL and Redis, migrations, and the
-hub under gunicorn (2 workers). Then, over HTTP as the front end would:
+Starts the hub as the fault suite does (faults/stack.py): a throw-away PostgreSQL and Redis, migrations,
+an operator, and the hub under gunicorn (2 workers) on loopback. Then, over HTTP as the front end would:
   1. POST /api/upload/excel with a 10,000-row .xlsx, 3 times             (target < 2 s)
   2. POST /api/upload/process-batch with 10,000 new customers, 3 times  (target < 5 s)
   3. the last rows again under a new batch id (updates), and 4. that batch again (applies nothing).
@@ -16,7 +16,6 @@ import io
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,14 +26,8 @@ from openpyxl import Workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ["HUB_ENV_FILE"] = ""
 
-from flask_migrate import upgrade  # noqa: E402
-
-from app_modular import create_app  # noqa: E402
-from modules.core import auth  # noqa: E402
-from modules.core.extensions import db  # noqa: E402
-from tests.support.servers import PostgresServer, RedisServer, free_port  # noqa: E402
+from faults.stack import Stack  # noqa: E402
 
 FIRST_NAMES = ["Ama", "Kofi", "Efua", "Yaw", "Akosua", "Kwame", "Abena", "Kojo", "Esi", "Kwabena"]
 LAST_NAMES = ["Mensah", "Boateng", "Owusu", "Asante", "Osei", "Addo", "Appiah", "Darko", "Ofori", "Agyeman"]
@@ -54,20 +47,6 @@ def spreadsheet(rows: int) -> bytes:
     return buffer.getvalue()
 
 
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("gunicorn exited during start-up")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the hub did not start in time")
-
-
 def timed(method, url: str, **kwargs) -> tuple[float, requests.Response]:
     started = time.perf_counter()
     response = method(url, timeout=120, **kwargs)
@@ -78,32 +57,11 @@ def timed(method, url: str, **kwargs) -> tuple[float, requests.Response]:
 
 
 def run(rows: int) -> None:
-    pg_dir = Path(tempfile.mkdtemp(prefix="hub-bench-insight-pg-"))  # handed to the postgres user
-    redis_dir = Path(tempfile.mkdtemp(prefix="hub-bench-insight-redis-"))
-    postgres = PostgresServer(pg_dir).init()
-    redis_server = RedisServer(redis_dir)
-    gunicorn = None
+    workdir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
+    stack = Stack(workdir, {}, workers=0, scheduler=False, web_args=["--workers", "2", "--timeout", "120"])
     try:
-        postgres.start()
-        redis_server.start()
-        settings = {"DATABASE_URL": postgres.create_database("hub_bench"), "REDIS_URL": redis_server.url,
-                    "SECRET_KEY": "bench-secret-key", "LOG_LEVEL": "WARNING"}
-        app = create_app(settings)
-        with app.app_context():
-            upgrade()
-            operator = auth.create_operator("bench@example.com", "bench-password")
-            db.session.commit()
-            token = auth.issue_access_token(operator)
-            db.engine.dispose()
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
-        port = free_port()
-        env = {**os.environ, **settings, "HUB_ENV_FILE": ""}
-        gunicorn = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"),
-                                     "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "120",
-                                     "app_modular:create_app()"], cwd=ROOT, env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/health", gunicorn)
+        stack.start()
+        base, headers = stack.web_url, stack.operator_headers()
 
         content = spreadsheet(rows)
         print(f"spreadsheet: {rows} rows, {len(content) / 1024:.0f} KiB .xlsx; load average before: "
@@ -140,14 +98,8 @@ def run(rows: int) -> None:
         print(f"process   {rows} updates, no action          {update_s:5.2f} s")
         print(f"process   same batch id again               {repost_s:5.2f} s  (nothing applied)")
     finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            gunicorn.wait(30)
-        redis_server.stop()
-        postgres.stop("immediate")
-        shutil.rmtree(pg_dir, ignore_errors=True)
-        shutil.rmtree(redis_dir, ignore_errors=True)
-
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

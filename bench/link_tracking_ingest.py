@@ -1,8 +1,9 @@
 """Benchmark of POST /api/tracking-ingest/batch, served the production way.
 
-Starts a throw-away PostgreSQL and Redis, migrates, serves the hub with gunicorn on a free loopback port,
-then posts 1,000-event batches from concurrent clients, then 1-event batches, and prints events/s and
-p50/p99 batch latency for each. Bounded in time; everything it started is stopped and removed.
+Starts the hub as the fault suite does (faults/stack.py: a throw-away PostgreSQL and Redis, migrations,
+gunicorn on a free loopback port), then posts 1,000-event batches from concurrent clients, then 1-event
+batches, and prints events/s and p50/p99 batch latency for each. Bounded in time; everything it started
+is stopped and removed.
 
     .venv/bin/python bench/link_tracking_ingest.py [--workers 3] [--seconds 20] [--clients 4]
 """
@@ -15,7 +16,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,16 +25,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ["HUB_ENV_FILE"] = ""
 
 import psutil  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+import psycopg2  # noqa: E402
 
-from app_modular import create_app  # noqa: E402
-from modules.core.extensions import db  # noqa: E402
+from faults.stack import Stack  # noqa: E402
 from modules.link_tracking.models import LinkClick  # noqa: E402
-from tests.support.servers import PostgresServer, RedisServer, free_port  # noqa: E402
 
 API_KEY = "bench-tracking-key"
 SOURCES = ("linkedin", "calendly", "indeed", "email", "portfolio")
@@ -113,27 +109,6 @@ def run_phase(port: int, events_per_batch: int, clients: int, seconds: float, se
             "p50_ms": statistics.median(ordered) * 1000, "p99_ms": ordered[max(int(len(ordered) * 0.99) - 1, 0)] * 1000}
 
 
-def postgres_process(data_root: Path) -> psutil.Process:
-    """The postmaster, whose children are the backends that do the inserts."""
-    pid = int((data_root / "data" / "postmaster.pid").read_text().split()[0])
-    return psutil.Process(pid)
-
-
-def wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    limit = time.monotonic() + timeout
-    while time.monotonic() < limit:
-        if process.poll() is not None:
-            raise RuntimeError("gunicorn exited during start-up")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/api/tracking-ingest/health")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer in time")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
@@ -144,33 +119,16 @@ def main() -> None:
     parser.add_argument("--single-clients", type=int, default=8, help="concurrent clients posting 1-event batches")
     args = parser.parse_args()
 
-    # PostgreSQL runs as `postgres` when we are root: its directory must be one made by mkdtemp (see conftest).
-    base = Path(tempfile.mkdtemp(prefix="hub-bench-pg-"))
-    redis_dir = Path(tempfile.mkdtemp(prefix="hub-bench-redis-"))
-    postgres = PostgresServer(base).init()
-    redis_server = RedisServer(redis_dir)
-    gunicorn = None
+    workdir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
+    # One key posts everything here; a real tracker stays far below the per-key limit.
+    stack = Stack(workdir, {"TRACKING_API_KEYS": API_KEY, "TRACKING_RATE_LIMIT": "1000000/minute"}, workers=0,
+                  scheduler=False, web_args=["--workers", str(args.workers), "--worker-class", args.worker_class])
     try:
-        postgres.start()
-        redis_server.start()
-        config = {"DATABASE_URL": postgres.create_database("hub_bench"), "REDIS_URL": redis_server.url,
-                  "TRACKING_API_KEYS": API_KEY, "SECRET_KEY": "bench-secret-key", "LOG_LEVEL": "WARNING",
-                  # One key posts everything here; a real tracker stays far below the per-key limit.
-                  "TRACKING_RATE_LIMIT": "1000000/minute"}
-        app = create_app(config)
-        with app.app_context():
-            upgrade()
-            db.engine.dispose()
-        port = free_port()
-        gunicorn = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind",
-             f"127.0.0.1:{port}", "--workers", str(args.workers), "--worker-class", args.worker_class,
-             "--log-level", "warning", "app_modular:create_app()"],
-            cwd=ROOT, env={**os.environ, **config})
-        wait_until_up(port, gunicorn)
+        stack.start()
+        port = int(stack.web_url.rsplit(":", 1)[1])
         print(f"gunicorn: {args.workers} {args.worker_class} workers; PostgreSQL and Redis on this machine "
               f"({os.cpu_count()} CPUs)")
-        servers = [psutil.Process(gunicorn.pid), postgres_process(base)]
+        servers = [psutil.Process(stack.processes["web"].pid), psutil.Process(stack.postgres.pid())]
         load_before = os.getloadavg()[0]
         warm_up = run_phase(port, 1000, 1, 2, servers)  # connections opened, tracking ids registered
         phases = [("1,000-event batches", run_phase(port, 1000, args.clients, args.seconds, servers)),
@@ -184,20 +142,14 @@ def main() -> None:
                   f"{os.cpu_count()} CPUs to themselves")
         print(f"load average before/after: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
               "(other work on the machine lowers the events/s, not the CPU cost per event)")
-        with app.app_context():
-            stored = db.session.scalar(select(func.count()).select_from(LinkClick))
-            db.engine.dispose()
+        with psycopg2.connect(stack.database_url) as connection, connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {LinkClick.__tablename__}")
+            [stored] = cursor.fetchone()
         sent = warm_up["events"] + sum(figures["events"] for _, figures in phases)
         print(f"rows in link_clicks: {stored:,} (events posted: {sent:,})")
     finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=30)
-        redis_server.stop()
-        postgres.stop("immediate")
-        shutil.rmtree(base, ignore_errors=True)
-        shutil.rmtree(redis_dir, ignore_errors=True)
-
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 if __name__ == "__main__":
     main()

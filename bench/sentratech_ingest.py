@@ -1,8 +1,8 @@
 """Benchmark of single-form ingest (POST /api/ingest/demo_requests), served the production way.
 
-Starts a throw-away PostgreSQL and Redis, migrates, serves the hub with gunicorn on a free loopback
-port, runs the hub's worker (`flask worker`) and a local dashboard peer, then posts one form per
-request from concurrent clients and prints forms/s and p50/p99 latency, once per dashboard mode:
+Starts the hub as the fault suite does (faults/stack.py: a throw-away PostgreSQL and Redis, migrations,
+gunicorn on a free loopback port), runs the hub's worker (`flask worker`) and a local dashboard peer, then
+posts one form per request from concurrent clients and prints forms/s and p50/p99 latency, once per dashboard mode:
   healthy   the peer answers 201 to every record
   error     the peer answers 500 to every record (the worker retries with backoff)
   hang      the peer holds every request for 30 s (the worker times out and retries)
@@ -17,7 +17,6 @@ to deliver the backlog (at most 3 minutes). Bounded in time; everything it start
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import shutil
@@ -36,7 +35,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ["HUB_ENV_FILE"] = ""
+os.environ["HUB_ENV_FILE"] = ""  # the benchmark reads the database through the app: never a developer's .env
 
 INGEST_KEY = "bench-ingest-key"
 MODES = ("healthy", "error", "hang")
@@ -151,9 +150,10 @@ def drive(port: int, seconds: float, clients: int, pids: dict[str, list[int]], w
 
 # Processes ----------------------------------------------------------------------------------------
 
-def start(command: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_dashboard(mode: str, port: int) -> subprocess.Popen:
+    """The dashboard peer: this script with --dashboard-peer, in its own process and session."""
+    return subprocess.Popen([sys.executable, __file__, "--dashboard-peer", mode, "--port", str(port)], cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def stop(process: subprocess.Popen | None) -> None:
@@ -165,22 +165,6 @@ def stop(process: subprocess.Popen | None) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(5)
-
-
-def wait_for_health(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("gunicorn exited during start-up")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/api/health")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the hub did not start in time")
 
 
 def sync_summary(app) -> dict:
@@ -220,62 +204,46 @@ def reset(app) -> None:
 
 
 def run(seconds: float, clients: int, web_workers: int, hub_workers: int, worker_class: str) -> None:
-    from flask_migrate import upgrade
-
     from app_modular import create_app
-    from modules.core.extensions import db
-    from tests.support.servers import PostgresServer, RedisServer, free_port
+    from faults.stack import Stack
+    from tests.support.servers import free_port
 
-    pg_dir = Path(tempfile.mkdtemp(prefix="hub-bench-sentratech-pg-"))  # handed to the postgres user
-    redis_dir = Path(tempfile.mkdtemp(prefix="hub-bench-sentratech-redis-"))
-    postgres = PostgresServer(pg_dir).init()
-    redis_server = RedisServer(redis_dir)
-    web = dashboard = None
-    workers: list[subprocess.Popen] = []
+    dashboard_port = free_port()
+    settings = {"SECRET_KEY": "bench-secret-key", "INGEST_KEY": INGEST_KEY, "INGEST_RATE_LIMIT": "1000000/minute",
+                "DASHBOARD_BASE_URL": f"http://127.0.0.1:{dashboard_port}", "SVC_EMAIL": "svc@example.com",
+                "SVC_PASSWORD": "bench-dashboard-password"}
+    workdir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
+    stack = Stack(workdir, settings, workers=0, scheduler=False,
+                  web_args=["--workers", str(web_workers), "--worker-class", worker_class])
+    dashboard = None
     results = {}
     try:
-        postgres.start()
-        redis_server.start()
-        dashboard_port, web_port = free_port(), free_port()
-        settings = {"DATABASE_URL": postgres.create_database("hub_bench"), "REDIS_URL": redis_server.url,
-                    "SECRET_KEY": "bench-secret-key", "INGEST_KEY": INGEST_KEY, "LOG_LEVEL": "WARNING",
-                    "INGEST_RATE_LIMIT": "1000000/minute",
-                    "DASHBOARD_BASE_URL": f"http://127.0.0.1:{dashboard_port}", "SVC_EMAIL": "svc@example.com",
-                    "SVC_PASSWORD": "bench-dashboard-password"}
-        app = create_app(settings)
-        with app.app_context():
-            upgrade()
-            db.engine.dispose()
-        env = {**os.environ, **settings, "HUB_ENV_FILE": ""}
-        web = start([str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind",
-                     f"127.0.0.1:{web_port}", "--workers", str(web_workers), "--worker-class", worker_class,
-                     "app_modular:create_app()"], env)
-        wait_for_health(web_port, web)
+        stack.start()
+        app = create_app({**settings, "DATABASE_URL": stack.database_url, "REDIS_URL": stack.redis.url})
+        web_port = int(stack.web_url.rsplit(":", 1)[1])
         print(f"gunicorn: {web_workers} {worker_class} workers; {clients} clients; {seconds:.0f} s per run after a 2 s "
               "warm-up; "
               f"{hub_workers} hub worker(s) delivering to the dashboard throughout")
+        workers = [f"worker-{n}" for n in range(1, hub_workers + 1)]
         for mode in MODES:
             reset(app)
-            dashboard = start([sys.executable, __file__, "--dashboard-peer", mode, "--port", str(dashboard_port)], env)
-            workers = [start([str(ROOT / ".venv/bin/flask"), "--app", "app_modular", "worker"], env)
-                       for _ in range(hub_workers)]
+            dashboard = start_dashboard(mode, dashboard_port)
+            pids = {"web": [stack.processes["web"].pid], "worker": [stack.spawn(name).pid for name in workers],
+                    "PostgreSQL": [stack.postgres.pid()], "Redis": [stack.redis.process.pid],
+                    "dashboard": [dashboard.pid]}
             time.sleep(1.5)
-            pids = {"web": [web.pid], "worker": [worker.pid for worker in workers], "PostgreSQL": [postgres.pid()],
-                    "Redis": [redis_server.process.pid], "dashboard": [dashboard.pid]}
             results[mode] = drive(web_port, seconds, clients, pids)
             results[mode]["sync"] = sync_summary(app)
             if mode == "healthy":
                 results[mode]["catch_up"] = catch_up(app)
-            for process in (*workers, dashboard):
-                stop(process)
-            workers, dashboard = [], None
+            for name in workers:
+                stack.end(name)
+            stop(dashboard)
+            dashboard = None
     finally:
-        for process in (*workers, dashboard, web):
-            stop(process)
-        redis_server.stop()
-        postgres.stop("immediate")
-        shutil.rmtree(pg_dir, ignore_errors=True)
-        shutil.rmtree(redis_dir, ignore_errors=True)
+        stop(dashboard)
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     report(results)
 
 

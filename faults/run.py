@@ -20,43 +20,59 @@ import time
 from pathlib import Path
 
 import trustme
+from pytest_httpserver import HTTPServer
 
 from faults.chaos import Chaos
 from faults.checks import Checker, table
 from faults.drain import Drain
 from faults.drivers import DRIVERS, drive
 from faults.load import RETRY_WINDOW_SECONDS, Results
-from faults.peers import ArkeselPeer, DashboardPeer, DTechPeer
-from faults.smtp_peer import SmtpPeer
-from faults.stack import DTECH_ACCOUNT_ID, KEYS, PEER_TIMEOUT_SECONDS, Stack
-from tests.support.servers import free_port
+from faults.peers import ArkeselPeer, DashboardPeer
+from faults.stack import DTECH_ACCOUNT_ID, KEYS, Stack
+from tests.support.dtech_partner import DTechPartner
+from tests.support.smtp import SmtpServer
 
 MAX_STEPS_PER_DRIVER = 5000
+PEER_TIMEOUT_SECONDS = 3  # the hub's timeout for every partner: a hanging peer costs a worker this long
 HANG_SECONDS = PEER_TIMEOUT_SECONDS + 2
+RECOVERY_SETTINGS = {
+    # Limits on, far above this load: their Redis counters must fail open while Redis restarts.
+    "RATE_LIMITS_ENABLED": "true", "INGEST_RATE_LIMIT": "100000/minute", "TRACKING_RATE_LIMIT": "100000/minute",
+    "DTECH_PARTNER_CALL_RATE_LIMIT": "100000/minute", "SMS_RECIPIENTS_PER_HOUR": "1000000/hour",
+    "OUTBOX_CLAIM_SECONDS": "15", "OUTBOX_SWEEP_GRACE_SECONDS": "5", "OUTBOX_REQUEUE_SECONDS": "60",
+    "REDIS_RETRY_PAUSE_SECONDS": "2",
+    "HTTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS), "DTECH_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
+    "SMTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
+}
 
 
 def say(started: float, text: str) -> None:
     print(f"[{time.monotonic() - started:6.1f}s] {text}", flush=True)
 
 
-def make_peers(storage_ca: trustme.CA) -> dict:
+def make_peers(storage_ca: trustme.CA, storage_ca_file: Path) -> dict:
     storage_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     storage_ca.issue_cert("127.0.0.1").configure_cert(storage_tls)
-    return {"dashboard": DashboardPeer(HANG_SECONDS), "smtp": SmtpPeer(free_port(), HANG_SECONDS),
-            "arkesel": ArkeselPeer(HANG_SECONDS, KEYS["ARKESEL_API_KEY"]),
-            "dtech": DTechPeer(HANG_SECONDS, storage_tls)}
+    dtech = DTechPartner(HTTPServer("127.0.0.1", 0, threaded=True),
+                         HTTPServer("127.0.0.1", 0, ssl_context=storage_tls, threaded=True), str(storage_ca_file),
+                         access_key=KEYS["AWS_ACCESS_KEY_ID"], secret_key=KEYS["AWS_SECRET_ACCESS_KEY"],
+                         hang_seconds=HANG_SECONDS)
+    dtech.serve_sales()
+    return {"dashboard": DashboardPeer(HANG_SECONDS), "smtp": SmtpServer(hang_seconds=HANG_SECONDS),
+            "arkesel": ArkeselPeer(HANG_SECONDS, KEYS["ARKESEL_API_KEY"]), "dtech": dtech}
 
 
-def peer_settings(peers: dict, storage_ca_file: Path) -> dict[str, str]:
+def peer_settings(peers: dict) -> dict[str, str]:
     """Where the hub finds its partners; account names and passwords are placeholders."""
     return {
-        "DTECH_UPLOAD_HOSTS": "127.0.0.1", "DTECH_UPLOAD_CA_FILE": str(storage_ca_file),
+        "DTECH_UPLOAD_HOSTS": "127.0.0.1", "DTECH_UPLOAD_CA_FILE": peers["dtech"].ca_file,
+        "AWS_REGION": peers["dtech"].region,
         "DASHBOARD_BASE_URL": peers["dashboard"].url, "SVC_EMAIL": "svc@faults.invalid",
         "SVC_PASSWORD": "faults-dashboard-password",
         "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(peers["smtp"].port), "SMTP_TLS": "false",
         "FROM_EMAIL": "hub@faults.invalid", "ADMIN_EMAIL": "alerts@faults.invalid",
         "ARKESEL_BASE_URL": peers["arkesel"].url, "ARKESEL_SENDER_ID": "FaultsHub",
-        "DIFFERENT_API_BASE": peers["dtech"].url, "DIFFERENT_ACCOUNT_ID": DTECH_ACCOUNT_ID,
+        "DIFFERENT_API_BASE": peers["dtech"].base_url, "DIFFERENT_ACCOUNT_ID": DTECH_ACCOUNT_ID,
     }
 
 
@@ -70,10 +86,10 @@ def run(duration: float, drain_seconds: float, workdir: Path) -> int:
     storage_ca = trustme.CA()  # DTech's recording storage is https, as S3 is
     storage_ca_file = workdir / "storage-ca.pem"
     storage_ca.cert_pem.write_to_path(str(storage_ca_file))
-    peers = make_peers(storage_ca)
+    peers = make_peers(storage_ca, storage_ca_file)
     for peer in peers.values():
         peer.start()
-    stack = Stack(workdir, peer_settings(peers, storage_ca_file))
+    stack = Stack(workdir, {**RECOVERY_SETTINGS, **peer_settings(peers)})
     stop_load, stop_chaos, stop_supervisor = threading.Event(), threading.Event(), threading.Event()
     try:
         say(started, "starting PostgreSQL, Redis, migrations, gunicorn, 2 workers, scheduler")

@@ -3,7 +3,8 @@
 Every process is a subprocess in its own session with its settings in the environment (no .env is read),
 its output in `<workdir>/logs/<name>.log`. Like a process manager, `supervise()` starts again any hub
 process that exited on its own, and counts it. Faults act through this class: SIGKILL a worker (and
-any work horse), restart Redis, restart PostgreSQL on the same port.
+any work horse), restart Redis, restart PostgreSQL on the same port. The benchmarks (bench/) start their
+hub with it too, choosing its processes, gunicorn's options and the settings.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
@@ -23,7 +26,7 @@ import requests
 from tests.support.servers import PostgresServer, RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = ROOT / ".venv" / "bin"
+BIN = Path(sys.executable).parent  # the virtualenv of the interpreter running this: gunicorn, flask
 OPERATOR_EMAIL = "faults-operator@example.invalid"
 OPERATOR_PASSWORD = "faults-operator-password"
 # Placeholder keys, shared by the hub's environment and the load generator.
@@ -38,21 +41,24 @@ KEYS = {
     "AWS_SECRET_ACCESS_KEY": "faults-secret-access-key",
 }
 DTECH_ACCOUNT_ID = "0b4f6a2e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
-PEER_TIMEOUT_SECONDS = 3  # the hub's timeout for every partner: a hanging peer costs a worker this long
-WORKERS = 2
 
 
 class Stack:
-    def __init__(self, workdir: Path, peer_settings: dict[str, str]):
+    """The hub's processes: gunicorn (`web`, run with `web_args`), `workers` x `flask worker` and, with
+    `scheduler`, `flask scheduler`; `settings` are added to the environment of each (and win)."""
+
+    def __init__(self, workdir: Path, settings: dict[str, str], workers: int = 2, scheduler: bool = True,
+                 web_args: Sequence[str] = ("--workers", "2")):
         self.workdir = workdir
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         # Its own temporary directory: PostgreSQL runs as `postgres` and must own the whole path below it.
-        self.pg_dir = Path(tempfile.mkdtemp(prefix="hub-faults-pg-"))
+        self.pg_dir = Path(tempfile.mkdtemp(prefix="hub-stack-pg-"))
         self.postgres = PostgresServer(self.pg_dir)
         self.redis = RedisServer(workdir / "redis")
         self.web_url = f"http://127.0.0.1:{free_port()}"
-        self.peer_settings = peer_settings
+        self.settings = settings
+        self.workers, self.scheduler, self.web_args = workers, scheduler, list(web_args)
         self.database_url = ""
         self.processes: dict[str, subprocess.Popen] = {}
         self.log_files: list = []
@@ -70,41 +76,45 @@ class Stack:
         self.flask("db", "upgrade")
         self.flask("operators", "create", OPERATOR_EMAIL, "--name", "Fault suite", "--password", OPERATOR_PASSWORD)
         for name in self.process_names():
-            self._spawn(name)
+            self.spawn(name)
         self._wait_until_healthy()
 
     def process_names(self) -> list[str]:
-        return ["web", *(f"worker-{n}" for n in range(1, WORKERS + 1)), "scheduler"]
+        return ["web", *(f"worker-{n}" for n in range(1, self.workers + 1)), *(["scheduler"] * self.scheduler)]
 
     def env(self) -> dict[str, str]:
-        port = self.web_url.rsplit(":", 1)[1]
-        settings = {
-            **KEYS, **self.peer_settings,
-            "APP_ENV": "production", "HUB_ENV_FILE": "", "FLASK_APP": "app_modular", "PORT": port,
-            "DATABASE_URL": self.database_url, "REDIS_URL": self.redis.url, "LOG_LEVEL": "WARNING",
-            # Limits on, far above this load: their Redis counters must fail open while Redis restarts.
-            "RATE_LIMITS_ENABLED": "true", "INGEST_RATE_LIMIT": "100000/minute", "TRACKING_RATE_LIMIT": "100000/minute",
-            "DTECH_PARTNER_CALL_RATE_LIMIT": "100000/minute", "SMS_RECIPIENTS_PER_HOUR": "1000000/hour",
-            "OUTBOX_CLAIM_SECONDS": "15", "OUTBOX_SWEEP_GRACE_SECONDS": "5", "OUTBOX_REQUEUE_SECONDS": "60",
-            "REDIS_RETRY_PAUSE_SECONDS": "2",
-            "HTTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS), "DTECH_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
-            "SMTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
-            "FASTCORE_FALLBACK_FILE": str(self.workdir / "fastcore_fallback.jsonl"),
-            "DTECH_RECORDINGS_DIR": str(self.workdir / "recordings"),
-        }
-        return {**os.environ, **settings, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+        defaults = {"APP_ENV": "production", "LOG_LEVEL": "WARNING", **KEYS,
+                    "FASTCORE_FALLBACK_FILE": str(self.workdir / "fastcore_fallback.jsonl"),
+                    "DTECH_RECORDINGS_DIR": str(self.workdir / "recordings")}
+        return {**os.environ, **defaults, **self.settings, "HUB_ENV_FILE": "", "FLASK_APP": "app_modular",
+                "PORT": self.web_url.rsplit(":", 1)[1], "DATABASE_URL": self.database_url,
+                "REDIS_URL": self.redis.url, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
 
     def _command(self, name: str) -> list[str]:
         if name == "web":
             return [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind",
-                    self.web_url.removeprefix("http://"), "--workers", "2", "app_modular:create_app()"]
+                    self.web_url.removeprefix("http://"), *self.web_args, "app_modular:create_app()"]
         return [str(BIN / "flask"), "scheduler" if name == "scheduler" else "worker"]
 
-    def _spawn(self, name: str) -> None:
+    def spawn(self, name: str) -> subprocess.Popen:
+        """Start the process `name` (`web`, `scheduler` or `worker-<n>`), its output in its log."""
         log = open(self.logs / f"{name}.log", "ab")  # closed by stop()
         self.log_files.append(log)
         self.processes[name] = subprocess.Popen(self._command(name), cwd=ROOT, env=self.env(), stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
+        return self.processes[name]
+
+    def end(self, name: str) -> None:
+        """Stop the process `name` and its children (SIGTERM, then SIGKILL after 10 s)."""
+        with self.lock:
+            _end(self.processes.pop(name))
+
+    def operator_headers(self) -> dict[str, str]:
+        """Authorization headers of the operator `start()` created, signed in over HTTP."""
+        answer = requests.post(f"{self.web_url}/api/auth/login", timeout=30,
+                               json={"email": OPERATOR_EMAIL, "password": OPERATOR_PASSWORD})
+        answer.raise_for_status()
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
     def _wait_until_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -136,14 +146,14 @@ class Stack:
             for name, process in list(self.processes.items()):
                 if process.poll() is not None:
                     self.restarts[name] = self.restarts.get(name, 0) + 1
-                    self._spawn(name)
+                    self.spawn(name)
 
     def kill_worker(self, name: str) -> None:
         """SIGKILL the worker and any child (a forking RQ worker's work horse), then start a new one."""
         with self.lock:
             _kill_tree(self.processes[name].pid, signal.SIGKILL)
             self.processes[name].wait(timeout=10)
-            self._spawn(name)
+            self.spawn(name)
 
     def restart_redis(self, down_seconds: float) -> None:
         self.redis.stop()
@@ -164,11 +174,7 @@ class Stack:
         for process in self.processes.values():
             _kill_tree(process.pid, signal.SIGTERM)
         for process in self.processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                _kill_tree(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+            _reap(process)
         try:
             self.redis.stop()
         except Exception:  # clean-up goes on whatever failed before
@@ -182,6 +188,21 @@ class Stack:
         shutil.rmtree(self.pg_dir, ignore_errors=True)
         for log in self.log_files:
             log.close()
+
+
+def _end(process: subprocess.Popen) -> None:
+    """SIGTERM the process and its children, and wait for it."""
+    _kill_tree(process.pid, signal.SIGTERM)
+    _reap(process)
+
+
+def _reap(process: subprocess.Popen) -> None:
+    """Wait for a process told to end; SIGKILL it and its children after 10 s."""
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        _kill_tree(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
 
 
 def _kill_tree(pid: int, signum: int) -> None:

@@ -18,26 +18,17 @@ os.environ["HUB_ENV_FILE"] = ""  # never read a developer's .env in tests
 
 import pytest  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from rq import SimpleWorker  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from app_modular import create_app  # noqa: E402
 from modules.core.domains import register_jobs  # noqa: E402
 from modules.core.extensions import db  # noqa: E402
-from modules.core.queue import QUEUE_NAMES  # noqa: E402
 from modules.core.redis_client import get_redis  # noqa: E402
 from tests.support import handlers  # noqa: E402
+from tests.support.keys import TEST_KEYS  # noqa: E402
 from tests.support.servers import HubServer, PostgresServer, RedisServer  # noqa: E402
-
-# Keys the tests authenticate with. Obvious test values, never real credentials.
-TEST_KEYS = {
-    "SECRET_KEY": "test-secret-key-for-signing",
-    "TRACKING_API_KEYS": "test-tracking-key,test-tracking-key-old",
-    "INGEST_KEY": "test-ingest-key",
-    "FASTCORE_SITE_INGEST_TOKEN": "test-site-token",
-    "FASTCORE_ADMIN_TOKEN": "test-admin-token",
-}
+from tests.support.worker import Drainer  # noqa: E402
 
 
 def pytest_addoption(parser):
@@ -183,18 +174,6 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-
-
-class Drainer:
-    """Runs queued jobs in this process with a real RQ worker until the queues are empty."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def drain(self, queues=QUEUE_NAMES) -> None:
-        with self.app.app_context():
-            connection = get_redis(self.app)
-            SimpleWorker(list(queues), connection=connection).work(burst=True)
 
 
 @pytest.fixture

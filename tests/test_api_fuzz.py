@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app_modular import create_app
-from tests.conftest import TEST_KEYS
+from tests.support.keys import TEST_KEYS
 
 # What the document promises. Not included: whether every schema-valid body is accepted and every
 # schema-invalid one refused: rules such as "a real spreadsheet" or "a deliverable e-mail address"

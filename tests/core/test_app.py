@@ -110,9 +110,21 @@ def test_access_log_is_one_json_line_without_body_or_key(client, caplog):
     assert (record.method, record.path, record.status, record.request_id) == ("POST", "/api/auth/login", 401, "req-1")
     from modules.core.request_log import JsonFormatter
     line = JsonFormatter().format(record)
-    assert json.loads(line)["duration_ms"] >= 0
+    assert json.loads(line)["duration_ms"] == record.duration_ms
     for leaked in ("someone@example.com", "hunter2", "test-secret-key", "a@b.c"):
         assert leaked not in line
+
+
+def test_the_access_log_gives_the_time_the_request_took_in_milliseconds(app, caplog):
+    @app.route("/slow")
+    def slow():
+        time.sleep(0.2)
+        return "done"
+
+    caplog.set_level(logging.INFO, logger="hub.access")
+    app.test_client().get("/slow")
+    [record] = [r for r in caplog.records if r.name == "hub.access"]
+    assert 200 <= record.duration_ms < 2000
 
 
 def test_openapi_and_docs_are_served(client):

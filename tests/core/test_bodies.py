@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from modules.core.extensions import db
 from modules.sentratech.models import DemoRequest
-from tests.conftest import TEST_KEYS
-from tests.sentratech.conftest import INGEST_HEADERS, valid_body
+from tests.support.keys import TEST_KEYS
+from tests.support.sentratech import INGEST_HEADERS, valid_body
 from tests.support.servers import HubServer
 
 FIVE_MIB = 5 * 1024 * 1024

@@ -13,7 +13,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from tests.sentratech.conftest import INGEST_HEADERS, valid_body
+from tests.support.sentratech import INGEST_HEADERS, valid_body
 from tests.support.servers import HubServer
 
 SLOW_SOCKETS = 200

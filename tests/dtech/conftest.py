@@ -7,7 +7,8 @@ import pytest
 import trustme
 from pytest_httpserver import HTTPServer
 
-from tests.dtech.partner import STORAGE_HOST, Partner, dtech_settings
+from tests.support.dtech import dtech_settings
+from tests.support.dtech_partner import STORAGE_HOST, DTechPartner
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +42,8 @@ def storage(storage_server):
 
 
 @pytest.fixture
-def partner(httpserver, storage, storage_ca_file) -> Partner:
-    return Partner(httpserver, storage, storage_ca_file)
+def partner(httpserver, storage, storage_ca_file) -> DTechPartner:
+    return DTechPartner(httpserver, storage, storage_ca_file)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import json
 import logging
 
-from tests.dtech.partner import ACCOUNT_ID, dtech_settings
+from tests.support.dtech import ACCOUNT_ID, dtech_settings
 
 ACTIVATE = ["dtech", "activate", "sg-call-centre", "--account-id", ACCOUNT_ID, "--request-token", "test-request-token"]
 KEYS = {"access_key_id": "test-issued-access-key", "secret_access_key": "test-issued-secret-key"}

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from modules.core.config import PROJECT_ROOT
 from modules.core.extensions import db
 from modules.dtech.models import CallRecording, SalesProcess
-from tests.dtech.partner import ACCOUNT_ID, AUDIO, SALES_PROCESS_ID, UPLOAD_PATH
 from tests.support.docs import curl_examples, run_example
+from tests.support.dtech import ACCOUNT_ID, AUDIO
+from tests.support.dtech_partner import SALES_PROCESS_ID, UPLOAD_PATH
 
 GUIDE = PROJECT_ROOT / "docs" / "dtech.md"
 

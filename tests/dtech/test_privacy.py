@@ -3,7 +3,8 @@
 import json
 import logging
 
-from tests.dtech.partner import LEAD, RECORDING_BODY, SALES_PROCESS_ID, SECRET_KEY, START_BODY, multipart
+from tests.support.dtech import LEAD, RECORDING_BODY, START_BODY, multipart
+from tests.support.dtech_partner import SALES_PROCESS_ID, SECRET_KEY
 
 PRIVATE = [LEAD["first_name"], LEAD["last_name"], "555-0142", LEAD["email"], "lead declined", "presigned-by-dtech",
            "Campaign closed for Thandi", SECRET_KEY, "test-dtech-access-key", "Sipho"]

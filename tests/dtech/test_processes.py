@@ -6,7 +6,7 @@ import pytest
 
 from modules.core.extensions import db
 from modules.dtech.models import SalesProcess
-from tests.dtech.partner import ACCOUNT_ID, OTHER_ACCOUNT_ID
+from tests.support.dtech import ACCOUNT_ID, OTHER_ACCOUNT_ID
 
 LIST = "/api/v1/sales/processes"
 

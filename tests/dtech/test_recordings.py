@@ -14,18 +14,9 @@ from modules.core.models import OutboxAttempt, OutboxMessage
 from modules.core.types import utcnow
 from modules.dtech.jobs import remove_abandoned_parts
 from modules.dtech.models import CallRecording
-from tests.conftest import Drainer
-from tests.dtech.partner import (
-    ACCOUNT_ID,
-    AUDIO,
-    AUDIO_MD5,
-    RECORDING_BODY,
-    RECORDING_ID,
-    SALES_PROCESS_ID,
-    UPLOAD_PATH,
-    dtech_settings,
-    multipart,
-)
+from tests.support.dtech import ACCOUNT_ID, AUDIO, AUDIO_MD5, RECORDING_BODY, dtech_settings, multipart
+from tests.support.dtech_partner import RECORDING_ID, SALES_PROCESS_ID, UPLOAD_PATH
+from tests.support.worker import Drainer
 
 CONTENT_MD5 = base64.b64encode(hashlib.md5(AUDIO).digest()).decode()
 

@@ -10,17 +10,8 @@ from modules.core import auth
 from modules.core.extensions import db
 from modules.core.models import AuditEntry
 from modules.dtech.models import SalesProcess
-from tests.dtech.partner import (
-    ACCESS_KEY,
-    ACCOUNT_ID,
-    OTHER_ACCOUNT_ID,
-    RECORDING_BODY,
-    SALES_PROCESS_ID,
-    SECRET_KEY,
-    START_BODY,
-    USER,
-    dtech_settings,
-)
+from tests.support.dtech import ACCOUNT_ID, OTHER_ACCOUNT_ID, RECORDING_BODY, START_BODY, USER, dtech_settings
+from tests.support.dtech_partner import ACCESS_KEY, SALES_PROCESS_ID, SECRET_KEY
 
 START_ANSWER = {"sales_process_id": SALES_PROCESS_ID, "url": "https://dtech.test/s/1001",
                 "url_expiry": "2026-11-22T09:00:00Z"}

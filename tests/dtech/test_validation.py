@@ -5,15 +5,8 @@ from sqlalchemy import func, select
 
 from modules.core.extensions import db
 from modules.dtech.models import CallRecording, SalesProcess
-from tests.dtech.partner import (
-    ACCOUNT_ID,
-    LEAD,
-    OTHER_ACCOUNT_ID,
-    RECORDING_BODY,
-    SALES_PROCESS_ID,
-    START_BODY,
-    USER,
-)
+from tests.support.dtech import ACCOUNT_ID, LEAD, OTHER_ACCOUNT_ID, RECORDING_BODY, START_BODY, USER
+from tests.support.dtech_partner import SALES_PROCESS_ID
 
 START = "/api/v1/sales/start"
 RECORDING_URL = f"/api/v1/sales/recording-url/{SALES_PROCESS_ID}"

@@ -12,7 +12,7 @@ from modules.core.extensions import db
 from modules.core.models import AuditEntry
 from modules.core.scheduler import Scheduler
 from modules.fastcore.models import Lead
-from tests.fastcore.conftest import ADMIN, SITE, lead_body
+from tests.support.fastcore import ADMIN, SITE, lead_body
 
 ADMIN_PATHS = [
     ("GET", "/admin/health"),

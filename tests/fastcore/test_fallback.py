@@ -17,7 +17,7 @@ from modules.fastcore import fallback, jobs
 from modules.fastcore.models import Lead
 from modules.fastcore.queue_store import RedisStore
 from modules.fastcore.services import write_queued_lead
-from tests.fastcore.conftest import ADMIN, SITE, UNREACHABLE_DATABASE, UNREACHABLE_REDIS, lead_body
+from tests.support.fastcore import ADMIN, SITE, UNREACHABLE_DATABASE, UNREACHABLE_REDIS, lead_body
 
 
 def post_lead(app, body=None):

@@ -15,7 +15,7 @@ from modules.core.extensions import db
 from modules.core.models import AuditEntry, OutboxMessage
 from modules.core.request_log import JsonFormatter
 from modules.fastcore.models import Lead
-from tests.fastcore.conftest import ADMIN, SITE, lead_body
+from tests.support.fastcore import ADMIN, SITE, lead_body
 
 DUPLICATE = "Duplicate request (request_id already processed)"
 

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from modules.core.extensions import db
 from modules.insight.models import Customer, CustomerAction
-from tests.insight.conftest import create_customer
+from tests.support.insight import create_customer
 
 
 def status_of(app, customer_id):

@@ -10,7 +10,7 @@ from modules.core.extensions import db
 from modules.core.models import AuditEntry
 from modules.core.types import utcnow
 from modules.insight.models import Customer, CustomerAction
-from tests.insight.conftest import create_customer
+from tests.support.insight import create_customer
 
 PHONES = [("+233 24 123 4567", "0241234567"), ("024-123-4567", "0241234567"), ("233241234567", "0241234567"),
           ("(020) 123 4567", "0201234567"), ("+44 20 7946 0958", "+442079460958")]

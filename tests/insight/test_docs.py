@@ -3,8 +3,8 @@
 import pytest
 
 from modules.core.config import PROJECT_ROOT
-from tests.insight.conftest import ARKESEL_KEY, SENDER, create_customer
 from tests.support.docs import curl_examples, run_example
+from tests.support.insight import ARKESEL_KEY, SENDER, create_customer
 
 GUIDE = PROJECT_ROOT / "docs" / "insight.md"
 EMAIL, PASSWORD = "operator@example.com", "correct-horse-battery"  # the operator_headers fixture's

@@ -1,13 +1,11 @@
-"""Helpers for the link tracking tests: the tracker's key, posting batches, reading stored rows."""
+"""Fixtures of the link tracking tests: the tracker's key headers, posting batches, reading stored rows."""
 
 import pytest
 from sqlalchemy import select
 
 from modules.core.extensions import db
 from modules.link_tracking.models import LinkClick, TrackedLink
-
-TRACKING_KEY = "test-tracking-key"  # one of TEST_KEYS["TRACKING_API_KEYS"] in tests/conftest.py
-BATCH_PATH = "/api/tracking-ingest/batch"
+from tests.support.link_tracking import BATCH_PATH, TRACKING_KEY
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from modules.core.config import PROJECT_ROOT
-from tests.link_tracking.conftest import TRACKING_KEY
 from tests.support.docs import curl_examples, run_example
+from tests.support.link_tracking import TRACKING_KEY
 
 GUIDE = PROJECT_ROOT / "docs" / "link_tracking.md"
 

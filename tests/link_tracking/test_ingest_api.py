@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.link_tracking.conftest import BATCH_PATH
+from tests.support.link_tracking import BATCH_PATH
 
 UNAUTHORIZED = {"success": False, "error": "Unauthorized", "message": "Valid API key required in X-API-Key header"}
 

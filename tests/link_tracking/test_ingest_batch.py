@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, text
 
 from modules.core.extensions import db
-from tests.link_tracking.conftest import BATCH_PATH
+from tests.support.link_tracking import BATCH_PATH
 
 
 def bad_request(message):
@@ -74,7 +74,8 @@ def test_1000_events_are_stored_in_one_transaction_with_two_inserts(app, post_ba
     body = response.get_json()
     assert body["success"] is True and body["message"] == "Processed 1000 events"
     assert body["results"] == {"total_events": 1000, "successful": 1000, "failed": 0, "errors": []}
-    assert len(stored_clicks()) == 1000
+    assert sorted((click.event_id, click.tracking_id) for click in stored_clicks()) == sorted(
+        (event["event_id"], event["tracking_id"]) for event in events)
     assert sorted(stored_links()) == [f"link-{n}" for n in range(7)]
     assert seen["commits"] == 1
     with app.app_context():

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from modules.core.extensions import db
 from modules.core.models import AuditEntry, Operator
-from tests.link_tracking.conftest import TRACKING_KEY
+from tests.support.link_tracking import TRACKING_KEY
 
 LINKS = "/api/link-tracking/links"
 

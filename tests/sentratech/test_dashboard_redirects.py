@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import Drainer
 from tests.sentratech.test_dashboard_sync import LOGIN, expect_login, ingest, logins, posts, record, sweep_at
+from tests.support.worker import Drainer
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from werkzeug import Request, Response
 
 from modules.core import outbox
 from modules.core.extensions import db
-from tests.conftest import Drainer
 from tests.sentratech.test_dashboard_sync import expect_login, ingest, record, sweep_at, sync_messages
+from tests.support.worker import Drainer
 
 
 class IdempotentDashboard:

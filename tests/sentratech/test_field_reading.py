@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sentratech.conftest import valid_body
 from tests.sentratech.test_ingest import VOLUMES, bad_fields, post, stored
+from tests.support.sentratech import valid_body
 
 AMOUNTS = [("roi_reports", name) for name in ("bpo_spending", "sentratech_spending", "sentratech_bundles",
                                              "monthly_savings", "roi", "cost_reduction")]

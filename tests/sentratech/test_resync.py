@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, insert, select
 
 from modules.core.extensions import db
 from modules.core.models import AuditEntry, OutboxMessage
 from modules.core.types import new_id, utcnow
 from modules.sentratech.models import DemoRequest
-from tests.conftest import Drainer
-from tests.sentratech.conftest import INGEST_HEADERS, valid_body
+from tests.support.sentratech import INGEST_HEADERS, valid_body
+from tests.support.worker import Drainer
 
 RESYNC = "/api/admin/sentratech/resync"
 
@@ -25,9 +25,10 @@ def fail_records(app, httpserver, forms):
     return ids
 
 
-def count(app, model, *where):
+def stored(app, column, *where) -> list:
+    """The sorted values of `column` in the rows that match `where`."""
     with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+        return sorted(db.session.scalars(select(column).where(*where)))
 
 
 @pytest.fixture
@@ -49,17 +50,17 @@ def test_cli_resyncs_only_the_failed_records_and_they_end_synced(no_auth_dashboa
     Drainer(app).drain()
     keys = [r.headers["Idempotency-Key"] for r, _ in httpserver.log]
     assert keys == [f"{failed}:1", f"{synced}:1", f"{failed}:1"], "a re-sync sends the same version's key"
-    assert count(app, DemoRequest, DemoRequest.sync_status == "synced_to_dashboard") == 2
+    assert stored(app, DemoRequest.id, DemoRequest.sync_status == "synced_to_dashboard") == sorted([failed, synced])
 
 
 def test_cli_resync_of_one_form_leaves_the_others(no_auth_dashboard, httpserver):
     app = no_auth_dashboard
-    fail_records(app, httpserver, ["demo_requests", "subscriptions"])
+    [demo_request, _] = fail_records(app, httpserver, ["demo_requests", "subscriptions"])
     result = app.test_cli_runner().invoke(args=["sentratech", "resync", "--type", "subscriptions"])
     assert "queued 1 record(s)" in result.output
     again = app.test_cli_runner().invoke(args=["sentratech", "resync", "--type", "subscriptions"])
     assert "queued 0 record(s)" in again.output, "a record waiting for delivery is not queued twice"
-    assert count(app, DemoRequest, DemoRequest.sync_status == "sync_failed") == 1
+    assert stored(app, DemoRequest.id, DemoRequest.sync_status == "sync_failed") == [demo_request]
 
 
 def test_cli_resync_needs_a_dashboard(runner):
@@ -97,8 +98,9 @@ def test_a_bulk_resync_queues_in_batches(no_auth_dashboard):
     result = app.test_cli_runner().invoke(args=["sentratech", "resync", "--batch-size", "500"])
     assert "queued 1200 record(s)" in result.output
     assert len(outbox_inserts) == 3  # one statement per batch (multi-row on PostgreSQL), not one per record
-    assert count(app, OutboxMessage, OutboxMessage.kind == "sentratech.dashboard_sync") == 1200
-    assert count(app, DemoRequest, DemoRequest.sync_status == "pending_dashboard_sync") == 1200
+    queued = sorted(row["id"] for row in rows)
+    assert stored(app, OutboxMessage.subject_id, OutboxMessage.kind == "sentratech.dashboard_sync") == queued
+    assert stored(app, DemoRequest.id, DemoRequest.sync_status == "pending_dashboard_sync") == queued
     with app.app_context():
         batches = db.session.scalars(select(AuditEntry.details).where(AuditEntry.event == "demo_requests.resync")
                                      ).all()

@@ -7,7 +7,7 @@ from sqlalchemy import update
 
 from modules.core.extensions import db
 from modules.sentratech.forms import FORMS
-from tests.sentratech.conftest import INGEST_HEADERS, valid_body
+from tests.support.sentratech import INGEST_HEADERS, valid_body
 
 READ_KEY = "test-read-key"
 READ_HEADERS = {"X-INGEST-KEY": READ_KEY}
