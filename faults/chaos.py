@@ -34,12 +34,12 @@ class Chaos:
         """(seconds after the load starts, label, action), in time order."""
         d, w, stack = self.duration, self.window, self.stack
         events: list[tuple[float, str, Callable[[], None]]] = [
-            (0.08 * d, "SIGKILL worker-1 (and any work horse); start a new one", lambda: stack.kill_worker("worker-1")),
+            (0.08 * d, "SIGKILL worker-1 mid-delivery; start a new one", lambda: stack.kill_worker("worker-1")),
             (0.45 * d, f"restart Redis ({REDIS_DOWN_SECONDS} s down)", lambda: stack.restart_redis(REDIS_DOWN_SECONDS)),
-            (0.55 * d, "SIGKILL worker-2 (and any work horse); start a new one", lambda: stack.kill_worker("worker-2")),
+            (0.55 * d, "SIGKILL worker-2 mid-delivery; start a new one", lambda: stack.kill_worker("worker-2")),
             (0.65 * d, f"restart PostgreSQL ({POSTGRES_DOWN_SECONDS} s down)",
              lambda: stack.restart_postgres(POSTGRES_DOWN_SECONDS)),
-            (0.80 * d, "SIGKILL worker-1 (and any work horse); start a new one", lambda: stack.kill_worker("worker-1")),
+            (0.80 * d, "SIGKILL worker-1 mid-delivery; start a new one", lambda: stack.kill_worker("worker-1")),
             # Both at once: FASTCore must then queue leads in its local fallback file.
             (0.90 * d, f"restart PostgreSQL ({POSTGRES_DOWN_SECONDS} s down) while Redis is down too",
              lambda: stack.restart_postgres(POSTGRES_DOWN_SECONDS)),

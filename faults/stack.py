@@ -2,8 +2,8 @@
 
 Every process is a subprocess in its own session with its settings in the environment (no .env is read),
 its output in `<workdir>/logs/<name>.log`. Like a process manager, `supervise()` starts again any hub
-process that exited on its own, and counts it. Faults act through this class: SIGKILL a worker (and
-any work horse), restart Redis, restart PostgreSQL on the same port. The benchmarks (bench/) start their
+process that exited on its own, and counts it. Faults act through this class: SIGKILL a worker (it runs
+jobs in its own process), restart Redis, restart PostgreSQL on the same port. The benchmarks (bench/) start their
 hub with it too, choosing its processes, gunicorn's options and the settings.
 """
 
@@ -149,7 +149,7 @@ class Stack:
                     self.spawn(name)
 
     def kill_worker(self, name: str) -> None:
-        """SIGKILL the worker and any child (a forking RQ worker's work horse), then start a new one."""
+        """SIGKILL the worker (and any child it started), then start a new one."""
         with self.lock:
             _kill_tree(self.processes[name].pid, signal.SIGKILL)
             self.processes[name].wait(timeout=10)
@@ -206,7 +206,7 @@ def _reap(process: subprocess.Popen) -> None:
 
 
 def _kill_tree(pid: int, signum: int) -> None:
-    """Signal a process and every descendant (gunicorn's workers, RQ's work horses)."""
+    """Signal a process and every descendant (gunicorn's workers, anything a worker started)."""
     try:
         parent = psutil.Process(pid)
         family = [*parent.children(recursive=True), parent]
