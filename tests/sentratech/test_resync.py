@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, func, insert, select
 
+from modules.core import auth
 from modules.core.extensions import db
 from modules.core.models import AuditEntry, OutboxMessage
 from modules.core.types import new_id, utcnow
@@ -119,6 +120,19 @@ def test_the_admin_resync_answers_how_many_were_queued(no_auth_dashboard, httpse
     response = client.post(RESYNC, json={"type": "roi_reports", "only_failed": True}, headers=operator_headers)
     assert (response.status_code, response.get_json()) == (200, {"queued": 1})
     assert client.post(RESYNC, json={}, headers=operator_headers).get_json() == {"queued": 1}
+    with app.app_context():
+        operator = auth.find_operator("operator@example.com")
+        actors = db.session.scalars(select(AuditEntry.actor).where(AuditEntry.event.like("%.resync"))).all()
+    assert actors == [f"operator:{operator.id}"] * 2, "the audit names the operator who asked"
+
+
+def test_a_cli_resync_is_audited_as_the_cli(no_auth_dashboard, httpserver):
+    app = no_auth_dashboard
+    fail_records(app, httpserver, ["roi_reports"])
+    assert "queued 1 record(s)" in app.test_cli_runner().invoke(args=["sentratech", "resync"]).output
+    with app.app_context():
+        assert db.session.scalars(select(AuditEntry.actor).where(AuditEntry.event == "roi_reports.resync")
+                                  ).all() == ["cli"]
 
 
 def test_the_admin_resync_refuses_without_a_dashboard_and_validates(client, operator_headers):
