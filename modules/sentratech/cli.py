@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from modules.sentratech import services
+from modules.sentratech import jobs, services
 from modules.sentratech.forms import FORMS
-from modules.sentratech.models import FAILED, FORM_TYPES, SYNC_STATES
+from modules.sentratech.models import FORM_TYPES
 
 
 @click.group("sentratech")
@@ -44,12 +44,11 @@ def resync_command(form_type: str | None, only_failed: bool, batch_size: int) ->
       flask sentratech resync --only-failed
       flask sentratech resync --type subscriptions
     """
-    forms = [FORMS[form_type]] if form_type else list(FORMS.values())
     try:
-        plan = services.plan_sync(forms, (FAILED,) if only_failed else SYNC_STATES)
+        plan = services.plan_resync(form_type, only_failed)
     except services.DashboardNotConfigured as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(exc.message) from exc
     total = sum(len(ids) for _, ids in plan)
     with click.progressbar(length=total, label="Queueing records", show_pos=True) as bar:
-        queued = services.queue_planned(plan, batch_size, progress=bar.update, actor="cli")
+        queued = jobs.queue_planned(plan, batch_size, progress=bar.update, actor="cli")
     click.echo(f"queued {queued} record(s) for the dashboard")

@@ -6,14 +6,13 @@ from flask_smorest import Blueprint
 from sqlalchemy.exc import OperationalError
 
 from modules.core.access import actor
-from modules.core.errors import ApiError
+from modules.core.errors import answer_domain_errors
 from modules.core.extensions import db
 from modules.core.schemas import DetailSchema
 from modules.core.security import ingest_limit
 from modules.sentratech import services
 from modules.sentratech.access import READ_SECURITY, Access, reads_records
 from modules.sentratech.forms import FORMS, Form
-from modules.sentratech.models import FAILED, SYNC_STATES
 from modules.sentratech.schemas import (
     FailedQuerySchema,
     IngestAnswerSchema,
@@ -26,6 +25,7 @@ from modules.sentratech.schemas import (
 
 blp = Blueprint("sentratech", __name__, description="SentraTech ingest: marketing-site forms")
 access = Access(blp)
+answer_domain_errors(blp)  # e.g. services.DashboardNotConfigured: 409 {"detail": "<why>"}
 
 
 @blp.errorhandler(OperationalError)
@@ -69,12 +69,7 @@ for _form in FORMS.values():
 def ingest_status(form_type: str):
     """Record counts by sync state; with a read key (INGEST_READ_KEY) in X-INGEST-KEY, also the 10 latest
     records, newest first. The ingest key (INGEST_KEY), which the site's pages embed, gets the counts only."""
-    form = FORMS[form_type]
-    reads = reads_records()
-    answer = services.sync_counts(form)
-    if reads:
-        answer[form.recent_key] = services.recent_records(form)
-    return answer
+    return services.form_status(FORMS[form_type], with_records=reads_records())
 
 
 @blp.route("/api/health")
@@ -96,13 +91,7 @@ def resync(request_body):
     Records already waiting for a delivery are not queued twice. For very large re-syncs prefer the CLI,
     `flask sentratech resync`, which shows progress.
     """
-    forms = [FORMS[request_body["type"]]] if request_body.get("type") else list(FORMS.values())
-    states = (FAILED,) if request_body["only_failed"] else SYNC_STATES
-    try:
-        plan = services.plan_sync(forms, states)
-    except services.DashboardNotConfigured as exc:
-        raise ApiError(409, body={"detail": str(exc)}) from exc
-    return {"queued": services.queue_planned(plan, actor=actor())}
+    return {"queued": services.resync(request_body.get("type"), request_body["only_failed"], actor=actor())}
 
 
 @blp.route("/api/admin/sentratech/records")
