@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, literal, or_, select, text, union_all
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, literal, or_, select, union_all
 
 from modules import __version__
+from modules.core import sql
 from modules.core.exceptions import Conflict
 from modules.core.extensions import db
 from modules.core.types import isoformat, new_id, utcnow
@@ -36,7 +36,7 @@ class DashboardNotConfigured(Conflict):
 
 def health() -> dict[str, Any]:
     """Raises the database's error when it cannot be reached (the blueprint answers 503)."""
-    db.session.execute(text("SELECT 1"))
+    sql.probe_database()
     return {"status": "healthy", "timestamp": isoformat(utcnow()), "database": "connected",
             "ingest_configured": bool(current_app.config.get("INGEST_KEY")),
             "dashboard_configured": dashboard_configured(), "version": __version__}
@@ -63,10 +63,9 @@ def _upsert_subscription(data: dict[str, Any]) -> tuple[str, bool]:
     keeps the stored source. An update that changes the status or the source is the next revision and
     waits for the dashboard again. Returns (id, whether the row was inserted or changed)."""
     table = Subscription.__table__
-    dialect = sqlite if db.session.get_bind().dialect.name == "sqlite" else postgresql
     now = utcnow()
     email, source = data["email"].lower(), data.get("source")
-    statement = dialect.insert(table).values(
+    statement = sql.dialect_insert(table).values(
         id=new_id(), email=email, source=source or DEFAULT_SOURCE, status=data["status"], revision=1,
         sync_status=PENDING, created_at=now, updated_at=now)
     changes = {"status": statement.excluded.status}
