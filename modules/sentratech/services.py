@@ -15,11 +15,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, literal, or_, select, union_all
+from sqlalchemy.orm import Bundle
 
 from modules import __version__
 from modules.core import sql
 from modules.core.exceptions import Conflict
 from modules.core.extensions import db
+from modules.core.paging import page
 from modules.core.types import isoformat, new_id, utcnow
 from modules.sentratech import jobs
 from modules.sentratech.clients import dashboard_configured
@@ -112,9 +114,7 @@ def records_by_state(sync_status: str, form_type: str | None, limit: int,
         select(form.model.id, form.model.sync_status, form.model.sync_error, form.model.created_at,
                form.model.updated_at, literal(form.name).label("type")).where(form.model.sync_status == sync_status)
         for form in forms_of(form_type))).subquery()
-    total = db.session.scalar(select(func.count()).select_from(listed))
-    rows = db.session.execute(
-        select(listed).order_by(listed.c.created_at.desc(), listed.c.id).limit(limit).offset(offset)).all()
+    total, rows = page(select(Bundle("record", *listed.c)), limit, offset, listed.c.created_at.desc(), listed.c.id)
     return total, [{"id": row.id, "type": row.type, "sync_status": row.sync_status, "sync_error": row.sync_error,
                     "created_at": isoformat(row.created_at), "updated_at": isoformat(row.updated_at)}
                    for row in rows]

@@ -8,6 +8,7 @@ from sqlalchemy import event, func, insert, select
 from modules.core import auth
 from modules.core.extensions import db
 from modules.core.models import AuditEntry, OutboxMessage
+from modules.core.paging import MAX_OFFSET
 from modules.core.types import new_id, utcnow
 from modules.sentratech.models import DemoRequest
 from tests.conftest import Drainer
@@ -159,3 +160,12 @@ def test_the_failed_list_shows_ids_states_and_errors_but_no_content(no_auth_dash
     only_demo = client.get("/api/admin/sentratech/records?type=demo_requests&limit=1",
                            headers=operator_headers).get_json()
     assert [r["id"] for r in only_demo["records"]] == [ids[0]]
+
+
+def test_the_failed_list_pages_up_to_the_hubs_maximum_offset(client, operator_headers):
+    records = "/api/admin/sentratech/records"
+    deep = client.get(f"{records}?offset={MAX_OFFSET}", headers=operator_headers)
+    assert (deep.status_code, deep.get_json()["offset"], deep.get_json()["records"]) == (200, MAX_OFFSET, [])
+    too_deep = client.get(f"{records}?offset={MAX_OFFSET + 1}&limit=201", headers=operator_headers)
+    assert too_deep.status_code == 422
+    assert sorted(item["loc"] for item in too_deep.get_json()["detail"]) == [["query", "limit"], ["query", "offset"]]
