@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup
 
 from modules.sentratech import jobs, services
 from modules.sentratech.forms import FORMS
 from modules.sentratech.models import FORM_TYPES
 
-
-@click.group("sentratech")
-def sentratech_group() -> None:
-    """SentraTech ingest: records' dashboard sync state and bulk re-sync."""
+sentratech_group = AppGroup("sentratech", help="SentraTech ingest: records' dashboard sync state and bulk re-sync.")
 
 
 @sentratech_group.command("status")
-@with_appcontext
 def status_command() -> None:
     """Records per form and their sync state (pending, synced, failed)."""
     for form in FORMS.values():
@@ -31,7 +27,6 @@ def status_command() -> None:
 @click.option("--only-failed", is_flag=True, help="Only records in sync_failed (default: every record).")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000),
               help="Records queued per transaction.")
-@with_appcontext
 def resync_command(form_type: str | None, only_failed: bool, batch_size: int) -> None:
     """Queue stored records for delivery to the dashboard again.
 
