@@ -30,7 +30,8 @@ answer_domain_errors(blp)  # e.g. services.DashboardNotConfigured: 409 {"detail"
 
 @blp.errorhandler(OperationalError)
 def database_unreachable(error: OperationalError):
-    """The database is down, restarting or locked: a 503 the client may retry; nothing was stored."""
+    """The database is down, restarting or locked: a 503 the client may retry; nothing was stored. The
+    contract's body names the reason (`Service unavailable: <reason>`), unlike the core's generic 503."""
     db.session.rollback()
     return {"detail": f"Service unavailable: database unreachable ({type(error).__name__})"}, 503
 
