@@ -8,17 +8,10 @@ from flask import Flask
 from modules.core.domains import register_domain
 from modules.core.errors import fastapi_envelope
 from modules.sentratech import cli, jobs
+from modules.sentratech.access import SECURITY_SCHEMES
 from modules.sentratech.routes import blp
 
 __all__ = ["blp", "init_app"]
-
-SECURITY_SCHEMES = {
-    "ingestKey": {"type": "apiKey", "in": "header", "name": "X-INGEST-KEY",
-                  "description": "A value of INGEST_KEY: stores forms (it is embedded in the site's pages)"},
-    "ingestReadKey": {
-        "type": "apiKey", "in": "header", "name": "X-INGEST-KEY",
-        "description": "A value of INGEST_READ_KEY: also reads the latest records on the status endpoints"},
-}
 
 
 def init_app(app: Flask) -> None:

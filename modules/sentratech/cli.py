@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup
 
-from modules.sentratech import services
+from modules.sentratech import jobs, services
 from modules.sentratech.forms import FORMS
-from modules.sentratech.models import FAILED, FORM_TYPES, SYNC_STATES
+from modules.sentratech.models import FORM_TYPES
 
-
-@click.group("sentratech")
-def sentratech_group() -> None:
-    """SentraTech ingest: records' dashboard sync state and bulk re-sync."""
+sentratech_group = AppGroup("sentratech", help="SentraTech ingest: records' dashboard sync state and bulk re-sync.")
 
 
 @sentratech_group.command("status")
-@with_appcontext
 def status_command() -> None:
     """Records per form and their sync state (pending, synced, failed)."""
     for form in FORMS.values():
@@ -31,7 +27,6 @@ def status_command() -> None:
 @click.option("--only-failed", is_flag=True, help="Only records in sync_failed (default: every record).")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000),
               help="Records queued per transaction.")
-@with_appcontext
 def resync_command(form_type: str | None, only_failed: bool, batch_size: int) -> None:
     """Queue stored records for delivery to the dashboard again.
 
@@ -44,12 +39,11 @@ def resync_command(form_type: str | None, only_failed: bool, batch_size: int) ->
       flask sentratech resync --only-failed
       flask sentratech resync --type subscriptions
     """
-    forms = [FORMS[form_type]] if form_type else list(FORMS.values())
     try:
-        plan = services.plan_sync(forms, (FAILED,) if only_failed else SYNC_STATES)
+        plan = services.plan_resync(form_type, only_failed)
     except services.DashboardNotConfigured as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(exc.message) from exc
     total = sum(len(ids) for _, ids in plan)
     with click.progressbar(length=total, label="Queueing records", show_pos=True) as bar:
-        queued = services.queue_planned(plan, batch_size, progress=bar.update, actor="cli")
+        queued = jobs.queue_planned(plan, batch_size, progress=bar.update, actor="cli")
     click.echo(f"queued {queued} record(s) for the dashboard")

@@ -25,6 +25,11 @@ DEFAULT_TOKEN_SECONDS = 3000  # when the login answer gives no expires_in
 TOKEN_MARGIN_SECONDS = 30  # drop a token this long before the dashboard says it expires
 
 
+def dashboard_configured() -> bool:
+    """Whether DASHBOARD_BASE_URL is set: without it records are stored and stay pending."""
+    return bool(current_app.config.get("DASHBOARD_BASE_URL"))
+
+
 class DashboardClient:
     def __init__(self, base_url: str, email: str, password: str, cache: redis.Redis,
                  session: requests.Session):
@@ -38,7 +43,7 @@ class DashboardClient:
     def from_config(cls) -> DashboardClient | None:
         """The client for the configured dashboard, or None when DASHBOARD_BASE_URL is unset."""
         config = current_app.config
-        if not config.get("DASHBOARD_BASE_URL"):
+        if not dashboard_configured():
             return None
         return cls(config["DASHBOARD_BASE_URL"], config.get("SVC_EMAIL", ""), config.get("SVC_PASSWORD", ""),
                    get_redis(), http.session())

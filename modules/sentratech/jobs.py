@@ -1,41 +1,98 @@
-"""Outbox handler of the dashboard sync, and the periodic job that queues records left pending."""
+"""The dashboard sync: its outbox kind, queueing records for it, its handler, and the periodic job that
+queues records left pending (stored while DASHBOARD_BASE_URL was unset).
+
+A record's sync state follows its messages: queued -> `pending_dashboard_sync`, delivered ->
+`synced_to_dashboard`, dead -> `sync_failed`.
+"""
 
 from __future__ import annotations
 
-from modules.core import outbox
+from collections.abc import Callable
+
+from sqlalchemy import select, update
+
+from modules.core import audit, outbox
+from modules.core.extensions import db
 from modules.core.outbox import Deferred, Permanent
 from modules.core.queue import app_job
 from modules.core.scheduler import periodic
-from modules.sentratech import services
-from modules.sentratech.clients import DashboardClient
-from modules.sentratech.forms import FORMS
-from modules.sentratech.models import PENDING
+from modules.core.types import utcnow
+from modules.sentratech.clients import DashboardClient, dashboard_configured
+from modules.sentratech.forms import FORMS, Form
+from modules.sentratech.models import FAILED, PENDING, SYNCED
+
+SYNC_KIND = "sentratech.dashboard_sync"
+
+SyncPlan = list[tuple[Form, list[str]]]
+
+
+def queue_sync(form: Form, record_id: str) -> None:
+    """Give the record an outbox message in the caller's transaction."""
+    outbox.add(SYNC_KIND, {"form": form.name}, subject_id=record_id)
+
+
+def plan_sync(forms: list[Form], states: tuple[str, ...]) -> SyncPlan:
+    """For each form, the ids of its records in `states` that no pending outbox message already carries,
+    oldest first."""
+    plan = []
+    for form in forms:
+        waiting = select(form.model.id).where(form.model.sync_status.in_(states),
+                                              ~outbox.pending_for(SYNC_KIND, form.model.id))
+        plan.append((form, list(db.session.scalars(waiting.order_by(form.model.created_at)))))
+    return plan
+
+
+def queue_planned(plan: SyncPlan, batch_size: int = 500, progress: Callable[[int], None] | None = None,
+                  actor: str = "system") -> int:
+    """Mark the planned records pending and give each an outbox message, one transaction per batch
+    (one UPDATE and one multi-row INSERT), audited per batch as `<form>.resync` by `actor`. Returns how
+    many records were queued; `progress(n)` is called after each batch of n."""
+    queued = 0
+    for form, ids in plan:
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start:start + batch_size]
+            db.session.execute(update(form.model).where(form.model.id.in_(batch))
+                               .values(sync_status=PENDING, sync_error=None, updated_at=utcnow()))
+            outbox.add_many(SYNC_KIND, [({"form": form.name}, record_id) for record_id in batch])
+            audit.record("sentratech", f"{form.name}.resync", actor=actor, details={"queued": len(batch)})
+            db.session.commit()
+            queued += len(batch)
+            if progress:
+                progress(len(batch))
+    return queued
 
 
 def sync_died(message: outbox.Message) -> None:
-    """The message died (a refusal such as a 400, or retries exhausted): the record is `sync_failed`."""
+    """The message died (a refusal such as a 400, or retries exhausted): the record is `sync_failed`,
+    unless another delivery has meanwhile brought its current revision to the dashboard (a late refusal
+    of an older message does not undo that)."""
     form = FORMS.get(message.payload.get("form"))
     if form and message.subject_id:
-        services.mark_failed(form, message.subject_id, message.last_error)
+        db.session.execute(
+            update(form.model).where(form.model.id == message.subject_id, form.model.sync_status != SYNCED)
+            .values(sync_status=FAILED, sync_error=(message.last_error or "")[:500] or None))
 
 
-@outbox.handler(services.SYNC_KIND, on_dead=sync_died)
+@outbox.handler(SYNC_KIND, on_dead=sync_died)
 def sync_record(message: outbox.Message) -> int:
     """POST the record's current revision to the dashboard; it is `synced_to_dashboard` on a 2xx or a 409.
 
     Body and Idempotency-Key come from one read of the row, so they always describe the same revision:
     a message queued for an older revision sends the current one (a dashboard that already has it replays
-    its answer), never new content under an old key or old content under a new one."""
+    its answer), never new content under an old key or old content under a new one. The record is marked
+    synced only if that revision is still its current one (a newer one has a message of its own)."""
     form = FORMS.get(message.payload.get("form"))
-    record = services.find_record(form, message.subject_id) if form else None
+    record = db.session.get(form.model, message.subject_id) if form and message.subject_id else None
     if record is None:
         raise Permanent("record not found")
     client = DashboardClient.from_config()
     if client is None:
         raise Deferred("DASHBOARD_BASE_URL is not set in the worker")
     record_id, revision = record.id, record.revision
-    status_code = client.post_record(form.name, services.record_body(form, record), services.idempotency_key(record))
-    services.mark_synced(form, record_id, revision)
+    status_code = client.post_record(form.name, form.body(record), record.idempotency_key)
+    db.session.execute(
+        update(form.model).where(form.model.id == record_id, form.model.revision == revision)
+        .values(sync_status=SYNCED, sync_error=None, synced_at=utcnow()))
     return status_code
 
 
@@ -43,6 +100,6 @@ def sync_record(message: outbox.Message) -> int:
           "dashboard (stored while DASHBOARD_BASE_URL was unset)")
 @app_job
 def queue_unsynced() -> int:
-    if not services.dashboard_configured():
+    if not dashboard_configured():
         return 0
-    return services.queue_planned(services.plan_sync(list(FORMS.values()), (PENDING,)))
+    return queue_planned(plan_sync(list(FORMS.values()), (PENDING,)))

@@ -33,6 +33,11 @@ class SyncedRecord:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    @property
+    def idempotency_key(self) -> str:
+        """`<id>:<revision>`: one key per version of the record, read from the same row as its body."""
+        return f"{self.id}:{self.revision}"
+
 
 class DemoRequest(SyncedRecord, db.Model):
     __tablename__ = "sentratech_demo_request"

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any
-
-from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import OperationalError
 
-from modules.core import auth, security
-from modules.core.errors import ApiError
+from modules.core.access import actor
+from modules.core.errors import answer_domain_errors
 from modules.core.extensions import db
 from modules.core.schemas import DetailSchema
 from modules.core.security import ingest_limit
 from modules.sentratech import services
+from modules.sentratech.access import READ_SECURITY, Access, reads_records
 from modules.sentratech.forms import FORMS, Form
-from modules.sentratech.models import FAILED, SYNC_STATES
 from modules.sentratech.schemas import (
     FailedQuerySchema,
     IngestAnswerSchema,
@@ -28,49 +23,17 @@ from modules.sentratech.schemas import (
     SyncRecordPageSchema,
 )
 
-INGEST_KEY_HEADER = "X-INGEST-KEY"
-INGEST_SECURITY = [{"ingestKey": []}]
-READ_SECURITY = [{"ingestReadKey": []}]
-OPERATOR_SECURITY = [{"operatorBearer": []}]
-
 blp = Blueprint("sentratech", __name__, description="SentraTech ingest: marketing-site forms")
-
+access = Access(blp)
+answer_domain_errors(blp)  # e.g. services.DashboardNotConfigured: 409 {"detail": "<why>"}
 
 
 @blp.errorhandler(OperationalError)
 def database_unreachable(error: OperationalError):
-    """The database is down, restarting or locked: a 503 the client may retry; nothing was stored."""
+    """The database is down, restarting or locked: a 503 the client may retry; nothing was stored. The
+    contract's body names the reason (`Service unavailable: <reason>`), unlike the core's generic 503."""
     db.session.rollback()
     return {"detail": f"Service unavailable: database unreachable ({type(error).__name__})"}, 503
-
-
-def ingest_key_valid() -> bool:
-    return auth.header_key_valid(INGEST_KEY_HEADER, "INGEST_KEY")
-
-
-def read_key_valid() -> bool:
-    """A read key (INGEST_READ_KEY) in X-INGEST-KEY. The ingest key is embedded in public web pages, so
-    it never reads personal data, even when a read key was configured with the same value by mistake."""
-    ingest_keys = set(auth.configured_keys("INGEST_KEY"))
-    read_keys = [key for key in auth.configured_keys("INGEST_READ_KEY") if key not in ingest_keys]
-    return auth.key_matches(request.headers.get(INGEST_KEY_HEADER), read_keys)
-
-
-def require_ingest_key(view: Callable) -> Callable:
-    """Outermost under the route, so the key is checked before the body is even parsed."""
-
-    @functools.wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        if not ingest_key_valid():
-            raise ApiError(401, body={"detail": "Invalid or missing X-INGEST-KEY"})
-        return view(*args, **kwargs)
-
-    return guarded
-
-
-def _operator_required() -> ApiError:
-    return ApiError(401, body={"detail": "Invalid authentication credentials"},
-                    headers={"WWW-Authenticate": "Bearer"})
 
 
 def _add_ingest_route(form: Form) -> None:
@@ -84,14 +47,12 @@ def _add_ingest_route(form: Form) -> None:
     ingest.__doc__ = (f"Store a {form.label} and queue it for the dashboard.\n\n"
                       "The record is committed before the answer; a worker delivers it to the dashboard later.")
     decorators = [
-        require_ingest_key,
+        access.ingest_key,
         ingest_limit(public_key=True),  # INGEST_KEY is in the site's pages: a bucket per visitor address
         blp.arguments(form.schema()),  # an instance: a class would be instantiated per request
         blp.response(200, IngestAnswerSchema),
-        blp.alt_response(401, schema=DetailSchema, description="Missing or wrong X-INGEST-KEY"),
         blp.alt_response(429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this key; see Retry-After"),
         blp.alt_response(503, schema=DetailSchema, description="The database is unreachable: nothing was stored"),
-        blp.doc(security=INGEST_SECURITY),
     ]
     view = ingest
     for decorator in reversed(decorators):
@@ -105,18 +66,11 @@ for _form in FORMS.values():
 
 @blp.route(f"/api/ingest/<any({','.join(FORMS)}):form_type>/status")
 @blp.response(200, IngestStatusSchema)
-@blp.doc(security=[{}, *READ_SECURITY])
+@blp.doc(security=READ_SECURITY)
 def ingest_status(form_type: str):
     """Record counts by sync state; with a read key (INGEST_READ_KEY) in X-INGEST-KEY, also the 10 latest
     records, newest first. The ingest key (INGEST_KEY), which the site's pages embed, gets the counts only."""
-    form = FORMS[form_type]
-    reads = read_key_valid()
-    if not reads and request.headers.get(INGEST_KEY_HEADER) and not ingest_key_valid():
-        security.count_refused_credential()  # a wrong key counts per address, as on every other endpoint
-    answer = services.sync_counts(form)
-    if reads:
-        answer[form.recent_key] = services.recent_records(form)
-    return answer
+    return services.form_status(FORMS[form_type], with_records=reads_records())
 
 
 @blp.route("/api/health")
@@ -128,33 +82,23 @@ def health():
 
 
 @blp.route("/api/admin/sentratech/resync", methods=["POST"])
-@auth.require_operator(_operator_required)
+@access.operator
 @blp.arguments(ResyncSchema)
 @blp.response(200, ResyncAnswerSchema)
-@blp.alt_response(401, schema=DetailSchema, description="No valid operator token")
 @blp.alt_response(409, schema=DetailSchema, description="DASHBOARD_BASE_URL is not set")
-@blp.doc(security=OPERATOR_SECURITY)
 def resync(request_body):
     """Queue stored records (all, one form, or only the failed ones) for delivery to the dashboard again.
 
     Records already waiting for a delivery are not queued twice. For very large re-syncs prefer the CLI,
     `flask sentratech resync`, which shows progress.
     """
-    forms = [FORMS[request_body["type"]]] if request_body.get("type") else list(FORMS.values())
-    states = (FAILED,) if request_body["only_failed"] else SYNC_STATES
-    try:
-        plan = services.plan_sync(forms, states)
-    except services.DashboardNotConfigured as exc:
-        raise ApiError(409, body={"detail": str(exc)}) from exc
-    return {"queued": services.queue_planned(plan, actor=f"operator:{auth.current_operator().id}")}
+    return {"queued": services.resync(request_body.get("type"), request_body["only_failed"], actor=actor())}
 
 
 @blp.route("/api/admin/sentratech/records")
-@auth.require_operator(_operator_required)
+@access.operator
 @blp.arguments(FailedQuerySchema, location="query")
 @blp.response(200, SyncRecordPageSchema)
-@blp.alt_response(401, schema=DetailSchema, description="No valid operator token")
-@blp.doc(security=OPERATOR_SECURITY)
 def records_by_sync_state(query):
     """Records in one sync state (sync_failed unless asked otherwise), newest first: ids, states and the
     dashboard's last error, never the forms' content."""

@@ -14,6 +14,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from modules.core.fields import CanonicalChoice, EmailAddress, LaxInteger, LaxNumber, StorableString
+from modules.core.paging import PageQuerySchema, PageSchema
 from modules.core.schemas import RequestSchema
 from modules.sentratech.models import FORM_TYPES, SYNC_STATES
 
@@ -157,11 +158,9 @@ class ResyncAnswerSchema(Schema):
     queued = fields.Integer(metadata={"description": "Records queued for delivery to the dashboard"})
 
 
-class FailedQuerySchema(Schema):
+class FailedQuerySchema(PageQuerySchema):
     type = fields.String(validate=validate.OneOf(FORM_TYPES))
     sync_status = fields.String(load_default="sync_failed", validate=validate.OneOf(SYNC_STATES))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
 
 
 class SyncRecordSchema(Schema):
@@ -173,8 +172,5 @@ class SyncRecordSchema(Schema):
     updated_at = fields.String()
 
 
-class SyncRecordPageSchema(Schema):
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+class SyncRecordPageSchema(PageSchema):
     records = fields.List(fields.Nested(SyncRecordSchema))

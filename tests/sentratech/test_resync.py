@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, insert, select
 
+from modules.core import auth
 from modules.core.extensions import db
 from modules.core.models import AuditEntry, OutboxMessage
+from modules.core.paging import MAX_OFFSET
 from modules.core.types import new_id, utcnow
 from modules.sentratech.models import DemoRequest
 from tests.support.sentratech import INGEST_HEADERS, valid_body
@@ -121,6 +123,19 @@ def test_the_admin_resync_answers_how_many_were_queued(no_auth_dashboard, httpse
     response = client.post(RESYNC, json={"type": "roi_reports", "only_failed": True}, headers=operator_headers)
     assert (response.status_code, response.get_json()) == (200, {"queued": 1})
     assert client.post(RESYNC, json={}, headers=operator_headers).get_json() == {"queued": 1}
+    with app.app_context():
+        operator = auth.find_operator("operator@example.com")
+        actors = db.session.scalars(select(AuditEntry.actor).where(AuditEntry.event.like("%.resync"))).all()
+    assert actors == [f"operator:{operator.id}"] * 2, "the audit names the operator who asked"
+
+
+def test_a_cli_resync_is_audited_as_the_cli(no_auth_dashboard, httpserver):
+    app = no_auth_dashboard
+    fail_records(app, httpserver, ["roi_reports"])
+    assert "queued 1 record(s)" in app.test_cli_runner().invoke(args=["sentratech", "resync"]).output
+    with app.app_context():
+        assert db.session.scalars(select(AuditEntry.actor).where(AuditEntry.event == "roi_reports.resync")
+                                  ).all() == ["cli"]
 
 
 def test_the_admin_resync_refuses_without_a_dashboard_and_validates(client, operator_headers):
@@ -147,3 +162,12 @@ def test_the_failed_list_shows_ids_states_and_errors_but_no_content(no_auth_dash
     only_demo = client.get("/api/admin/sentratech/records?type=demo_requests&limit=1",
                            headers=operator_headers).get_json()
     assert [r["id"] for r in only_demo["records"]] == [ids[0]]
+
+
+def test_the_failed_list_pages_up_to_the_hubs_maximum_offset(client, operator_headers):
+    records = "/api/admin/sentratech/records"
+    deep = client.get(f"{records}?offset={MAX_OFFSET}", headers=operator_headers)
+    assert (deep.status_code, deep.get_json()["offset"], deep.get_json()["records"]) == (200, MAX_OFFSET, [])
+    too_deep = client.get(f"{records}?offset={MAX_OFFSET + 1}&limit=201", headers=operator_headers)
+    assert too_deep.status_code == 422
+    assert sorted(item["loc"] for item in too_deep.get_json()["detail"]) == [["query", "limit"], ["query", "offset"]]
