@@ -15,6 +15,7 @@ from sqlalchemy import distinct, func, select
 from modules.core.extensions import db
 from modules.core.types import isoformat, utcnow
 from modules.link_tracking.models import LinkClick
+from modules.link_tracking.services import get_link
 
 TOP_LINKS = 10
 
@@ -67,6 +68,11 @@ def click_analytics(days: int, tracking_id: str | None = None, now: datetime | N
                                  .limit(TOP_LINKS)).all()
         answer["top_links"] = [{"tracking_id": link, "clicks": count} for link, count in top]
     return answer
+
+
+def link_analytics(tracking_id: str, days: int) -> dict[str, Any]:
+    """`click_analytics` of one link; NotFound when there is no such link."""
+    return click_analytics(days, get_link(tracking_id).tracking_id)
 
 
 def _dates(since: datetime, days: int) -> list[str]:
