@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 
 from modules.core.extensions import db
+from modules.core.sql import on_postgresql
 from modules.core.types import isoformat, utcnow
 from modules.link_tracking.models import LinkClick
 from modules.link_tracking.services import get_link
@@ -22,7 +23,7 @@ TOP_LINKS = 10
 
 def _day_of_click():
     """The click's UTC date as 'YYYY-MM-DD' text on either database."""
-    if db.engine.dialect.name == "postgresql":
+    if on_postgresql():
         return func.to_char(func.timezone("UTC", LinkClick.clicked_at), "YYYY-MM-DD")
     return func.strftime("%Y-%m-%d", LinkClick.clicked_at)
 
