@@ -6,7 +6,6 @@ import re
 import secrets
 
 from flask import Response, current_app, redirect, request
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -14,6 +13,7 @@ from modules import __version__
 from modules.core import security
 from modules.core.extensions import db
 from modules.core.security import ingest_limit
+from modules.core.sql import probe_database
 from modules.core.types import isoformat, utcnow
 from modules.link_tracking import ingest, services
 from modules.link_tracking.access import tracker_key
@@ -41,7 +41,7 @@ NOT_FOUND_PAGE = ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Lin
 def ingest_health():
     """Whether the ingest API can store clicks (no key needed)."""
     try:
-        db.session.execute(text("SELECT 1"))
+        probe_database()
         database = "ok"
     except SQLAlchemyError:
         db.session.rollback()
