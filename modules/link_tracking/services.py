@@ -11,13 +11,14 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit
 from modules.core.access import actor
 from modules.core.exceptions import Conflict, NotFound
 from modules.core.extensions import db
+from modules.core.paging import page
 from modules.core.types import utcnow
 from modules.link_tracking import destinations
 from modules.link_tracking.models import LinkClick, TrackedLink
@@ -106,10 +107,7 @@ def list_links(link_function: str | None = None, link_type: str | None = None, a
         query = query.where(TrackedLink.link_type == link_type)
     if active is not None:
         query = query.where(TrackedLink.is_active.is_(active))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    links = db.session.scalars(query.order_by(TrackedLink.created_at.desc(), TrackedLink.tracking_id)
-                               .limit(limit).offset(offset)).all()
-    return total, list(links)
+    return page(query, limit, offset, TrackedLink.created_at.desc(), TrackedLink.tracking_id)
 
 
 def redirect_location(tracking_id: str) -> str:
