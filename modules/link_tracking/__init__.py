@@ -1,14 +1,16 @@
 """Link tracking: batch click ingest, tracked links, redirects and analytics.
 
 Contract: shared/contracts/link_tracking.md. Layout: docs/architecture.md; the batch ingest lives in
-ingest.py (hand-written validation, bulk insert), tracked links in services.py, analytics in analytics.py.
+ingest.py (hand-written validation) and storage.py (bulk insert), tracked links in services.py, analytics in
+analytics.py, link destinations in destinations.py.
 """
 
 from flask import Flask
 
 from modules.core.domains import register_domain
-from modules.link_tracking import access, cli
-from modules.link_tracking.routes import blp
+from modules.link_tracking import cli
+from modules.link_tracking.errors import tracking_envelope
+from modules.link_tracking.routes import PATH_PREFIXES, blp
 
 __all__ = ["blp", "init_app"]
 
@@ -16,5 +18,5 @@ SECURITY_SCHEMES = {"trackingApiKey": {"type": "apiKey", "in": "header", "name":
 
 
 def init_app(app: Flask) -> None:
-    register_domain(app, blp, envelope=access.tracking_envelope, prefixes=access.PATH_PREFIXES,
+    register_domain(app, blp, envelope=tracking_envelope, prefixes=PATH_PREFIXES,
                     security_schemes=SECURITY_SCHEMES, cli=cli.link_tracking_group)

@@ -13,15 +13,17 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 
 from modules.core.extensions import db
+from modules.core.sql import on_postgresql
 from modules.core.types import isoformat, utcnow
 from modules.link_tracking.models import LinkClick
+from modules.link_tracking.services import get_link
 
 TOP_LINKS = 10
 
 
 def _day_of_click():
     """The click's UTC date as 'YYYY-MM-DD' text on either database."""
-    if db.engine.dialect.name == "postgresql":
+    if on_postgresql():
         return func.to_char(func.timezone("UTC", LinkClick.clicked_at), "YYYY-MM-DD")
     return func.strftime("%Y-%m-%d", LinkClick.clicked_at)
 
@@ -67,6 +69,11 @@ def click_analytics(days: int, tracking_id: str | None = None, now: datetime | N
                                  .limit(TOP_LINKS)).all()
         answer["top_links"] = [{"tracking_id": link, "clicks": count} for link, count in top]
     return answer
+
+
+def link_analytics(tracking_id: str, days: int) -> dict[str, Any]:
+    """`click_analytics` of one link; NotFound when there is no such link."""
+    return click_analytics(days, get_link(tracking_id).tracking_id)
 
 
 def _dates(since: datetime, days: int) -> list[str]:

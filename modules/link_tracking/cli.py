@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup
 
 from modules.core.types import utcnow
 from modules.link_tracking import ingest, storage
@@ -14,9 +14,7 @@ from modules.link_tracking import ingest, storage
 SHOWN_PROBLEMS = 20
 
 
-@click.group("link-tracking")
-def link_tracking_group() -> None:
-    """Link tracking: import click events."""
+link_tracking_group = AppGroup("link-tracking", help="Link tracking: import click events.")
 
 
 def _check_line(line: bytes) -> dict[str, Any] | str:
@@ -35,7 +33,6 @@ def _check_line(line: bytes) -> dict[str, Any] | str:
 @click.argument("path", metavar="FILE.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--batch-size", default=ingest.MAX_EVENTS, show_default=True,
               type=click.IntRange(1, ingest.MAX_EVENTS), help="Events stored per transaction.")
-@with_appcontext
 def import_clicks(path: Path, batch_size: int) -> None:
     """Import click events from FILE.jsonl, one event object per line.
 

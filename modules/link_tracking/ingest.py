@@ -9,12 +9,16 @@ endpoint and `flask link-tracking import`.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from modules.core.exceptions import Invalid, Unavailable
 from modules.link_tracking.storage import store_rows
 
 MAX_EVENTS = 1000
@@ -44,22 +48,30 @@ INVALID_EVENT_ID = "Invalid event_id (must be string, max 100 chars)"
 UNSTORABLE_TEXT = "Could not be stored: text contains a NUL character or an unpaired surrogate"
 UNSTORABLE_METADATA = f"Could not be stored: metadata is nested deeper than {MAX_METADATA_DEPTH} levels"
 
+log = logging.getLogger(__name__)
+
 # Optional text fields in the contract's order, with their length limits.
 TEXT_LIMITS = (("ip_address", 45), ("user_agent", 500), ("referrer_url", 1000), ("click_source", 50),
                ("session_id", 100))
 _TEXT_REASONS = {name: f"Invalid {name} (must be string, max {limit} chars)" for name, limit in TEXT_LIMITS}
 
 
-class BadBatch(ValueError):
-    """The body is not a batch at all; `str(error)` is one of the contract's messages."""
+class BadBatch(Invalid):
+    """The body is not a batch at all; the message is one of the contract's."""
 
 
-class InvalidEvents(ValueError):
-    """At least one event broke a rule; nothing was stored."""
+class InvalidEvents(Invalid):
+    """At least one event broke a rule; nothing was stored. `details`: "Event N: reason" for each."""
 
     def __init__(self, errors: list[str]):
-        super().__init__(f"{len(errors)} invalid event(s)")
-        self.errors = errors
+        super().__init__("One or more events failed validation", details=errors)
+
+
+class ClicksNotStored(Unavailable):
+    """The database refused or could not be reached; nothing was stored, the tracker retries the batch."""
+
+    def __init__(self) -> None:
+        super().__init__("Clicks could not be stored right now; retry the batch")
 
 
 @dataclass
@@ -246,9 +258,16 @@ def unstorable_reason(row: dict[str, Any], escapes_present: bool) -> str | None:
     return None
 
 
+def ingest_batch(raw: bytes, received_at: datetime) -> BatchResult:
+    """Parse a batch body (UTF-8 JSON `{"events": [...]}`) and ingest its events: BadBatch, InvalidEvents or
+    ClicksNotStored when it cannot, else what was stored."""
+    return ingest_events(events_of(parse_json(raw)), received_at, escapes_present=b"\\u" in raw)
+
+
 def ingest_events(events: list[Any], received_at: datetime, escapes_present: bool = True) -> BatchResult:
     """Validate a batch all-or-nothing (InvalidEvents when any event breaks a rule), then store the events
-    the database can hold; the others are reported as failed (the contract's 207)."""
+    the database can hold; the others are reported as failed (the contract's 207). ClicksNotStored when
+    the database fails."""
     rows, errors = validate_events(events, received_at)
     if errors:
         raise InvalidEvents(errors)
@@ -260,5 +279,9 @@ def ingest_events(events: list[Any], received_at: datetime, escapes_present: boo
             failures.append(f"Event {number}: {reason}")
         else:
             storable.append(row)
-    store_rows(storable, received_at)
+    try:
+        store_rows(storable, received_at)
+    except SQLAlchemyError as error:
+        log.warning("click batch not stored", extra={"error": type(error).__name__})
+        raise ClicksNotStored from error
     return BatchResult(total_events=len(events), successful=len(storable), failed=len(failures), errors=failures)

@@ -7,6 +7,7 @@ from flask import url_for
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from modules.core.fields import StorableString
+from modules.core.paging import PageQuerySchema, PageSchema
 from modules.core.schemas import RequestSchema
 from modules.core.types import isoformat
 from modules.link_tracking.destinations import UnusableDestination, location_for
@@ -157,18 +158,18 @@ class TrackedLinkSchema(Schema):
         return url_for("link_tracking.follow_link", tracking_id=link.tracking_id, _external=True)
 
 
-class TrackedLinkQuerySchema(RequestSchema):
+class TrackedLinkFiltersSchema(RequestSchema):
     link_function = StorableString(validate=_short(50))
     link_type = StorableString(validate=_short(50))
     active = fields.Boolean()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
 
 
-class TrackedLinkPageSchema(Schema):
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+class TrackedLinkQuerySchema(PageQuerySchema, TrackedLinkFiltersSchema):
+    """The filters, then the core's limit (1 to 200, default 50) and offset: marshmallow orders the fields of
+    the bases from the last one, which keeps the documented query parameters in that order."""
+
+
+class TrackedLinkPageSchema(PageSchema):
     links = fields.List(fields.Nested(TrackedLinkSchema))
 
 

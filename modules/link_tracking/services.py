@@ -1,25 +1,44 @@
-"""Tracked links: create, list, update, deactivate, and the click recorded by a redirect."""
+"""Tracked links: create, list, update, deactivate, and where a redirect goes (recording its click).
+
+Refusals are the core's domain exceptions (`NotFound`, `Conflict`); the audit actor is the request's
+(`modules.core.access.actor`).
+"""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit
+from modules.core.access import actor
+from modules.core.exceptions import Conflict, NotFound
 from modules.core.extensions import db
+from modules.core.paging import page
 from modules.core.types import utcnow
+from modules.link_tracking import destinations
 from modules.link_tracking.models import LinkClick, TrackedLink
 
 DOMAIN = "link_tracking"
 REDIRECT_CLICK_SOURCE = "redirect"
 
+log = logging.getLogger(__name__)
 
-class TrackingIdTaken(Exception):
+
+class TrackingIdTaken(Conflict):
     """A link with the requested tracking_id already exists."""
+
+    def __init__(self) -> None:
+        super().__init__("A link with this tracking_id already exists")
+
+
+class NoRedirect(NotFound):
+    """/track has nowhere to send the visitor: an unknown, inactive or auto-registered id, or a destination
+    stored before destinations were checked as they are now."""
 
 
 def new_tracking_id() -> str:
@@ -35,41 +54,52 @@ def find_link(tracking_id: str) -> TrackedLink | None:
     return db.session.get(TrackedLink, tracking_id) if _storable_id(tracking_id) else None
 
 
-def create_link(fields: dict[str, Any], actor: str) -> TrackedLink:
+def get_link(tracking_id: str) -> TrackedLink:
+    """The link, active or not (auto-registered ids too); NotFound when there is none."""
+    link = find_link(tracking_id)
+    if link is None:
+        raise NotFound("Tracking link not found")
+    return link
+
+
+def create_link(fields: dict[str, Any]) -> TrackedLink:
+    """A new active link; `fields` may name its `tracking_id` (TrackingIdTaken when it exists)."""
     tracking_id = fields.pop("tracking_id", None) or new_tracking_id()
     if db.session.get(TrackedLink, tracking_id) is not None:
-        raise TrackingIdTaken(tracking_id)
+        raise TrackingIdTaken
     link = TrackedLink(tracking_id=tracking_id, is_active=True, auto_registered=False, **fields)
     db.session.add(link)
-    audit.record(DOMAIN, "link.created", actor=actor, subject_id=tracking_id)
+    audit.record(DOMAIN, "link.created", actor=actor(), subject_id=tracking_id)
     try:
         db.session.commit()
     except IntegrityError as error:  # registered by a concurrent request or click batch
         db.session.rollback()
-        raise TrackingIdTaken(tracking_id) from error
+        raise TrackingIdTaken from error
     return link
 
 
-def update_link(link: TrackedLink, changes: dict[str, Any], actor: str) -> TrackedLink:
+def update_link(tracking_id: str, changes: dict[str, Any]) -> TrackedLink:
+    link = get_link(tracking_id)
     for name, value in changes.items():
         setattr(link, name, value)
-    audit.record(DOMAIN, "link.updated", actor=actor, subject_id=link.tracking_id,
+    audit.record(DOMAIN, "link.updated", actor=actor(), subject_id=link.tracking_id,
                  details={"fields": sorted(changes)})
     db.session.commit()
     return link
 
 
-def deactivate_link(link: TrackedLink, actor: str) -> TrackedLink:
+def deactivate_link(tracking_id: str) -> TrackedLink:
     """Links are never deleted: their clicks stay countable. A deactivated link answers 404."""
+    link = get_link(tracking_id)
     link.is_active = False
-    audit.record(DOMAIN, "link.deactivated", actor=actor, subject_id=link.tracking_id)
+    audit.record(DOMAIN, "link.deactivated", actor=actor(), subject_id=link.tracking_id)
     db.session.commit()
     return link
 
 
 def list_links(link_function: str | None = None, link_type: str | None = None, active: bool | None = None,
                limit: int = 50, offset: int = 0) -> tuple[int, list[TrackedLink]]:
-    """Newest first, with the total that matches the filters."""
+    """(how many links match the filters, this page of them newest first)."""
     query = select(TrackedLink)
     if link_function is not None:
         query = query.where(TrackedLink.link_function == link_function)
@@ -77,18 +107,19 @@ def list_links(link_function: str | None = None, link_type: str | None = None, a
         query = query.where(TrackedLink.link_type == link_type)
     if active is not None:
         query = query.where(TrackedLink.is_active.is_(active))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = db.session.scalars(query.order_by(TrackedLink.created_at.desc(), TrackedLink.tracking_id)
-                              .limit(limit).offset(offset)).all()
-    return total, list(page)
+    return page(query, limit, offset, TrackedLink.created_at.desc(), TrackedLink.tracking_id)
 
 
-def redirect_destination(tracking_id: str) -> str | None:
-    """Where an active link points; None for unknown, inactive or auto-registered (no destination) ids."""
+def redirect_location(tracking_id: str) -> str:
+    """The `Location` that sends a visitor to an active link's destination; NoRedirect when there is none."""
     link = find_link(tracking_id)
     if link is None or not link.is_active or not link.original_url:
-        return None
-    return link.original_url
+        raise NoRedirect("Unknown or inactive tracking link")
+    try:
+        return destinations.location_for(link.original_url)
+    except destinations.UnusableDestination as error:
+        log.warning("tracked link has an unusable destination", extra={"tracking_id": tracking_id})
+        raise NoRedirect("The link's destination cannot be used; its owner must change it") from error
 
 
 def record_redirect_click(tracking_id: str, *, ip_address: str | None, user_agent: str | None,

@@ -13,10 +13,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, text
+from sqlalchemy.sql.dml import Insert
 
 from modules.core.extensions import db
+from modules.core.sql import dialect_insert, on_postgresql
 from modules.link_tracking.models import LinkClick, TrackedLink
 
 _CLICK_COLUMNS = ", ".join(column.name for column in LinkClick.__table__.columns)
@@ -24,15 +25,10 @@ _CLICK_INSERT = text(f"INSERT INTO {LinkClick.__tablename__} ({_CLICK_COLUMNS}) 
                      f"FROM json_populate_recordset(NULL::{LinkClick.__tablename__}, :rows) ON CONFLICT DO NOTHING")
 
 
-def _on_postgresql() -> bool:
-    return db.engine.dialect.name == "postgresql"
-
-
-def _insert_ignoring_conflicts(table):
+def _insert_ignoring_conflicts(table: Table) -> Insert:
     """RETURNING makes SQLAlchemy send the rows as one multi-VALUES statement (its "insertmanyvalues"
     mode, which it uses with ON CONFLICT only then)."""
-    dialect = postgresql if _on_postgresql() else sqlite
-    return dialect.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return dialect_insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
 
 def _iso(value: datetime) -> str:
@@ -53,7 +49,7 @@ def store_rows(rows: list[dict[str, Any]], registered_at: datetime) -> None:
                   "created_at": registered_at, "updated_at": registered_at}
                  for tracking_id in sorted({row["tracking_id"] for row in rows})]
     db.session.execute(_insert_ignoring_conflicts(TrackedLink.__table__), link_rows)
-    if _on_postgresql():
+    if on_postgresql():
         _insert_clicks_postgresql(rows)
     else:
         db.session.execute(_insert_ignoring_conflicts(LinkClick.__table__), rows)

@@ -144,8 +144,8 @@ def test_list_is_paginated_newest_first_and_filtered(client, operator_headers, c
     assert page("active=true&link_function=job") == (2, ["link-2", "link-0"])
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=201", "offset=-1", "limit=abc", "active=maybe",
-                                   "link_function=" + "x" * 51, "link_type=%00"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=201", "offset=-1", "offset=10000001", "limit=abc", "limit=1_0",
+                                   "limit=%D9%A4", "active=maybe", "link_function=" + "x" * 51, "link_type=%00"])
 def test_bad_list_queries_are_400(client, operator_headers, query):
     response = client.get(f"{LINKS}?{query}", headers=operator_headers)
     assert response.status_code == 400

@@ -2,6 +2,6 @@
 `links` (what operators call: tracked links and analytics). Importing this package registers them on `blp`."""
 
 from modules.link_tracking.routes import clicks, links
-from modules.link_tracking.routes.blueprint import blp
+from modules.link_tracking.routes.blueprint import PATH_PREFIXES, blp
 
-__all__ = ["blp", "clicks", "links"]
+__all__ = ["PATH_PREFIXES", "blp", "clicks", "links"]

@@ -2,10 +2,14 @@
 
 from flask_smorest import Blueprint
 
-from modules.core.errors import handle_api_error
-from modules.link_tracking.access import fail
+from modules.core.errors import answer_domain_errors, handle_api_error
+from modules.link_tracking.errors import answer, fail
 
 blp = Blueprint("link_tracking", __name__, description="Link tracking: click ingest, tracked links, analytics")
+
+PATH_PREFIXES = ("/api/tracking-ingest", "/api/link-tracking", "/track/")
+
+answer_domain_errors(blp, answer)
 
 
 @blp.errorhandler(RecursionError)

@@ -6,7 +6,6 @@ import re
 import secrets
 
 from flask import Response, current_app, redirect, request
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -14,9 +13,11 @@ from modules import __version__
 from modules.core import security
 from modules.core.extensions import db
 from modules.core.security import ingest_limit
+from modules.core.sql import probe_database
 from modules.core.types import isoformat, utcnow
-from modules.link_tracking import destinations, ingest, services
-from modules.link_tracking.access import fail, require_tracking_key, tracking_key_required
+from modules.link_tracking import ingest, services
+from modules.link_tracking.access import tracker_key
+from modules.link_tracking.errors import fail
 from modules.link_tracking.routes.blueprint import blp
 from modules.link_tracking.schemas import (
     ClickBatchRequestSchema,
@@ -26,7 +27,6 @@ from modules.link_tracking.schemas import (
     TrackingHealthSchema,
 )
 
-KEY_SECURITY = [{"trackingApiKey": []}]
 SESSION_COOKIE = "lt_session"
 CLICK_SCOPE = "link_tracking.clicks"
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,100}$")
@@ -41,7 +41,7 @@ NOT_FOUND_PAGE = ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Lin
 def ingest_health():
     """Whether the ingest API can store clicks (no key needed)."""
     try:
-        db.session.execute(text("SELECT 1"))
+        probe_database()
         database = "ok"
     except SQLAlchemyError:
         db.session.rollback()
@@ -52,12 +52,10 @@ def ingest_health():
 
 
 @blp.route("/api/tracking-ingest/test", methods=["POST"])
+@tracker_key
 @blp.response(200, TrackingConnectionTestSchema)
-@blp.alt_response(401, schema=TrackingErrorSchema, description="Missing or wrong X-API-Key")
-@blp.doc(security=KEY_SECURITY)
 def ingest_test():
     """Check the API key and the connection."""
-    require_tracking_key()
     return {"success": True, "message": "API connection successful", "authenticated": True,
             "timestamp": isoformat(utcnow())}
 
@@ -75,34 +73,20 @@ def _batch_body() -> bytes:
 
 
 @blp.route("/api/tracking-ingest/batch", methods=["POST"])
-@tracking_key_required
+@tracker_key
 @ingest_limit("TRACKING_RATE_LIMIT")
 @blp.response(200, ClickBatchResponseSchema, description="Every event stored (or already stored)")
 @blp.alt_response(207, schema=ClickBatchResponseSchema, description="Valid events of which some could not be stored")
 @blp.alt_response(400, schema=TrackingErrorSchema, description="Not a batch, or an event broke a rule: nothing stored")
-@blp.alt_response(401, schema=TrackingErrorSchema, description="Missing or wrong X-API-Key")
 @blp.alt_response(413, schema=TrackingErrorSchema, description="Body over TRACKING_MAX_BODY_BYTES")
 @blp.alt_response(429, schema=TrackingErrorSchema, description="Over TRACKING_RATE_LIMIT for this key; see Retry-After")
-@blp.doc(security=KEY_SECURITY,
-         requestBody={"required": True, "content": {"application/json": {"schema": ClickBatchRequestSchema}}})
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ClickBatchRequestSchema}}})
 def ingest_batch():
     """Store a batch of 1 to 1,000 click events, all or nothing.
 
     Events whose `event_id` is already stored count as successful and are not stored twice, so a
     batch may be retried safely."""
-    raw = _batch_body()
-    received_at = utcnow()
-    try:
-        events = ingest.events_of(ingest.parse_json(raw))
-        result = ingest.ingest_events(events, received_at, escapes_present=b"\\u" in raw)
-    except ingest.BadBatch as error:
-        raise fail(400, str(error)) from error
-    except ingest.InvalidEvents as error:
-        raise fail(400, "One or more events failed validation", error="Validation Failed",
-                   validation_errors=error.errors, timestamp=isoformat(utcnow())) from error
-    except SQLAlchemyError as error:
-        current_app.logger.warning("click batch not stored", extra={"error": type(error).__name__})
-        raise fail(503, "Clicks could not be stored right now; retry the batch") from error
+    result = ingest.ingest_batch(_batch_body(), utcnow())
     body = {"success": result.failed == 0, "message": f"Processed {result.total_events} events",
             "results": vars(result), "timestamp": isoformat(utcnow())}
     if result.failed:
@@ -123,11 +107,11 @@ def _click_counted() -> bool:
     return security.count("TRACK_CLICK_RATE_LIMIT", CLICK_SCOPE, security.address_identity()) is None
 
 
-def _not_found(message: str = "Unknown or inactive tracking link") -> Response:
+def _not_found(error: services.NoRedirect) -> Response:
     """Browsers get a page; API clients get the domain's JSON error."""
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         return Response(NOT_FOUND_PAGE, 404, mimetype="text/html")
-    raise fail(404, message)
+    raise error
 
 
 def _redirect(location: str) -> Response:
@@ -143,14 +127,10 @@ def follow_link(tracking_id: str):
     """Record a click and redirect to the link's destination. `?src=` names the click source.
 
     HEAD (link previewers, uptime checks) gets the same answer but records no click and sets no cookie."""
-    destination = services.redirect_destination(tracking_id)
-    if destination is None:
-        return _not_found()
     try:
-        location = destinations.location_for(destination)
-    except destinations.UnusableDestination:  # stored before destinations were checked this way
-        current_app.logger.warning("tracked link has an unusable destination", extra={"tracking_id": tracking_id})
-        return _not_found("The link's destination cannot be used; its owner must change it")
+        location = services.redirect_location(tracking_id)
+    except services.NoRedirect as error:
+        return _not_found(error)
     if request.method == "HEAD" or not _click_counted():
         return _redirect(location)
     session_id = request.cookies.get(SESSION_COOKIE, "")
