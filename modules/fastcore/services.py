@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from modules.core import audit, outbox, scheduler
 from modules.core.extensions import db
 from modules.core.models import AuditEntry, OutboxMessage
+from modules.core.paging import page
 from modules.core.redis_client import get_redis
 from modules.core.types import isoformat, new_id, utcnow
 from modules.fastcore import queue_store
@@ -158,12 +159,11 @@ def write_queued_lead(entry: queue_store.Entry, store: str) -> str:
 # Admin ----------------------------------------------------------------------------------------------
 
 def list_leads(limit: int, offset: int, status: str | None) -> tuple[int, list[Lead]]:
+    """(how many leads in all, this page of them newest first); `status` keeps one status."""
     query = select(Lead)
     if status:
         query = query.where(Lead.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = db.session.scalars(query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit).offset(offset))
-    return total, list(page)
+    return page(query, limit, offset, Lead.created_at.desc(), Lead.id.desc())
 
 
 def find_lead(lead_id: str) -> Lead | None:
