@@ -14,14 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from modules.core import audit, outbox, scheduler
 from modules.core.extensions import db
-from modules.core.models import AuditEntry, OutboxMessage
 from modules.core.paging import page
-from modules.core.redis_client import get_redis
+from modules.core.redis_client import REDIS_ERRORS, get_redis
 from modules.core.types import isoformat, new_id, utcnow
 from modules.fastcore import queue_store
 from modules.fastcore.clients import smtp_configured
@@ -177,9 +176,8 @@ def find_lead(lead_id: str) -> Lead | None:
 
 def lead_detail(lead: Lead) -> dict[str, Any]:
     """Every column of the lead, and its audit trail oldest first."""
-    trail = db.session.scalars(select(AuditEntry).where(AuditEntry.domain == DOMAIN, AuditEntry.subject_id == lead.id)
-                               .order_by(AuditEntry.created_at, AuditEntry.id))
-    return {**{column.key: getattr(lead, column.key) for column in Lead.__table__.columns}, "audit_logs": list(trail)}
+    return {**{column.key: getattr(lead, column.key) for column in Lead.__table__.columns},
+            "audit_logs": audit.trail(DOMAIN, lead.id)}
 
 
 def change_status(lead: Lead, new_status: str, actor: str) -> Lead:
@@ -195,7 +193,7 @@ def scheduler_view() -> dict[str, Any]:
     """Whether a scheduler is alive and the periodic jobs with their next run (unknown without Redis)."""
     try:
         status = scheduler.status(get_redis())
-    except queue_store.REDIS_ERRORS:
+    except REDIS_ERRORS:
         status = {"running": False, "jobs": [{"id": job.id, "name": job.name, "next_run_time": None}
                                              for job in scheduler.registered_jobs()]}
     return {"scheduler_running": status["running"],
@@ -203,9 +201,5 @@ def scheduler_view() -> dict[str, Any]:
 
 
 def email_health() -> dict[str, Any]:
-    """Whether SMTP is configured, and the lead e-mails by outbox status."""
-    counts = dict(db.session.execute(
-        select(OutboxMessage.status, func.count()).where(OutboxMessage.kind.in_(EMAIL_KINDS))
-        .group_by(OutboxMessage.status)).all())
-    return {"smtp_configured": smtp_configured(current_app.config), "pending": counts.get("pending", 0),
-            "delivered": counts.get("delivered", 0), "dead": counts.get("dead", 0)}
+    """Whether SMTP is configured, and the lead e-mails by outbox status (pending, delivered, dead)."""
+    return {"smtp_configured": smtp_configured(current_app.config), **outbox.counts(EMAIL_KINDS)}
