@@ -24,12 +24,11 @@ from modules.core.redis_client import REDIS_ERRORS, get_redis
 from modules.core.types import isoformat, new_id, utcnow
 from modules.fastcore import queue_store
 from modules.fastcore.clients import smtp_configured
-from modules.fastcore.emails import ALERT_KIND, EMAIL_KINDS, WELCOME_KIND
-from modules.fastcore.models import Lead
+from modules.fastcore.jobs import ALERT_KIND, EMAIL_KINDS, WELCOME_KIND
+from modules.fastcore.models import DOMAIN, Lead
 
 log = logging.getLogger(__name__)
 
-DOMAIN = "fastcore"
 # What "the database is unavailable" looks like: the lead is queued rather than refused.
 DATABASE_DOWN = (OperationalError, InterfaceError)
 SITE_ACTOR = "site"
