@@ -130,8 +130,8 @@ class LeadDetailSchema(LeadSummarySchema):
 
 
 class StatusQuerySchema(RequestSchema):
-    """`new_status` is checked by the view (`routes.canonical_status`): the contract answers a value that is
-    not a status with a 400, before the lead is looked up, not with the 422 of a schema."""
+    """`new_status` is checked by `services.change_status`: the contract answers a value that is not a status
+    with a 400, before the lead is looked up, not with the 422 of a schema."""
 
     new_status = fields.String(required=True, metadata={"description": " | ".join(LEAD_STATUSES) + " (any case)"})
 

@@ -1,5 +1,6 @@
 """Leads: ingest (stored, refused as a duplicate, or queued when the database is down), the write of a
-queued lead by the flush, and what the admin API reads and changes. Nothing here knows flask.request.
+queued lead by the flush, and what the admin API reads and changes. Nothing here knows flask.request:
+refusals are the domain exceptions below, which the routes answer with the contract's bodies.
 
 Every lead write is one transaction: the lead, its audit entries and its e-mail outbox rows commit
 together. Audit entries of a lead carry the lead id as subject and the site's request_id.
@@ -14,18 +15,21 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from modules.core import audit, outbox, scheduler
+from modules.core.exceptions import Conflict, Invalid, NotFound, Unavailable
 from modules.core.extensions import db
+from modules.core.fields import CanonicalChoice
 from modules.core.paging import page
 from modules.core.redis_client import REDIS_ERRORS, get_redis
 from modules.core.types import isoformat, new_id, utcnow
 from modules.fastcore import queue_store
 from modules.fastcore.clients import smtp_configured
 from modules.fastcore.jobs import ALERT_KIND, EMAIL_KINDS, WELCOME_KIND
-from modules.fastcore.models import DOMAIN, Lead
+from modules.fastcore.models import DOMAIN, LEAD_STATUSES, Lead
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +37,28 @@ log = logging.getLogger(__name__)
 DATABASE_DOWN = (OperationalError, InterfaceError)
 SITE_ACTOR = "site"
 FLUSH_ACTOR = "flush-job"
+LEAD_STATUS = CanonicalChoice(LEAD_STATUSES)
 
 
-class InvalidRequestId(ValueError):
-    pass
+class InvalidRequestId(Invalid):
+    """The site's request_id is not a UUID."""
 
 
-class DuplicateRequest(Exception):
+class DuplicateRequest(Conflict):
+    """The request_id was already received: `lead_id` is the lead it was stored or queued as."""
+
     def __init__(self, lead_id: str):
-        super().__init__(lead_id)
+        super().__init__("Duplicate request (request_id already processed)")
         self.lead_id = lead_id
+
+
+class InvalidStatus(Invalid):
+    """Not one of the lead statuses."""
+
+
+class LeadNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Lead not found")
 
 
 @dataclass(frozen=True)
@@ -57,7 +73,7 @@ def canonical_request_id(value: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError as exc:
-        raise InvalidRequestId(str(exc)) from exc
+        raise InvalidRequestId(f"Validation error: {exc}") from exc
 
 
 def lead_record(data: dict[str, Any], lead_id: str, received_at: datetime) -> dict[str, Any]:
@@ -68,7 +84,7 @@ def lead_record(data: dict[str, Any], lead_id: str, received_at: datetime) -> di
 
 
 def ingest_lead(data: dict[str, Any]) -> Accepted:
-    """Store a validated lead. Raises InvalidRequestId, DuplicateRequest, or OSError when the database,
+    """Store a validated lead. Raises InvalidRequestId, DuplicateRequest, or Unavailable when the database,
     Redis and the local file are all unavailable."""
     request_id = canonical_request_id(data["meta"]["request_id"])
     record = lead_record({**data, "meta": {**data["meta"], "request_id": request_id}}, new_id(), utcnow())
@@ -95,7 +111,10 @@ def ingest_lead(data: dict[str, Any]) -> Accepted:
 
 
 def _queue(record: dict[str, Any], cause: Exception) -> Accepted:
-    store, already_queued = queue_store.enqueue(queue_store.new_entry(record, utcnow()))
+    try:
+        store, already_queued = queue_store.enqueue(queue_store.new_entry(record, utcnow()))
+    except OSError as exc:
+        raise Unavailable("Lead storage unavailable, please retry") from exc
     if already_queued:
         log.info("duplicate request refused while queued", extra={"lead_id": already_queued})
         raise DuplicateRequest(already_queued)
@@ -164,26 +183,43 @@ def list_leads(limit: int, offset: int, status: str | None) -> tuple[int, list[L
     return page(query, limit, offset, Lead.created_at.desc(), Lead.id.desc())
 
 
-def find_lead(lead_id: str) -> Lead | None:
-    """None for an unknown id, including one that is not a UUID at all."""
+def find_lead(lead_id: str) -> Lead:
+    """Raises LeadNotFound for an unknown id, including one that is not a UUID at all."""
     try:
         uuid.UUID(lead_id)
     except ValueError:
-        return None
-    return db.session.get(Lead, lead_id)
+        raise LeadNotFound() from None
+    lead = db.session.get(Lead, lead_id)
+    if lead is None:
+        raise LeadNotFound()
+    return lead
 
 
-def lead_detail(lead: Lead) -> dict[str, Any]:
-    """Every column of the lead, and its audit trail oldest first."""
+def lead_detail(lead_id: str) -> dict[str, Any]:
+    """Every column of the lead, and its audit trail oldest first. Raises LeadNotFound."""
+    lead = find_lead(lead_id)
     return {**{column.key: getattr(lead, column.key) for column in Lead.__table__.columns},
             "audit_logs": audit.trail(DOMAIN, lead.id)}
 
 
-def change_status(lead: Lead, new_status: str, actor: str) -> Lead:
+def canonical_status(value: str) -> str:
+    """A lead status given in any ASCII case, in its canonical spelling ("RESOLVED" -> "resolved"). Raises
+    InvalidStatus naming the statuses."""
+    try:
+        return LEAD_STATUS.deserialize(value)
+    except ValidationError:
+        raise InvalidStatus(f"Invalid status. Must be one of: {', '.join(LEAD_STATUSES)}") from None
+
+
+def change_status(lead_id: str, new_status: str, actor: str) -> Lead:
+    """Move the lead to `new_status` (any case), audited as `actor`. The status is checked before the lead
+    is looked up, as the contract says: raises InvalidStatus, then LeadNotFound."""
+    status = canonical_status(new_status)
+    lead = find_lead(lead_id)
     previous = lead.status
-    lead.status = new_status
+    lead.status = status
     audit.record(DOMAIN, "lead.status_changed", actor=actor, subject_id=lead.id, status_code=200,
-                 details={"from": previous, "to": new_status})
+                 details={"from": previous, "to": status})
     db.session.commit()
     return lead
 

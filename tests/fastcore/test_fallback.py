@@ -130,7 +130,7 @@ def test_a_lead_that_keeps_failing_is_dead_under_retry_count_3_and_is_not_lost(a
     assert events == ["lead.queued", "lead.flush_failed", "lead.flush_failed", "lead.flush_failed", "lead.flushed"]
     with app.app_context():
         [replayed] = db.session.scalars(select(AuditEntry).where(AuditEntry.event == "queue.replayed")).all()
-    assert (replayed.actor, replayed.details) == ("admin-token", {"count": 1, "lead_ids": [lead_id]})
+    assert (replayed.actor, replayed.details) == ("key:FASTCORE_ADMIN_TOKEN", {"count": 1, "lead_ids": [lead_id]})
 
 
 def test_a_queued_request_id_stored_meanwhile_is_dropped_as_a_duplicate(app, database_down_app):
