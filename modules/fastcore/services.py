@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 # What "the database is unavailable" looks like: the lead is queued rather than refused.
 DATABASE_DOWN = (OperationalError, InterfaceError)
-SITE_ACTOR = "site"
 FLUSH_ACTOR = "flush-job"
 LEAD_STATUS = CanonicalChoice(LEAD_STATUSES)
 
@@ -83,16 +82,16 @@ def lead_record(data: dict[str, Any], lead_id: str, received_at: datetime) -> di
             "meta": data["meta"], "created_at": isoformat(received_at)}
 
 
-def ingest_lead(data: dict[str, Any]) -> Accepted:
-    """Store a validated lead. Raises InvalidRequestId, DuplicateRequest, or Unavailable when the database,
-    Redis and the local file are all unavailable."""
+def ingest_lead(data: dict[str, Any], actor: str) -> Accepted:
+    """Store a validated lead posted by `actor` (audited as such). Raises InvalidRequestId, DuplicateRequest,
+    or Unavailable when the database, Redis and the local file are all unavailable."""
     request_id = canonical_request_id(data["meta"]["request_id"])
     record = lead_record({**data, "meta": {**data["meta"], "request_id": request_id}}, new_id(), utcnow())
     try:
         existing = stored_lead_id(request_id)
         if existing is None:
             lead = _new_lead(record, via="direct")
-            audit.record(DOMAIN, "lead.received", actor=SITE_ACTOR, subject_id=lead.id, request_id=request_id,
+            audit.record(DOMAIN, "lead.received", actor=actor, subject_id=lead.id, request_id=request_id,
                          status_code=201, details={"source": record["meta"]["source"], "service": lead.service})
             db.session.commit()
             return Accepted(lead.id, record["created_at"], "received")
@@ -103,16 +102,16 @@ def ingest_lead(data: dict[str, Any]) -> Accepted:
             raise
     except DATABASE_DOWN as exc:
         db.session.rollback()
-        return _queue(record, exc)
-    audit.record(DOMAIN, "lead.duplicate_refused", actor=SITE_ACTOR, subject_id=existing, request_id=request_id,
+        return _queue(record, actor, exc)
+    audit.record(DOMAIN, "lead.duplicate_refused", actor=actor, subject_id=existing, request_id=request_id,
                  status_code=400, details={"stage": "ingest"})
     db.session.commit()
     raise DuplicateRequest(existing)
 
 
-def _queue(record: dict[str, Any], cause: Exception) -> Accepted:
+def _queue(record: dict[str, Any], actor: str, cause: Exception) -> Accepted:
     try:
-        store, already_queued = queue_store.enqueue(queue_store.new_entry(record, utcnow()))
+        store, already_queued = queue_store.enqueue(queue_store.new_entry(record, actor, utcnow()))
     except OSError as exc:
         raise Unavailable("Lead storage unavailable, please retry") from exc
     if already_queued:
@@ -150,7 +149,7 @@ def write_queued_lead(entry: queue_store.Entry, store: str) -> str:
     if existing is None:
         lead = _new_lead(record, via=store)
         trail = {"subject_id": lead.id, "request_id": lead.request_id}
-        audit.record(DOMAIN, "lead.queued", actor=SITE_ACTOR, status_code=202,
+        audit.record(DOMAIN, "lead.queued", actor=queue_store.posted_by(entry), status_code=202,
                      details={"store": store, "queued_at": entry["queued_at"]}, **trail)
         for number, failure in enumerate(entry["failures"], 1):
             audit.record(DOMAIN, "lead.flush_failed", actor=FLUSH_ACTOR,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from modules.core.access import actor
 from modules.core.schemas import DetailSchema
 from modules.core.security import ingest_limit
 from modules.fastcore import services
@@ -21,6 +22,6 @@ from modules.fastcore.schemas import DuplicateSchema, LeadAcceptedSchema, LeadIn
 @blp.alt_response(503, schema=DetailSchema, description="Database, Redis and the local queue file all failed")
 def ingest_lead(lead):
     """Receive a contact-form lead from the site; e-mails follow from a worker."""
-    accepted = services.ingest_lead(lead)
+    accepted = services.ingest_lead(lead, actor())
     answer = {"leadId": accepted.lead_id, "timestamp": accepted.timestamp, "status": accepted.status}
     return answer, (201 if accepted.status == "received" else 202)
