@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from modules.core.extensions import db
 from modules.core.models import AuditEntry
@@ -25,6 +25,13 @@ def record(domain: str, event_name: str, *, actor: str | None = None, subject_id
                        request_id=request_id, status_code=status_code, details=details or {})
     db.session.add(entry)
     return entry
+
+
+def trail(domain: str, subject_id: str) -> list[AuditEntry]:
+    """The audit entries of `subject_id` in `domain`, oldest first (read them; never change them)."""
+    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.domain == domain,
+                                                            AuditEntry.subject_id == subject_id)
+                                   .order_by(AuditEntry.created_at, AuditEntry.id)))
 
 
 @event.listens_for(AuditEntry, "before_update")

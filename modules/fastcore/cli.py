@@ -5,32 +5,24 @@ from __future__ import annotations
 import json
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup
 
 from modules.fastcore import fallback
 
 CLI_ACTOR = "cli"
 
-
-@click.group("fastcore")
-def fastcore_group() -> None:
-    """FASTCore leads."""
-
-
-@fastcore_group.group("queue")
-def queue_group() -> None:
-    """Leads kept in the fallback queue while the database was unreachable."""
+fastcore_group = AppGroup("fastcore", help="FASTCore leads.")
+queue_group = AppGroup("queue", help="Leads kept in the fallback queue while the database was unreachable.")
+fastcore_group.add_command(queue_group)
 
 
 @queue_group.command("stats")
-@with_appcontext
 def queue_stats() -> None:
     """Queued leads by failed attempts ("3" = dead), and per store (Redis, this machine's file)."""
     click.echo(json.dumps({**fallback.stats(), "by_store": fallback.stats_by_store()}, indent=2))
 
 
 @queue_group.command("flush")
-@with_appcontext
 def queue_flush() -> None:
     """Write the due queued leads to the database now, including this machine's file."""
     report = fallback.flush()
@@ -41,7 +33,6 @@ def queue_flush() -> None:
 
 
 @queue_group.command("replay")
-@with_appcontext
 def queue_replay() -> None:
     """Give dead queued leads a fresh set of attempts (then run `flush`)."""
     click.echo(f"replayed {fallback.replay(CLI_ACTOR)} lead(s)")
@@ -49,7 +40,6 @@ def queue_replay() -> None:
 
 @queue_group.command("clear")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@with_appcontext
 def queue_clear(yes: bool) -> None:
     """Delete every queued lead, dead or not. They are lost; the audit log keeps their ids."""
     size = fallback.stats()["queue_size"]

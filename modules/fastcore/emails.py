@@ -21,9 +21,6 @@ from modules.core.types import isoformat
 from modules.fastcore.clients import wire_address
 from modules.fastcore.models import Lead
 
-WELCOME_KIND = "fastcore.welcome_email"
-ALERT_KIND = "fastcore.admin_alert"
-EMAIL_KINDS = (WELCOME_KIND, ALERT_KIND)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 SENDER_NAME = "FASTCore"
 

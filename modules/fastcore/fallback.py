@@ -20,11 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from modules.core import audit
 from modules.core.extensions import db
-from modules.core.redis_client import get_redis
+from modules.core.redis_client import REDIS_ERRORS, get_redis
 from modules.core.types import isoformat, utcnow
 from modules.fastcore import queue_store
-from modules.fastcore.queue_store import REDIS_ERRORS, Entry
-from modules.fastcore.services import DATABASE_DOWN, DOMAIN, write_queued_lead
+from modules.fastcore.models import DOMAIN
+from modules.fastcore.queue_store import Entry
+from modules.fastcore.services import DATABASE_DOWN, write_queued_lead
 
 log = logging.getLogger(__name__)
 

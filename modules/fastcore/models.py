@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from modules.core.extensions import db
 from modules.core.types import JSONType, UTCDateTime, new_id, utcnow
 
+DOMAIN = "fastcore"  # the audit log's domain of every FASTCore entry
 LEAD_STATUSES = ("received", "processing", "resolved", "archived")
 SERVICES = ("ponts", "cabines", "compresseurs", "diagnostic", "autre")
 

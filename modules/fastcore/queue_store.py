@@ -1,8 +1,9 @@
 """Where a lead waits while the database is unreachable: Redis first, else a local append-only file.
 
-An entry is a JSON object: the lead's record, when it was queued, how many flush attempts failed (with
-when and why), and when the next attempt is due. Both stores refuse a second entry with the same
-`request_id`, so a site retrying during an outage still gets its duplicate answer.
+An entry is a JSON object: the lead's record, who posted it (the request's audit actor), when it was
+queued, how many flush attempts failed (with when and why), and when the next attempt is due. Both
+stores refuse a second entry with the same `request_id`, so a site retrying during an outage still
+gets its duplicate answer.
 
 The file is written the way a journal is: one line per entry, appended and fsync'd under an exclusive
 lock before the site is answered. Updates (retry counts, removals) rewrite it to a temporary file that
@@ -37,9 +38,14 @@ DEFAULT_FILE_NAME = "fastcore_fallback_queue.jsonl"
 Entry = dict[str, Any]
 
 
-def new_entry(record: dict[str, Any], now: datetime) -> Entry:
-    return {"lead": record, "queued_at": isoformat(now), "retry_count": 0, "next_attempt_at": isoformat(now),
-            "failures": []}
+def new_entry(record: dict[str, Any], actor: str, now: datetime) -> Entry:
+    return {"lead": record, "actor": actor, "queued_at": isoformat(now), "retry_count": 0,
+            "next_attempt_at": isoformat(now), "failures": []}
+
+
+def posted_by(entry: Entry) -> str | None:
+    """The audit actor of the request that posted the lead; None in an entry queued before it was kept."""
+    return entry.get("actor")
 
 
 def lead_id(entry: Entry) -> str:

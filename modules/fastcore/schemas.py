@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, post_load, validate
 
-from modules.core.fields import CanonicalChoice, DateTimeUTC, EmailAddress, LaxInteger, StorableString
+from modules.core.fields import CanonicalChoice, DateTimeUTC, EmailAddress, StorableString
+from modules.core.paging import PageQuerySchema, PageSchema
 from modules.core.schemas import RequestSchema
 from modules.fastcore.models import LEAD_STATUSES, SERVICES
 
@@ -91,9 +92,7 @@ class DuplicateSchema(Schema):
     leadId = fields.String()
 
 
-class LeadListQuerySchema(RequestSchema):
-    limit = LaxInteger(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = LaxInteger(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+class LeadListQuerySchema(PageQuerySchema):
     status_filter = CanonicalChoice(LEAD_STATUSES)
 
 
@@ -106,10 +105,7 @@ class LeadSummarySchema(Schema):
     created_at = fields.DateTime()
 
 
-class LeadPageSchema(Schema):
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+class LeadPageSchema(PageSchema):
     leads = fields.List(fields.Nested(LeadSummarySchema))
 
 
@@ -134,8 +130,8 @@ class LeadDetailSchema(LeadSummarySchema):
 
 
 class StatusQuerySchema(RequestSchema):
-    """`new_status` is checked by the view (`routes.canonical_status`): the contract answers a value that is
-    not a status with a 400, before the lead is looked up, not with the 422 of a schema."""
+    """`new_status` is checked by `services.change_status`: the contract answers a value that is not a status
+    with a 400, before the lead is looked up, not with the 422 of a schema."""
 
     new_status = fields.String(required=True, metadata={"description": " | ".join(LEAD_STATUSES) + " (any case)"})
 

@@ -1,5 +1,6 @@
 """Leads: ingest (stored, refused as a duplicate, or queued when the database is down), the write of a
-queued lead by the flush, and what the admin API reads and changes. Nothing here knows flask.request.
+queued lead by the flush, and what the admin API reads and changes. Nothing here knows flask.request:
+refusals are the domain exceptions below, which the routes answer with the contract's bodies.
 
 Every lead write is one transaction: the lead, its audit entries and its e-mail outbox rows commit
 together. Audit entries of a lead carry the lead id as subject and the site's request_id.
@@ -14,36 +15,49 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from marshmallow import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from modules.core import audit, outbox, scheduler
+from modules.core.exceptions import Conflict, Invalid, NotFound, Unavailable
 from modules.core.extensions import db
-from modules.core.models import AuditEntry, OutboxMessage
-from modules.core.redis_client import get_redis
+from modules.core.fields import CanonicalChoice
+from modules.core.paging import page
+from modules.core.redis_client import REDIS_ERRORS, get_redis
 from modules.core.types import isoformat, new_id, utcnow
 from modules.fastcore import queue_store
 from modules.fastcore.clients import smtp_configured
-from modules.fastcore.emails import ALERT_KIND, EMAIL_KINDS, WELCOME_KIND
-from modules.fastcore.models import Lead
+from modules.fastcore.jobs import ALERT_KIND, EMAIL_KINDS, WELCOME_KIND
+from modules.fastcore.models import DOMAIN, LEAD_STATUSES, Lead
 
 log = logging.getLogger(__name__)
 
-DOMAIN = "fastcore"
 # What "the database is unavailable" looks like: the lead is queued rather than refused.
 DATABASE_DOWN = (OperationalError, InterfaceError)
-SITE_ACTOR = "site"
 FLUSH_ACTOR = "flush-job"
+LEAD_STATUS = CanonicalChoice(LEAD_STATUSES)
 
 
-class InvalidRequestId(ValueError):
-    pass
+class InvalidRequestId(Invalid):
+    """The site's request_id is not a UUID."""
 
 
-class DuplicateRequest(Exception):
+class DuplicateRequest(Conflict):
+    """The request_id was already received: `lead_id` is the lead it was stored or queued as."""
+
     def __init__(self, lead_id: str):
-        super().__init__(lead_id)
+        super().__init__("Duplicate request (request_id already processed)")
         self.lead_id = lead_id
+
+
+class InvalidStatus(Invalid):
+    """Not one of the lead statuses."""
+
+
+class LeadNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Lead not found")
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,7 @@ def canonical_request_id(value: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError as exc:
-        raise InvalidRequestId(str(exc)) from exc
+        raise InvalidRequestId(f"Validation error: {exc}") from exc
 
 
 def lead_record(data: dict[str, Any], lead_id: str, received_at: datetime) -> dict[str, Any]:
@@ -68,16 +82,16 @@ def lead_record(data: dict[str, Any], lead_id: str, received_at: datetime) -> di
             "meta": data["meta"], "created_at": isoformat(received_at)}
 
 
-def ingest_lead(data: dict[str, Any]) -> Accepted:
-    """Store a validated lead. Raises InvalidRequestId, DuplicateRequest, or OSError when the database,
-    Redis and the local file are all unavailable."""
+def ingest_lead(data: dict[str, Any], actor: str) -> Accepted:
+    """Store a validated lead posted by `actor` (audited as such). Raises InvalidRequestId, DuplicateRequest,
+    or Unavailable when the database, Redis and the local file are all unavailable."""
     request_id = canonical_request_id(data["meta"]["request_id"])
     record = lead_record({**data, "meta": {**data["meta"], "request_id": request_id}}, new_id(), utcnow())
     try:
         existing = stored_lead_id(request_id)
         if existing is None:
             lead = _new_lead(record, via="direct")
-            audit.record(DOMAIN, "lead.received", actor=SITE_ACTOR, subject_id=lead.id, request_id=request_id,
+            audit.record(DOMAIN, "lead.received", actor=actor, subject_id=lead.id, request_id=request_id,
                          status_code=201, details={"source": record["meta"]["source"], "service": lead.service})
             db.session.commit()
             return Accepted(lead.id, record["created_at"], "received")
@@ -88,15 +102,18 @@ def ingest_lead(data: dict[str, Any]) -> Accepted:
             raise
     except DATABASE_DOWN as exc:
         db.session.rollback()
-        return _queue(record, exc)
-    audit.record(DOMAIN, "lead.duplicate_refused", actor=SITE_ACTOR, subject_id=existing, request_id=request_id,
+        return _queue(record, actor, exc)
+    audit.record(DOMAIN, "lead.duplicate_refused", actor=actor, subject_id=existing, request_id=request_id,
                  status_code=400, details={"stage": "ingest"})
     db.session.commit()
     raise DuplicateRequest(existing)
 
 
-def _queue(record: dict[str, Any], cause: Exception) -> Accepted:
-    store, already_queued = queue_store.enqueue(queue_store.new_entry(record, utcnow()))
+def _queue(record: dict[str, Any], actor: str, cause: Exception) -> Accepted:
+    try:
+        store, already_queued = queue_store.enqueue(queue_store.new_entry(record, actor, utcnow()))
+    except OSError as exc:
+        raise Unavailable("Lead storage unavailable, please retry") from exc
     if already_queued:
         log.info("duplicate request refused while queued", extra={"lead_id": already_queued})
         raise DuplicateRequest(already_queued)
@@ -132,7 +149,7 @@ def write_queued_lead(entry: queue_store.Entry, store: str) -> str:
     if existing is None:
         lead = _new_lead(record, via=store)
         trail = {"subject_id": lead.id, "request_id": lead.request_id}
-        audit.record(DOMAIN, "lead.queued", actor=SITE_ACTOR, status_code=202,
+        audit.record(DOMAIN, "lead.queued", actor=queue_store.posted_by(entry), status_code=202,
                      details={"store": store, "queued_at": entry["queued_at"]}, **trail)
         for number, failure in enumerate(entry["failures"], 1):
             audit.record(DOMAIN, "lead.flush_failed", actor=FLUSH_ACTOR,
@@ -158,35 +175,50 @@ def write_queued_lead(entry: queue_store.Entry, store: str) -> str:
 # Admin ----------------------------------------------------------------------------------------------
 
 def list_leads(limit: int, offset: int, status: str | None) -> tuple[int, list[Lead]]:
+    """(how many leads in all, this page of them newest first); `status` keeps one status."""
     query = select(Lead)
     if status:
         query = query.where(Lead.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = db.session.scalars(query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit).offset(offset))
-    return total, list(page)
+    return page(query, limit, offset, Lead.created_at.desc(), Lead.id.desc())
 
 
-def find_lead(lead_id: str) -> Lead | None:
-    """None for an unknown id, including one that is not a UUID at all."""
+def find_lead(lead_id: str) -> Lead:
+    """Raises LeadNotFound for an unknown id, including one that is not a UUID at all."""
     try:
         uuid.UUID(lead_id)
     except ValueError:
-        return None
-    return db.session.get(Lead, lead_id)
+        raise LeadNotFound() from None
+    lead = db.session.get(Lead, lead_id)
+    if lead is None:
+        raise LeadNotFound()
+    return lead
 
 
-def lead_detail(lead: Lead) -> dict[str, Any]:
-    """Every column of the lead, and its audit trail oldest first."""
-    trail = db.session.scalars(select(AuditEntry).where(AuditEntry.domain == DOMAIN, AuditEntry.subject_id == lead.id)
-                               .order_by(AuditEntry.created_at, AuditEntry.id))
-    return {**{column.key: getattr(lead, column.key) for column in Lead.__table__.columns}, "audit_logs": list(trail)}
+def lead_detail(lead_id: str) -> dict[str, Any]:
+    """Every column of the lead, and its audit trail oldest first. Raises LeadNotFound."""
+    lead = find_lead(lead_id)
+    return {**{column.key: getattr(lead, column.key) for column in Lead.__table__.columns},
+            "audit_logs": audit.trail(DOMAIN, lead.id)}
 
 
-def change_status(lead: Lead, new_status: str, actor: str) -> Lead:
+def canonical_status(value: str) -> str:
+    """A lead status given in any ASCII case, in its canonical spelling ("RESOLVED" -> "resolved"). Raises
+    InvalidStatus naming the statuses."""
+    try:
+        return LEAD_STATUS.deserialize(value)
+    except ValidationError:
+        raise InvalidStatus(f"Invalid status. Must be one of: {', '.join(LEAD_STATUSES)}") from None
+
+
+def change_status(lead_id: str, new_status: str, actor: str) -> Lead:
+    """Move the lead to `new_status` (any case), audited as `actor`. The status is checked before the lead
+    is looked up, as the contract says: raises InvalidStatus, then LeadNotFound."""
+    status = canonical_status(new_status)
+    lead = find_lead(lead_id)
     previous = lead.status
-    lead.status = new_status
+    lead.status = status
     audit.record(DOMAIN, "lead.status_changed", actor=actor, subject_id=lead.id, status_code=200,
-                 details={"from": previous, "to": new_status})
+                 details={"from": previous, "to": status})
     db.session.commit()
     return lead
 
@@ -195,7 +227,7 @@ def scheduler_view() -> dict[str, Any]:
     """Whether a scheduler is alive and the periodic jobs with their next run (unknown without Redis)."""
     try:
         status = scheduler.status(get_redis())
-    except queue_store.REDIS_ERRORS:
+    except REDIS_ERRORS:
         status = {"running": False, "jobs": [{"id": job.id, "name": job.name, "next_run_time": None}
                                              for job in scheduler.registered_jobs()]}
     return {"scheduler_running": status["running"],
@@ -203,9 +235,5 @@ def scheduler_view() -> dict[str, Any]:
 
 
 def email_health() -> dict[str, Any]:
-    """Whether SMTP is configured, and the lead e-mails by outbox status."""
-    counts = dict(db.session.execute(
-        select(OutboxMessage.status, func.count()).where(OutboxMessage.kind.in_(EMAIL_KINDS))
-        .group_by(OutboxMessage.status)).all())
-    return {"smtp_configured": smtp_configured(current_app.config), "pending": counts.get("pending", 0),
-            "delivered": counts.get("delivered", 0), "dead": counts.get("dead", 0)}
+    """Whether SMTP is configured, and the lead e-mails by outbox status (pending, delivered, dead)."""
+    return {"smtp_configured": smtp_configured(current_app.config), **outbox.counts(EMAIL_KINDS)}

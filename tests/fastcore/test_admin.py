@@ -97,7 +97,8 @@ def test_the_detail_has_the_full_lead_its_meta_and_its_audit_trail(client):
         "status": "resolved", "request_id": body["meta"]["request_id"]}
     assert detail["meta"]["ip_hash"] == "iphash-0001" and detail["meta"]["source"] == "contact-page"
     assert [(log["event"], log["actor"], log["status_code"]) for log in detail["audit_logs"]] == [
-        ("lead.received", "site", 201), ("lead.status_changed", "admin-token", 200)]
+        ("lead.received", "key:FASTCORE_SITE_INGEST_TOKEN", 201),
+        ("lead.status_changed", "key:FASTCORE_ADMIN_TOKEN", 200)]
     assert detail["audit_logs"][1]["details"] == {"from": "received", "to": "resolved"}
     assert set(detail["audit_logs"][0]) == {"event", "actor", "status_code", "details", "created_at"}
 

@@ -44,6 +44,12 @@ def stored(app, lead_id):
         return lead, list(events)
 
 
+def actors(app, lead_id) -> list[tuple[str, str | None]]:
+    with app.app_context():
+        query = select(AuditEntry.event, AuditEntry.actor).where(AuditEntry.subject_id == lead_id)
+        return [tuple(row) for row in db.session.execute(query.order_by(AuditEntry.id))]
+
+
 def run_flush_job(app, worker):
     """The scheduled job, as the scheduler enqueues it and a worker runs it."""
     with app.app_context():
@@ -73,6 +79,8 @@ def test_a_lead_is_queued_in_redis_while_the_database_is_down_and_lands_after_th
     assert lead.created_at.isoformat().replace("+00:00", "Z") == answer["timestamp"]
     assert events == ["lead.queued", "lead.flushed", "email.sent", "email.sent"], "the worker sent its e-mails"
     assert queued_in_redis(app) == []
+    assert actors(app, lead.id)[:2] == [("lead.queued", "key:FASTCORE_SITE_INGEST_TOKEN"),
+                                        ("lead.flushed", "flush-job")], "queued by the site, written by the flush"
     with app.app_context():
         kinds = db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.subject_id == lead.id)).all()
     assert sorted(kinds) == ["fastcore.admin_alert", "fastcore.welcome_email"]
@@ -130,7 +138,7 @@ def test_a_lead_that_keeps_failing_is_dead_under_retry_count_3_and_is_not_lost(a
     assert events == ["lead.queued", "lead.flush_failed", "lead.flush_failed", "lead.flush_failed", "lead.flushed"]
     with app.app_context():
         [replayed] = db.session.scalars(select(AuditEntry).where(AuditEntry.event == "queue.replayed")).all()
-    assert (replayed.actor, replayed.details) == ("admin-token", {"count": 1, "lead_ids": [lead_id]})
+    assert (replayed.actor, replayed.details) == ("key:FASTCORE_ADMIN_TOKEN", {"count": 1, "lead_ids": [lead_id]})
 
 
 def test_a_queued_request_id_stored_meanwhile_is_dropped_as_a_duplicate(app, database_down_app):
@@ -204,3 +212,12 @@ def test_one_flush_at_a_time_and_a_lead_written_before_a_crash_is_not_written_tw
     report = client.post("/admin/queue/flush", headers=ADMIN).get_json()
     assert (report["flushed"], report["duplicates"], report["remaining"]) == (1, 0, 0)
     assert stored(app, lead_id)[1] == ["lead.queued", "lead.flushed"], "written once, audited once"
+
+
+def test_a_lead_queued_before_entries_kept_their_actor_is_written_with_no_actor(app, database_down_app):
+    lead_id = post_lead(database_down_app).get_json()["leadId"]
+    [entry] = queued_in_redis(app)
+    del entry["actor"]
+    with app.app_context():
+        assert write_queued_lead(entry, "redis") == "flushed"
+    assert actors(app, lead_id) == [("lead.queued", None), ("lead.flushed", "flush-job")]

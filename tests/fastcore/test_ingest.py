@@ -42,7 +42,7 @@ def test_a_valid_lead_is_stored_with_its_audit_entry_and_emails(app, client):
         assert (lead.request_id, lead.status, lead.received_via) == (body["meta"]["request_id"], "received", "direct")
         [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.subject_id == lead.id)).all()
         assert (entry.domain, entry.event, entry.actor, entry.status_code, entry.request_id) == (
-            "fastcore", "lead.received", "site", 201, lead.request_id)
+            "fastcore", "lead.received", "key:FASTCORE_SITE_INGEST_TOKEN", 201, lead.request_id)
         kinds = db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.subject_id == lead.id)).all()
         assert sorted(kinds) == ["fastcore.admin_alert", "fastcore.welcome_email"]
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.sqlite_only  # files only, no database
 
 def entry(name="Lead"):
     record = {"id": str(uuid.uuid4()), "request_id": str(uuid.uuid4()), "name": name}
-    return new_entry(record, utcnow())
+    return new_entry(record, "key:FASTCORE_SITE_INGEST_TOKEN", utcnow())
 
 
 def test_concurrent_appends_and_rewrites_lose_nothing(tmp_path):
