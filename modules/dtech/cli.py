@@ -9,7 +9,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from modules.dtech.clients import DTechClient, PartnerFailure
+from modules.dtech.clients import DTechClient
+from modules.dtech.errors import PartnerFailure
 
 
 @click.group("dtech")

@@ -18,10 +18,10 @@ from sqlalchemy import update
 from werkzeug.formparser import FormDataParser
 
 from modules.core import audit, outbox
-from modules.core.errors import ApiError
+from modules.core.exceptions import Conflict, Invalid, NotFound
 from modules.core.extensions import db
 from modules.core.types import utcnow
-from modules.dtech.errors import error, validation_error
+from modules.dtech.errors import RecordingTooLarge, invalid_field
 from modules.dtech.models import RECORDING_PUT, CallRecording
 
 EXTENSIONS = {"audio/wav": ".wav", "audio/mpeg": ".mp3"}
@@ -49,12 +49,8 @@ def max_body_bytes(declared_length: int | None) -> int:
     """The request body limit; a body declared larger is refused before any of it is read."""
     limit = int(current_app.config["DTECH_MAX_RECORDING_BYTES"])
     if declared_length is not None and declared_length > limit + MULTIPART_ALLOWANCE:
-        raise too_large(limit)
+        raise RecordingTooLarge(limit)
     return limit + MULTIPART_ALLOWANCE
-
-
-def too_large(limit: int) -> ApiError:
-    return error(413, "PAYLOAD_TOO_LARGE", f"A recording may have at most {limit} bytes (DTECH_MAX_RECORDING_BYTES).")
 
 
 class HashingFile:
@@ -71,7 +67,7 @@ class HashingFile:
     def write(self, chunk: bytes) -> int:
         self.size += len(chunk)
         if self.size > self.limit:
-            raise too_large(self.limit)
+            raise RecordingTooLarge(self.limit)
         self.digest.update(chunk)
         return self.file.write(chunk)
 
@@ -107,7 +103,7 @@ def receive_file(stream: IO[bytes], mimetype: str, content_length: int | None,
     except ValueError as exc:
         for part in parts:
             part.discard()
-        raise validation_error(FILE_FIELD, "The body is not valid multipart/form-data.") from exc
+        raise invalid_field(FILE_FIELD, "The body is not valid multipart/form-data.") from exc
     except BaseException:
         for part in parts:
             part.discard()
@@ -118,8 +114,8 @@ def receive_file(stream: IO[bytes], mimetype: str, content_length: int | None,
         if chosen is None or part is not chosen.stream:
             part.discard()
     if chosen is None:
-        raise validation_error(FILE_FIELD, "Missing data for required field: send the recording as "
-                                           "multipart/form-data in a part named 'file'.")
+        raise invalid_field(FILE_FIELD, "Missing data for required field: send the recording as "
+                                        "multipart/form-data in a part named 'file'.")
     return chosen.stream
 
 
@@ -130,7 +126,7 @@ def uploadable_recording(upload_id: str) -> CallRecording:
     """
     recording = get_recording(upload_id)
     if recording.status not in UPLOADABLE:
-        raise error(409, "CONFLICT", f"This recording is already {recording.status}; it cannot be uploaded again.")
+        raise Conflict(f"This recording is already {recording.status}; it cannot be uploaded again.")
     db.session.rollback()
     return recording
 
@@ -138,7 +134,7 @@ def uploadable_recording(upload_id: str) -> CallRecording:
 def get_recording(upload_id: str) -> CallRecording:
     recording = db.session.get(CallRecording, upload_id)
     if recording is None:
-        raise error(404, "NOT_FOUND", "No recording upload with that id")
+        raise NotFound("No recording upload with that id")
     return recording
 
 
@@ -146,8 +142,8 @@ def accept_upload(recording: CallRecording, received: HashingFile, operator_id: 
     """Keep a file whose MD5 matches and queue its PUT, in one transaction; refuse it otherwise."""
     if received.md5 != recording.md5:
         received.discard()
-        raise error(400, "MD5_MISMATCH", f"The file's MD5 is {received.md5} but recording_hash was {recording.md5}; "
-                                         "the file was not kept and nothing was sent to DTech.")
+        raise Invalid(f"The file's MD5 is {received.md5} but recording_hash was {recording.md5}; "
+                      "the file was not kept and nothing was sent to DTech.", code="MD5_MISMATCH")
     claimed = db.session.execute(
         update(CallRecording)
         .where(CallRecording.id == recording.id, CallRecording.status.in_(UPLOADABLE))
@@ -157,7 +153,7 @@ def accept_upload(recording: CallRecording, received: HashingFile, operator_id: 
     if not claimed:
         received.discard()
         db.session.rollback()
-        raise error(409, "CONFLICT", "This recording was uploaded by another request meanwhile.")
+        raise Conflict("This recording was uploaded by another request meanwhile.")
     os.replace(received.path, stored_path(recording))
     outbox.add(RECORDING_PUT, {"upload_id": recording.id}, subject_id=recording.id)
     audit.record("dtech", "recording.received", actor=operator_id, subject_id=recording.id, status_code=202,

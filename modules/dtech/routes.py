@@ -14,11 +14,10 @@ from flask import request
 from flask_smorest import Blueprint
 
 from modules.core.auth import current_operator, require_operator
-from modules.core.errors import handle_api_error
+from modules.core.errors import answer_domain_errors
 from modules.core.security import charge, ingest_limit
-from modules.dtech import recordings, services
-from modules.dtech.clients import PartnerFailure
-from modules.dtech.errors import error, unauthorized, validation_error
+from modules.dtech import errors, recordings, services
+from modules.dtech.errors import unauthorized
 from modules.dtech.schemas import (
     CallRecordingUploadSchema,
     CallRecordingUrlAnswerSchema,
@@ -39,6 +38,7 @@ from modules.dtech.schemas import (
 
 API_PREFIX = "/api/v1/sales"
 blp = Blueprint("dtech", __name__, url_prefix=API_PREFIX, description="DTech sales")
+answer_domain_errors(blp, errors.answer)
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid request: the detail names the field(s)",
@@ -75,11 +75,6 @@ def count_partner_call() -> None:
     """One synchronous DTech call for this operator; over DTECH_PARTNER_CALL_RATE_LIMIT, a 429 (TooManyRequests,
     with Retry-After) and DTech is not called. Invoked once the request is valid, so a refused body costs none."""
     charge("DTECH_PARTNER_CALL_RATE_LIMIT", scope=PARTNER_CALLS)
-
-
-@blp.errorhandler(PartnerFailure)
-def partner_failed(failure: PartnerFailure):
-    return handle_api_error(error(failure.status, failure.code, str(failure)))
 
 
 @blp.route("/start", methods=["POST"])
@@ -127,7 +122,7 @@ def stop(path, query, data, **_path):
     """Stop a process; `reason` in the body or in the query string."""
     reason = data.get("reason") or query.get("reason")
     if not reason:
-        raise validation_error("reason", "Missing data for required field (give it in the body or the query).")
+        raise errors.invalid_field("reason", "Missing data for required field (give it in the body or the query).")
     count_partner_call()
     return services.stop_process(path["sales_process_id"], data["account_id"], reason, operator_id())
 

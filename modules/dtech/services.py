@@ -14,9 +14,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit
+from modules.core.exceptions import NotFound
 from modules.core.extensions import db
-from modules.dtech.clients import DTechClient, PartnerFailure, check_upload_url, content_md5
-from modules.dtech.errors import error
+from modules.dtech.clients import DTechClient, check_upload_url, content_md5
+from modules.dtech.errors import PartnerFailure
 from modules.dtech.models import CallRecording, SalesProcess
 
 COMPLETE_WORDS = {"complete", "completed", "done", "finished"}
@@ -169,5 +170,5 @@ def list_processes(filters: dict[str, Any]) -> dict[str, Any]:
 def get_process(sales_process_id: str) -> SalesProcess:
     process = db.session.scalar(select(SalesProcess).where(SalesProcess.sales_process_id == sales_process_id))
     if process is None:
-        raise error(404, "NOT_FOUND", "No sales process with that id is kept by the hub")
+        raise NotFound("No sales process with that id is kept by the hub")
     return process
