@@ -82,10 +82,6 @@ def error(status: int, code: str, detail: str, headers: dict[str, str] | None = 
     return ApiError(status, body={"detail": detail, "code": code}, headers=headers)
 
 
-def unauthorized() -> ApiError:
-    return error(401, "UNAUTHORIZED", "Invalid authentication credentials", {"WWW-Authenticate": "Bearer"})
-
-
 def answer(refusal: DomainError) -> ApiError:
     """The answer to a domain exception: its status (STATUS, by its nearest class), its code (else the
     status's), its message as the detail."""

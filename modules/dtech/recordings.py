@@ -18,6 +18,7 @@ from sqlalchemy import update
 from werkzeug.formparser import FormDataParser
 
 from modules.core import audit, outbox
+from modules.core.access import actor
 from modules.core.exceptions import Conflict, Invalid, NotFound
 from modules.core.extensions import db
 from modules.core.types import utcnow
@@ -138,7 +139,7 @@ def get_recording(upload_id: str) -> CallRecording:
     return recording
 
 
-def accept_upload(recording: CallRecording, received: HashingFile, operator_id: str) -> CallRecording:
+def accept_upload(recording: CallRecording, received: HashingFile) -> CallRecording:
     """Keep a file whose MD5 matches and queue its PUT, in one transaction; refuse it otherwise."""
     if received.md5 != recording.md5:
         received.discard()
@@ -156,7 +157,7 @@ def accept_upload(recording: CallRecording, received: HashingFile, operator_id: 
         raise Conflict("This recording was uploaded by another request meanwhile.")
     os.replace(received.path, stored_path(recording))
     outbox.add(RECORDING_PUT, {"upload_id": recording.id}, subject_id=recording.id)
-    audit.record("dtech", "recording.received", actor=operator_id, subject_id=recording.id, status_code=202,
+    audit.record("dtech", "recording.received", actor=actor(), subject_id=recording.id, status_code=202,
                  details={"recording_id": recording.recording_id, "size": received.size})
     db.session.commit()
     return get_recording(recording.id)

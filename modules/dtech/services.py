@@ -1,7 +1,8 @@
 """Sales processes: ask DTech synchronously (the agent needs its answer now), then record what it said.
 
 Each function makes one partner call and, when it succeeds, writes the local record and its audit row
-in one transaction. When the partner fails nothing is written and the `PartnerFailure` propagates.
+(naming the request's actor, `access.actor()`) in one transaction. When the partner fails nothing is
+written and the `PartnerFailure` propagates.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit
+from modules.core.access import actor
 from modules.core.exceptions import NotFound
 from modules.core.extensions import db
 from modules.dtech.clients import DTechClient, check_upload_url, content_md5
@@ -72,6 +74,7 @@ def _status_from(answer: Any) -> tuple[str | None, str | None]:
 
 
 def start_process(data: dict[str, Any], operator_id: str) -> dict[str, Any]:
+    """Start a process at DTech; `operator_id` is kept as the one who started it."""
     user, lead = data["user"], data["lead"]
     answer = _require(partner().start({"account_id": data["account_id"], "user": user, "lead": lead}),
                       "sales_process_id", "url")
@@ -82,20 +85,20 @@ def start_process(data: dict[str, Any], operator_id: str) -> dict[str, Any]:
     process.lead_phone = lead["phone_mobile"]
     process.url_expiry = _short(answer.get("url_expiry"), 64)
     process.started_by = operator_id
-    audit.record("dtech", "sales.started", actor=operator_id, subject_id=process.sales_process_id,
+    audit.record("dtech", "sales.started", actor=actor(), subject_id=process.sales_process_id,
                  status_code=200, details={"account_id": data["account_id"]})
     db.session.commit()
     return answer
 
 
-def continue_process(sales_process_id: str, data: dict[str, Any], operator_id: str) -> dict[str, Any]:
+def continue_process(sales_process_id: str, data: dict[str, Any]) -> dict[str, Any]:
     answer = _require(partner().continue_process(sales_process_id, {"account_id": data["account_id"],
                                                                     "user": data["user"]}), "url")
     process = _find_or_create(sales_process_id, data["account_id"])
     process.status = "in_progress"
     process.agent_id = data["user"]["external_id"]
     process.url_expiry = _short(answer.get("url_expiry"), 64)
-    audit.record("dtech", "sales.continued", actor=operator_id, subject_id=sales_process_id, status_code=200)
+    audit.record("dtech", "sales.continued", actor=actor(), subject_id=sales_process_id, status_code=200)
     db.session.commit()
     return answer
 
@@ -110,17 +113,17 @@ def process_status(sales_process_id: str, account_id: str) -> Any:
     return answer
 
 
-def stop_process(sales_process_id: str, account_id: str, reason: str, operator_id: str) -> Any:
+def stop_process(sales_process_id: str, account_id: str, reason: str) -> Any:
     answer = partner().stop(sales_process_id, {"account_id": account_id, "reason": reason})
     process = _find_or_create(sales_process_id, account_id)
     process.status = "stopped"
     process.stop_reason = reason
-    audit.record("dtech", "sales.stopped", actor=operator_id, subject_id=sales_process_id, status_code=200)
+    audit.record("dtech", "sales.stopped", actor=actor(), subject_id=sales_process_id, status_code=200)
     db.session.commit()
     return answer
 
 
-def request_recording_url(sales_process_id: str, data: dict[str, Any], operator_id: str) -> dict[str, Any]:
+def request_recording_url(sales_process_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """Announce a recording to DTech; the hub keeps its upload URL and answers an `upload_id` for the file.
     An upload URL the hub would not PUT to (see `check_upload_url`) is a PartnerFailure: nothing is kept."""
     body = {"account_id": data["account_id"], "date_start": data["date_start"].isoformat(),
@@ -139,7 +142,7 @@ def request_recording_url(sales_process_id: str, data: dict[str, Any], operator_
                               recorded_until=data["date_end"])
     db.session.add(recording)
     db.session.flush()
-    audit.record("dtech", "recording.announced", actor=operator_id, subject_id=recording.id, status_code=200,
+    audit.record("dtech", "recording.announced", actor=actor(), subject_id=recording.id, status_code=200,
                  details={"recording_id": recording.recording_id, "sales_process_id": sales_process_id})
     db.session.commit()
     return {"recording_id": recording.recording_id, "upload_url": upload_url, "success": True,
