@@ -1,8 +1,8 @@
-"""Call recordings: receive the agent's file, check its MD5, keep it, and queue the PUT to DTech.
+"""Recording files: received from the agent, hashed on the way, kept on disk for the worker's PUT.
 
 The multipart body is parsed by Werkzeug with a stream factory that writes each file part straight
-to disk and hashes it on the way, so a recording is never held whole in memory. A file whose MD5
-differs from the announced `recording_hash` is deleted and nothing is queued.
+to disk and hashes it on the way, so a recording is never held whole in memory. What is done with a
+received file (the MD5 check, the queued PUT) is the services' part.
 """
 
 from __future__ import annotations
@@ -14,19 +14,12 @@ from pathlib import Path
 from typing import IO
 
 from flask import current_app
-from sqlalchemy import update
 from werkzeug.formparser import FormDataParser
 
-from modules.core import audit, outbox
-from modules.core.access import actor
-from modules.core.exceptions import Conflict, Invalid, NotFound
-from modules.core.extensions import db
-from modules.core.types import utcnow
 from modules.dtech.errors import RecordingTooLarge, invalid_field
-from modules.dtech.models import RECORDING_PUT, CallRecording
+from modules.dtech.models import CallRecording
 
 EXTENSIONS = {"audio/wav": ".wav", "audio/mpeg": ".mp3"}
-UPLOADABLE = ("pending", "failed")
 MULTIPART_ALLOWANCE = 64 * 1024  # part headers and boundaries on top of the file itself
 PARSER_BUFFER_BYTES = 500_000  # Flask's default MAX_FORM_MEMORY_SIZE: the parser's buffer holds 64 KiB reads
 FILE_FIELD = "file"
@@ -118,46 +111,3 @@ def receive_file(stream: IO[bytes], mimetype: str, content_length: int | None,
         raise invalid_field(FILE_FIELD, "Missing data for required field: send the recording as "
                                         "multipart/form-data in a part named 'file'.")
     return chosen.stream
-
-
-def uploadable_recording(upload_id: str) -> CallRecording:
-    """Checked before the body is read, so a wrong id or a finished upload costs no transfer.
-
-    The read transaction then ends, so no database connection is held while the file streams in.
-    """
-    recording = get_recording(upload_id)
-    if recording.status not in UPLOADABLE:
-        raise Conflict(f"This recording is already {recording.status}; it cannot be uploaded again.")
-    db.session.rollback()
-    return recording
-
-
-def get_recording(upload_id: str) -> CallRecording:
-    recording = db.session.get(CallRecording, upload_id)
-    if recording is None:
-        raise NotFound("No recording upload with that id")
-    return recording
-
-
-def accept_upload(recording: CallRecording, received: HashingFile) -> CallRecording:
-    """Keep a file whose MD5 matches and queue its PUT, in one transaction; refuse it otherwise."""
-    if received.md5 != recording.md5:
-        received.discard()
-        raise Invalid(f"The file's MD5 is {received.md5} but recording_hash was {recording.md5}; "
-                      "the file was not kept and nothing was sent to DTech.", code="MD5_MISMATCH")
-    claimed = db.session.execute(
-        update(CallRecording)
-        .where(CallRecording.id == recording.id, CallRecording.status.in_(UPLOADABLE))
-        .values(status="uploading", size=received.size, received_at=utcnow(), updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
-        received.discard()
-        db.session.rollback()
-        raise Conflict("This recording was uploaded by another request meanwhile.")
-    os.replace(received.path, stored_path(recording))
-    outbox.add(RECORDING_PUT, {"upload_id": recording.id}, subject_id=recording.id)
-    audit.record("dtech", "recording.received", actor=actor(), subject_id=recording.id, status_code=202,
-                 details={"recording_id": recording.recording_id, "size": received.size})
-    db.session.commit()
-    return get_recording(recording.id)

@@ -1,4 +1,4 @@
-"""The DTech sales API under /api/v1/sales: thin views over services.py and recordings.py.
+"""The DTech sales API under /api/v1/sales: thin views over services.py (recordings.py receives files).
 
 start, continue, status, stop and recording-url wait for DTech's answer (agents need it now): the one
 documented exception to "views never call the network". Each of those calls counts against the
@@ -142,11 +142,11 @@ def upload_recording(upload_id):
     The hub keeps the file and a worker PUTs it to DTech's upload URL, retrying with backoff;
     follow it at /upload-status/<upload_id>.
     """
-    recording = recordings.uploadable_recording(upload_id)
+    recording = services.uploadable_recording(upload_id)
     request.max_content_length = recordings.max_body_bytes(request.content_length)
     received = recordings.receive_file(request.stream, request.mimetype, request.content_length,
                                        request.mimetype_params)
-    return recordings.accept_upload(recording, received)
+    return services.accept_upload(recording, received)
 
 
 @blp.route("/upload-status/<upload_id>")
@@ -155,7 +155,7 @@ def upload_recording(upload_id):
 @documented(404)
 def upload_status(upload_id):
     """Where a recording stands: pending (awaiting the file), uploading, complete or failed."""
-    return recordings.get_recording(upload_id)
+    return services.recording_upload(upload_id)
 
 
 @blp.route("/processes")

@@ -1,27 +1,34 @@
-"""Sales processes: ask DTech synchronously (the agent needs its answer now), then record what it said.
+"""Sales processes and their recordings: what the DTech views ask for.
 
-Each function makes one partner call and, when it succeeds, writes the local record and its audit row
-(naming the request's actor, `access.actor()`) in one transaction. When the partner fails nothing is
-written and the `PartnerFailure` propagates.
+The process calls ask DTech synchronously (the agent needs its answer now): each makes one partner call
+and, when it succeeds, writes the local record and its audit row in one transaction. When the partner
+fails nothing is written and the `PartnerFailure` propagates. A received recording file is kept and its
+PUT queued (jobs.py) in one transaction too. Refusals are the domain's exceptions (errors.py); audit rows
+name the request's actor (`access.actor()`).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from modules.core import audit
+from modules.core import audit, outbox
 from modules.core.access import actor
-from modules.core.exceptions import NotFound
+from modules.core.exceptions import Conflict, Invalid, NotFound
 from modules.core.extensions import db
+from modules.core.types import utcnow
 from modules.dtech.clients import DTechClient, check_upload_url, content_md5
 from modules.dtech.errors import PartnerFailure
+from modules.dtech.jobs import RECORDING_PUT
 from modules.dtech.models import CallRecording, SalesProcess
+from modules.dtech.recordings import HashingFile, stored_path
 
+UPLOADABLE = ("pending", "failed")
 COMPLETE_WORDS = {"complete", "completed", "done", "finished"}
 STOPPED_WORDS = {"stopped", "cancelled", "canceled", "aborted"}
 
@@ -175,3 +182,66 @@ def get_process(sales_process_id: str) -> SalesProcess:
     if process is None:
         raise NotFound("No sales process with that id is kept by the hub")
     return process
+
+
+# Recording uploads -----------------------------------------------------------------------------------
+
+class RecordingUpload:
+    """A recording as the upload views answer it: its columns, plus its delivery so far
+    (`delivery_attempts` over all its PUT messages, `last_delivery_error` of the latest until complete)."""
+
+    def __init__(self, recording: CallRecording):
+        deliveries = outbox.messages_of(recording.id, RECORDING_PUT)
+        self.recording = recording
+        self.delivery_attempts = sum(message.attempts for message in deliveries)
+        self.last_delivery_error = deliveries[-1].last_error if deliveries and recording.status != "complete" else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.recording, name)
+
+
+def get_recording(upload_id: str) -> CallRecording:
+    recording = db.session.get(CallRecording, upload_id)
+    if recording is None:
+        raise NotFound("No recording upload with that id")
+    return recording
+
+
+def recording_upload(upload_id: str) -> RecordingUpload:
+    return RecordingUpload(get_recording(upload_id))
+
+
+def uploadable_recording(upload_id: str) -> CallRecording:
+    """Checked before the body is read, so a wrong id or a finished upload costs no transfer.
+
+    The read transaction then ends, so no database connection is held while the file streams in.
+    """
+    recording = get_recording(upload_id)
+    if recording.status not in UPLOADABLE:
+        raise Conflict(f"This recording is already {recording.status}; it cannot be uploaded again.")
+    db.session.rollback()
+    return recording
+
+
+def accept_upload(recording: CallRecording, received: HashingFile) -> RecordingUpload:
+    """Keep a file whose MD5 matches and queue its PUT, in one transaction; refuse it otherwise."""
+    if received.md5 != recording.md5:
+        received.discard()
+        raise Invalid(f"The file's MD5 is {received.md5} but recording_hash was {recording.md5}; "
+                      "the file was not kept and nothing was sent to DTech.", code="MD5_MISMATCH")
+    claimed = db.session.execute(
+        update(CallRecording)
+        .where(CallRecording.id == recording.id, CallRecording.status.in_(UPLOADABLE))
+        .values(status="uploading", size=received.size, received_at=utcnow(), updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        received.discard()
+        db.session.rollback()
+        raise Conflict("This recording was uploaded by another request meanwhile.")
+    os.replace(received.path, stored_path(recording))
+    outbox.add(RECORDING_PUT, {"upload_id": recording.id}, subject_id=recording.id)
+    audit.record("dtech", "recording.received", actor=actor(), subject_id=recording.id, status_code=202,
+                 details={"recording_id": recording.recording_id, "size": received.size})
+    db.session.commit()
+    return recording_upload(recording.id)
