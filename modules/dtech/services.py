@@ -21,6 +21,8 @@ from modules.core import audit, outbox
 from modules.core.access import actor
 from modules.core.exceptions import Conflict, Invalid, NotFound
 from modules.core.extensions import db
+from modules.core.paging import page
+from modules.core.sql import LIKE_ESCAPE, contains_pattern
 from modules.core.types import utcnow
 from modules.dtech.clients import DTechClient, check_upload_url, content_md5
 from modules.dtech.errors import PartnerFailure
@@ -157,24 +159,22 @@ def request_recording_url(sales_process_id: str, data: dict[str, Any]) -> dict[s
 
 
 def list_processes(filters: dict[str, Any]) -> dict[str, Any]:
+    """A page of kept processes, newest first: {"data", "total", "page", "limit", "pages"}."""
     query = select(SalesProcess)
     for name in ("status", "agent_id", "account_id"):
         if filters.get(name):
             query = query.where(getattr(SalesProcess, name) == str(filters[name]))
     if filters.get("search"):
-        escaped = filters["search"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        query = query.where(or_(func.lower(SalesProcess.lead_name).like(pattern, escape="\\"),
-                                SalesProcess.lead_phone.like(pattern, escape="\\")))
+        pattern = contains_pattern(filters["search"].lower())
+        query = query.where(or_(func.lower(SalesProcess.lead_name).like(pattern, escape=LIKE_ESCAPE),
+                                SalesProcess.lead_phone.like(pattern, escape=LIKE_ESCAPE)))
     if filters.get("created_from"):
         query = query.where(SalesProcess.created_at >= filters["created_from"])
     if filters.get("created_to"):
         query = query.where(SalesProcess.created_at <= filters["created_to"])
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page, limit = filters["page"], filters["limit"]
-    rows = db.session.scalars(query.order_by(SalesProcess.created_at.desc(), SalesProcess.id)
-                              .limit(limit).offset((page - 1) * limit)).all()
-    return {"data": rows, "total": total, "page": page, "limit": limit, "pages": math.ceil(total / limit)}
+    number, limit = filters["page"], filters["limit"]
+    total, rows = page(query, limit, (number - 1) * limit, SalesProcess.created_at.desc(), SalesProcess.id)
+    return {"data": rows, "total": total, "page": number, "limit": limit, "pages": math.ceil(total / limit)}
 
 
 def get_process(sales_process_id: str) -> SalesProcess:
