@@ -145,15 +145,13 @@ class SalesErrorSchema(Schema):
     code = fields.String()
 
 
-class SalesStartAnswerSchema(Schema):
-    sales_process_id = fields.String()
-    url = fields.String()
-    url_expiry = fields.Raw()
-
-
 class SalesContinueAnswerSchema(Schema):
     url = fields.String()
     url_expiry = fields.Raw()
+
+
+class SalesStartAnswerSchema(SalesContinueAnswerSchema):
+    sales_process_id = fields.String()
 
 
 class CallRecordingUrlAnswerSchema(Schema):
