@@ -4,7 +4,7 @@ The process calls ask DTech synchronously (the agent needs its answer now): each
 and, when it succeeds, writes the local record and its audit row in one transaction. When the partner
 fails nothing is written and the `PartnerFailure` propagates. A received recording file is kept and its
 PUT queued (jobs.py) in one transaction too. Refusals are the domain's exceptions (errors.py); audit rows
-name the request's actor (`access.actor()`).
+name the request's actor (the core's `access.actor()`).
 """
 
 from __future__ import annotations
