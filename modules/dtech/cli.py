@@ -7,21 +7,18 @@ import uuid
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup
 
-from modules.dtech.clients import DTechClient, PartnerFailure
+from modules.dtech.clients import DTechClient
+from modules.dtech.errors import PartnerFailure
 
-
-@click.group("dtech")
-def dtech_group() -> None:
-    """DTech sales partner commands."""
+dtech_group = AppGroup("dtech", help="DTech sales partner commands.")
 
 
 @dtech_group.command("activate")
 @click.argument("security_group")
 @click.option("--account-id", required=True, type=click.UUID, help="DTech account id (UUID) the keys are for.")
 @click.option("--request-token", required=True, help="One-time activation token DTech sent you.")
-@with_appcontext
 def activate(security_group: str, account_id: uuid.UUID, request_token: str) -> None:
     """Activate SECURITY_GROUP at DTech and print the AWS keys it returns.
 

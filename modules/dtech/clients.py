@@ -1,7 +1,7 @@
 """DTech's External Sales API: every request signed with AWS SigV4 (botocore's signer), with timeouts.
 
-Failures become `PartnerFailure`s that carry the answer our API gives (502 or 504, an error code and
-the partner's own message). Nothing here logs a body, a header, a key or a URL's query.
+Failures raise the domain's `PartnerFailure`s (errors.py), carrying an error code and the partner's own
+message. Nothing here logs a body, a header, a key or a URL's query.
 """
 
 from __future__ import annotations
@@ -21,6 +21,14 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from modules.core import http
+from modules.dtech.errors import (
+    PartnerFailure,
+    PartnerNotConfigured,
+    PartnerRefused,
+    PartnerTimeout,
+    PartnerUnreachable,
+    UnusableUploadUrl,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,39 +37,6 @@ PARTNER_MESSAGE_KEYS = ("message", "Message", "detail", "error", "errorMessage")
 MESSAGE_CHARS = 300
 UPLOAD_URL_MAX_CHARS = 8192
 HOST_NAME = re.compile(r"[a-z0-9.:-]+")  # letters, digits, dots, hyphens; colons of an IPv6 literal
-
-
-class PartnerFailure(Exception):
-    """DTech did not give a usable answer; `status` and `code` are what our API answers."""
-
-    status = 502
-    code = "PARTNER_ERROR"
-
-
-class PartnerRefused(PartnerFailure):
-    def __init__(self, partner_status: int, partner_message: str):
-        super().__init__(f"DTech answered HTTP {partner_status}: {partner_message}")
-        self.partner_status = partner_status
-        if partner_status in (401, 403):
-            self.code = "PARTNER_AUTH_FAILED"
-
-
-class PartnerTimeout(PartnerFailure):
-    status = 504
-    code = "PARTNER_TIMEOUT"
-
-
-class PartnerUnreachable(PartnerFailure):
-    code = "PARTNER_UNREACHABLE"
-
-
-class PartnerNotConfigured(PartnerFailure):
-    code = "PARTNER_NOT_CONFIGURED"
-
-
-class UnusableUploadUrl(PartnerFailure):
-    """DTech's upload_url is not one the hub PUTs a recording to (502 PARTNER_ERROR, or a permanent
-    delivery failure when found before the PUT)."""
 
 
 def partner_path(*segments: str) -> str:

@@ -1,10 +1,17 @@
-"""DTech's error shape: {"detail": "<text>", "code": "<ERROR_CODE>"}, validation as 400 naming the fields."""
+"""DTech's errors: what the domain refuses with, and the shape its clients read.
+
+Every error is {"detail": "<text>", "code": "<ERROR_CODE>"}; validation is a 400 naming the fields.
+Services, the client and the file receiver raise the exceptions below (the core's `DomainError`
+family, knowing nothing of HTTP); `answer` gives each its status and code, and `dtech_envelope` shapes
+every other error on the domain's paths.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from modules.core.errors import ApiError, fastapi_items
+from modules.core.errors import ApiError, fastapi_items, status_of
+from modules.core.exceptions import Conflict, DomainError, Invalid, NotFound, Unavailable
 
 CODES = {
     400: "VALIDATION_ERROR",
@@ -20,16 +27,66 @@ CODES = {
 }
 
 
+class PartnerFailure(Unavailable):
+    """DTech did not give a usable answer (502 PARTNER_ERROR unless a subclass says otherwise)."""
+
+    CODE = "PARTNER_ERROR"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message, code=code or self.CODE)
+
+
+class PartnerRefused(PartnerFailure):
+    """DTech answered a status other than 2xx; 401 and 403 mean it refused our signature."""
+
+    def __init__(self, partner_status: int, partner_message: str):
+        super().__init__(f"DTech answered HTTP {partner_status}: {partner_message}",
+                         "PARTNER_AUTH_FAILED" if partner_status in (401, 403) else None)
+        self.partner_status = partner_status
+
+
+class PartnerTimeout(PartnerFailure):
+    CODE = "PARTNER_TIMEOUT"
+
+
+class PartnerUnreachable(PartnerFailure):
+    CODE = "PARTNER_UNREACHABLE"
+
+
+class PartnerNotConfigured(PartnerFailure):
+    CODE = "PARTNER_NOT_CONFIGURED"
+
+
+class UnusableUploadUrl(PartnerFailure):
+    """DTech's upload_url is not one the hub PUTs a recording to (502 PARTNER_ERROR, or a permanent
+    delivery failure when found before the PUT)."""
+
+
+class RecordingTooLarge(Invalid):
+    def __init__(self, limit: int):
+        super().__init__(f"A recording may have at most {limit} bytes (DTECH_MAX_RECORDING_BYTES).",
+                         code="PAYLOAD_TOO_LARGE")
+
+
+def invalid_field(field: str, message: str) -> Invalid:
+    """A 400 VALIDATION_ERROR naming `field`, as the schemas' errors do."""
+    return Invalid(f"Invalid request: {field}: {message}", code="VALIDATION_ERROR")
+
+
+STATUS: dict[type[DomainError], int] = {
+    PartnerTimeout: 504, PartnerFailure: 502, RecordingTooLarge: 413, NotFound: 404, Conflict: 409, Invalid: 400,
+}
+
+
 def error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> ApiError:
     return ApiError(status, body={"detail": detail, "code": code}, headers=headers)
 
 
-def unauthorized() -> ApiError:
-    return error(401, "UNAUTHORIZED", "Invalid authentication credentials", {"WWW-Authenticate": "Bearer"})
-
-
-def validation_error(field: str, message: str) -> ApiError:
-    return error(400, "VALIDATION_ERROR", f"Invalid request: {field}: {message}")
+def answer(refusal: DomainError) -> ApiError:
+    """The answer to a domain exception: its status (STATUS, by its nearest class), its code (else the
+    status's), its message as the detail."""
+    status = next((STATUS[cls] for cls in type(refusal).__mro__ if cls in STATUS), None) or status_of(refusal)
+    return error(status, refusal.code or CODES.get(status, "ERROR"), refusal.message)
 
 
 def validation_detail(details: Any) -> str:

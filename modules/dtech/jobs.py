@@ -20,14 +20,15 @@ from flask import current_app
 
 from modules.core import http, outbox
 from modules.core.extensions import db
-from modules.core.outbox import Permanent, Retryable
 from modules.core.queue import app_job
 from modules.core.scheduler import periodic
 from modules.core.types import utcnow
-from modules.dtech.clients import UnusableUploadUrl, check_upload_url, content_md5
-from modules.dtech.models import RECORDING_PUT, CallRecording
+from modules.dtech.clients import check_upload_url, content_md5
+from modules.dtech.errors import UnusableUploadUrl
+from modules.dtech.models import CallRecording
 from modules.dtech.recordings import INCOMING_PATTERN, recordings_dir, stored_path
 
+RECORDING_PUT = "dtech.recording_put"  # outbox kind: PUT a received file to its upload URL
 PUT_BACKOFF = (10, 60, 300, 1800, 7200, 21600)
 ABANDONED_AFTER = timedelta(hours=6)
 
@@ -42,14 +43,14 @@ def mark_failed(message: outbox.Message) -> None:
 def put_recording(message: outbox.Message) -> int:
     recording = db.session.get(CallRecording, message.payload.get("upload_id"))
     if recording is None:
-        raise Permanent("the recording no longer exists")
+        raise outbox.Permanent("the recording no longer exists")
     path = stored_path(recording)
     if not path.is_file():
-        raise Permanent("the received file is missing from the recordings directory")
+        raise outbox.Permanent("the received file is missing from the recordings directory")
     try:
         url = check_upload_url(recording.upload_url, current_app.config["DTECH_UPLOAD_HOSTS"])
     except UnusableUploadUrl as refused:
-        raise Permanent(str(refused)) from None
+        raise outbox.Permanent(str(refused)) from None
     ca_file = current_app.config["DTECH_UPLOAD_CA_FILE"]
     trust = {"verify": ca_file} if ca_file else {}  # else requests' own (REQUESTS_CA_BUNDLE, or certifi's)
     with path.open("rb") as body:
@@ -68,7 +69,7 @@ def judge_put(response: requests.Response) -> int:
     status = response.status_code
     if status < 400:
         return http.check_delivery(response)
-    failure = Retryable if status >= 500 or status in http.RETRYABLE_STATUS else Permanent
+    failure = outbox.Retryable if status >= 500 or status in http.RETRYABLE_STATUS else outbox.Permanent
     raise failure(f"HTTP {status} from the upload URL's host (its answer is not recorded)", status)
 
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, and_
-from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
+from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from modules.core.extensions import db
-from modules.core.models import OutboxMessage
 from modules.core.types import UTCDateTime, new_id, utcnow
 
 PROCESS_STATUSES = ("in_progress", "complete", "stopped")
 RECORDING_STATUSES = ("pending", "uploading", "complete", "failed")
-RECORDING_PUT = "dtech.recording_put"  # outbox kind: PUT a received file to its upload URL
 
 
 class SalesProcess(db.Model):
@@ -65,16 +63,3 @@ class CallRecording(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     sales_process: Mapped[SalesProcess] = relationship(back_populates="recordings")
-    deliveries: Mapped[list[OutboxMessage]] = relationship(
-        primaryjoin=lambda: and_(foreign(OutboxMessage.subject_id) == CallRecording.id,
-                                 OutboxMessage.kind == RECORDING_PUT),
-        order_by=lambda: OutboxMessage.created_at, viewonly=True,
-    )
-
-    @property
-    def delivery_attempts(self) -> int:
-        return sum(message.attempts for message in self.deliveries)
-
-    @property
-    def last_delivery_error(self) -> str | None:
-        return self.deliveries[-1].last_error if self.deliveries and self.status != "complete" else None

@@ -1,8 +1,8 @@
-"""Call recordings: receive the agent's file, check its MD5, keep it, and queue the PUT to DTech.
+"""Recording files: received from the agent, hashed on the way, kept on disk for the worker's PUT.
 
 The multipart body is parsed by Werkzeug with a stream factory that writes each file part straight
-to disk and hashes it on the way, so a recording is never held whole in memory. A file whose MD5
-differs from the announced `recording_hash` is deleted and nothing is queued.
+to disk and hashes it on the way, so a recording is never held whole in memory. What is done with a
+received file (the MD5 check, the queued PUT) is the services' part.
 """
 
 from __future__ import annotations
@@ -14,18 +14,12 @@ from pathlib import Path
 from typing import IO
 
 from flask import current_app
-from sqlalchemy import update
 from werkzeug.formparser import FormDataParser
 
-from modules.core import audit, outbox
-from modules.core.errors import ApiError
-from modules.core.extensions import db
-from modules.core.types import utcnow
-from modules.dtech.errors import error, validation_error
-from modules.dtech.models import RECORDING_PUT, CallRecording
+from modules.dtech.errors import RecordingTooLarge, invalid_field
+from modules.dtech.models import CallRecording
 
 EXTENSIONS = {"audio/wav": ".wav", "audio/mpeg": ".mp3"}
-UPLOADABLE = ("pending", "failed")
 MULTIPART_ALLOWANCE = 64 * 1024  # part headers and boundaries on top of the file itself
 PARSER_BUFFER_BYTES = 500_000  # Flask's default MAX_FORM_MEMORY_SIZE: the parser's buffer holds 64 KiB reads
 FILE_FIELD = "file"
@@ -49,12 +43,8 @@ def max_body_bytes(declared_length: int | None) -> int:
     """The request body limit; a body declared larger is refused before any of it is read."""
     limit = int(current_app.config["DTECH_MAX_RECORDING_BYTES"])
     if declared_length is not None and declared_length > limit + MULTIPART_ALLOWANCE:
-        raise too_large(limit)
+        raise RecordingTooLarge(limit)
     return limit + MULTIPART_ALLOWANCE
-
-
-def too_large(limit: int) -> ApiError:
-    return error(413, "PAYLOAD_TOO_LARGE", f"A recording may have at most {limit} bytes (DTECH_MAX_RECORDING_BYTES).")
 
 
 class HashingFile:
@@ -71,7 +61,7 @@ class HashingFile:
     def write(self, chunk: bytes) -> int:
         self.size += len(chunk)
         if self.size > self.limit:
-            raise too_large(self.limit)
+            raise RecordingTooLarge(self.limit)
         self.digest.update(chunk)
         return self.file.write(chunk)
 
@@ -107,7 +97,7 @@ def receive_file(stream: IO[bytes], mimetype: str, content_length: int | None,
     except ValueError as exc:
         for part in parts:
             part.discard()
-        raise validation_error(FILE_FIELD, "The body is not valid multipart/form-data.") from exc
+        raise invalid_field(FILE_FIELD, "The body is not valid multipart/form-data.") from exc
     except BaseException:
         for part in parts:
             part.discard()
@@ -118,49 +108,6 @@ def receive_file(stream: IO[bytes], mimetype: str, content_length: int | None,
         if chosen is None or part is not chosen.stream:
             part.discard()
     if chosen is None:
-        raise validation_error(FILE_FIELD, "Missing data for required field: send the recording as "
-                                           "multipart/form-data in a part named 'file'.")
+        raise invalid_field(FILE_FIELD, "Missing data for required field: send the recording as "
+                                        "multipart/form-data in a part named 'file'.")
     return chosen.stream
-
-
-def uploadable_recording(upload_id: str) -> CallRecording:
-    """Checked before the body is read, so a wrong id or a finished upload costs no transfer.
-
-    The read transaction then ends, so no database connection is held while the file streams in.
-    """
-    recording = get_recording(upload_id)
-    if recording.status not in UPLOADABLE:
-        raise error(409, "CONFLICT", f"This recording is already {recording.status}; it cannot be uploaded again.")
-    db.session.rollback()
-    return recording
-
-
-def get_recording(upload_id: str) -> CallRecording:
-    recording = db.session.get(CallRecording, upload_id)
-    if recording is None:
-        raise error(404, "NOT_FOUND", "No recording upload with that id")
-    return recording
-
-
-def accept_upload(recording: CallRecording, received: HashingFile, operator_id: str) -> CallRecording:
-    """Keep a file whose MD5 matches and queue its PUT, in one transaction; refuse it otherwise."""
-    if received.md5 != recording.md5:
-        received.discard()
-        raise error(400, "MD5_MISMATCH", f"The file's MD5 is {received.md5} but recording_hash was {recording.md5}; "
-                                         "the file was not kept and nothing was sent to DTech.")
-    claimed = db.session.execute(
-        update(CallRecording)
-        .where(CallRecording.id == recording.id, CallRecording.status.in_(UPLOADABLE))
-        .values(status="uploading", size=received.size, received_at=utcnow(), updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
-        received.discard()
-        db.session.rollback()
-        raise error(409, "CONFLICT", "This recording was uploaded by another request meanwhile.")
-    os.replace(received.path, stored_path(recording))
-    outbox.add(RECORDING_PUT, {"upload_id": recording.id}, subject_id=recording.id)
-    audit.record("dtech", "recording.received", actor=operator_id, subject_id=recording.id, status_code=202,
-                 details={"recording_id": recording.recording_id, "size": received.size})
-    db.session.commit()
-    return get_recording(recording.id)

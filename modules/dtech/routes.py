@@ -1,4 +1,4 @@
-"""The DTech sales API under /api/v1/sales: thin views over services.py and recordings.py.
+"""The DTech sales API under /api/v1/sales: thin views over services.py (recordings.py receives files).
 
 start, continue, status, stop and recording-url wait for DTech's answer (agents need it now): the one
 documented exception to "views never call the network". Each of those calls counts against the
@@ -13,12 +13,11 @@ from collections.abc import Callable
 from flask import request
 from flask_smorest import Blueprint
 
-from modules.core.auth import current_operator, require_operator
-from modules.core.errors import handle_api_error
-from modules.core.security import charge, ingest_limit
-from modules.dtech import recordings, services
-from modules.dtech.clients import PartnerFailure
-from modules.dtech.errors import error, unauthorized, validation_error
+from modules.core import auth
+from modules.core.errors import answer_domain_errors
+from modules.core.security import ingest_limit
+from modules.dtech import errors, recordings, services
+from modules.dtech.access import count_partner_call, operator_guard
 from modules.dtech.schemas import (
     CallRecordingUploadSchema,
     CallRecordingUrlAnswerSchema,
@@ -39,10 +38,11 @@ from modules.dtech.schemas import (
 
 API_PREFIX = "/api/v1/sales"
 blp = Blueprint("dtech", __name__, url_prefix=API_PREFIX, description="DTech sales")
+answer_domain_errors(blp, errors.answer)
+guard = operator_guard(blp)
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid request: the detail names the field(s)",
-    401: "Missing or invalid operator token",
     404: "Unknown id",
     409: "The recording is already uploaded",
     413: "The file is larger than DTECH_MAX_RECORDING_BYTES",
@@ -52,49 +52,33 @@ ERROR_DESCRIPTIONS = {
     429: "Over a limit for this operator (RATE_LIMITED): DTECH_PARTNER_CALL_RATE_LIMIT on calls that reach DTech, "
          "INGEST_RATE_LIMIT on file uploads; see Retry-After",
 }
-PARTNER_ERRORS = (400, 401, 429, 502, 504)
-PARTNER_CALLS = "dtech.partner-calls"  # one bucket per operator for every synchronous call to DTech
+PARTNER_ERRORS = (400, 429, 502, 504)
 
 
 def documented(*statuses: int) -> Callable:
-    """The error answers of a view in the OpenAPI document, and its operator bearer security."""
+    """The error answers of a view in the OpenAPI document (the guard documents the 401)."""
 
     def decorate(view: Callable) -> Callable:
         for status in statuses:
             view = blp.alt_response(status, schema=SalesErrorSchema, description=ERROR_DESCRIPTIONS[status])(view)
-        return blp.doc(security=[{"operatorBearer": []}])(view)
+        return view
 
     return decorate
 
 
-def operator_id() -> str:
-    return current_operator().id
-
-
-def count_partner_call() -> None:
-    """One synchronous DTech call for this operator; over DTECH_PARTNER_CALL_RATE_LIMIT, a 429 (TooManyRequests,
-    with Retry-After) and DTech is not called. Invoked once the request is valid, so a refused body costs none."""
-    charge("DTECH_PARTNER_CALL_RATE_LIMIT", scope=PARTNER_CALLS)
-
-
-@blp.errorhandler(PartnerFailure)
-def partner_failed(failure: PartnerFailure):
-    return handle_api_error(error(failure.status, failure.code, str(failure)))
-
-
 @blp.route("/start", methods=["POST"])
-@require_operator(unauthorized)
+@guard.operator()
 @blp.arguments(SalesStartSchema)
 @blp.response(200, SalesStartAnswerSchema)
 @documented(*PARTNER_ERRORS)
 def start(data):
     """Start a sales process at DTech; answers the URL the agent opens."""
     count_partner_call()
-    return services.start_process(data, operator_id())
+    return services.start_process(data, auth.current_operator().id)
 
 
 @blp.route("/continue/<sales_process_id>", methods=["POST"])
-@require_operator(unauthorized)
+@guard.operator()
 @blp.arguments(ProcessPathSchema, location="path")
 @blp.arguments(SalesContinueSchema)
 @blp.response(200, SalesContinueAnswerSchema)
@@ -102,11 +86,11 @@ def start(data):
 def continue_process(path, data, **_path):
     """A fresh URL for a process; body {"account_id", "user"} or {"request": {"account_id"}, "user"}."""
     count_partner_call()
-    return services.continue_process(path["sales_process_id"], data, operator_id())
+    return services.continue_process(path["sales_process_id"], data)
 
 
 @blp.route("/status/<sales_process_id>/<account_id>")
-@require_operator(unauthorized)
+@guard.operator()
 @blp.arguments(StatusPathSchema, location="path")
 @blp.response(200, description="DTech's answer, as it gave it")
 @documented(*PARTNER_ERRORS)
@@ -117,7 +101,7 @@ def process_status(path, **_path):
 
 
 @blp.route("/stop/<sales_process_id>", methods=["POST"])
-@require_operator(unauthorized)
+@guard.operator()
 @blp.arguments(ProcessPathSchema, location="path")
 @blp.arguments(SalesStopQuerySchema, location="query")
 @blp.arguments(SalesStopSchema)
@@ -127,13 +111,13 @@ def stop(path, query, data, **_path):
     """Stop a process; `reason` in the body or in the query string."""
     reason = data.get("reason") or query.get("reason")
     if not reason:
-        raise validation_error("reason", "Missing data for required field (give it in the body or the query).")
+        raise errors.invalid_field("reason", "Missing data for required field (give it in the body or the query).")
     count_partner_call()
-    return services.stop_process(path["sales_process_id"], data["account_id"], reason, operator_id())
+    return services.stop_process(path["sales_process_id"], data["account_id"], reason)
 
 
 @blp.route("/recording-url/<sales_process_id>", methods=["POST"])
-@require_operator(unauthorized)
+@guard.operator()
 @blp.arguments(ProcessPathSchema, location="path")
 @blp.arguments(CallRecordingUrlSchema)
 @blp.response(200, CallRecordingUrlAnswerSchema)
@@ -141,53 +125,53 @@ def stop(path, query, data, **_path):
 def recording_url(path, data, **_path):
     """Announce a call recording; then upload the file at /recordings/<upload_id>/file."""
     count_partner_call()
-    return services.request_recording_url(path["sales_process_id"], data, operator_id())
+    return services.request_recording_url(path["sales_process_id"], data)
 
 
 @blp.route("/recordings/<upload_id>/file", methods=["POST"])
-@require_operator(unauthorized)
+@guard.operator()
 @ingest_limit()
 @blp.response(202, CallRecordingUploadSchema)
 @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"}}}}}})
-@documented(400, 401, 404, 409, 413, 429)
+@documented(400, 404, 409, 413, 429)
 def upload_recording(upload_id):
     """Upload the recording (multipart, part `file`); its MD5 must be the announced recording_hash.
 
     The hub keeps the file and a worker PUTs it to DTech's upload URL, retrying with backoff;
     follow it at /upload-status/<upload_id>.
     """
-    recording = recordings.uploadable_recording(upload_id)
+    recording = services.uploadable_recording(upload_id)
     request.max_content_length = recordings.max_body_bytes(request.content_length)
     received = recordings.receive_file(request.stream, request.mimetype, request.content_length,
                                        request.mimetype_params)
-    return recordings.accept_upload(recording, received, operator_id())
+    return services.accept_upload(recording, received)
 
 
 @blp.route("/upload-status/<upload_id>")
-@require_operator(unauthorized)
+@guard.operator()
 @blp.response(200, CallRecordingUploadSchema)
-@documented(401, 404)
+@documented(404)
 def upload_status(upload_id):
     """Where a recording stands: pending (awaiting the file), uploading, complete or failed."""
-    return recordings.get_recording(upload_id)
+    return services.recording_upload(upload_id)
 
 
 @blp.route("/processes")
-@require_operator(unauthorized)
+@guard.operator()
 @blp.arguments(SalesProcessQuerySchema, location="query")
 @blp.response(200, SalesProcessPageSchema)
-@documented(400, 401)
+@documented(400)
 def list_processes(filters):
     """Sales processes kept by the hub, newest first; filter by status, agent, account, dates or lead."""
     return services.list_processes(filters)
 
 
 @blp.route("/processes/<sales_process_id>")
-@require_operator(unauthorized)
+@guard.operator()
 @blp.response(200, SalesProcessDetailSchema)
-@documented(401, 404)
+@documented(404)
 def get_process(sales_process_id):
     """One sales process with its recordings."""
     return services.get_process(sales_process_id)

@@ -13,6 +13,7 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from modules.core.fields import CanonicalChoice, DateTimeUTC, LaxInteger, StorableString
+from modules.core.paging import MAX_OFFSET, limit_field
 from modules.core.schemas import RequestSchema
 from modules.dtech.models import PROCESS_STATUSES, RECORDING_STATUSES
 
@@ -22,6 +23,7 @@ MD5_HEX = validate.Regexp(r"^[0-9a-fA-F]{32}\Z", error="Give the file's MD5 as 3
 PARTNER_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}\Z",
                              error="Ids are 1 to 100 letters, digits, '_', '.', ':' or '-'.")
 CONTENT_TYPES = ("audio/wav", "audio/mpeg")  # canonical: MIME types are case-insensitive, DTech gets these
+MAX_PAGE_SIZE = 100
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -131,8 +133,9 @@ class SalesProcessQuerySchema(RequestSchema):
     search = text(100, required=False, metadata={"description": "Part of the lead's name or phone"})
     created_from = DateTimeUTC()
     created_to = DateTimeUTC()
-    page = LaxInteger(load_default=1, validate=validate.Range(min=1, max=100_000))
-    limit = LaxInteger(load_default=50, validate=validate.Range(min=1, max=100))
+    # Page numbers, as the front end reads them; the last page's offset stays within the core's MAX_OFFSET.
+    page = LaxInteger(load_default=1, validate=validate.Range(min=1, max=MAX_OFFSET // MAX_PAGE_SIZE))
+    limit = limit_field(50, MAX_PAGE_SIZE)
 
 
 # Answers ------------------------------------------------------------------------------------------------
@@ -142,15 +145,13 @@ class SalesErrorSchema(Schema):
     code = fields.String()
 
 
-class SalesStartAnswerSchema(Schema):
-    sales_process_id = fields.String()
-    url = fields.String()
-    url_expiry = fields.Raw()
-
-
 class SalesContinueAnswerSchema(Schema):
     url = fields.String()
     url_expiry = fields.Raw()
+
+
+class SalesStartAnswerSchema(SalesContinueAnswerSchema):
+    sales_process_id = fields.String()
 
 
 class CallRecordingUrlAnswerSchema(Schema):

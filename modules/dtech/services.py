@@ -1,24 +1,36 @@
-"""Sales processes: ask DTech synchronously (the agent needs its answer now), then record what it said.
+"""Sales processes and their recordings: what the DTech views ask for.
 
-Each function makes one partner call and, when it succeeds, writes the local record and its audit row
-in one transaction. When the partner fails nothing is written and the `PartnerFailure` propagates.
+The process calls ask DTech synchronously (the agent needs its answer now): each makes one partner call
+and, when it succeeds, writes the local record and its audit row in one transaction. When the partner
+fails nothing is written and the `PartnerFailure` propagates. A received recording file is kept and its
+PUT queued (jobs.py) in one transaction too. Refusals are the domain's exceptions (errors.py); audit rows
+name the request's actor (the core's `access.actor()`).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from modules.core import audit
+from modules.core import audit, outbox
+from modules.core.access import actor
+from modules.core.exceptions import Conflict, Invalid, NotFound
 from modules.core.extensions import db
-from modules.dtech.clients import DTechClient, PartnerFailure, check_upload_url, content_md5
-from modules.dtech.errors import error
+from modules.core.paging import page
+from modules.core.sql import LIKE_ESCAPE, contains_pattern
+from modules.core.types import utcnow
+from modules.dtech.clients import DTechClient, check_upload_url, content_md5
+from modules.dtech.errors import PartnerFailure
+from modules.dtech.jobs import RECORDING_PUT
 from modules.dtech.models import CallRecording, SalesProcess
+from modules.dtech.recordings import HashingFile, stored_path
 
+UPLOADABLE = ("pending", "failed")
 COMPLETE_WORDS = {"complete", "completed", "done", "finished"}
 STOPPED_WORDS = {"stopped", "cancelled", "canceled", "aborted"}
 
@@ -71,6 +83,7 @@ def _status_from(answer: Any) -> tuple[str | None, str | None]:
 
 
 def start_process(data: dict[str, Any], operator_id: str) -> dict[str, Any]:
+    """Start a process at DTech; `operator_id` is kept as the one who started it."""
     user, lead = data["user"], data["lead"]
     answer = _require(partner().start({"account_id": data["account_id"], "user": user, "lead": lead}),
                       "sales_process_id", "url")
@@ -81,20 +94,20 @@ def start_process(data: dict[str, Any], operator_id: str) -> dict[str, Any]:
     process.lead_phone = lead["phone_mobile"]
     process.url_expiry = _short(answer.get("url_expiry"), 64)
     process.started_by = operator_id
-    audit.record("dtech", "sales.started", actor=operator_id, subject_id=process.sales_process_id,
+    audit.record("dtech", "sales.started", actor=actor(), subject_id=process.sales_process_id,
                  status_code=200, details={"account_id": data["account_id"]})
     db.session.commit()
     return answer
 
 
-def continue_process(sales_process_id: str, data: dict[str, Any], operator_id: str) -> dict[str, Any]:
+def continue_process(sales_process_id: str, data: dict[str, Any]) -> dict[str, Any]:
     answer = _require(partner().continue_process(sales_process_id, {"account_id": data["account_id"],
                                                                     "user": data["user"]}), "url")
     process = _find_or_create(sales_process_id, data["account_id"])
     process.status = "in_progress"
     process.agent_id = data["user"]["external_id"]
     process.url_expiry = _short(answer.get("url_expiry"), 64)
-    audit.record("dtech", "sales.continued", actor=operator_id, subject_id=sales_process_id, status_code=200)
+    audit.record("dtech", "sales.continued", actor=actor(), subject_id=sales_process_id, status_code=200)
     db.session.commit()
     return answer
 
@@ -109,17 +122,17 @@ def process_status(sales_process_id: str, account_id: str) -> Any:
     return answer
 
 
-def stop_process(sales_process_id: str, account_id: str, reason: str, operator_id: str) -> Any:
+def stop_process(sales_process_id: str, account_id: str, reason: str) -> Any:
     answer = partner().stop(sales_process_id, {"account_id": account_id, "reason": reason})
     process = _find_or_create(sales_process_id, account_id)
     process.status = "stopped"
     process.stop_reason = reason
-    audit.record("dtech", "sales.stopped", actor=operator_id, subject_id=sales_process_id, status_code=200)
+    audit.record("dtech", "sales.stopped", actor=actor(), subject_id=sales_process_id, status_code=200)
     db.session.commit()
     return answer
 
 
-def request_recording_url(sales_process_id: str, data: dict[str, Any], operator_id: str) -> dict[str, Any]:
+def request_recording_url(sales_process_id: str, data: dict[str, Any]) -> dict[str, Any]:
     """Announce a recording to DTech; the hub keeps its upload URL and answers an `upload_id` for the file.
     An upload URL the hub would not PUT to (see `check_upload_url`) is a PartnerFailure: nothing is kept."""
     body = {"account_id": data["account_id"], "date_start": data["date_start"].isoformat(),
@@ -138,7 +151,7 @@ def request_recording_url(sales_process_id: str, data: dict[str, Any], operator_
                               recorded_until=data["date_end"])
     db.session.add(recording)
     db.session.flush()
-    audit.record("dtech", "recording.announced", actor=operator_id, subject_id=recording.id, status_code=200,
+    audit.record("dtech", "recording.announced", actor=actor(), subject_id=recording.id, status_code=200,
                  details={"recording_id": recording.recording_id, "sales_process_id": sales_process_id})
     db.session.commit()
     return {"recording_id": recording.recording_id, "upload_url": upload_url, "success": True,
@@ -146,28 +159,89 @@ def request_recording_url(sales_process_id: str, data: dict[str, Any], operator_
 
 
 def list_processes(filters: dict[str, Any]) -> dict[str, Any]:
+    """A page of kept processes, newest first: {"data", "total", "page", "limit", "pages"}."""
     query = select(SalesProcess)
     for name in ("status", "agent_id", "account_id"):
         if filters.get(name):
             query = query.where(getattr(SalesProcess, name) == str(filters[name]))
     if filters.get("search"):
-        escaped = filters["search"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        query = query.where(or_(func.lower(SalesProcess.lead_name).like(pattern, escape="\\"),
-                                SalesProcess.lead_phone.like(pattern, escape="\\")))
+        pattern = contains_pattern(filters["search"].lower())
+        query = query.where(or_(func.lower(SalesProcess.lead_name).like(pattern, escape=LIKE_ESCAPE),
+                                SalesProcess.lead_phone.like(pattern, escape=LIKE_ESCAPE)))
     if filters.get("created_from"):
         query = query.where(SalesProcess.created_at >= filters["created_from"])
     if filters.get("created_to"):
         query = query.where(SalesProcess.created_at <= filters["created_to"])
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page, limit = filters["page"], filters["limit"]
-    rows = db.session.scalars(query.order_by(SalesProcess.created_at.desc(), SalesProcess.id)
-                              .limit(limit).offset((page - 1) * limit)).all()
-    return {"data": rows, "total": total, "page": page, "limit": limit, "pages": math.ceil(total / limit)}
+    number, limit = filters["page"], filters["limit"]
+    total, rows = page(query, limit, (number - 1) * limit, SalesProcess.created_at.desc(), SalesProcess.id)
+    return {"data": rows, "total": total, "page": number, "limit": limit, "pages": math.ceil(total / limit)}
 
 
 def get_process(sales_process_id: str) -> SalesProcess:
     process = db.session.scalar(select(SalesProcess).where(SalesProcess.sales_process_id == sales_process_id))
     if process is None:
-        raise error(404, "NOT_FOUND", "No sales process with that id is kept by the hub")
+        raise NotFound("No sales process with that id is kept by the hub")
     return process
+
+
+# Recording uploads -----------------------------------------------------------------------------------
+
+class RecordingUpload:
+    """A recording as the upload views answer it: its columns, plus its delivery so far
+    (`delivery_attempts` over all its PUT messages, `last_delivery_error` of the latest until complete)."""
+
+    def __init__(self, recording: CallRecording):
+        deliveries = outbox.messages_of(recording.id, RECORDING_PUT)
+        self.recording = recording
+        self.delivery_attempts = sum(message.attempts for message in deliveries)
+        self.last_delivery_error = deliveries[-1].last_error if deliveries and recording.status != "complete" else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.recording, name)
+
+
+def get_recording(upload_id: str) -> CallRecording:
+    recording = db.session.get(CallRecording, upload_id)
+    if recording is None:
+        raise NotFound("No recording upload with that id")
+    return recording
+
+
+def recording_upload(upload_id: str) -> RecordingUpload:
+    return RecordingUpload(get_recording(upload_id))
+
+
+def uploadable_recording(upload_id: str) -> CallRecording:
+    """Checked before the body is read, so a wrong id or a finished upload costs no transfer.
+
+    The read transaction then ends, so no database connection is held while the file streams in.
+    """
+    recording = get_recording(upload_id)
+    if recording.status not in UPLOADABLE:
+        raise Conflict(f"This recording is already {recording.status}; it cannot be uploaded again.")
+    db.session.rollback()
+    return recording
+
+
+def accept_upload(recording: CallRecording, received: HashingFile) -> RecordingUpload:
+    """Keep a file whose MD5 matches and queue its PUT, in one transaction; refuse it otherwise."""
+    if received.md5 != recording.md5:
+        received.discard()
+        raise Invalid(f"The file's MD5 is {received.md5} but recording_hash was {recording.md5}; "
+                      "the file was not kept and nothing was sent to DTech.", code="MD5_MISMATCH")
+    claimed = db.session.execute(
+        update(CallRecording)
+        .where(CallRecording.id == recording.id, CallRecording.status.in_(UPLOADABLE))
+        .values(status="uploading", size=received.size, received_at=utcnow(), updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        received.discard()
+        db.session.rollback()
+        raise Conflict("This recording was uploaded by another request meanwhile.")
+    os.replace(received.path, stored_path(recording))
+    outbox.add(RECORDING_PUT, {"upload_id": recording.id}, subject_id=recording.id)
+    audit.record("dtech", "recording.received", actor=actor(), subject_id=recording.id, status_code=202,
+                 details={"recording_id": recording.recording_id, "size": received.size})
+    db.session.commit()
+    return recording_upload(recording.id)

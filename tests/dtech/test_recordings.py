@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from modules.core import outbox
+from modules.core import auth, outbox
 from modules.core.extensions import db
-from modules.core.models import OutboxAttempt, OutboxMessage
+from modules.core.models import AuditEntry, OutboxAttempt, OutboxMessage
 from modules.core.types import utcnow
 from modules.dtech.jobs import remove_abandoned_parts
-from modules.dtech.models import CallRecording
-from tests.support.dtech import ACCOUNT_ID, AUDIO, AUDIO_MD5, RECORDING_BODY, dtech_settings, multipart
+from modules.dtech.models import CallRecording, SalesProcess
+from tests.support.dtech import ACCOUNT_ID, AUDIO, AUDIO_MD5, RECORDING_BODY, START_BODY, dtech_settings, multipart
 from tests.support.dtech_partner import RECORDING_ID, SALES_PROCESS_ID, UPLOAD_PATH
 from tests.support.worker import Drainer
 
@@ -240,6 +240,23 @@ def test_unknown_upload_ids_are_404(client, operator_headers):
                      client.get("/api/v1/sales/upload-status/no-such-upload", headers=operator_headers)):
         assert response.status_code == 404
         assert response.get_json() == {"code": "NOT_FOUND", "detail": "No recording upload with that id"}
+
+
+def test_audit_rows_name_the_operator_in_the_hubs_actor_format(app, client, operator_headers, partner):
+    partner.answer_start()
+    assert client.post("/api/v1/sales/start", json=START_BODY, headers=operator_headers).status_code == 200
+    upload_id = announce(client, operator_headers, partner)
+    assert upload(client, operator_headers, upload_id).status_code == 202
+    partner.answer("POST", f"/ext/stop/{SALES_PROCESS_ID}", {"success": True})
+    assert client.post(f"/api/v1/sales/stop/{SALES_PROCESS_ID}?reason=duplicate",
+                       headers=operator_headers).status_code == 200
+    with app.app_context():
+        operator = auth.find_operator("operator@example.com")
+        rows = db.session.execute(select(AuditEntry.event, AuditEntry.actor).where(AuditEntry.domain == "dtech")).all()
+        started_by = db.session.scalar(select(SalesProcess.started_by))
+    assert sorted(rows) == sorted((event, f"operator:{operator.id}") for event in (
+        "sales.started", "recording.announced", "recording.received", "sales.stopped"))
+    assert started_by == operator.id
 
 
 def test_a_recording_row_is_linked_to_its_process(app, client, operator_headers, partner):
