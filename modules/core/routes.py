@@ -12,15 +12,12 @@ from modules.core import auth, login_throttle, outbox, scheduler
 from modules.core.access import Guard
 from modules.core.errors import ApiError
 from modules.core.extensions import db
+from modules.core.outbox.schemas import OutboxPageSchema, OutboxQuerySchema, ReplayResultSchema, ReplaySchema
 from modules.core.redis_client import REDIS_ERRORS, get_redis
 from modules.core.schemas import (
     DetailSchema,
     HealthSchema,
     LoginSchema,
-    OutboxPageSchema,
-    OutboxQuerySchema,
-    ReplayResultSchema,
-    ReplaySchema,
     TokenSchema,
 )
 from modules.core.sql import probe_database

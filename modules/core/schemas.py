@@ -8,7 +8,6 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
 from modules.core.fields import LaxInteger
-from modules.core.outbox.handlers import Status
 
 
 class RequestSchema(Schema):
@@ -95,36 +94,3 @@ class PageSchema(Schema):
     total = fields.Integer()
     limit = fields.Integer()
     offset = fields.Integer()
-
-
-class OutboxQuerySchema(PageQuerySchema):
-    status = fields.String(validate=validate.OneOf([status.value for status in Status]))
-    kind = fields.String(validate=validate.Length(max=100))
-
-
-class OutboxMessageSchema(Schema):
-    id = fields.String()
-    kind = fields.String()
-    subject_id = fields.String(allow_none=True)
-    status = fields.String()
-    attempts = fields.Integer()
-    next_attempt_at = fields.DateTime()
-    last_error = fields.String(allow_none=True)
-    last_status_code = fields.Integer(allow_none=True)
-    created_at = fields.DateTime()
-    delivered_at = fields.DateTime(allow_none=True)
-
-
-class OutboxPageSchema(PageSchema):
-    messages = fields.List(fields.Nested(OutboxMessageSchema))
-
-
-class ReplaySchema(Schema):
-    ids = fields.List(fields.String(validate=validate.Length(max=36)), load_default=list,
-                      validate=validate.Length(max=1000))
-    kind = fields.String(validate=validate.Length(max=100))
-    all_dead = fields.Boolean(load_default=False)
-
-
-class ReplayResultSchema(Schema):
-    replayed = fields.Integer()
