@@ -29,13 +29,13 @@ BATCH_LIMIT = 1000
 
 def list_actions(filters: dict[str, Any], customer_id: str | None = None) -> dict[str, Any]:
     """Newest first, optionally of one customer, filtered by action, source or batch."""
-    query = select(CustomerAction).order_by(CustomerAction.created_at.desc(), CustomerAction.id)
+    query = select(CustomerAction)
     if customer_id is not None:
         query = query.where(CustomerAction.customer_id == get_customer(customer_id).id)
     for name in ("action", "source", "batch_id"):
         if filters.get(name):
             query = query.where(getattr(CustomerAction, name) == filters[name])
-    return paginate(query, filters["page"], filters["limit"])
+    return paginate(query, filters["page"], filters["limit"], CustomerAction.created_at.desc(), CustomerAction.id)
 
 
 def record_action(data: dict[str, Any], operator: Operator) -> dict[str, Any]:

@@ -25,10 +25,11 @@ from modules.core.errors import ApiError, fastapi_items
 from modules.core.extensions import db
 from modules.core.fields import LaxInteger
 from modules.core.models import Operator
+from modules.core.sql import dialect_insert
 from modules.core.types import new_id, utcnow
 from modules.insight.models import STATUS_AFTER, Customer, CustomerAction, ProcessedBatch
 from modules.insight.rows import Row, validate_rows
-from modules.insight.services.common import actor_name, dialect_insert, domain_error
+from modules.insight.services.common import actor_name, domain_error
 from modules.insight.spreadsheet import Limits, SpreadsheetError, read_rows
 
 CHUNK = 1000

@@ -9,14 +9,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Insert, Select, Table, func, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from modules.core.errors import ApiError
 from modules.core.extensions import db
 from modules.core.models import Operator
+from modules.core.paging import page
 from modules.insight.models import Customer
 
 
@@ -71,18 +71,13 @@ def commit_written(record: Any, refusals: Mapping[type[Exception], Callable[[], 
 CUSTOMER_GONE: dict[type[Exception], Callable[[], ApiError]] = {IntegrityError: not_found, StaleDataError: not_found}
 
 
-def dialect_insert(table: Table) -> Insert:
-    """An INSERT of the database in use, which can be made an upsert (`on_conflict_do_update`)."""
-    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(table)
-
-
 def actor_name(operator: Operator) -> str:
     """How an operator is named in `performed_by`: the name they were given, else their e-mail."""
     return operator.name or operator.email
 
 
-def paginate(query: Select, page: int, limit: int) -> dict[str, Any]:
-    """Run `query` for one page: {"data", "total", "page", "limit", "pages"}."""
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(query.limit(limit).offset((page - 1) * limit)).all()
-    return {"data": list(rows), "total": total, "page": page, "limit": limit, "pages": math.ceil(total / limit)}
+def paginate(query: Select, page_number: int, limit: int, *order_by: Any) -> dict[str, Any]:
+    """One page of `query` in `order_by` order, in the envelope the front end reads: {"data", "total", "page",
+    "limit", "pages"} (pages counted from 1)."""
+    total, rows = page(query, limit, (page_number - 1) * limit, *order_by)
+    return {"data": rows, "total": total, "page": page_number, "limit": limit, "pages": math.ceil(total / limit)}

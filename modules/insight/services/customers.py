@@ -16,6 +16,7 @@ from modules.core import audit
 from modules.core.errors import ApiError
 from modules.core.extensions import db
 from modules.core.models import Operator
+from modules.core.sql import LIKE_ESCAPE, contains_pattern
 from modules.core.types import new_id, utcnow
 from modules.insight import normalise
 from modules.insight.models import CUSTOMER_STATUSES, Customer, CustomerAction
@@ -25,18 +26,14 @@ KPI_WINDOW = timedelta(days=30)
 RECENT_ACTIONS = 10
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def list_customers(filters: dict[str, Any]) -> dict[str, Any]:
-    query = select(Customer).order_by(Customer.created_at.desc(), Customer.id)
+    query = select(Customer)
     search = (filters.get("search") or "").strip()
     if search:
-        pattern = _like(search)
-        matches = [Customer.name.ilike(pattern, escape="\\"), Customer.account_number.ilike(pattern, escape="\\"),
-                   Customer.phone.like(pattern, escape="\\")]
+        pattern = contains_pattern(search)
+        matches = [Customer.name.ilike(pattern, escape=LIKE_ESCAPE),
+                   Customer.account_number.ilike(pattern, escape=LIKE_ESCAPE),
+                   Customer.phone.like(pattern, escape=LIKE_ESCAPE)]
         try:  # "+233 24 123 4567" finds the customer stored as 0241234567
             matches.append(Customer.phone == normalise.normalise_phone(search, current_app.config[
                 "DEFAULT_PHONE_REGION"]))
@@ -53,7 +50,7 @@ def list_customers(filters: dict[str, Any]) -> dict[str, Any]:
         query = query.where(Customer.created_at >= filters["date_from"])
     if filters.get("date_to"):
         query = query.where(Customer.created_at < filters["date_to"])
-    return paginate(query, filters["page"], filters["limit"])
+    return paginate(query, filters["page"], filters["limit"], Customer.created_at.desc(), Customer.id)
 
 
 def _account_taken(account_number: str, except_id: str | None = None) -> bool:

@@ -14,6 +14,7 @@ from modules.core.extensions import db
 from modules.core.fields import CanonicalChoice
 from modules.core.models import Operator, OutboxMessage
 from modules.core.security import charge
+from modules.core.sql import dialect_insert
 from modules.core.types import new_id, utcnow
 from modules.insight.clients import ArkeselClient, ProviderUnavailable
 from modules.insight.jobs import SMS_KIND
@@ -24,7 +25,6 @@ from modules.insight.services.common import (
     actor_name,
     canonical_id,
     commit_written,
-    dialect_insert,
     domain_error,
     get_customer,
     not_found,
