@@ -8,10 +8,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from modules.core.errors import ApiError
+from modules.core.exceptions import Conflict
 from modules.insight.models import ACTIONS
 from modules.insight.rows import validate_rows
 from modules.insight.services.batches import fingerprint, process_batch
+from modules.insight.services.common import Actor
 from modules.insight.spreadsheet import Limits, SpreadsheetError, read_rows
 
 SHOWN_ERRORS = 20
@@ -55,8 +56,8 @@ def import_command(file: Path, batch_id: str | None, action: str | None, perform
     content = fingerprint({"data": [row.clean for row in rows], "action": action})
     try:
         with click.progressbar(length=len(rows), label="Importing") as bar:
-            result = process_batch(rows, batch_id, action, performed_by, None, content, progress=bar.update)
-    except ApiError as exc:  # the batch id was used for other content
-        raise click.ClickException(exc.body["detail"]["message"]) from exc
+            result = process_batch(rows, batch_id, action, Actor("cli", performed_by), content, progress=bar.update)
+    except Conflict as exc:  # the batch id was used for other content
+        raise click.ClickException(exc.message) from exc
     click.echo(result["message"])
     click.echo(f"batch id: {result['batch_id']}")

@@ -21,15 +21,14 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit
-from modules.core.errors import ApiError, fastapi_items
+from modules.core.exceptions import Conflict
 from modules.core.extensions import db
 from modules.core.fields import LaxInteger
-from modules.core.models import Operator
 from modules.core.sql import dialect_insert
 from modules.core.types import new_id, utcnow
 from modules.insight.models import STATUS_AFTER, Customer, CustomerAction, ProcessedBatch
 from modules.insight.rows import Row, validate_rows
-from modules.insight.services.common import actor_name, domain_error
+from modules.insight.services.common import Actor, InvalidFields, UnusableInput
 from modules.insight.spreadsheet import Limits, SpreadsheetError, read_rows
 
 CHUNK = 1000
@@ -45,11 +44,11 @@ def _max_rows() -> int:
 
 
 def read_spreadsheet(stream: IO[bytes]) -> list[tuple[int, dict[str, Any]]]:
-    """Every data row of the file; a file that cannot be read is a 400 with the reason."""
+    """Every data row of the file; a file that cannot be read is UnusableInput saying why."""
     try:
         return list(read_rows(stream, Limits.from_config(current_app.config)))
     except SpreadsheetError as exc:
-        raise ApiError(400, body={"detail": str(exc)}) from exc
+        raise UnusableInput(str(exc)) from exc
 
 
 def summary(rows: list[Row]) -> dict[str, Any]:
@@ -83,7 +82,7 @@ _ROW_NUMBER = LaxInteger()
 
 def _check_size(raw_rows: list[Any]) -> None:
     if len(raw_rows) > _max_rows():
-        raise ApiError(400, body={"detail": f"Too many rows: at most {_max_rows()} per request."})
+        raise UnusableInput(f"Too many rows: at most {_max_rows()} per request.")
 
 
 def validate_customers(raw_rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -97,14 +96,14 @@ def validate_customers(raw_rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def checked_batch_rows(raw_rows: list[dict[str, Any]]) -> list[Row]:
-    """Rows of a batch, or a 422 in FastAPI's shape naming each bad row by its place in `data` (from 0, as
-    FastAPI's `loc` does) and field; messages name rows as the client numbers them (see `_numbered`)."""
+    """Rows of a batch, or InvalidFields naming each bad row by its place in `data` (from 0, as FastAPI's
+    `loc` does) and field; messages name rows as the client numbers them (see `_numbered`)."""
     _check_size(raw_rows)
     rows = validate_rows(_numbered(raw_rows), _region(), with_action=True)
     problems = {str(index): {name: [message] for name, message in row.errors}
                 for index, row in enumerate(rows) if not row.valid}
     if problems:
-        raise ApiError(422, body={"detail": fastapi_items({"json": {"data": problems}})})
+        raise InvalidFields("Some rows have errors; nothing was applied.", details={"data": problems})
     return rows
 
 
@@ -115,15 +114,15 @@ def fingerprint(body: Any) -> str:
 
 
 def apply_batch(raw_rows: list[dict[str, Any]], batch_id: str | None, default_action: str | None,
-                operator: Operator) -> dict[str, Any]:
-    """The process-batch request: a known batch id answers at once (the first answer, or a 409 when the
-    body differs); otherwise validate, then apply."""
+                actor: Actor) -> dict[str, Any]:
+    """The process-batch request: a known batch id answers at once (the first answer, or Conflict
+    BATCH_ID_REUSED when the body differs); otherwise validate, then apply."""
     body_fingerprint = fingerprint({"data": raw_rows, "action": default_action})
     known = db.session.get(ProcessedBatch, batch_id) if batch_id else None
     if known is not None:
         return _repeat(known, body_fingerprint)
     rows = checked_batch_rows(raw_rows)
-    return process_batch(rows, batch_id, default_action, actor_name(operator), operator.id, body_fingerprint)
+    return process_batch(rows, batch_id, default_action, actor, body_fingerprint)
 
 
 def _upsert(table_rows: list[dict[str, Any]], update_status: bool) -> tuple[dict[str, str], int]:
@@ -144,8 +143,8 @@ def _upsert(table_rows: list[dict[str, Any]], update_status: bool) -> tuple[dict
     return ids, created
 
 
-def process_batch(rows: list[Row], batch_id: str | None, default_action: str | None, performed_by: str,
-                  actor_id: str | None, body_fingerprint: str, progress: Progress | None = None) -> dict[str, Any]:
+def process_batch(rows: list[Row], batch_id: str | None, default_action: str | None, actor: Actor,
+                  body_fingerprint: str, progress: Progress | None = None) -> dict[str, Any]:
     """Apply validated rows once per batch id (one transaction). `body_fingerprint` identifies what was
     sent (see `fingerprint`); `progress(n)` reports rows applied. A known batch id: see `_repeat`."""
     batch_id = batch_id or new_id()
@@ -164,7 +163,7 @@ def process_batch(rows: list[Row], batch_id: str | None, default_action: str | N
             "status": STATUS_AFTER[action] if action else "connected", "created_at": now, "updated_at": now})
         if action:
             actions.append((row.clean["account_number"], action))
-    batch = ProcessedBatch(batch_id=batch_id, performed_by=performed_by, rows=len(rows), customers_created=0,
+    batch = ProcessedBatch(batch_id=batch_id, performed_by=actor.name, rows=len(rows), customers_created=0,
                            customers_updated=0, actions_created=len(actions), fingerprint=body_fingerprint,
                            created_at=now)
     db.session.add(batch)
@@ -180,9 +179,9 @@ def process_batch(rows: list[Row], batch_id: str | None, default_action: str | N
         batch.customers_updated = len(rows) - batch.customers_created
         if actions:
             db.session.execute(insert(CustomerAction.__table__), [
-                {"id": new_id(), "customer_id": ids[account], "action": action, "performed_by": performed_by,
+                {"id": new_id(), "customer_id": ids[account], "action": action, "performed_by": actor.name,
                  "source": "batch", "batch_id": batch_id, "created_at": now} for account, action in actions])
-        audit.record("insight", "batch.processed", actor=actor_id, subject_id=batch_id,
+        audit.record("insight", "batch.processed", actor=actor.audit, subject_id=batch_id,
                      details={"rows": len(rows), "customers_created": batch.customers_created,
                               "customers_updated": batch.customers_updated, "actions_created": len(actions)})
         db.session.commit()
@@ -204,9 +203,10 @@ def _answer(batch: ProcessedBatch, message: str) -> dict[str, Any]:
 
 def _repeat(batch: ProcessedBatch, body_fingerprint: str) -> dict[str, Any]:
     """A batch id seen before: the same body gets the first answer's counts (nothing is applied again);
-    another body is a 409. A batch applied before fingerprints were kept counts as the same body."""
+    another body is Conflict BATCH_ID_REUSED. A batch applied before fingerprints were kept counts as the
+    same body."""
     if batch.fingerprint is not None and batch.fingerprint != body_fingerprint:
-        raise domain_error(409, "BATCH_ID_REUSED", f"Batch {batch.batch_id} was already processed with other "
-                           "content; nothing was applied. Send new content under a new batch_id.",
-                           batch_id=batch.batch_id)
+        raise Conflict(f"Batch {batch.batch_id} was already processed with other content; nothing was applied. "
+                       "Send new content under a new batch_id.", code="BATCH_ID_REUSED",
+                       details={"batch_id": batch.batch_id})
     return _answer(batch, f"Batch {batch.batch_id} was already processed; nothing was applied again.")
