@@ -107,8 +107,8 @@ def test_the_audit_log_names_the_operator_as_every_domain_does(sms_client, opera
     calls = [("PUT", f"/api/customers/{customer['id']}", {"arrears": "5"}),
              ("POST", "/api/actions/", {"customer_id": customer["id"], "action": "warn"}),
              ("POST", "/api/actions/batch", [{"customer_id": customer["id"], "action": "connect"}]),
-             ("POST", "/api/upload/process-batch", {"data": [{"name": "Kofi", "account_number": "ACC-2",
-                                                              "phone": "0201234567", "arrears": "0"}], "action": "warn"}),
+             ("POST", "/api/upload/process-batch", {"action": "warn", "data": [
+                 {"name": "Kofi", "account_number": "ACC-2", "phone": "0201234567", "arrears": "0"}]}),
              ("PUT", "/api/sms/templates/warning", {"message": "Dear {name}, pay {amount}."}),
              ("POST", "/api/sms/send-bulk", {"recipients": ["0241234567"], "message": "Hello"}),
              ("DELETE", f"/api/customers/{customer['id']}", None)]
