@@ -130,7 +130,7 @@ def import_file(stream: IO[bytes], batch: Batch | None = None, progress: Progres
         return FileImport(rows, process_batch(rows, batch, advance))
 
 
-def _numbered(raw_rows: list[Any]) -> Iterable[tuple[int, Mapping[str, Any]]]:
+def _numbered(raw_rows: list[Any]) -> Iterator[Numbered]:
     """Rows as sent by the front end, numbered by their own `row` when they carry one (a whole number, or
     digits as text: `"70"`), else by their place in the list, from 1."""
     for place, raw in enumerate(raw_rows, start=1):
