@@ -1,29 +1,28 @@
-"""Every Insight endpoint needs a signed-in operator; a missing, forged or expired token gets the 401
-the front end reads. `@operator_endpoint` goes right under `@blp.route`, so that auth runs before the
-body is validated; it also documents the bearer scheme and the 401 in the OpenAPI document."""
+"""Who may call the Insight API: every endpoint needs a signed-in operator; a missing, malformed, forged or
+expired token gets the 401 the front end reads (`refuse`). `@operator_endpoint` (or `@ingest_endpoint`) goes
+right under `@blp.route`, so that auth runs before the body is validated; the core's Guard also documents
+the bearer scheme and the 401 in the OpenAPI document."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from modules.core.auth import require_operator
+from modules.core.access import Guard, actor
+from modules.core.auth import current_operator
 from modules.core.errors import ApiError
 from modules.core.schemas import DetailSchema
 from modules.core.security import ingest_limit
 from modules.insight.routes.blueprint import blp
+from modules.insight.services.common import Actor
 
 
-def _unauthorized() -> ApiError:
-    return ApiError(401, body={"detail": "Invalid authentication credentials"},
-                    headers={"WWW-Authenticate": "Bearer"})
+def refuse(_reason: str) -> ApiError:
+    """The same 401 whatever is wrong with the token (missing, not a bearer token, invalid)."""
+    return ApiError(401, body={"detail": "Invalid authentication credentials"}, headers={"WWW-Authenticate": "Bearer"})
 
 
-signed_in = require_operator(_unauthorized)
-
-
-def operator_endpoint(view: Callable) -> Callable:
-    documented = blp.alt_response(401, schema=DetailSchema, description="Missing, forged or expired token")(view)
-    return signed_in(blp.doc(security=[{"operatorBearer": []}])(documented))
+guard = Guard(blp, refuse, description="Missing, forged or expired token")
+operator_endpoint = guard.operator()
 
 
 def ingest_endpoint(view: Callable) -> Callable:
@@ -32,3 +31,10 @@ def ingest_endpoint(view: Callable) -> Callable:
     limited = ingest_limit()(blp.alt_response(
         429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this operator; see Retry-After")(view))
     return operator_endpoint(limited)
+
+
+def current_actor() -> Actor:
+    """The signed-in operator of a guarded view, as the services record them: `operator:<id>` in the audit
+    log, their name (else e-mail) in `performed_by`."""
+    operator = current_operator()
+    return Actor(audit=actor(), name=operator.name or operator.email)

@@ -12,8 +12,7 @@ from typing import Any
 import requests
 from flask import current_app
 
-from modules.core import http
-from modules.core.outbox import Permanent
+from modules.core import http, outbox
 
 
 class ProviderUnavailable(Exception):
@@ -51,10 +50,10 @@ class ArkeselClient:
         try:
             answer = response.json()
         except ValueError as exc:
-            raise Permanent("Arkesel answered without JSON", status) from exc
+            raise outbox.Permanent("Arkesel answered without JSON", status) from exc
         if not isinstance(answer, dict) or answer.get("status") != "success":
             reason = answer.get("message") if isinstance(answer, dict) else None
-            raise Permanent(f"Arkesel refused the message: {str(reason or 'no reason given')[:200]}", status)
+            raise outbox.Permanent(f"Arkesel refused the message: {str(reason or 'no reason given')[:200]}", status)
         data = answer.get("data") if isinstance(answer.get("data"), list) else []
         ids = {str(item.get("recipient")): str(item.get("id")) for item in data
                if isinstance(item, dict) and item.get("id") is not None}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from modules.core.paging import MAX_OFFSET
 from modules.core.types import isoformat
 from modules.insight import normalise
 from modules.insight.cells import text_of
@@ -68,11 +70,22 @@ class Timestamp(fields.Field):
 
 
 def page_number() -> fields.Integer:
+    """A list's `page`, from 1 (see PagedQuery)."""
     return fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
 
 
 def page_limit() -> fields.Integer:
     return fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+class PagedQuery:
+    """Part of a list's query schema, whose `page` and `limit` fields are page_number() and page_limit(): a page
+    may start at most the core's MAX_OFFSET rows in, the bound of offset paging everywhere in the hub."""
+
+    @validates_schema
+    def refuse_deep_pages(self, data: Mapping[str, Any], **_kwargs: Any) -> None:
+        if (data["page"] - 1) * data["limit"] > MAX_OFFSET:
+            raise ValidationError(f"A page may start at most {MAX_OFFSET} rows in: narrow the list instead.", "page")
 
 
 class PageSchema(Schema):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from modules.core import outbox
 from modules.core.extensions import db
-from modules.core.outbox import Deferred, Permanent
 from modules.core.types import new_id, utcnow
 from modules.insight.clients import ArkeselClient
 from modules.insight.models import SMS_SENT, CustomerAction, SmsMessage
@@ -22,10 +21,10 @@ def _mark_failed(message: outbox.Message) -> None:
 def deliver_sms(message: outbox.Message) -> int:
     sms = db.session.get(SmsMessage, message.payload.get("sms_id"))
     if sms is None:
-        raise Permanent("the SMS record no longer exists")
+        raise outbox.Permanent("the SMS record no longer exists")
     client = ArkeselClient.from_config()
     if client is None:
-        raise Deferred("SMS service is not configured (ARKESEL_API_KEY, ARKESEL_SENDER_ID)")
+        raise outbox.Deferred("SMS service is not configured (ARKESEL_API_KEY, ARKESEL_SENDER_ID)")
     status_code, provider_ids = client.send(sms.recipients, sms.message)
     sms.status, sms.provider_ids, sms.sent_at, sms.error = "sent", provider_ids, utcnow(), None
     if sms.customer_id:

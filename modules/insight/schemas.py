@@ -19,6 +19,7 @@ from modules.core.schemas import RequestSchema as CoreRequestSchema
 from modules.insight.fields import (
     AccountNumber,
     Amount,
+    PagedQuery,
     PageSchema,
     PersonName,
     Phone,
@@ -60,8 +61,8 @@ class RequestSchema(CoreRequestSchema):
         return data
 
 
-class QuerySchema(RequestSchema):
-    """Query strings: an empty parameter (`?status=&search=`, as the front end sends) means not given."""
+class QuerySchema(RequestSchema, PagedQuery):
+    """Query strings of lists: an empty parameter (`?status=&search=`, as the front end sends) means not given."""
 
     @pre_load
     def drop_empty_parameters(self, data: Any, **_kwargs: Any) -> Any:

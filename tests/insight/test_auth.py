@@ -1,9 +1,12 @@
 """Every Insight endpoint refuses a request without a valid operator token, before reading its body."""
 
 import pytest
+from sqlalchemy import select
 
 from modules.core import auth
 from modules.core.extensions import db
+from modules.core.models import AuditEntry
+from modules.insight.models import CustomerAction, ProcessedBatch, SmsMessage, SmsTemplate
 
 UNAUTHORIZED = {"detail": "Invalid authentication credentials"}
 SOME_ID = "00000000-0000-0000-0000-000000000000"
@@ -94,3 +97,29 @@ def test_the_front_end_origin_may_call_the_api(make_app, operator_headers):
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
     other = client.get("/api/customers/", headers={**operator_headers, "Origin": "https://elsewhere.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_the_audit_log_names_the_operator_as_every_domain_does(sms_client, operator_headers, sms_app):
+    """One actor format across domains (core access.actor()): `operator:<id>`; `performed_by` keeps the name."""
+    client, headers = sms_client, operator_headers
+    customer = client.post("/api/customers/", headers=headers, json={
+        "name": "Ama Mensah", "account_number": "ACC-1", "phone": "0241234567"}).get_json()
+    calls = [("PUT", f"/api/customers/{customer['id']}", {"arrears": "5"}),
+             ("POST", "/api/actions/", {"customer_id": customer["id"], "action": "warn"}),
+             ("POST", "/api/actions/batch", [{"customer_id": customer["id"], "action": "connect"}]),
+             ("POST", "/api/upload/process-batch", {"action": "warn", "data": [
+                 {"name": "Kofi", "account_number": "ACC-2", "phone": "0201234567", "arrears": "0"}]}),
+             ("PUT", "/api/sms/templates/warning", {"message": "Dear {name}, pay {amount}."}),
+             ("POST", "/api/sms/send-bulk", {"recipients": ["0241234567"], "message": "Hello"}),
+             ("DELETE", f"/api/customers/{customer['id']}", None)]
+    for method, path, body in calls:
+        assert client.open(path, method=method, headers=headers, json=body).status_code < 300, path
+    with sms_app.app_context():
+        operator = auth.find_operator("operator@example.com")
+        events = db.session.execute(select(AuditEntry.event, AuditEntry.actor).where(AuditEntry.domain == "insight"))
+        assert {event: actor for event, actor in events} == dict.fromkeys([
+            "customer.created", "customer.updated", "action.warn", "action.batch", "batch.processed",
+            "sms.template_updated", "sms.queued", "customer.deleted"], f"operator:{operator.id}")
+        names = [select(CustomerAction.performed_by), select(ProcessedBatch.performed_by),
+                 select(SmsTemplate.updated_by), select(SmsMessage.performed_by)]
+        assert [set(db.session.scalars(query)) for query in names] == [{"Test Operator"}] * 4

@@ -173,6 +173,17 @@ def test_bad_list_parameters_are_a_422(client, operator_headers):
         assert (response.status_code, response.get_json()["detail"][0]["loc"][0]) == (422, "query"), query
 
 
+@pytest.mark.parametrize("path", ["/api/customers/", "/api/actions/"])
+def test_a_page_starts_at_most_the_hubs_max_offset_in(client, operator_headers, path):
+    """The one bound of offset paging in the hub (core paging.MAX_OFFSET, 10,000,000 rows)."""
+    last = client.get(f"{path}?page=100001&limit=100", headers=operator_headers)
+    assert (last.status_code, last.get_json()["data"]) == (200, [])
+    deeper = client.get(f"{path}?page=100002&limit=100", headers=operator_headers)
+    assert (deeper.status_code, deeper.get_json()) == (422, {"detail": [{
+        "loc": ["query", "page"], "msg": "A page may start at most 10000000 rows in: narrow the list instead.",
+        "type": "value_error"}]})
+
+
 def test_dashboard_counts_arrears_recent_actions_and_kpis(client, operator_headers, several, app):
     with app.app_context():
         now = utcnow()

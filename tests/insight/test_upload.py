@@ -8,7 +8,10 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from modules.core.extensions import db
+from modules.core.models import AuditEntry
 from modules.insight.models import Customer, CustomerAction, ProcessedBatch
+
+COLUMNS = ("name", "account_number", "phone", "arrears")
 
 HEADERS = ["Name", "ACCOUNT NUMBER", " phone ", "Arrears"]
 GOOD_AND_BAD = [
@@ -194,6 +197,66 @@ def test_cli_import_refuses_a_file_with_errors(app, tmp_path):
     assert result.exit_code == 1
     assert "row 3: name: Name may only contain" in result.output and "nothing was imported" in result.output
     assert counts(app) == (0, 0, 0)
+
+
+FILE_ROWS = [GOOD_AND_BAD[0], GOOD_AND_BAD[3]]
+
+
+def _posted_as_the_front_end_does(client, headers, content: bytes, batch_id: str, action: str | None):
+    """The file validated by the API, then its rows applied as the front end does: the validated rows of
+    the answer, posted under `batch_id`."""
+    validated = upload(client, headers, content, "customers.xlsx").get_json()["data"]
+    return client.post("/api/upload/process-batch", headers=headers,
+                       json={"data": validated, "batch_id": batch_id, "action": action})
+
+
+def test_a_file_imported_from_a_shell_and_posted_to_the_api_is_one_batch(app, client, operator_headers, tmp_path):
+    """The CLI and the API apply a file through the same service: the same rows and action under one batch id
+    are the same batch, whichever came first; other content under it is refused by both."""
+    path = tmp_path / "customers.xlsx"
+    path.write_bytes(xlsx(FILE_ROWS))
+    runner = app.test_cli_runner()
+    imported = runner.invoke(args=["insight", "import", str(path), "--batch-id", "shell-first", "--action", "warn"])
+    assert imported.exit_code == 0, imported.output
+    repeat = _posted_as_the_front_end_does(client, operator_headers, path.read_bytes(), "shell-first", "warn")
+    assert (repeat.status_code, repeat.get_json()) == (200, {
+        "message": "Batch shell-first was already processed; nothing was applied again.", "actions_created": 2,
+        "customers_created": 2, "customers_updated": 0, "batch_id": "shell-first", "success": True, "errors": []})
+    raw = client.post("/api/upload/process-batch", headers=operator_headers, json={"batch_id": "shell-first",
+                      "action": "warn", "data": [dict(zip(COLUMNS, row, strict=True)) for row in FILE_ROWS]})
+    assert (raw.status_code, raw.get_json()["message"]) == (200, repeat.get_json()["message"])
+    other = _posted_as_the_front_end_does(client, operator_headers, path.read_bytes(), "shell-first", "connect")
+    assert (other.status_code, other.get_json()["detail"]["error_code"]) == (409, "BATCH_ID_REUSED")
+
+    posted = _posted_as_the_front_end_does(client, operator_headers, path.read_bytes(), "api-first", None)
+    assert posted.status_code == 200 and posted.get_json()["customers_updated"] == 2
+    again = runner.invoke(args=["insight", "import", str(path), "--batch-id", "api-first"])
+    assert again.exit_code == 0 and "Batch api-first was already processed; nothing was applied again." in again.output
+    refused = runner.invoke(args=["insight", "import", str(path), "--batch-id", "api-first", "--action", "warn"])
+    assert refused.exit_code == 1 and "Batch api-first was already processed with other content" in refused.output
+    assert counts(app) == (2, 2, 2)
+
+
+def test_a_dry_run_only_validates(app, tmp_path):
+    path = tmp_path / "customers.xlsx"
+    path.write_bytes(xlsx(FILE_ROWS))
+    result = app.test_cli_runner().invoke(args=["insight", "import", str(path), "--dry-run", "--batch-id", "d"])
+    assert result.exit_code == 0, result.output
+    assert "2 row(s), 2 valid, 0 with errors" in result.output and "dry run: nothing was imported" in result.output
+    assert counts(app) == (0, 0, 0)
+
+
+def test_a_shell_import_is_audited_as_the_cli_and_performed_by_its_name(app, tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text("name,account_number,phone,arrears\nAma Mensah,ACC-1,0241234567,10\n")
+    result = app.test_cli_runner().invoke(args=["insight", "import", str(path), "--batch-id", "b1", "--action",
+                                                "warn", "--performed-by", "night shift"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.execute(select(AuditEntry.event, AuditEntry.actor, AuditEntry.subject_id)
+                                  .where(AuditEntry.domain == "insight")).one() == ("batch.processed", "cli", "b1")
+        assert (db.session.scalar(select(CustomerAction.performed_by)),
+                db.session.scalar(select(ProcessedBatch.performed_by))) == ("night shift", "night shift")
 
 
 def test_two_identical_batches_racing_apply_once(make_app, operator_headers, app):

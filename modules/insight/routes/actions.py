@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
-from modules.insight.access import operator_endpoint
+from modules.insight.access import current_actor, operator_endpoint
 from modules.insight.routes.blueprint import blp
 from modules.insight.schemas import (
     ActionBatchResultSchema,
@@ -32,7 +31,7 @@ def list_actions(filters):
 @blp.alt_response(404, schema=DetailSchema)
 def create_action(data):
     """Record an action; the customer's status changes with it (connect -> connected, ...)."""
-    return actions.record_action(data, current_operator())
+    return actions.record_action(data, current_actor())
 
 
 @blp.route("/api/actions/customer/<customer_id>", methods=["GET"])
@@ -52,5 +51,5 @@ def customer_actions(filters, customer_id):
 @blp.alt_response(404, schema=DetailSchema, description="CUSTOMER_NOT_FOUND: nothing was recorded")
 def create_actions(items):
     """Record a JSON array of 1 to 1,000 actions: all of them, or none when one is invalid."""
-    ids = actions.record_actions(items, current_operator())
+    ids = actions.record_actions(items, current_actor())
     return {"created": len(ids), "action_ids": ids}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
-from modules.insight.access import operator_endpoint
+from modules.insight.access import current_actor, operator_endpoint
 from modules.insight.routes.blueprint import blp
 from modules.insight.schemas import (
     CustomerCreateSchema,
@@ -35,7 +34,7 @@ def list_customers(filters):
 @blp.alt_response(409, schema=DetailSchema, description="CUSTOMER_ALREADY_EXISTS: the account number is taken")
 def create_customer(data):
     """Create a customer; name, phone and arrears are normalised."""
-    return customers.create_customer(data, current_operator())
+    return customers.create_customer(data, current_actor())
 
 
 @blp.route("/api/customers/dashboard/data", methods=["GET"])
@@ -63,7 +62,7 @@ def get_customer_view(customer_id):
 @blp.alt_response(409, schema=DetailSchema, description="CUSTOMER_ALREADY_EXISTS: the account number is taken")
 def update_customer(changes, customer_id):
     """Change some fields of a customer (those not given stay as they are)."""
-    return customers.update_customer(customer_id, changes, current_operator())
+    return customers.update_customer(customer_id, changes, current_actor())
 
 
 @blp.route("/api/customers/<customer_id>", methods=["DELETE"])
@@ -72,5 +71,5 @@ def update_customer(changes, customer_id):
 @blp.alt_response(404, schema=DetailSchema)
 def delete_customer(customer_id):
     """Delete a customer and their actions."""
-    customers.delete_customer(customer_id, current_operator())
+    customers.delete_customer(customer_id, current_actor())
     return {"message": "Customer deleted successfully"}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
-from modules.insight.access import ingest_endpoint, operator_endpoint
+from modules.insight.access import current_actor, ingest_endpoint, operator_endpoint
 from modules.insight.models import TEMPLATE_ACTIONS
 from modules.insight.routes.blueprint import blp
 from modules.insight.schemas import (
@@ -31,7 +30,7 @@ TEMPLATE_PARAMETER = {"in": "path", "name": "template", "required": True,
 @blp.alt_response(503, schema=DetailSchema, description=NOT_CONFIGURED)
 def send_bulk(body):
     """Queue one message to up to 1,000 phone numbers."""
-    return sms.send_bulk(body["recipients"], body["message"], current_operator())
+    return sms.send_bulk(body["recipients"], body["message"], current_actor())
 
 
 @blp.route("/api/sms/send", methods=["POST"])
@@ -42,7 +41,7 @@ def send_bulk(body):
 @blp.alt_response(503, schema=DetailSchema, description=NOT_CONFIGURED)
 def send_to_customer(body):
     """Queue a message to a customer, with a line giving their arrears unless include_arrears is false."""
-    return sms.send_to_customer(body["customer_id"], body["message"], body["include_arrears"], current_operator())
+    return sms.send_to_customer(body["customer_id"], body["message"], body["include_arrears"], current_actor())
 
 
 @blp.route("/api/sms/send/<template>/<customer_id>", methods=["POST"], parameters=[TEMPLATE_PARAMETER])
@@ -52,7 +51,7 @@ def send_to_customer(body):
 @blp.alt_response(503, schema=DetailSchema, description=NOT_CONFIGURED)
 def send_template(template, customer_id):
     """Queue the warning, disconnection or connection template to a customer."""
-    return sms.send_template(template, customer_id, current_operator())
+    return sms.send_template(template, customer_id, current_actor())
 
 
 @blp.route("/api/sms/templates", methods=["GET"])
@@ -70,7 +69,7 @@ def list_templates():
 @blp.alt_response(404, schema=DetailSchema)
 def update_template(body, action):
     """Change the wording of a template (warning, disconnection or connection)."""
-    return sms.update_template(action, body["message"], current_operator())
+    return sms.update_template(action, body["message"], current_actor())
 
 
 @blp.route("/api/sms/status/<message_id>", methods=["GET"])

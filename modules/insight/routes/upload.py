@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from modules.core.auth import current_operator
 from modules.core.schemas import DetailSchema
-from modules.insight.access import ingest_endpoint, operator_endpoint
+from modules.insight.access import current_actor, ingest_endpoint, operator_endpoint
 from modules.insight.routes.blueprint import blp
 from modules.insight.schemas import (
     ProcessBatchResultSchema,
@@ -25,7 +24,7 @@ from modules.insight.services import batches
                   "rows, too large once unpacked")
 def upload_excel(files):
     """Validate every row of an .xlsx or .csv file (nothing is stored); the content decides which it is."""
-    return batches.validate_upload(files["file"].stream)
+    return batches.import_file(files["file"].stream).summary()
 
 
 @blp.route("/api/upload/validate-customers", methods=["POST"])
@@ -47,4 +46,4 @@ def process_batch(body):
     """Create or update customers by account number and record the rows' actions, once per batch_id.
 
     Any invalid row refuses the whole batch with a 422 naming each row and field."""
-    return batches.apply_batch(body["data"], body.get("batch_id"), body.get("action"), current_operator())
+    return batches.apply_batch(body["data"], batches.Batch(current_actor(), body.get("batch_id"), body.get("action")))

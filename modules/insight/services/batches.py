@@ -1,19 +1,28 @@
-"""Spreadsheet upload and batch processing: validate rows, then create or update customers in bulk.
+"""Batches: customer rows, from a spreadsheet or the API, validated, then applied once per batch id.
+
+`import_file` is the spreadsheet upload, for the API (validation only) and the CLI (which also applies
+the file): read, validate every row, and apply the rows when every one is valid. `apply_batch` is the
+process-batch request: rows the front end sends, validated the same way, then applied.
 
 `process_batch` is one transaction of a few bulk statements (multi-row upserts by account number, which
 also set the status of rows with an action and tell created from updated customers, and a multi-row
 insert of the actions), and the batch id is a primary key, so re-posting a batch applies nothing twice,
-even when two posts race. A batch id names one body: the fingerprint of the body it was first applied
-with is kept, an exact repeat answers as the first time did (nothing applied), and the same id with
-another body is a 409 (BATCH_ID_REUSED).
+even when two posts race. A batch id names one content: the fingerprint of what the batch applied is
+kept (`content_fingerprint`: each row's clean values and action, computed from the validated rows, so a
+file imported from a shell and the same rows posted to the API are the same content), an exact repeat
+answers as the first time did (nothing applied), and the same id with other content is Conflict
+BATCH_ID_REUSED.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any, Protocol
 
 from flask import current_app
 from marshmallow import ValidationError
@@ -21,18 +30,78 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit
-from modules.core.errors import ApiError, fastapi_items
+from modules.core.exceptions import Conflict
 from modules.core.extensions import db
 from modules.core.fields import LaxInteger
-from modules.core.models import Operator
+from modules.core.sql import dialect_insert
 from modules.core.types import new_id, utcnow
 from modules.insight.models import STATUS_AFTER, Customer, CustomerAction, ProcessedBatch
+from modules.insight.normalise import format_amount
 from modules.insight.rows import Row, validate_rows
-from modules.insight.services.common import actor_name, dialect_insert, domain_error
+from modules.insight.services.common import Actor, InvalidFields, UnusableInput
 from modules.insight.spreadsheet import Limits, SpreadsheetError, read_rows
 
 CHUNK = 1000
-Progress = Callable[[int], None]
+Numbered = tuple[int, Mapping[str, Any]]  # (the row's number as the client sees it, its values by column)
+Advance = Callable[[int], None]  # told how many more rows were applied
+
+
+@dataclass(frozen=True)
+class Batch:
+    """How rows are applied: by whom, under which id (None: a new one), with which action for rows that
+    name none (None: no action, the customers keep their status)."""
+
+    actor: Actor
+    batch_id: str | None = None
+    action: str | None = None
+
+
+class InvalidRows(InvalidFields):
+    """Rows with errors, so nothing was applied. `rows` are all the rows (for a report); `details` name each
+    bad row by its place among them, from 0 (as FastAPI's `loc` does), and its fields."""
+
+    def __init__(self, rows: list[Row]):
+        problems = {str(index): {name: [message] for name, message in row.errors}
+                    for index, row in enumerate(rows) if not row.valid}
+        super().__init__("Some rows have errors; nothing was applied.", details={"data": problems})
+        self.rows = rows
+
+
+class Progress(Protocol):
+    """What a caller shows while a file is imported (the CLI's progress bars)."""
+
+    def reading(self, rows: Iterator[Numbered]) -> AbstractContextManager[Iterable[Numbered]]:
+        """Wraps the file's rows as they are read and validated."""
+
+    def applying(self, total: int) -> AbstractContextManager[Advance]:
+        """While `total` valid rows are applied."""
+
+
+class Quietly:
+    """No progress shown."""
+
+    def reading(self, rows: Iterator[Numbered]) -> AbstractContextManager[Iterable[Numbered]]:
+        return nullcontext(rows)
+
+    def applying(self, total: int) -> AbstractContextManager[Advance]:
+        return nullcontext(lambda _count: None)
+
+
+QUIETLY = Quietly()
+
+
+@dataclass(frozen=True)
+class FileImport:
+    """A spreadsheet's rows, validated, and the batch's answer when they were applied (else None)."""
+
+    rows: list[Row]
+    applied: dict[str, Any] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """Every row, cleaned where it could be, with its errors: the spreadsheet upload's answer."""
+        valid = sum(row.valid for row in self.rows)
+        return {"data": [row.shown() for row in self.rows], "total": len(self.rows), "valid_count": valid,
+                "error_count": len(self.rows) - valid}
 
 
 def _region() -> str:
@@ -43,25 +112,25 @@ def _max_rows() -> int:
     return int(current_app.config["INSIGHT_UPLOAD_MAX_ROWS"])
 
 
-def read_spreadsheet(stream: IO[bytes]) -> list[tuple[int, dict[str, Any]]]:
-    """Every data row of the file; a file that cannot be read is a 400 with the reason."""
+def import_file(stream: IO[bytes], batch: Batch | None = None, progress: Progress = QUIETLY) -> FileImport:
+    """Read a spreadsheet (.xlsx or .csv: the bytes decide) and validate every row; with `batch`, apply the
+    rows as that batch (see process_batch) when every one is valid and there is at least one. Raises
+    UnusableInput for a file that is not a customer spreadsheet (saying why); with `batch`, InvalidRows when
+    a row has errors, Conflict BATCH_ID_REUSED when the batch id was applied with other content."""
     try:
-        return list(read_rows(stream, Limits.from_config(current_app.config)))
+        with progress.reading(read_rows(stream, Limits.from_config(current_app.config))) as numbered:
+            rows = validate_rows(numbered, _region())
     except SpreadsheetError as exc:
-        raise ApiError(400, body={"detail": str(exc)}) from exc
+        raise UnusableInput(str(exc)) from exc
+    if batch is None or not rows:
+        return FileImport(rows)
+    if not all(row.valid for row in rows):
+        raise InvalidRows(rows)
+    with progress.applying(len(rows)) as advance:
+        return FileImport(rows, process_batch(rows, batch, advance))
 
 
-def summary(rows: list[Row]) -> dict[str, Any]:
-    valid = sum(row.valid for row in rows)
-    return {"data": [row.shown() for row in rows], "total": len(rows), "valid_count": valid,
-            "error_count": len(rows) - valid}
-
-
-def validate_upload(stream: IO[bytes]) -> dict[str, Any]:
-    return summary(validate_rows(read_spreadsheet(stream), _region()))
-
-
-def _numbered(raw_rows: list[Any]) -> Iterable[tuple[int, Mapping[str, Any]]]:
+def _numbered(raw_rows: list[Any]) -> Iterator[Numbered]:
     """Rows as sent by the front end, numbered by their own `row` when they carry one (a whole number, or
     digits as text: `"70"`), else by their place in the list, from 1."""
     for place, raw in enumerate(raw_rows, start=1):
@@ -82,7 +151,7 @@ _ROW_NUMBER = LaxInteger()
 
 def _check_size(raw_rows: list[Any]) -> None:
     if len(raw_rows) > _max_rows():
-        raise ApiError(400, body={"detail": f"Too many rows: at most {_max_rows()} per request."})
+        raise UnusableInput(f"Too many rows: at most {_max_rows()} per request.")
 
 
 def validate_customers(raw_rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -95,34 +164,25 @@ def validate_customers(raw_rows: list[dict[str, Any]]) -> dict[str, Any]:
             "error_count": len(errors)}
 
 
-def checked_batch_rows(raw_rows: list[dict[str, Any]]) -> list[Row]:
-    """Rows of a batch, or a 422 in FastAPI's shape naming each bad row by its place in `data` (from 0, as
-    FastAPI's `loc` does) and field; messages name rows as the client numbers them (see `_numbered`)."""
+def apply_batch(raw_rows: list[dict[str, Any]], batch: Batch) -> dict[str, Any]:
+    """The process-batch request: validate the rows (each may name its own action), then apply them (see
+    process_batch). Raises UnusableInput for too many rows, InvalidRows naming each bad row by its place in
+    the list (messages name rows as the client numbers them, see `_numbered`), Conflict BATCH_ID_REUSED."""
     _check_size(raw_rows)
     rows = validate_rows(_numbered(raw_rows), _region(), with_action=True)
-    problems = {str(index): {name: [message] for name, message in row.errors}
-                for index, row in enumerate(rows) if not row.valid}
-    if problems:
-        raise ApiError(422, body={"detail": fastapi_items({"json": {"data": problems}})})
-    return rows
+    if not all(row.valid for row in rows):
+        raise InvalidRows(rows)
+    return process_batch(rows, batch)
 
 
-def fingerprint(body: Any) -> str:
-    """SHA-256 (hex) of `body` as canonical JSON: keys sorted, no spaces; values JSON cannot hold as text."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+def content_fingerprint(rows: list[Row], default_action: str | None) -> str:
+    """SHA-256 (hex) of what applying valid `rows` does: each row's clean name, account number, phone,
+    arrears and action (its own, else `default_action`), in order. How the rows were written (spreadsheet
+    cells or JSON, spelling of a phone, key order, row numbers) does not count."""
+    applied = [[row.clean["name"], row.clean["account_number"], row.clean["phone"],
+                format_amount(row.clean["arrears"]), row.clean.get("action") or default_action] for row in rows]
+    canonical = json.dumps(applied, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def apply_batch(raw_rows: list[dict[str, Any]], batch_id: str | None, default_action: str | None,
-                operator: Operator) -> dict[str, Any]:
-    """The process-batch request: a known batch id answers at once (the first answer, or a 409 when the
-    body differs); otherwise validate, then apply."""
-    body_fingerprint = fingerprint({"data": raw_rows, "action": default_action})
-    known = db.session.get(ProcessedBatch, batch_id) if batch_id else None
-    if known is not None:
-        return _repeat(known, body_fingerprint)
-    rows = checked_batch_rows(raw_rows)
-    return process_batch(rows, batch_id, default_action, actor_name(operator), operator.id, body_fingerprint)
 
 
 def _upsert(table_rows: list[dict[str, Any]], update_status: bool) -> tuple[dict[str, str], int]:
@@ -143,16 +203,53 @@ def _upsert(table_rows: list[dict[str, Any]], update_status: bool) -> tuple[dict
     return ids, created
 
 
-def process_batch(rows: list[Row], batch_id: str | None, default_action: str | None, performed_by: str,
-                  actor_id: str | None, body_fingerprint: str, progress: Progress | None = None) -> dict[str, Any]:
-    """Apply validated rows once per batch id (one transaction). `body_fingerprint` identifies what was
-    sent (see `fingerprint`); `progress(n)` reports rows applied. A known batch id: see `_repeat`."""
-    batch_id = batch_id or new_id()
+def process_batch(rows: list[Row], batch: Batch, advance: Advance | None = None) -> dict[str, Any]:
+    """Apply valid rows once per batch id, in one transaction; `advance(n)` is told of rows applied. Returns
+    the batch's answer; a known batch id answers as the first time, or Conflict BATCH_ID_REUSED when it was
+    applied with other content (see `_repeat`)."""
+    batch_id = batch.batch_id or new_id()
+    fingerprint = content_fingerprint(rows, batch.action)
     known = db.session.get(ProcessedBatch, batch_id)
     if known is not None:
-        return _repeat(known, body_fingerprint)
+        return _repeat(known, fingerprint)
     now = utcnow()
-    # Rows with an action also set the status; the others leave an existing customer's status alone.
+    upserts, actions = _planned(rows, batch.action, now)
+    processed = ProcessedBatch(batch_id=batch_id, performed_by=batch.actor.name, rows=len(rows),
+                               customers_created=0, customers_updated=0, actions_created=len(actions),
+                               fingerprint=fingerprint, created_at=now)
+    db.session.add(processed)
+    try:
+        db.session.flush()  # claims the batch id before any customer is touched
+        ids: dict[str, str] = {}
+        for update_status, group in upserts.items():
+            group_ids, created = _upsert(group, update_status)
+            ids.update(group_ids)
+            processed.customers_created += created
+            if advance:
+                advance(len(group))
+        processed.customers_updated = len(rows) - processed.customers_created
+        if actions:
+            db.session.execute(insert(CustomerAction.__table__), [
+                {"id": new_id(), "customer_id": ids[account], "action": action, "performed_by": batch.actor.name,
+                 "source": "batch", "batch_id": batch_id, "created_at": now} for account, action in actions])
+        audit.record("insight", "batch.processed", actor=batch.actor.audit, subject_id=batch_id,
+                     details={"rows": len(rows), "customers_created": processed.customers_created,
+                              "customers_updated": processed.customers_updated, "actions_created": len(actions)})
+        db.session.commit()
+    except IntegrityError:  # the same batch id was applied by a concurrent request
+        db.session.rollback()
+        known = db.session.get(ProcessedBatch, batch_id)
+        if known is None:
+            raise
+        return _repeat(known, fingerprint)
+    return _answer(processed, f"Batch processed: {processed.customers_created} customer(s) created, "
+                              f"{processed.customers_updated} updated, {processed.actions_created} action(s) recorded.")
+
+
+def _planned(rows: list[Row], default_action: str | None,
+             now: datetime) -> tuple[dict[bool, list[dict[str, Any]]], list[tuple[str, str]]]:
+    """The customers' upsert values, grouped by whether the row has an action (which also sets the status;
+    the others leave an existing customer's status alone), and the (account number, action) to record."""
     upserts: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
     actions: list[tuple[str, str]] = []
     for row in rows:
@@ -163,36 +260,7 @@ def process_batch(rows: list[Row], batch_id: str | None, default_action: str | N
             "status": STATUS_AFTER[action] if action else "connected", "created_at": now, "updated_at": now})
         if action:
             actions.append((row.clean["account_number"], action))
-    batch = ProcessedBatch(batch_id=batch_id, performed_by=performed_by, rows=len(rows), customers_created=0,
-                           customers_updated=0, actions_created=len(actions), fingerprint=body_fingerprint,
-                           created_at=now)
-    db.session.add(batch)
-    try:
-        db.session.flush()  # claims the batch id before any customer is touched
-        ids: dict[str, str] = {}
-        for update_status, group in upserts.items():
-            group_ids, created = _upsert(group, update_status)
-            ids.update(group_ids)
-            batch.customers_created += created
-            if progress:
-                progress(len(group))
-        batch.customers_updated = len(rows) - batch.customers_created
-        if actions:
-            db.session.execute(insert(CustomerAction.__table__), [
-                {"id": new_id(), "customer_id": ids[account], "action": action, "performed_by": performed_by,
-                 "source": "batch", "batch_id": batch_id, "created_at": now} for account, action in actions])
-        audit.record("insight", "batch.processed", actor=actor_id, subject_id=batch_id,
-                     details={"rows": len(rows), "customers_created": batch.customers_created,
-                              "customers_updated": batch.customers_updated, "actions_created": len(actions)})
-        db.session.commit()
-    except IntegrityError:  # the same batch id was applied by a concurrent request
-        db.session.rollback()
-        known = db.session.get(ProcessedBatch, batch_id)
-        if known is None:
-            raise
-        return _repeat(known, body_fingerprint)
-    return _answer(batch, f"Batch processed: {batch.customers_created} customer(s) created, "
-                          f"{batch.customers_updated} updated, {batch.actions_created} action(s) recorded.")
+    return upserts, actions
 
 
 def _answer(batch: ProcessedBatch, message: str) -> dict[str, Any]:
@@ -201,11 +269,12 @@ def _answer(batch: ProcessedBatch, message: str) -> dict[str, Any]:
             "batch_id": batch.batch_id, "success": True, "errors": []}
 
 
-def _repeat(batch: ProcessedBatch, body_fingerprint: str) -> dict[str, Any]:
-    """A batch id seen before: the same body gets the first answer's counts (nothing is applied again);
-    another body is a 409. A batch applied before fingerprints were kept counts as the same body."""
-    if batch.fingerprint is not None and batch.fingerprint != body_fingerprint:
-        raise domain_error(409, "BATCH_ID_REUSED", f"Batch {batch.batch_id} was already processed with other "
-                           "content; nothing was applied. Send new content under a new batch_id.",
-                           batch_id=batch.batch_id)
+def _repeat(batch: ProcessedBatch, fingerprint: str) -> dict[str, Any]:
+    """A batch id seen before: the same content gets the first answer's counts (nothing is applied again);
+    other content is Conflict BATCH_ID_REUSED. A batch applied before fingerprints were kept counts as the
+    same content."""
+    if batch.fingerprint is not None and batch.fingerprint != fingerprint:
+        raise Conflict(f"Batch {batch.batch_id} was already processed with other content; nothing was applied. "
+                       "Send new content under a new batch_id.", code="BATCH_ID_REUSED",
+                       details={"batch_id": batch.batch_id})
     return _answer(batch, f"Batch {batch.batch_id} was already processed; nothing was applied again.")

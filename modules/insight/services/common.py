@@ -1,5 +1,9 @@
-"""Small pieces every Insight service uses: errors in the contract's shapes, ids, commits that may meet a
-concurrent request, pagination, the actor."""
+"""Small pieces every Insight service uses: the domain's refusals, who acts, ids, commits that may meet a
+concurrent request, pagination.
+
+Services refuse with the core's domain exceptions (`NotFound`, `Conflict`, `Invalid`, `Unavailable`),
+giving a `code` where the contract names one (`CUSTOMER_ALREADY_EXISTS`, ...) and its `details`, or with
+the Insight ones below; they know nothing of HTTP. The routes turn them into the contract's answers."""
 
 from __future__ import annotations
 
@@ -7,26 +11,39 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, Select, Table, func, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from modules.core.errors import ApiError
+from modules.core.exceptions import DomainError, Invalid, NotFound
 from modules.core.extensions import db
-from modules.core.models import Operator
+from modules.core.paging import page
 from modules.insight.models import Customer
 
 
-def not_found(what: str = "Customer") -> ApiError:
-    return ApiError(404, body={"detail": f"{what} not found"})
+class InvalidFields(Invalid):
+    """Fields of the request that cannot be accepted: `details` are marshmallow's messages, keyed by the
+    field's path in the body (`{"recipients": {3: ["..."]}}`; `_schema` for the body as a whole)."""
 
 
-def domain_error(status: int, code: str, message: str, **details: Any) -> ApiError:
-    """The contract's nested error: {"detail": {"error_code", "message", "details"}}."""
-    return ApiError(status, body={"detail": {"error_code": code, "message": message, "details": details}})
+class UnusableInput(DomainError):
+    """The input as a whole cannot be used: a file that is not a customer spreadsheet, too many rows."""
+
+
+def not_found(what: str = "Customer") -> NotFound:
+    return NotFound(f"{what} not found")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: `audit` as the audit log names callers (`operator:<id>`, see core access.actor(); `cli` from a
+    shell), `name` as the domain's records name them in `performed_by` (an operator's name, else e-mail)."""
+
+    audit: str
+    name: str
 
 
 def canonical_id(value: str) -> str | None:
@@ -51,12 +68,12 @@ def get_customer(customer_id: str) -> Customer:
     return customer
 
 
-def commit_written(record: Any, refusals: Mapping[type[Exception], Callable[[], ApiError]]) -> dict[str, Any]:
+def commit_written(record: Any, refusals: Mapping[type[Exception], Callable[[], DomainError]]) -> dict[str, Any]:
     """Flush and commit the session, and return `record`'s columns as this request wrote them, so that the
     answer holds even when a concurrent request deletes the row right after the commit (reading an
     expired record again would fail). An error of a type in `refusals`, met at flush or commit because a
     concurrent request changed the same rows (a unique or foreign key violated, an UPDATE that matched no
-    row), rolls back and raises the ApiError its function makes."""
+    row), rolls back and raises the refusal its function makes."""
     try:
         db.session.flush()
         values = {column.key: getattr(record, column.key) for column in inspect(record).mapper.column_attrs}
@@ -68,21 +85,11 @@ def commit_written(record: Any, refusals: Mapping[type[Exception], Callable[[], 
 
 
 # A customer deleted by a concurrent request meanwhile: the same 404 as a request a moment later would get.
-CUSTOMER_GONE: dict[type[Exception], Callable[[], ApiError]] = {IntegrityError: not_found, StaleDataError: not_found}
+CUSTOMER_GONE: dict[type[Exception], Callable[[], DomainError]] = {IntegrityError: not_found, StaleDataError: not_found}
 
 
-def dialect_insert(table: Table) -> Insert:
-    """An INSERT of the database in use, which can be made an upsert (`on_conflict_do_update`)."""
-    return (postgresql if db.engine.dialect.name == "postgresql" else sqlite).insert(table)
-
-
-def actor_name(operator: Operator) -> str:
-    """How an operator is named in `performed_by`: the name they were given, else their e-mail."""
-    return operator.name or operator.email
-
-
-def paginate(query: Select, page: int, limit: int) -> dict[str, Any]:
-    """Run `query` for one page: {"data", "total", "page", "limit", "pages"}."""
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(query.limit(limit).offset((page - 1) * limit)).all()
-    return {"data": list(rows), "total": total, "page": page, "limit": limit, "pages": math.ceil(total / limit)}
+def paginate(query: Select, page_number: int, limit: int, *order_by: Any) -> dict[str, Any]:
+    """One page of `query` in `order_by` order, in the envelope the front end reads: {"data", "total", "page",
+    "limit", "pages"} (pages counted from 1)."""
+    total, rows = page(query, limit, (page_number - 1) * limit, *order_by)
+    return {"data": rows, "total": total, "page": page_number, "limit": limit, "pages": math.ceil(total / limit)}

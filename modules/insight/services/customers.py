@@ -13,30 +13,26 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from modules.core import audit
-from modules.core.errors import ApiError
+from modules.core.exceptions import Conflict, DomainError
 from modules.core.extensions import db
-from modules.core.models import Operator
+from modules.core.sql import LIKE_ESCAPE, contains_pattern
 from modules.core.types import new_id, utcnow
 from modules.insight import normalise
 from modules.insight.models import CUSTOMER_STATUSES, Customer, CustomerAction
-from modules.insight.services.common import commit_written, domain_error, get_customer, not_found, paginate
+from modules.insight.services.common import Actor, commit_written, get_customer, not_found, paginate
 
 KPI_WINDOW = timedelta(days=30)
 RECENT_ACTIONS = 10
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def list_customers(filters: dict[str, Any]) -> dict[str, Any]:
-    query = select(Customer).order_by(Customer.created_at.desc(), Customer.id)
+    query = select(Customer)
     search = (filters.get("search") or "").strip()
     if search:
-        pattern = _like(search)
-        matches = [Customer.name.ilike(pattern, escape="\\"), Customer.account_number.ilike(pattern, escape="\\"),
-                   Customer.phone.like(pattern, escape="\\")]
+        pattern = contains_pattern(search)
+        matches = [Customer.name.ilike(pattern, escape=LIKE_ESCAPE),
+                   Customer.account_number.ilike(pattern, escape=LIKE_ESCAPE),
+                   Customer.phone.like(pattern, escape=LIKE_ESCAPE)]
         try:  # "+233 24 123 4567" finds the customer stored as 0241234567
             matches.append(Customer.phone == normalise.normalise_phone(search, current_app.config[
                 "DEFAULT_PHONE_REGION"]))
@@ -53,7 +49,7 @@ def list_customers(filters: dict[str, Any]) -> dict[str, Any]:
         query = query.where(Customer.created_at >= filters["date_from"])
     if filters.get("date_to"):
         query = query.where(Customer.created_at < filters["date_to"])
-    return paginate(query, filters["page"], filters["limit"])
+    return paginate(query, filters["page"], filters["limit"], Customer.created_at.desc(), Customer.id)
 
 
 def _account_taken(account_number: str, except_id: str | None = None) -> bool:
@@ -63,45 +59,46 @@ def _account_taken(account_number: str, except_id: str | None = None) -> bool:
     return db.session.scalar(query) is not None
 
 
-def _duplicate(account_number: str):
-    return domain_error(409, "CUSTOMER_ALREADY_EXISTS", f"A customer with account number {account_number} "
-                        "already exists.", account_number=account_number)
+def _duplicate(account_number: str) -> Conflict:
+    return Conflict(f"A customer with account number {account_number} already exists.",
+                    code="CUSTOMER_ALREADY_EXISTS", details={"account_number": account_number})
 
 
-def _refusals(account_number: str) -> dict[type[Exception], Callable[[], ApiError]]:
+def _refusals(account_number: str) -> dict[type[Exception], Callable[[], DomainError]]:
     """What a concurrent request may have done meanwhile: taken the account number (the unique index
-    refuses the INSERT or UPDATE: the contract's 409), or deleted the customer being changed (the UPDATE
-    matches no row: a 404)."""
+    refuses the INSERT or UPDATE: the contract's CUSTOMER_ALREADY_EXISTS), or deleted the customer being
+    changed (the UPDATE matches no row: not found)."""
     return {IntegrityError: lambda: _duplicate(account_number), StaleDataError: not_found}
 
 
-def create_customer(data: dict[str, Any], operator: Operator) -> dict[str, Any]:
-    """The new customer's stored values; the 409 CUSTOMER_ALREADY_EXISTS when the account number is taken."""
+def create_customer(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """The new customer's stored values; Conflict CUSTOMER_ALREADY_EXISTS when the account number is taken."""
     if _account_taken(data["account_number"]):
         raise _duplicate(data["account_number"])
     customer = Customer(id=new_id(), **data)
     db.session.add(customer)
-    audit.record("insight", "customer.created", actor=operator.id, subject_id=customer.id)
+    audit.record("insight", "customer.created", actor=actor.audit, subject_id=customer.id)
     return commit_written(customer, _refusals(data["account_number"]))
 
 
-def update_customer(customer_id: str, changes: dict[str, Any], operator: Operator) -> dict[str, Any]:
-    """The customer's stored values after `changes`; 404 for an unknown customer, 409 for a taken account."""
+def update_customer(customer_id: str, changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """The customer's stored values after `changes`; NotFound for an unknown customer, Conflict
+    CUSTOMER_ALREADY_EXISTS for a taken account number."""
     customer = get_customer(customer_id)
     account = changes.get("account_number")
     if account and _account_taken(account, except_id=customer.id):
         raise _duplicate(account)
     for name, value in changes.items():
         setattr(customer, name, value)
-    audit.record("insight", "customer.updated", actor=operator.id, subject_id=customer.id,
+    audit.record("insight", "customer.updated", actor=actor.audit, subject_id=customer.id,
                  details={"fields": sorted(changes)})
     return commit_written(customer, _refusals(account or customer.account_number))
 
 
-def delete_customer(customer_id: str, operator: Operator) -> None:
+def delete_customer(customer_id: str, actor: Actor) -> None:
     customer = get_customer(customer_id)
     db.session.delete(customer)
-    audit.record("insight", "customer.deleted", actor=operator.id, subject_id=customer_id)
+    audit.record("insight", "customer.deleted", actor=actor.audit, subject_id=customer_id)
     db.session.commit()
 
 

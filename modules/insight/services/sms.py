@@ -9,11 +9,11 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from modules.core import audit, outbox
-from modules.core.errors import ApiError
+from modules.core.exceptions import Invalid, Unavailable
 from modules.core.extensions import db
 from modules.core.fields import CanonicalChoice
-from modules.core.models import Operator, OutboxMessage
 from modules.core.security import charge
+from modules.core.sql import dialect_insert
 from modules.core.types import new_id, utcnow
 from modules.insight.clients import ArkeselClient, ProviderUnavailable
 from modules.insight.jobs import SMS_KIND
@@ -21,11 +21,10 @@ from modules.insight.models import TEMPLATE_ACTIONS, Customer, SmsMessage, SmsTe
 from modules.insight.normalise import format_amount, international_phone
 from modules.insight.services.common import (
     CUSTOMER_GONE,
-    actor_name,
+    Actor,
+    InvalidFields,
     canonical_id,
     commit_written,
-    dialect_insert,
-    domain_error,
     get_customer,
     not_found,
 )
@@ -34,82 +33,82 @@ from modules.insight.templates import DEFAULT_TEMPLATES, render
 STATUS_LOOKUPS = 20  # provider look-ups per status request, so that a bulk message answers quickly
 RECIPIENT_LIMIT = "SMS_RECIPIENTS_PER_HOUR"
 RECIPIENT_SCOPE = "insight.sms-recipients"  # one count per operator across bulk, custom and template sends
+NOT_CONFIGURED = "SMS service is not configured."
 
 
 def _require_configured() -> ArkeselClient:
     client = ArkeselClient.from_config()
     if client is None:
-        raise ApiError(503, body={"detail": "SMS service is not configured."})
+        raise Unavailable(NOT_CONFIGURED)
     return client
 
 
-def _queue(kind: str, recipients: list[str], text: str, operator: Operator,
-           customer: Customer | None = None) -> str:
-    """Store the SMS and its outbox row, once the operator's SMS_RECIPIENTS_PER_HOUR allows them (429);
-    returns the message id. A customer deleted by a concurrent request meanwhile is a 404."""
-    charge(RECIPIENT_LIMIT, cost=len(recipients), scope=RECIPIENT_SCOPE, identity=f"operator:{operator.id}")
+def _queue(kind: str, recipients: list[str], text: str, actor: Actor, customer: Customer | None = None) -> str:
+    """Store the SMS and its outbox row, once the actor's SMS_RECIPIENTS_PER_HOUR allows them (else core
+    security's TooManyRequests); returns the message id. A customer deleted by a concurrent request
+    meanwhile is NotFound."""
+    charge(RECIPIENT_LIMIT, cost=len(recipients), scope=RECIPIENT_SCOPE, identity=actor.audit)
     sms = SmsMessage(id=new_id(), customer_id=customer.id if customer else None, kind=kind, recipients=recipients,
-                     message=text, status="queued", provider_ids={}, performed_by=actor_name(operator),
+                     message=text, status="queued", provider_ids={}, performed_by=actor.name,
                      created_at=utcnow())
     db.session.add(sms)
     sms.outbox_id = outbox.add(SMS_KIND, {"sms_id": sms.id}, subject_id=sms.id)
-    audit.record("insight", "sms.queued", actor=operator.id, subject_id=sms.id,
+    audit.record("insight", "sms.queued", actor=actor.audit, subject_id=sms.id,
                  details={"kind": kind, "recipients": len(recipients)})
     return commit_written(sms, CUSTOMER_GONE)["id"]
 
 
 def _customer_recipient(customer: Customer) -> list[str]:
     """The customer's stored phone in the gateway's form; one that cannot be (stored before today's checks,
-    or under another DEFAULT_PHONE_REGION) is a 422 naming the customer, and nothing is queued."""
+    or under another DEFAULT_PHONE_REGION) is Invalid INVALID_CUSTOMER_PHONE naming the customer."""
     try:
         return [international_phone(customer.phone, current_app.config["DEFAULT_PHONE_REGION"])]
     except ValueError as exc:
-        raise domain_error(422, "INVALID_CUSTOMER_PHONE", f"The phone number of {customer.name} (account "
-                           f"{customer.account_number}) cannot be used for SMS: {exc} Correct the customer first.",
-                           customer_id=customer.id, account_number=customer.account_number) from exc
+        raise Invalid(f"The phone number of {customer.name} (account {customer.account_number}) cannot be used "
+                      f"for SMS: {exc} Correct the customer first.", code="INVALID_CUSTOMER_PHONE",
+                      details={"customer_id": customer.id, "account_number": customer.account_number}) from exc
 
 
 def _queued_answer(message_id: str, who: str) -> dict[str, Any]:
     return {"status": "success", "message": f"SMS queued for {who}.", "message_id": message_id}
 
 
-def send_bulk(phones: list[str], text: str, operator: Operator) -> dict[str, Any]:
+def send_bulk(phones: list[str], text: str, actor: Actor) -> dict[str, Any]:
     _require_configured()
     region = current_app.config["DEFAULT_PHONE_REGION"]
     recipients = list(dict.fromkeys(_bulk_recipient(index, phone, region) for index, phone in enumerate(phones)))
-    return _queued_answer(_queue("bulk", recipients, text, operator), f"{len(recipients)} recipient(s)")
+    return _queued_answer(_queue("bulk", recipients, text, actor), f"{len(recipients)} recipient(s)")
 
 
 def _bulk_recipient(index: int, phone: str, region: str) -> str:
-    """A checked phone (national form) in the gateway's form; should that fail, a 422 naming its place."""
+    """A checked phone (national form) in the gateway's form; should that fail, InvalidFields naming its place."""
     try:
         return international_phone(phone, region)
     except ValueError as exc:
-        raise ApiError(422, body={"detail": [{"loc": ["body", "recipients", index], "msg": str(exc),
-                                              "type": "value_error"}]}) from exc
+        raise InvalidFields(str(exc), details={"recipients": {index: [str(exc)]}}) from exc
 
 
-def send_to_customer(customer_id: str, text: str, include_arrears: bool, operator: Operator) -> dict[str, Any]:
+def send_to_customer(customer_id: str, text: str, include_arrears: bool, actor: Actor) -> dict[str, Any]:
     _require_configured()
     customer = get_customer(customer_id)
     if include_arrears:
         text = f"{text}\nYour current arrears are: GHS {format_amount(customer.arrears)}"
     name = customer.name  # read before the commit, after which the customer may be gone
-    return _queued_answer(_queue("custom", _customer_recipient(customer), text, operator, customer), name)
+    return _queued_answer(_queue("custom", _customer_recipient(customer), text, actor, customer), name)
 
 
-def send_template(action: str, customer_id: str, operator: Operator) -> dict[str, Any]:
+def send_template(action: str, customer_id: str, actor: Actor) -> dict[str, Any]:
     """Send the template `action` (any letter case) to a customer."""
     action = template_action(action)
     _require_configured()
     customer = get_customer(customer_id)
     text = render(template_text(action), customer.name, customer.arrears)
     name = customer.name  # read before the commit, after which the customer may be gone
-    return _queued_answer(_queue(action, _customer_recipient(customer), text, operator, customer), name)
+    return _queued_answer(_queue(action, _customer_recipient(customer), text, actor, customer), name)
 
 
 def template_action(name: str) -> str:
-    """A template's name as stored (`Warning` is `warning`), or a 404 naming no such template."""
+    """A template's name as stored (`Warning` is `warning`); NotFound for another name."""
     try:
         return _TEMPLATE_NAMES.deserialize(name)
     except ValidationError as exc:
@@ -130,15 +129,15 @@ def list_templates() -> list[dict[str, Any]]:
              "updated_at": stored[action].updated_at if action in stored else None} for action in TEMPLATE_ACTIONS]
 
 
-def update_template(action: str, text: str, operator: Operator) -> dict[str, Any]:
+def update_template(action: str, text: str, actor: Actor) -> dict[str, Any]:
     """Store the wording of a template (`action` in any letter case). One upsert, so that the first edits of
     a template, made at once, all succeed and the last one wins."""
     action = template_action(action)
     table = SmsTemplate.__table__
-    values = {"message": text, "updated_by": actor_name(operator), "updated_at": utcnow()}
+    values = {"message": text, "updated_by": actor.name, "updated_at": utcnow()}
     statement = dialect_insert(table).values(action=action, **values)
     db.session.execute(statement.on_conflict_do_update(index_elements=[table.c.action], set_=values))
-    audit.record("insight", "sms.template_updated", actor=operator.id, subject_id=action)
+    audit.record("insight", "sms.template_updated", actor=actor.audit, subject_id=action)
     db.session.commit()
     return {"action": action, **values}
 
@@ -149,13 +148,13 @@ def delivery_status(message_id: str) -> dict[str, Any]:
     sms = db.session.get(SmsMessage, key) if key else None
     if sms is None:
         raise not_found("SMS message")
-    queued = db.session.get(OutboxMessage, sms.outbox_id) if sms.outbox_id else None
+    queued = outbox.get(sms.outbox_id) if sms.outbox_id else None
     answer = {"message_id": sms.id, "status": sms.status, "recipients": len(sms.recipients),
               "attempts": queued.attempts if queued else 0, "last_error": sms.error or (queued and queued.last_error),
               "created_at": sms.created_at, "sent_at": sms.sent_at, "provider": [], "provider_error": None}
     client = ArkeselClient.from_config()
     if sms.provider_ids and client is None:
-        answer["provider_error"] = "SMS service is not configured."
+        answer["provider_error"] = NOT_CONFIGURED
     elif sms.provider_ids:
         try:
             for recipient, provider_id in list(sms.provider_ids.items())[:STATUS_LOOKUPS]:

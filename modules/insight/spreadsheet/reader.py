@@ -21,7 +21,8 @@ from openpyxl.utils import get_column_letter
 
 from modules.insight.cells import Formula
 from modules.insight.rows import COLUMNS
-from modules.insight.workbook import UnreadableWorkbook, worksheet_rows
+from modules.insight.spreadsheet.parts import UnreadableWorkbook
+from modules.insight.spreadsheet.workbook import worksheet_rows
 
 NOT_A_SPREADSHEET = "The file is not a spreadsheet: upload an .xlsx workbook or a .csv file."
 NOT_UTF8 = NOT_A_SPREADSHEET + " A .csv file must be UTF-8 text (Excel: \"CSV UTF-8\")."
