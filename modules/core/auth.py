@@ -1,16 +1,15 @@
 """Machine keys (header keys, static bearer tokens) and operator accounts with signed access tokens.
 
 Every key setting is a comma-separated list so keys can be rotated; comparisons are constant-time;
-no key value is ever logged. Guards only answer "valid or not, and why": each domain raises the
-error in its own envelope.
+no key value is ever logged. This module only answers "valid or not, and why"; the decorators that guard
+views with it, in each domain's envelope, are in modules/core/access.py.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
@@ -46,10 +45,6 @@ def key_matches(candidate: str | None, accepted: Iterable[str]) -> bool:
     if matched and has_request_context():
         g.credential = "key:" + hashlib.sha256(given).hexdigest()[:32]
     return matched
-
-
-def header_key_valid(header: str, *setting_names: str) -> bool:
-    return key_matches(request.headers.get(header), configured_keys(*setting_names))
 
 
 class BearerProblem(Exception):
@@ -152,18 +147,3 @@ def current_operator() -> Operator | None:
         except BearerProblem:
             g.operator = None
     return g.operator
-
-
-def require_operator(reject: Callable[[], Exception]) -> Callable:
-    """View decorator: raise `reject()` (the domain's 401) unless a valid operator token came along."""
-
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            if current_operator() is None:
-                raise reject()
-            return view(*args, **kwargs)
-
-        return guarded
-
-    return decorate

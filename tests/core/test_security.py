@@ -1,27 +1,25 @@
 """Security headers on every answer; per-caller rate limits that fail open when Redis is down."""
 
-import functools
 import socket
 import time
 
 import pytest
+from flask_smorest import Blueprint
 from werkzeug.exceptions import TooManyRequests
 
-from modules.core import auth, redis_client
+from modules.core import redis_client
+from modules.core.access import Guard
 from modules.core.errors import ApiError
 from modules.core.security import ingest_limit
 
 
-def _keyed(view):
-    """A guard as the domains have: X-INGEST-KEY must be one of INGEST_KEY, checked before the limit."""
+def _refuse(_reason):
+    return ApiError(401, body={"detail": "Invalid or missing credentials"})
 
-    @functools.wraps(view)
-    def guarded(*args, **kwargs):
-        if not auth.header_key_valid("X-INGEST-KEY", "INGEST_KEY"):
-            raise ApiError(401, body={"detail": "Invalid or missing X-INGEST-KEY"})
-        return view(*args, **kwargs)
 
-    return guarded
+# The core's guards, as the domains use them (the blueprint only carries their OpenAPI documentation).
+GUARD = Guard(Blueprint("security_tests", __name__), _refuse)
+_keyed = GUARD.header_key("X-INGEST-KEY", "INGEST_KEY", scheme="ingestKey")
 
 
 def _limited_app(make_app, limit="2/minute", **settings):
@@ -137,7 +135,7 @@ def test_a_second_key_header_or_a_new_login_gives_no_fresh_bucket(make_app, oper
     assert [client.post("/limited-ingest", headers=headers).status_code for headers in sent] == [200, 200, 429]
 
     app = make_app(INGEST_RATE_LIMIT="2/minute")
-    app.add_url_rule("/operator-ingest", "operator_ingest", auth.require_operator(_unauthorized)(
+    app.add_url_rule("/operator-ingest", "operator_ingest", GUARD.operator()(
         ingest_limit()(lambda: {"stored": True})), methods=["POST"])
     client = app.test_client()
     token = operator_headers["Authorization"].removeprefix("Bearer ")
@@ -146,10 +144,6 @@ def test_a_second_key_header_or_a_new_login_gives_no_fresh_bucket(make_app, oper
     codes = [client.post("/operator-ingest", headers={"Authorization": header}).status_code
              for header in (f"Bearer {token}", f"bearer {second}", f"BEARER {token}")]
     assert codes == [200, 200, 429]
-
-
-def _unauthorized():
-    return ApiError(401, body={"detail": "Invalid authentication credentials"})
 
 
 def test_wrong_keys_are_limited_per_address(make_app):
