@@ -1,9 +1,10 @@
 """Who may call a view: the decorators every domain guards its views with.
 
-A domain builds one `Guard` with its blueprint and its 401 (`refuse(reason) -> ApiError`, reason
-`missing`, `scheme` or `invalid`), then puts `@guard.header_key(...)`, `@guard.bearer_key(...)` or
-`@guard.operator()` right under `@blp.route`, so that auth runs before the body or the query string is
-read. Each decorator also documents its security scheme and the 401 in the OpenAPI document.
+A domain's `access.py` builds its guards at module level from its 401 (`refuse(reason) -> ApiError`,
+reason `missing`, `scheme` or `invalid`): `Guard(refuse)`. Views put `@guard.header_key(...)`,
+`@guard.bearer_key(...)` or `@guard.operator()` right under `@blp.route`, so that auth runs before the body
+or the query string is read. Each decorator also documents its security scheme and the 401 in the OpenAPI
+document (`documented` documents another answer the same way, e.g. a 429).
 
 The caller becomes the request's actor (`actor()`): `operator:<id>` for a signed-in operator, `key:<SETTING>`
 for a machine key, named by the setting that holds it (never the key). The audit log records that.
@@ -24,8 +25,16 @@ from modules.core.errors import ApiError
 from modules.core.schemas import DetailSchema
 
 Refuse = Callable[[str], ApiError]
+# flask-smorest's documentation decorators only annotate the view they wrap (`_apidoc`), whatever the
+# blueprint: this one is never registered, so that a guard needs no blueprint and access.py imports no views.
+_DOCUMENTS = Blueprint("hub-access", __name__)
 Schemes = str | tuple[str, ...]  # OpenAPI security scheme names; several are alternatives (any one will do)
 OPERATOR_SCHEME = "operatorBearer"
+
+
+def documented(status: int, schema: type[Schema] | Schema = DetailSchema, description: str | None = None) -> Callable:
+    """Document one more answer of a view in the OpenAPI document (`@blp.alt_response` without the blueprint)."""
+    return _DOCUMENTS.alt_response(status, schema=schema, description=description)
 
 
 def actor() -> str:
@@ -37,9 +46,9 @@ class Guard:
     """A domain's decorators. `error_schema` and `description` document its 401 (the description defaults
     to the reason phrase, "Unauthorized")."""
 
-    def __init__(self, blp: Blueprint, refuse: Refuse, error_schema: type[Schema] | Schema = DetailSchema,
+    def __init__(self, refuse: Refuse, error_schema: type[Schema] | Schema = DetailSchema,
                  description: str | None = None):
-        self.blp, self.refuse = blp, refuse
+        self.refuse = refuse
         self.error_schema, self.description = error_schema, description
 
     def header_key(self, header: str, *settings: str, scheme: Schemes) -> Callable:
@@ -94,13 +103,13 @@ class Guard:
         schemes = (scheme,) if isinstance(scheme, str) else scheme
 
         def decorate(view: Callable) -> Callable:
-            documented = self.blp.alt_response(401, schema=self.error_schema, description=self.description)(view)
-            documented = self.blp.doc(security=[{name: []} for name in schemes])(documented)
+            described = documented(401, self.error_schema, self.description)(view)
+            described = Blueprint.doc(security=[{name: []} for name in schemes])(described)
 
-            @functools.wraps(documented)
+            @functools.wraps(described)
             def guarded(*args: Any, **kwargs: Any) -> Any:
                 check()
-                return documented(*args, **kwargs)
+                return described(*args, **kwargs)
 
             return guarded
 

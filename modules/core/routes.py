@@ -31,7 +31,7 @@ def _refuse(_reason: str) -> ApiError:
                     headers={"WWW-Authenticate": "Bearer"})
 
 
-guard = Guard(blp, _refuse)
+guard = Guard(_refuse)
 
 
 @blp.route("/health")

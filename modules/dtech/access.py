@@ -7,8 +7,6 @@ A missing, malformed, forged or expired token gets the 401 DTech's clients read,
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from modules.core.access import Guard
 from modules.core.errors import ApiError
 from modules.core.security import charge
@@ -23,10 +21,8 @@ def refuse(_reason: str) -> ApiError:
     return error(401, "UNAUTHORIZED", "Invalid authentication credentials", {"WWW-Authenticate": "Bearer"})
 
 
-def operator_guard(blp: Blueprint) -> Guard:
-    """The guard of the domain's views (`@guard.operator()` right under `@blp.route`); built with the
-    blueprint, which lives with the views."""
-    return Guard(blp, refuse, error_schema=SalesErrorSchema, description="Missing or invalid operator token")
+#: A signed-in operator's bearer token: right under `@blp.route` on every view of the domain.
+operator = Guard(refuse, error_schema=SalesErrorSchema, description="Missing or invalid operator token").operator()
 
 
 def count_partner_call() -> None:

@@ -17,7 +17,7 @@ from modules.core import auth
 from modules.core.errors import answer_domain_errors
 from modules.core.security import ingest_limit
 from modules.dtech import errors, recordings, services
-from modules.dtech.access import count_partner_call, operator_guard
+from modules.dtech.access import count_partner_call, operator
 from modules.dtech.schemas import (
     CallRecordingUploadSchema,
     CallRecordingUrlAnswerSchema,
@@ -39,7 +39,6 @@ from modules.dtech.schemas import (
 API_PREFIX = "/api/v1/sales"
 blp = Blueprint("dtech", __name__, url_prefix=API_PREFIX, description="DTech sales")
 answer_domain_errors(blp, errors.answer)
-guard = operator_guard(blp)
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid request: the detail names the field(s)",
@@ -67,7 +66,7 @@ def documented(*statuses: int) -> Callable:
 
 
 @blp.route("/start", methods=["POST"])
-@guard.operator()
+@operator
 @blp.arguments(SalesStartSchema)
 @blp.response(200, SalesStartAnswerSchema)
 @documented(*PARTNER_ERRORS)
@@ -78,7 +77,7 @@ def start(data):
 
 
 @blp.route("/continue/<sales_process_id>", methods=["POST"])
-@guard.operator()
+@operator
 @blp.arguments(ProcessPathSchema, location="path")
 @blp.arguments(SalesContinueSchema)
 @blp.response(200, SalesContinueAnswerSchema)
@@ -90,7 +89,7 @@ def continue_process(path, data, **_path):
 
 
 @blp.route("/status/<sales_process_id>/<account_id>")
-@guard.operator()
+@operator
 @blp.arguments(StatusPathSchema, location="path")
 @blp.response(200, description="DTech's answer, as it gave it")
 @documented(*PARTNER_ERRORS)
@@ -101,7 +100,7 @@ def process_status(path, **_path):
 
 
 @blp.route("/stop/<sales_process_id>", methods=["POST"])
-@guard.operator()
+@operator
 @blp.arguments(ProcessPathSchema, location="path")
 @blp.arguments(SalesStopQuerySchema, location="query")
 @blp.arguments(SalesStopSchema)
@@ -117,7 +116,7 @@ def stop(path, query, data, **_path):
 
 
 @blp.route("/recording-url/<sales_process_id>", methods=["POST"])
-@guard.operator()
+@operator
 @blp.arguments(ProcessPathSchema, location="path")
 @blp.arguments(CallRecordingUrlSchema)
 @blp.response(200, CallRecordingUrlAnswerSchema)
@@ -129,7 +128,7 @@ def recording_url(path, data, **_path):
 
 
 @blp.route("/recordings/<upload_id>/file", methods=["POST"])
-@guard.operator()
+@operator
 @ingest_limit()
 @blp.response(202, CallRecordingUploadSchema)
 @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
@@ -150,7 +149,7 @@ def upload_recording(upload_id):
 
 
 @blp.route("/upload-status/<upload_id>")
-@guard.operator()
+@operator
 @blp.response(200, CallRecordingUploadSchema)
 @documented(404)
 def upload_status(upload_id):
@@ -159,7 +158,7 @@ def upload_status(upload_id):
 
 
 @blp.route("/processes")
-@guard.operator()
+@operator
 @blp.arguments(SalesProcessQuerySchema, location="query")
 @blp.response(200, SalesProcessPageSchema)
 @documented(400)
@@ -169,7 +168,7 @@ def list_processes(filters):
 
 
 @blp.route("/processes/<sales_process_id>")
-@guard.operator()
+@operator
 @blp.response(200, SalesProcessDetailSchema)
 @documented(404)
 def get_process(sales_process_id):

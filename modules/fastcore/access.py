@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from modules.core.access import OPERATOR_SCHEME, Guard
 from modules.core.errors import ApiError
-from modules.fastcore.routes.blueprint import blp
 
 DETAILS = {
     "missing": "Missing Authorization header",
@@ -23,7 +22,7 @@ def refuse(reason: str) -> ApiError:
     return ApiError(401, body={"detail": DETAILS[reason]}, headers={"WWW-Authenticate": "Bearer"})
 
 
-site_token = Guard(blp, refuse, description="Missing, malformed or wrong site token").bearer_key(
+site_token = Guard(refuse, description="Missing, malformed or wrong site token").bearer_key(
     "FASTCORE_SITE_INGEST_TOKEN", scheme="fastcoreSiteToken")
-admin = Guard(blp, refuse, description="Missing, malformed or wrong admin token").bearer_key(
+admin = Guard(refuse, description="Missing, malformed or wrong admin token").bearer_key(
     "FASTCORE_ADMIN_TOKEN", scheme=("fastcoreAdminToken", OPERATOR_SCHEME), operators=True)

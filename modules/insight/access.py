@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from modules.core.access import Guard, actor
+from modules.core.access import Guard, actor, documented
 from modules.core.auth import current_operator
 from modules.core.errors import ApiError
 from modules.core.schemas import DetailSchema
 from modules.core.security import ingest_limit
-from modules.insight.routes.blueprint import blp
 from modules.insight.services.common import Actor
 
 
@@ -21,15 +20,15 @@ def refuse(_reason: str) -> ApiError:
     return ApiError(401, body={"detail": "Invalid authentication credentials"}, headers={"WWW-Authenticate": "Bearer"})
 
 
-guard = Guard(blp, refuse, description="Missing, forged or expired token")
+guard = Guard(refuse, description="Missing, forged or expired token")
 operator_endpoint = guard.operator()
 
 
 def ingest_endpoint(view: Callable) -> Callable:
     """An operator endpoint that takes data in (spreadsheets, batches, SMS sends): also rate-limited per
     operator (INGEST_RATE_LIMIT), after auth: every token of one operator shares one count."""
-    limited = ingest_limit()(blp.alt_response(
-        429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this operator; see Retry-After")(view))
+    limited = ingest_limit()(documented(
+        429, DetailSchema, "Over INGEST_RATE_LIMIT for this operator; see Retry-After")(view))
     return operator_endpoint(limited)
 
 

@@ -2,8 +2,7 @@
 and analytics need a signed-in operator, so that a leaked tracker key cannot create or retarget links.
 
 Put `@tracker_key` or `@operator_token` right under `@blp.route`: the credential is checked before
-the rate limit counts and before any body is read. Only the views import this module (the package's
-`__init__` imports the views first), since it needs their blueprint.
+the rate limit counts and before any body is read.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 from modules.core.access import Guard
 from modules.core.errors import ApiError
 from modules.link_tracking.errors import error_body
-from modules.link_tracking.routes.blueprint import blp
 from modules.link_tracking.schemas import TrackingErrorSchema
 
 KEY_SETTINGS = ("TRACKING_API_KEYS", "STEVE_GLEN_TRACKING_API_KEY", "WEBHOOK_API_KEY")
@@ -29,8 +27,8 @@ def refuse_operator(_reason: str) -> ApiError:
     return ApiError(401, body=error_body(401, OPERATOR_REQUIRED), headers={"WWW-Authenticate": "Bearer"})
 
 
-trackers = Guard(blp, refuse_tracker, error_schema=TrackingErrorSchema, description="Missing or wrong X-API-Key")
-operators = Guard(blp, refuse_operator, error_schema=TrackingErrorSchema,
+trackers = Guard(refuse_tracker, error_schema=TrackingErrorSchema, description="Missing or wrong X-API-Key")
+operators = Guard(refuse_operator, error_schema=TrackingErrorSchema,
                   description="No valid operator bearer token")
 #: The tracking key, in X-API-Key: one of KEY_SETTINGS holds it.
 tracker_key = trackers.header_key("X-API-Key", *KEY_SETTINGS, scheme="trackingApiKey")

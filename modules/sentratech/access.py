@@ -9,10 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask import request
-from flask_smorest import Blueprint
 
 from modules.core import auth, security
 from modules.core.access import Guard
@@ -40,16 +37,11 @@ def refuse_operator(_reason: str) -> ApiError:
                     headers={"WWW-Authenticate": "Bearer"})
 
 
-class Access:
-    """The guards of the views on `blp` (created where the views live): put them right under `@blp.route`.
-
-    `ingest_key`: a value of INGEST_KEY in X-INGEST-KEY; `operator`: a signed-in operator's bearer token."""
-
-    def __init__(self, blp: Blueprint):
-        keys = Guard(blp, refuse_ingest_key, description="Missing or wrong X-INGEST-KEY")
-        operators = Guard(blp, refuse_operator, description="No valid operator token")
-        self.ingest_key: Callable = keys.header_key(INGEST_KEY_HEADER, "INGEST_KEY", scheme="ingestKey")
-        self.operator: Callable = operators.operator()
+#: A value of INGEST_KEY in X-INGEST-KEY. Right under `@blp.route`, as every guard.
+ingest_key = Guard(refuse_ingest_key, description="Missing or wrong X-INGEST-KEY").header_key(
+    INGEST_KEY_HEADER, "INGEST_KEY", scheme="ingestKey")
+#: A signed-in operator's bearer token.
+operator = Guard(refuse_operator, description="No valid operator token").operator()
 
 
 def reads_records() -> bool:

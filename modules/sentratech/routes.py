@@ -10,8 +10,8 @@ from modules.core.errors import answer_domain_errors
 from modules.core.extensions import db
 from modules.core.schemas import DetailSchema
 from modules.core.security import ingest_limit
-from modules.sentratech import services
-from modules.sentratech.access import READ_SECURITY, Access, reads_records
+from modules.sentratech import access, services
+from modules.sentratech.access import READ_SECURITY, reads_records
 from modules.sentratech.forms import FORMS, Form
 from modules.sentratech.schemas import (
     FailedQuerySchema,
@@ -24,7 +24,6 @@ from modules.sentratech.schemas import (
 )
 
 blp = Blueprint("sentratech", __name__, description="SentraTech ingest: marketing-site forms")
-access = Access(blp)
 answer_domain_errors(blp)  # e.g. services.DashboardNotConfigured: 409 {"detail": "<why>"}
 
 

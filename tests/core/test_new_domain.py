@@ -85,11 +85,15 @@ FILES = {
             text = fields.String()
     ''',
     "access.py": '''
+        from modules.core.access import Guard
         from modules.core.errors import ApiError
 
 
         def refuse(_reason: str) -> ApiError:
             return ApiError(401, body={"detail": "Invalid key"})
+
+
+        note_key = Guard(refuse).header_key("X-Key", "SCRATCHPAD_KEY", scheme="scratchpadKey")
     ''',
     "jobs.py": '''
         from modules.core import http, outbox
@@ -147,18 +151,18 @@ FILES = {
     "routes.py": '''
         from flask_smorest import Blueprint
 
-        from modules.core.access import Guard, actor
+        from modules.core.access import actor
         from modules.core.errors import answer_domain_errors
-        from modules.scratchpad import access, services
+        from modules.scratchpad import services
+        from modules.scratchpad.access import note_key
         from modules.scratchpad.schemas import NoteInSchema, NoteSchema
 
         blp = Blueprint("scratchpad", __name__, url_prefix="/api/scratchpad", description="Scratchpad")
-        guard = Guard(blp, access.refuse)
         answer_domain_errors(blp)
 
 
         @blp.route("/notes", methods=["POST"])
-        @guard.header_key("X-Key", "SCRATCHPAD_KEY", scheme="scratchpadKey")
+        @note_key
         @blp.arguments(NoteInSchema)
         @blp.response(201, NoteSchema)
         def add_note(note):
@@ -166,7 +170,7 @@ FILES = {
 
 
         @blp.route("/notes/<note_id>")
-        @guard.header_key("X-Key", "SCRATCHPAD_KEY", scheme="scratchpadKey")
+        @note_key
         @blp.response(200, NoteSchema)
         def get_note(note_id):
             return services.get_note(note_id)

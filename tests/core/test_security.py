@@ -4,7 +4,6 @@ import socket
 import time
 
 import pytest
-from flask_smorest import Blueprint
 from werkzeug.exceptions import TooManyRequests
 
 from modules.core import redis_client
@@ -17,8 +16,7 @@ def _refuse(_reason):
     return ApiError(401, body={"detail": "Invalid or missing credentials"})
 
 
-# The core's guards, as the domains use them (the blueprint only carries their OpenAPI documentation).
-GUARD = Guard(Blueprint("security_tests", __name__), _refuse)
+GUARD = Guard(_refuse)  # the core's guards, as the domains use them
 _keyed = GUARD.header_key("X-INGEST-KEY", "INGEST_KEY", scheme="ingestKey")
 
 

@@ -1,17 +1,26 @@
-"""The admin API (/admin/*): leads, their status, the fallback queue, the scheduler's jobs."""
+"""FASTCore endpoints: POST /inbound/leads for the site, the admin API (/admin/*) for operators.
+
+Thin views over services.py, and the blueprint's one answer to the refusals of the domain's services."""
 
 from __future__ import annotations
 
+from flask_smorest import Blueprint
+
 from modules.core.access import actor
+from modules.core.errors import ApiError, answer_domain_errors, status_of
+from modules.core.exceptions import DomainError, Invalid
 from modules.core.schemas import DetailSchema
+from modules.core.security import ingest_limit
 from modules.fastcore import fallback, services
-from modules.fastcore.access import admin
+from modules.fastcore.access import admin, site_token
 from modules.fastcore.models import LEAD_STATUSES
-from modules.fastcore.routes.blueprint import blp
 from modules.fastcore.schemas import (
     AdminHealthSchema,
+    DuplicateSchema,
     FlushResultSchema,
+    LeadAcceptedSchema,
     LeadDetailSchema,
+    LeadInSchema,
     LeadListQuerySchema,
     LeadPageSchema,
     QueueClearedSchema,
@@ -21,6 +30,38 @@ from modules.fastcore.schemas import (
     StatusChangedSchema,
     StatusQuerySchema,
 )
+from modules.fastcore.services import DuplicateRequest
+
+blp = Blueprint("fastcore", __name__, description="FASTCore leads")
+
+
+def answer(error: DomainError) -> ApiError:
+    """The original service's bodies, `{"detail": <message>}`: a request it refused (a request_id that is not
+    a UUID or is already taken, a status that is none of the statuses) is a 400, and a duplicate also names
+    the lead it was stored as; a missing lead is a 404, storage that is down a 503."""
+    if isinstance(error, DuplicateRequest):
+        return ApiError(400, body={"detail": error.message, "leadId": error.lead_id})
+    status = 400 if isinstance(error, Invalid) else status_of(error)
+    return ApiError(status, body={"detail": error.message})
+
+
+answer_domain_errors(blp, answer)
+
+
+@blp.route("/inbound/leads", methods=["POST"])
+@site_token
+@ingest_limit()
+@blp.arguments(LeadInSchema)
+@blp.response(201, LeadAcceptedSchema, description="Stored")
+@blp.alt_response(202, schema=LeadAcceptedSchema, description="Database down: queued, flushed within minutes")
+@blp.alt_response(400, schema=DuplicateSchema, description="request_id not a UUID, or already processed")
+@blp.alt_response(429, schema=DetailSchema, description="Over INGEST_RATE_LIMIT for this site token; see Retry-After")
+@blp.alt_response(503, schema=DetailSchema, description="Database, Redis and the local queue file all failed")
+def ingest_lead(lead):
+    """Receive a contact-form lead from the site; e-mails follow from a worker."""
+    accepted = services.ingest_lead(lead, actor())
+    answer = {"leadId": accepted.lead_id, "timestamp": accepted.timestamp, "status": accepted.status}
+    return answer, (201 if accepted.status == "received" else 202)
 
 
 @blp.route("/admin/health")

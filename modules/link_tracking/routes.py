@@ -1,4 +1,7 @@
-"""The ingest API that link trackers call (/api/tracking-ingest) and the redirect (/track/<id>)."""
+"""The link tracking API: what trackers call with their key (click ingest at /api/tracking-ingest, the
+/track redirect) and what operators call (tracked links and analytics at /api/link-tracking).
+
+Thin views, and the blueprint's one answer to the refusals of the domain's services."""
 
 from __future__ import annotations
 
@@ -6,26 +9,48 @@ import re
 import secrets
 
 from flask import Response, current_app, redirect, request
+from flask_smorest import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from modules import __version__
 from modules.core import security
+from modules.core.errors import answer_domain_errors, handle_api_error
 from modules.core.extensions import db
 from modules.core.security import ingest_limit
 from modules.core.sql import probe_database
 from modules.core.types import isoformat, utcnow
-from modules.link_tracking import ingest, services
-from modules.link_tracking.access import tracker_key
-from modules.link_tracking.errors import fail
-from modules.link_tracking.routes.blueprint import blp
+from modules.link_tracking import analytics, ingest, services
+from modules.link_tracking.access import operator_token, tracker_key
+from modules.link_tracking.errors import answer, fail
 from modules.link_tracking.schemas import (
+    ClickAnalyticsQuerySchema,
+    ClickAnalyticsSchema,
     ClickBatchRequestSchema,
     ClickBatchResponseSchema,
+    TrackedLinkCreateSchema,
+    TrackedLinkPageSchema,
+    TrackedLinkQuerySchema,
+    TrackedLinkSchema,
+    TrackedLinkUpdateSchema,
     TrackingConnectionTestSchema,
     TrackingErrorSchema,
     TrackingHealthSchema,
 )
+
+blp = Blueprint("link_tracking", __name__, description="Link tracking: click ingest, tracked links, analytics")
+
+PATH_PREFIXES = ("/api/tracking-ingest", "/api/link-tracking", "/track/")
+
+answer_domain_errors(blp, answer)
+
+
+@blp.errorhandler(RecursionError)
+def too_deeply_nested(_error: RecursionError):
+    """webargs' JSON parsing of a body nested thousands of levels deep raises RecursionError (a 500 in
+    the core's handler); for this blueprint's views it is what it is: a bad body."""
+    return handle_api_error(fail(400, "The JSON body is nested too deeply"))
+
 
 SESSION_COOKIE = "lt_session"
 CLICK_SCOPE = "link_tracking.clicks"
@@ -146,3 +171,77 @@ def follow_link(tracking_id: str):
     if new_session:
         response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="Lax", secure=request.is_secure)
     return response
+
+
+LINK = "/api/link-tracking/links/<string:tracking_id>"
+
+
+@blp.route("/api/link-tracking/links", methods=["POST"])
+@operator_token
+@blp.arguments(TrackedLinkCreateSchema)
+@blp.response(201, TrackedLinkSchema)
+@blp.alt_response(400, schema=TrackingErrorSchema, description="A field is invalid (e.g. not an http(s) URL)")
+@blp.alt_response(409, schema=TrackingErrorSchema, description="The requested tracking_id exists")
+def create_link(fields):
+    """Create a tracked link; share its `tracking_url`."""
+    return services.create_link(fields)
+
+
+@blp.route("/api/link-tracking/links")
+@operator_token
+@blp.arguments(TrackedLinkQuerySchema, location="query")
+@blp.response(200, TrackedLinkPageSchema)
+def list_links(query):
+    """Links, newest first, filtered by link_function, link_type and active."""
+    total, links = services.list_links(query.get("link_function"), query.get("link_type"), query.get("active"),
+                                       query["limit"], query["offset"])
+    return {"total": total, "limit": query["limit"], "offset": query["offset"], "links": links}
+
+
+@blp.route(LINK)
+@operator_token
+@blp.response(200, TrackedLinkSchema)
+@blp.alt_response(404, schema=TrackingErrorSchema)
+def get_link(tracking_id):
+    """One link, active or not (auto-registered ids too)."""
+    return services.get_link(tracking_id)
+
+
+@blp.route(LINK, methods=["PATCH"])
+@operator_token
+@blp.arguments(TrackedLinkUpdateSchema)
+@blp.response(200, TrackedLinkSchema)
+@blp.alt_response(400, schema=TrackingErrorSchema)
+@blp.alt_response(404, schema=TrackingErrorSchema)
+def update_link(changes, tracking_id):
+    """Change some fields; `is_active: true` reactivates, and an original_url makes an auto-registered id
+    redirect."""
+    return services.update_link(tracking_id, changes)
+
+
+@blp.route(LINK, methods=["DELETE"])
+@operator_token
+@blp.response(200, TrackedLinkSchema)
+@blp.alt_response(404, schema=TrackingErrorSchema)
+def deactivate_link(tracking_id):
+    """Deactivate: /track answers 404 from now on; the link and its clicks are kept."""
+    return services.deactivate_link(tracking_id)
+
+
+@blp.route(LINK + "/analytics")
+@operator_token
+@blp.arguments(ClickAnalyticsQuerySchema, location="query")
+@blp.response(200, ClickAnalyticsSchema)
+@blp.alt_response(404, schema=TrackingErrorSchema)
+def link_analytics(query, tracking_id):
+    """One link's clicks over the last `days` days: by day, by source, unique sessions, first and last."""
+    return analytics.link_analytics(tracking_id, query["days"])
+
+
+@blp.route("/api/link-tracking/analytics")
+@operator_token
+@blp.arguments(ClickAnalyticsQuerySchema, location="query")
+@blp.response(200, ClickAnalyticsSchema)
+def overall_analytics(query):
+    """Every link's clicks over the last `days` days, with the top 10 links."""
+    return analytics.click_analytics(query["days"])
