@@ -56,11 +56,10 @@ class Guard:
 
         def check() -> None:
             given = request.headers.get(header)
-            for setting in settings:
-                if auth.key_matches(given, auth.configured_keys(setting)):
-                    g.actor = f"key:{setting}"
-                    return
-            raise self.refuse("missing" if not given else "invalid")
+            setting = _matching_setting(given, settings)
+            if setting is None:
+                raise self.refuse("missing" if not given else "invalid")
+            g.actor = f"key:{setting}"
 
         return self._guard(check, scheme)
 
@@ -69,10 +68,10 @@ class Guard:
 
         def check() -> None:
             token = self._bearer()
-            for setting in settings:
-                if auth.key_matches(token, auth.configured_keys(setting)):
-                    g.actor = f"key:{setting}"
-                    return
+            setting = _matching_setting(token, settings)
+            if setting is not None:
+                g.actor = f"key:{setting}"
+                return
             if operators:
                 operator = auth.operator_for_token(token)
                 if operator is not None:
@@ -114,3 +113,13 @@ class Guard:
             return guarded
 
         return decorate
+
+
+def _matching_setting(given: str | None, settings: tuple[str, ...]) -> str | None:
+    """The first of `settings` that holds `given`. Every key of every setting is compared (in constant time
+    each), so the time taken does not tell which setting, or whether any, matched."""
+    matched = None
+    for setting in settings:
+        if auth.key_matches(given, auth.configured_keys(setting)) and matched is None:
+            matched = setting
+    return matched

@@ -65,7 +65,6 @@ def bearer_token() -> str:
     return token.strip()
 
 
-
 # Operators -----------------------------------------------------------------------------------------
 
 def _serializer() -> URLSafeTimedSerializer:

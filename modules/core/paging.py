@@ -3,8 +3,8 @@
 A domain's list query schema inherits `PageQuerySchema` (overriding `limit` with `limit_field(default,
 maximum)` for another default or maximum), its page schema inherits `PageSchema` and adds its list, and its
 service calls `page(query, limit, offset, order_by...)`. The schemas live in `modules/core/schemas.py`
-beside `RequestSchema` and are named here too. Insight's front end reads another envelope (page
-numbers); its schemas keep that shape and still use `MAX_OFFSET` and `page`.
+beside `RequestSchema` and are named here too. Insight's and DTech's front ends read numbered pages
+(`{data, total, page, limit, pages}`); their schemas keep that shape and still use `MAX_OFFSET` and `page`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from modules.core.extensions import db
-from modules.core.schemas import MAX_OFFSET, PageQuerySchema, PageSchema, limit_field, offset_field
+from modules.core.schemas import MAX_OFFSET, PageQuerySchema, PageSchema, limit_field
 
-__all__ = ["MAX_OFFSET", "PageQuerySchema", "PageSchema", "limit_field", "offset_field", "page"]
+__all__ = ["MAX_OFFSET", "PageQuerySchema", "PageSchema", "limit_field", "page"]
 
 
 def page(query: Select, limit: int, offset: int, *order_by: Any) -> tuple[int, list[Any]]:

@@ -8,10 +8,10 @@ from flask import Flask
 from modules.core.domains import register_domain
 from modules.dtech import cli, jobs
 from modules.dtech.errors import dtech_envelope
-from modules.dtech.routes import API_PREFIX, blp
+from modules.dtech.routes import PATH_PREFIXES, blp
 
 __all__ = ["blp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    register_domain(app, blp, envelope=dtech_envelope, prefixes=(API_PREFIX,), cli=cli.dtech_group, jobs=jobs)
+    register_domain(app, blp, envelope=dtech_envelope, prefixes=PATH_PREFIXES, cli=cli.dtech_group, jobs=jobs)

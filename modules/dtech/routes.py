@@ -37,6 +37,7 @@ from modules.dtech.schemas import (
 )
 
 API_PREFIX = "/api/v1/sales"
+PATH_PREFIXES = (API_PREFIX,)  # a 404 or 405 under it answers in the domain's envelope too
 blp = Blueprint("dtech", __name__, url_prefix=API_PREFIX, description="DTech sales")
 answer_domain_errors(blp, errors.answer)
 
@@ -54,7 +55,7 @@ ERROR_DESCRIPTIONS = {
 PARTNER_ERRORS = (400, 429, 502, 504)
 
 
-def documented(*statuses: int) -> Callable:
+def errors_documented(*statuses: int) -> Callable:
     """The error answers of a view in the OpenAPI document (the guard documents the 401)."""
 
     def decorate(view: Callable) -> Callable:
@@ -69,7 +70,7 @@ def documented(*statuses: int) -> Callable:
 @operator
 @blp.arguments(SalesStartSchema)
 @blp.response(200, SalesStartAnswerSchema)
-@documented(*PARTNER_ERRORS)
+@errors_documented(*PARTNER_ERRORS)
 def start(data):
     """Start a sales process at DTech; answers the URL the agent opens."""
     count_partner_call()
@@ -81,7 +82,7 @@ def start(data):
 @blp.arguments(ProcessPathSchema, location="path")
 @blp.arguments(SalesContinueSchema)
 @blp.response(200, SalesContinueAnswerSchema)
-@documented(*PARTNER_ERRORS)
+@errors_documented(*PARTNER_ERRORS)
 def continue_process(path, data, **_path):
     """A fresh URL for a process; body {"account_id", "user"} or {"request": {"account_id"}, "user"}."""
     count_partner_call()
@@ -92,7 +93,7 @@ def continue_process(path, data, **_path):
 @operator
 @blp.arguments(StatusPathSchema, location="path")
 @blp.response(200, description="DTech's answer, as it gave it")
-@documented(*PARTNER_ERRORS)
+@errors_documented(*PARTNER_ERRORS)
 def process_status(path, **_path):
     """DTech's status of a process; the local record follows it."""
     count_partner_call()
@@ -105,7 +106,7 @@ def process_status(path, **_path):
 @blp.arguments(SalesStopQuerySchema, location="query")
 @blp.arguments(SalesStopSchema)
 @blp.response(200, description="DTech's answer, as it gave it")
-@documented(*PARTNER_ERRORS)
+@errors_documented(*PARTNER_ERRORS)
 def stop(path, query, data, **_path):
     """Stop a process; `reason` in the body or in the query string."""
     reason = data.get("reason") or query.get("reason")
@@ -120,7 +121,7 @@ def stop(path, query, data, **_path):
 @blp.arguments(ProcessPathSchema, location="path")
 @blp.arguments(CallRecordingUrlSchema)
 @blp.response(200, CallRecordingUrlAnswerSchema)
-@documented(*PARTNER_ERRORS)
+@errors_documented(*PARTNER_ERRORS)
 def recording_url(path, data, **_path):
     """Announce a call recording; then upload the file at /recordings/<upload_id>/file."""
     count_partner_call()
@@ -134,7 +135,7 @@ def recording_url(path, data, **_path):
 @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"}}}}}})
-@documented(400, 404, 409, 413, 429)
+@errors_documented(400, 404, 409, 413, 429)
 def upload_recording(upload_id):
     """Upload the recording (multipart, part `file`); its MD5 must be the announced recording_hash.
 
@@ -151,7 +152,7 @@ def upload_recording(upload_id):
 @blp.route("/upload-status/<upload_id>")
 @operator
 @blp.response(200, CallRecordingUploadSchema)
-@documented(404)
+@errors_documented(404)
 def upload_status(upload_id):
     """Where a recording stands: pending (awaiting the file), uploading, complete or failed."""
     return services.recording_upload(upload_id)
@@ -161,7 +162,7 @@ def upload_status(upload_id):
 @operator
 @blp.arguments(SalesProcessQuerySchema, location="query")
 @blp.response(200, SalesProcessPageSchema)
-@documented(400)
+@errors_documented(400)
 def list_processes(filters):
     """Sales processes kept by the hub, newest first; filter by status, agent, account, dates or lead."""
     return services.list_processes(filters)
@@ -170,7 +171,7 @@ def list_processes(filters):
 @blp.route("/processes/<sales_process_id>")
 @operator
 @blp.response(200, SalesProcessDetailSchema)
-@documented(404)
+@errors_documented(404)
 def get_process(sales_process_id):
     """One sales process with its recordings."""
     return services.get_process(sales_process_id)

@@ -8,16 +8,12 @@ from flask import Flask
 from modules.core.domains import register_domain
 from modules.core.errors import fastapi_envelope
 from modules.fastcore import cli, jobs
-from modules.fastcore.routes import blp
+from modules.fastcore.access import SECURITY_SCHEMES
+from modules.fastcore.routes import PATH_PREFIXES, blp
 
 __all__ = ["blp", "init_app"]
 
-SECURITY_SCHEMES = {
-    "fastcoreSiteToken": {"type": "http", "scheme": "bearer"},
-    "fastcoreAdminToken": {"type": "http", "scheme": "bearer"},
-}
-
 
 def init_app(app: Flask) -> None:
-    register_domain(app, blp, envelope=fastapi_envelope, prefixes=("/inbound/", "/admin/"),
+    register_domain(app, blp, envelope=fastapi_envelope, prefixes=PATH_PREFIXES,
                     security_schemes=SECURITY_SCHEMES, cli=cli.fastcore_group, jobs=jobs)

@@ -10,6 +10,11 @@ from __future__ import annotations
 from modules.core.access import OPERATOR_SCHEME, Guard
 from modules.core.errors import ApiError
 
+SECURITY_SCHEMES = {
+    "fastcoreSiteToken": {"type": "http", "scheme": "bearer"},
+    "fastcoreAdminToken": {"type": "http", "scheme": "bearer"},
+}
+
 DETAILS = {
     "missing": "Missing Authorization header",
     "scheme": "Invalid auth scheme (use 'Bearer <token>')",

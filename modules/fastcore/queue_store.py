@@ -38,14 +38,18 @@ DEFAULT_FILE_NAME = "fastcore_fallback_queue.jsonl"
 Entry = dict[str, Any]
 
 
+SITE_ACTOR = "key:FASTCORE_SITE_INGEST_TOKEN"
+
+
 def new_entry(record: dict[str, Any], actor: str, now: datetime) -> Entry:
     return {"lead": record, "actor": actor, "queued_at": isoformat(now), "retry_count": 0,
             "next_attempt_at": isoformat(now), "failures": []}
 
 
 def posted_by(entry: Entry) -> str | None:
-    """The audit actor of the request that posted the lead; None in an entry queued before it was kept."""
-    return entry.get("actor")
+    """The audit actor of the request that posted the lead. An entry queued before the actor was kept was
+    posted with the site token, the only credential POST /inbound/leads takes."""
+    return entry.get("actor") or SITE_ACTOR
 
 
 def lead_id(entry: Entry) -> str:

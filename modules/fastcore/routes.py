@@ -32,6 +32,7 @@ from modules.fastcore.schemas import (
 )
 from modules.fastcore.services import DuplicateRequest
 
+PATH_PREFIXES = ("/inbound/", "/admin/")  # a 404 or 405 under these answers in the domain's envelope too
 blp = Blueprint("fastcore", __name__, description="FASTCore leads")
 
 

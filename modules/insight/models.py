@@ -51,8 +51,9 @@ class CustomerAction(db.Model):
 
 class ProcessedBatch(db.Model):
     """One row per applied upload batch: its id makes re-posting the same batch a no-op, and the fingerprint
-    (SHA-256 of the canonical body; none for batches applied before it was kept) tells a repeat from a
-    different body under the same id."""
+    (SHA-256 of what the batch applies, `services.batches.content_fingerprint`; of the canonical request body
+    for batches applied before 2026-11-30; none before that) tells a repeat from other content under the same
+    id."""
 
     __tablename__ = "insight_batch"
 

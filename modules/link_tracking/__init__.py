@@ -9,12 +9,11 @@ from flask import Flask
 
 from modules.core.domains import register_domain
 from modules.link_tracking import cli
+from modules.link_tracking.access import SECURITY_SCHEMES
 from modules.link_tracking.errors import tracking_envelope
 from modules.link_tracking.routes import PATH_PREFIXES, blp
 
 __all__ = ["blp", "init_app"]
-
-SECURITY_SCHEMES = {"trackingApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
 
 
 def init_app(app: Flask) -> None:

@@ -12,6 +12,7 @@ from modules.core.errors import ApiError
 from modules.link_tracking.errors import error_body
 from modules.link_tracking.schemas import TrackingErrorSchema
 
+SECURITY_SCHEMES = {"trackingApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}
 KEY_SETTINGS = ("TRACKING_API_KEYS", "STEVE_GLEN_TRACKING_API_KEY", "WEBHOOK_API_KEY")
 KEY_REQUIRED = "Valid API key required in X-API-Key header"
 OPERATOR_REQUIRED = "Valid operator bearer token required in Authorization header"

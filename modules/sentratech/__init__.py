@@ -9,11 +9,11 @@ from modules.core.domains import register_domain
 from modules.core.errors import fastapi_envelope
 from modules.sentratech import cli, jobs
 from modules.sentratech.access import SECURITY_SCHEMES
-from modules.sentratech.routes import blp
+from modules.sentratech.routes import PATH_PREFIXES, blp
 
 __all__ = ["blp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    register_domain(app, blp, envelope=fastapi_envelope, prefixes=("/api/ingest",),
+    register_domain(app, blp, envelope=fastapi_envelope, prefixes=PATH_PREFIXES,
                     security_schemes=SECURITY_SCHEMES, cli=cli.sentratech_group, jobs=jobs)

@@ -23,6 +23,7 @@ from modules.sentratech.schemas import (
     SyncRecordPageSchema,
 )
 
+PATH_PREFIXES = ("/api/ingest",)  # a 404 or 405 under these answers in the domain's envelope too
 blp = Blueprint("sentratech", __name__, description="SentraTech ingest: marketing-site forms")
 answer_domain_errors(blp)  # e.g. services.DashboardNotConfigured: 409 {"detail": "<why>"}
 

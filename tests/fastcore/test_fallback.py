@@ -214,10 +214,10 @@ def test_one_flush_at_a_time_and_a_lead_written_before_a_crash_is_not_written_tw
     assert stored(app, lead_id)[1] == ["lead.queued", "lead.flushed"], "written once, audited once"
 
 
-def test_a_lead_queued_before_entries_kept_their_actor_is_written_with_no_actor(app, database_down_app):
+def test_a_lead_queued_before_entries_kept_their_actor_is_audited_as_the_site(app, database_down_app):
     lead_id = post_lead(database_down_app).get_json()["leadId"]
     [entry] = queued_in_redis(app)
     del entry["actor"]
     with app.app_context():
         assert write_queued_lead(entry, "redis") == "flushed"
-    assert actors(app, lead_id) == [("lead.queued", None), ("lead.flushed", "flush-job")]
+    assert actors(app, lead_id) == [("lead.queued", "key:FASTCORE_SITE_INGEST_TOKEN"), ("lead.flushed", "flush-job")]

@@ -154,6 +154,26 @@ def test_process_batch_applies_once_per_batch_id(client, operator_headers, app):
         assert [tuple(a) for a in actions] == [("disconnect", "batch", "june-2026"), ("warn", "batch", "june-2026")]
 
 
+def test_a_batch_kept_with_the_older_body_fingerprint_is_still_recognised(client, operator_headers, app):
+    """Batches applied before 2026-11-30 kept a fingerprint of the request body: the same body again is a
+    repeat (200, nothing applied), other content under that id a 409."""
+    from modules.core.types import utcnow
+    from modules.insight.services.batches import body_fingerprint
+
+    body = {"data": ROWS, "batch_id": "may-2026", "action": "warn"}
+    with app.app_context():
+        db.session.add(ProcessedBatch(batch_id="may-2026", performed_by="Before", rows=2, customers_created=2,
+                                      customers_updated=0, actions_created=2, created_at=utcnow(),
+                                      fingerprint=body_fingerprint(ROWS, "warn")))
+        db.session.commit()
+    again = client.post("/api/upload/process-batch", headers=operator_headers, json=body)
+    assert again.status_code == 200
+    assert again.get_json()["message"] == "Batch may-2026 was already processed; nothing was applied again."
+    other = client.post("/api/upload/process-batch", headers=operator_headers, json={**body, "action": "connect"})
+    assert other.status_code == 409 and other.get_json()["detail"]["error_code"] == "BATCH_ID_REUSED"
+    assert counts(app) == (0, 0, 1), "nothing was applied"
+
+
 def test_rows_without_an_action_keep_the_customers_status(client, operator_headers, app):
     client.post("/api/customers/", headers=operator_headers, json={
         "name": "Ama", "account_number": "ACC-1", "phone": "0241234567", "status": "disconnected"})

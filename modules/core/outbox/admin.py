@@ -62,7 +62,7 @@ def messages(status: str | None = None, kind: str | None = None, limit: int = 50
         query = query.where(OutboxMessage.status == status)
     if kind:
         query = query.where(OutboxMessage.kind == kind)
-    return page(query, limit, offset, OutboxMessage.created_at.desc())
+    return page(query, limit, offset, OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
 
 
 def counts(kinds: Iterable[str]) -> dict[str, int]:

@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import IO, Any, Protocol
 
@@ -54,6 +54,9 @@ class Batch:
     actor: Actor
     batch_id: str | None = None
     action: str | None = None
+    # The fingerprint the hub kept before 2026-11-30 for an API body (`body_fingerprint`): a batch recorded
+    # then is still recognised when its client sends the same body again.
+    body_fingerprint: str | None = None
 
 
 class InvalidRows(InvalidFields):
@@ -172,7 +175,15 @@ def apply_batch(raw_rows: list[dict[str, Any]], batch: Batch) -> dict[str, Any]:
     rows = validate_rows(_numbered(raw_rows), _region(), with_action=True)
     if not all(row.valid for row in rows):
         raise InvalidRows(rows)
-    return process_batch(rows, batch)
+    return process_batch(rows, replace(batch, body_fingerprint=body_fingerprint(raw_rows, batch.action)))
+
+
+def body_fingerprint(raw_rows: list[dict[str, Any]], default_action: str | None) -> str:
+    """The fingerprint of a process-batch body as batches applied before 2026-11-30 kept it: SHA-256 (hex) of
+    `{"data": rows, "action": default_action}` as canonical JSON (keys sorted, no spaces)."""
+    canonical = json.dumps({"data": raw_rows, "action": default_action}, sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def content_fingerprint(rows: list[Row], default_action: str | None) -> str:
@@ -211,7 +222,7 @@ def process_batch(rows: list[Row], batch: Batch, advance: Advance | None = None)
     fingerprint = content_fingerprint(rows, batch.action)
     known = db.session.get(ProcessedBatch, batch_id)
     if known is not None:
-        return _repeat(known, fingerprint)
+        return _repeat(known, fingerprint, batch.body_fingerprint)
     now = utcnow()
     upserts, actions = _planned(rows, batch.action, now)
     processed = ProcessedBatch(batch_id=batch_id, performed_by=batch.actor.name, rows=len(rows),
@@ -241,7 +252,7 @@ def process_batch(rows: list[Row], batch: Batch, advance: Advance | None = None)
         known = db.session.get(ProcessedBatch, batch_id)
         if known is None:
             raise
-        return _repeat(known, fingerprint)
+        return _repeat(known, fingerprint, batch.body_fingerprint)
     return _answer(processed, f"Batch processed: {processed.customers_created} customer(s) created, "
                               f"{processed.customers_updated} updated, {processed.actions_created} action(s) recorded.")
 
@@ -269,11 +280,11 @@ def _answer(batch: ProcessedBatch, message: str) -> dict[str, Any]:
             "batch_id": batch.batch_id, "success": True, "errors": []}
 
 
-def _repeat(batch: ProcessedBatch, fingerprint: str) -> dict[str, Any]:
+def _repeat(batch: ProcessedBatch, fingerprint: str, body_fingerprint: str | None = None) -> dict[str, Any]:
     """A batch id seen before: the same content gets the first answer's counts (nothing is applied again);
     other content is Conflict BATCH_ID_REUSED. A batch applied before fingerprints were kept counts as the
-    same content."""
-    if batch.fingerprint is not None and batch.fingerprint != fingerprint:
+    same content, and one kept with the older body fingerprint matches the same body."""
+    if batch.fingerprint is not None and batch.fingerprint not in (fingerprint, body_fingerprint):
         raise Conflict(f"Batch {batch.batch_id} was already processed with other content; nothing was applied. "
                        "Send new content under a new batch_id.", code="BATCH_ID_REUSED",
                        details={"batch_id": batch.batch_id})
