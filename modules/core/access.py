@@ -32,6 +32,12 @@ Schemes = str | tuple[str, ...]  # OpenAPI security scheme names; several are al
 OPERATOR_SCHEME = "operatorBearer"
 
 
+def refuse_bearer(_reason: str) -> ApiError:
+    """The FastAPI-style 401 of a bearer-token endpoint, the same whatever was wrong with the token: the core's
+    admin API, SentraTech's and Insight's operator endpoints answer it."""
+    return ApiError(401, body={"detail": "Invalid authentication credentials"}, headers={"WWW-Authenticate": "Bearer"})
+
+
 def documented(status: int, schema: type[Schema] | Schema = DetailSchema, description: str | None = None) -> Callable:
     """Document one more answer of a view in the OpenAPI document (`@blp.alt_response` without the blueprint)."""
     return _DOCUMENTS.alt_response(status, schema=schema, description=description)

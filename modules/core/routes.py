@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from modules import __version__
 from modules.core import auth, login_throttle, outbox, scheduler
-from modules.core.access import Guard
+from modules.core.access import Guard, refuse_bearer
 from modules.core.errors import ApiError
 from modules.core.extensions import db
 from modules.core.outbox.schemas import OutboxPageSchema, OutboxQuerySchema, ReplayResultSchema, ReplaySchema
@@ -26,12 +26,7 @@ from modules.core.types import isoformat, utcnow
 blp = Blueprint("core", __name__, description="Health, operator login and outbox administration")
 
 
-def _refuse(_reason: str) -> ApiError:
-    return ApiError(401, body={"detail": "Invalid authentication credentials"},
-                    headers={"WWW-Authenticate": "Bearer"})
-
-
-guard = Guard(_refuse)
+guard = Guard(refuse_bearer)
 
 
 @blp.route("/health")

@@ -29,7 +29,6 @@ from modules.dtech.models import CallRecording
 from modules.dtech.recordings import INCOMING_PATTERN, recordings_dir, stored_path
 
 RECORDING_PUT = "dtech.recording_put"  # outbox kind: PUT a received file to its upload URL
-PUT_BACKOFF = (10, 60, 300, 1800, 7200, 21600)
 ABANDONED_AFTER = timedelta(hours=6)
 
 
@@ -39,7 +38,7 @@ def mark_failed(message: outbox.Message) -> None:
         recording.status = "failed"
 
 
-@outbox.handler(RECORDING_PUT, backoff=PUT_BACKOFF, on_dead=mark_failed)
+@outbox.handler(RECORDING_PUT, on_dead=mark_failed)
 def put_recording(message: outbox.Message) -> int:
     recording = db.session.get(CallRecording, message.payload.get("upload_id"))
     if recording is None:

@@ -1,26 +1,19 @@
 """Who may call the Insight API: every endpoint needs a signed-in operator; a missing, malformed, forged or
-expired token gets the 401 the front end reads (`refuse`). `@operator_endpoint` (or `@ingest_endpoint`) goes
-right under `@blp.route`, so that auth runs before the body is validated; the core's Guard also documents
-the bearer scheme and the 401 in the OpenAPI document."""
+expired token gets the 401 the front end reads (the core's `refuse_bearer`). `@operator_endpoint` (or
+`@ingest_endpoint`) goes right under `@blp.route`, so that auth runs before the body is validated; the
+core's Guard also documents the bearer scheme and the 401 in the OpenAPI document."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from modules.core.access import Guard, actor, documented
+from modules.core.access import Guard, actor, documented, refuse_bearer
 from modules.core.auth import current_operator
-from modules.core.errors import ApiError
 from modules.core.schemas import DetailSchema
 from modules.core.security import ingest_limit
 from modules.insight.services.common import Actor
 
-
-def refuse(_reason: str) -> ApiError:
-    """The same 401 whatever is wrong with the token (missing, not a bearer token, invalid)."""
-    return ApiError(401, body={"detail": "Invalid authentication credentials"}, headers={"WWW-Authenticate": "Bearer"})
-
-
-guard = Guard(refuse, description="Missing, forged or expired token")
+guard = Guard(refuse_bearer, description="Missing, forged or expired token")
 operator_endpoint = guard.operator()
 
 

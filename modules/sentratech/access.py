@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import request
 
 from modules.core import auth, security
-from modules.core.access import Guard
+from modules.core.access import Guard, refuse_bearer
 from modules.core.errors import ApiError
 
 INGEST_KEY_HEADER = "X-INGEST-KEY"
@@ -32,16 +32,11 @@ def refuse_ingest_key(_reason: str) -> ApiError:
     return ApiError(401, body={"detail": "Invalid or missing X-INGEST-KEY"})
 
 
-def refuse_operator(_reason: str) -> ApiError:
-    return ApiError(401, body={"detail": "Invalid authentication credentials"},
-                    headers={"WWW-Authenticate": "Bearer"})
-
-
 #: A value of INGEST_KEY in X-INGEST-KEY. Right under `@blp.route`, as every guard.
 ingest_key = Guard(refuse_ingest_key, description="Missing or wrong X-INGEST-KEY").header_key(
     INGEST_KEY_HEADER, "INGEST_KEY", scheme="ingestKey")
 #: A signed-in operator's bearer token.
-operator = Guard(refuse_operator, description="No valid operator token").operator()
+operator = Guard(refuse_bearer, description="No valid operator token").operator()
 
 
 def reads_records() -> bool:
