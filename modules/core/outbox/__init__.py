@@ -6,12 +6,15 @@
   `jobs.py`; workers' drains deliver after the commit; handlers raise `Retryable`, `Permanent` or
   `Deferred`.
 - Sweeping (`sweeping.py`): the periodic `sweep` re-enqueues due messages nobody holds.
+- Controlling (`destinations.py`, `control.py`, `policy.py`): each kind's destination, with its pause switch
+  and circuit breaker; each kind's backoff (a setting may override it), jitter and Retry-After.
 - Asking (`admin.py`): `stats`, `messages`, `counts`, `pending_for`, `messages_of`, `get`, `replay`.
 
 Domains use these names only, never the outbox's tables. RQ jobs queued under the old module path
 (`modules.core.outbox.drain`, `.deliver`, `.sweep`) still resolve here.
 """
 
+from modules.core.outbox import control, destinations, policy
 from modules.core.outbox.admin import counts, get, messages, messages_of, pending_for, replay, stats
 from modules.core.outbox.delivery import deliver, drain, queue_drain
 from modules.core.outbox.handlers import (
@@ -29,6 +32,6 @@ from modules.core.outbox.writing import add, add_many
 
 __all__ = [
     "DEFAULT_BACKOFF", "Deferred", "DeliveryError", "Message", "Permanent", "Retryable", "Status", "add",
-    "add_many", "counts", "deliver", "drain", "get", "handler", "messages", "messages_of", "pending_for",
-    "queue_drain", "replay", "stats", "sweep",
+    "add_many", "control", "counts", "deliver", "destinations", "drain", "get", "handler", "messages",
+    "messages_of", "pending_for", "policy", "queue_drain", "replay", "stats", "sweep",
 ]
