@@ -23,7 +23,14 @@ from sqlalchemy import func, or_, select, update
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
 from modules.core.outbox.handlers import Deferred, DeliveryError, Permanent, Retryable, Status, handler_for
-from modules.core.queue import OUTBOX_QUEUE, app_job, enqueue_after_commit, enqueue_once, waiting_job_started
+from modules.core.queue import (
+    OUTBOX_QUEUE,
+    app_job,
+    enqueue_after_commit,
+    enqueue_once,
+    enqueue_once_after_commit,
+    waiting_job_started,
+)
 from modules.core.types import utcnow
 
 DRAIN_KEY = "outbox:drain"
@@ -46,6 +53,13 @@ def drain_signal_seconds() -> float:
 def queue_drain() -> bool:
     """Queue a drain unless one is waiting; False when Redis is unreachable (the sweeper catches up)."""
     return enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
+
+
+def queue_drain_after_commit(quiet_seconds: float = 0) -> None:
+    """`queue_drain` once the current transaction commits (however many times it was asked for); nothing
+    if it rolls back. `quiet_seconds`: see `queue.enqueue_once`."""
+    enqueue_once_after_commit(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT,
+                              quiet_seconds=quiet_seconds)
 
 
 @app_job
