@@ -99,6 +99,10 @@ CORE_SETTINGS = [
     Setting("OUTBOX_DRAIN_SIGNAL_MS", 100, "A web process asks Redis for a drain at most once per this many ms; "
             "a drain looks for work again twice as long after it runs out (give web and worker the same value); "
             "0: ask after every commit", as_int),
+    Setting("OUTBOX_RETENTION_DAYS", 30, "Delivered outbox messages and their attempts are deleted this many days "
+            "after delivery (0: kept forever); pending and dead ones are never deleted by it", as_int),
+    Setting("OUTBOX_RETENTION_BATCH", 1000, "The retention job deletes delivered messages this many at a time, each "
+            "batch its own transaction (at least 1)", as_int),
     Setting("WORKER_NICENESS", 19, "`flask worker` runs this much below normal CPU priority (19: the lowest), so "
             "that on a shared machine a burst of ingest is answered first and deliveries catch up after; 0 to turn "
             "off", as_int),
