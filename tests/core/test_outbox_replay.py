@@ -173,6 +173,7 @@ def test_a_replay_of_many_is_one_update_and_one_drain(app, client, operator_head
     ({"all": True, "since": "2026-12-01T00:00:00"}, "since"),
     ({"all": True, "since": "yesterday"}, "since"),
     ({"since": "2026-12-02T00:00:00Z", "until": "2026-12-01T00:00:00Z"}, "since must be before until"),
+    ({"since": "0001-01-01T00:00:00+05:00"}, "since is out of range"),
     ({"all": True, "subject": "subject-1"}, "subject"),
     ({"ids": ["x"] * 1001}, "ids"),
     ({"all_dead": True, "status": "delivered"}, "all_dead"),
@@ -189,6 +190,7 @@ def test_a_replay_that_could_be_read_two_ways_is_refused(app, client, operator_h
     (["--since", "2026-12-01T00:00:00"], "time zone"),
     (["--until", "soon"], "ISO 8601"),
     (["--since", "2026-12-02T00:00Z", "--until", "2026-12-01T00:00Z"], "since must be before until"),
+    (["--until", "9999-12-31T23:59:59-05:00"], "until is out of range"),
     (["--status", "pending", "--all"], "pending"),
 ])
 def test_the_replay_command_refuses_what_could_be_read_two_ways(app, runner, args, says):

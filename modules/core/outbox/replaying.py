@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, select, update
@@ -58,8 +58,14 @@ class Selection:
             raise Invalid(f"status must be one of {', '.join(REPLAYABLE)}")
         for name in ("since", "until"):
             moment = getattr(self, name)
-            if moment is not None and moment.utcoffset() is None:
+            if moment is None:
+                continue
+            if moment.utcoffset() is None:
                 raise Invalid(f"{name} needs a time zone (e.g. 2026-12-01T00:00:00Z)")
+            try:
+                moment.astimezone(UTC)  # as it is stored; 0001-01-01T00:00+05:00 has no UTC time
+            except OverflowError:
+                raise Invalid(f"{name} is out of range") from None
         if self.since and self.until and self.since >= self.until:
             raise Invalid("since must be before until")
         if self.destination and not kinds_of(self.destination):
