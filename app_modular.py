@@ -16,7 +16,7 @@ from modules.core import bodies, cli, errors, request_log, security
 from modules.core.config import check_production, domain_package, is_production, load_config
 from modules.core.domains import register_jobs
 from modules.core.extensions import api, db, migrate
-from modules.core.outbox import retention, sweeping
+from modules.core.outbox import policy, retention, sweeping
 from modules.core.outbox.routes import blp as outbox_blp
 from modules.core.routes import blp as core_blp
 
@@ -110,6 +110,10 @@ def register_blueprints(app: Flask, domains: Sequence[str]) -> None:
     register_jobs(app, retention)
     for name in domains:
         importlib.import_module(domain_package(name)).init_app(app)
+    with app.app_context():
+        for setting in policy.unknown_backoff_settings():
+            logging.getLogger(__name__).warning("a backoff setting names no outbox kind; `flask outbox kinds` "
+                                                "lists them", extra={"setting": setting})
 
 
 if __name__ == "__main__":

@@ -39,6 +39,21 @@ def as_int(value: Any) -> int:
     return int(str(value).strip())
 
 
+def as_backoff(value: Any) -> tuple[int, ...]:
+    """A retry schedule: comma-separated whole seconds, one per retry, each from 1 to 30 days
+    ("10,60,300"). Anything else is a ValueError naming the part."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    parts = [str(part).strip() for part in items]
+    if not any(parts):
+        raise ValueError("give at least one delay in seconds, e.g. 10,60,300")
+    delays = []
+    for part in parts:
+        if not part.isdigit() or not 1 <= int(part) <= 30 * 86400:
+            raise ValueError(f"{part!r} is not a whole number of seconds from 1 to 2592000 (30 days)")
+        delays.append(int(part))
+    return tuple(delays)
+
+
 def database_url(value: Any) -> str:
     """Heroku still hands out `postgres://`, which SQLAlchemy 2 refuses; SQLAlchemy 2.1 reads a bare
     `postgresql://` as psycopg 3, while the hub ships psycopg2. Both become `postgresql+psycopg2://`."""
@@ -99,6 +114,13 @@ CORE_SETTINGS = [
     Setting("OUTBOX_DRAIN_SIGNAL_MS", 100, "A web process asks Redis for a drain at most once per this many ms; "
             "a drain looks for work again twice as long after it runs out (give web and worker the same value); "
             "0: ask after every commit", as_int),
+    Setting("OUTBOX_BREAKER_THRESHOLD", 10, "A destination's circuit breaker opens after this many consecutive "
+            "retryable failures: its messages then wait without using up attempts", as_int),
+    Setting("OUTBOX_BREAKER_COOLDOWN_SECONDS", 60, "An open breaker lets one probe message through after this "
+            "long; its success closes the breaker, its failure waits as long again", as_int),
+    Setting("OUTBOX_RETRY_AFTER_MAX_SECONDS", 3600, "A peer's Retry-After (on 429/503) is honoured up to this many "
+            "seconds. Each kind's backoff is overridable: OUTBOX_BACKOFF_<KIND>=10,60,300 (`flask outbox kinds`)",
+            as_int),
     Setting("OUTBOX_RETENTION_DAYS", 30, "Delivered outbox messages and their attempts are deleted this many days "
             "after delivery (0: kept forever); pending and dead ones are never deleted by it", as_int),
     Setting("OUTBOX_RETENTION_BATCH", 1000, "The retention job deletes delivered messages this many at a time, each "
@@ -150,10 +172,34 @@ def load_config(overrides: dict[str, Any] | None = None, environ: dict[str, str]
     for setting in all_settings(domains):
         raw = overrides.get(setting.name, environ.get(setting.name, from_file.get(setting.name, setting.default)))
         config[setting.name] = setting.cast(raw) if raw is not None else raw
+    config.update(_backoff_settings(from_file, environ, overrides))
     if environ.get("FLASK_ENV", from_file.get("FLASK_ENV", "")).lower() in PRODUCTION_NAMES:
         config["APP_ENV"] = "production"
     config.update({k: v for k, v in overrides.items() if k not in config})
     return config
+
+
+BACKOFF_PREFIX = "OUTBOX_BACKOFF_"  # OUTBOX_BACKOFF_<KIND>: one setting per outbox kind (outbox/policy.py)
+
+
+def _backoff_settings(*sources: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The OUTBOX_BACKOFF_<KIND> settings of `sources` (lowest precedence first); an empty one is unset.
+    A malformed one stops start-up with a ConfigurationError naming it."""
+    found: dict[str, Any] = {}
+    for source in sources:
+        found.update({name: value for name, value in source.items()
+                      if name.startswith(BACKOFF_PREFIX) and value not in (None, "")})
+    try:
+        return {name: _named(name, as_backoff, value) for name, value in found.items()}
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def _named(name: str, cast: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return cast(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 def is_production(config: dict[str, Any]) -> bool:

@@ -11,6 +11,7 @@ Nothing here logs a URL's query, a header or a body: they may carry keys or pers
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,12 +19,14 @@ from urllib.parse import urlsplit
 import requests
 from flask import current_app
 from requests.sessions import merge_setting
+from werkzeug.http import parse_date
 
 from modules import __version__
 from modules.core.outbox import Permanent, Retryable
 
 USER_AGENT = f"integration-hub/{__version__}"
 RETRYABLE_STATUS = {408, 425, 429}
+RETRY_AFTER_STATUS = {429, 503}  # where a peer's Retry-After is honoured (RFC 9110 section 10.2.3)
 
 
 class TimeoutSession(requests.Session):
@@ -88,8 +91,27 @@ def redirect_target(response: requests.Response) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"[:200] if host else parts.path[:200]
 
 
+def retry_after(response: requests.Response) -> float | None:
+    """The seconds a 429 or 503 asks us to wait (Retry-After: delay-seconds or an HTTP-date, RFC 9110
+    section 10.2.3); None for another status, no header, or one that is neither form. A date in the past
+    is 0. The outbox caps what it honours (OUTBOX_RETRY_AFTER_MAX_SECONDS)."""
+    value = response.headers.get("Retry-After", "").strip()
+    if response.status_code not in RETRY_AFTER_STATUS or not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    when = parse_date(value)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds()) if when else None
+
+
+def retryable(reason: str, response: requests.Response) -> Retryable:
+    """A `Retryable` for the peer's `response`, carrying its status and Retry-After."""
+    return Retryable(reason, response.status_code, retry_after(response))
+
+
 def check_delivery(response: requests.Response, accept: tuple[int, ...] = ()) -> int:
-    """2xx (and `accept`) pass; 408/425/429/5xx are `Retryable`; any other status is `Permanent`.
+    """2xx (and `accept`) pass; 408/425/429/5xx are `Retryable` (with the peer's Retry-After on 429/503);
+    any other status is `Permanent` (a 410 Gone too: the peer says the target is gone for good).
 
     A 3xx is `Permanent` too (redirects are not followed): the partner's address changed, so an operator
     fixes the setting and replays; the error names the status and the `Location`."""
@@ -101,5 +123,5 @@ def check_delivery(response: requests.Response, accept: tuple[int, ...] = ()) ->
                         "not followed; check the partner's URL setting", status)
     reason = f"HTTP {status}: {response.text[:200]}"
     if status >= 500 or status in RETRYABLE_STATUS:
-        raise Retryable(reason, status)
+        raise retryable(reason, response)
     raise Permanent(reason, status)

@@ -1,4 +1,4 @@
-"""Tables of the core: operators, the outbox and its attempts, the audit log."""
+"""Tables of the core: operators, the outbox, its attempts and destinations, the audit log."""
 
 from __future__ import annotations
 
@@ -63,6 +63,30 @@ class OutboxAttempt(db.Model):
     outcome: Mapped[str] = mapped_column(String(20))  # delivered|retry|dead
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class OutboxDestination(db.Model):
+    """Where the messages of one or more outbox kinds go: its pause switch and circuit breaker, kept here so
+    that they hold across restarts and on every worker (modules/core/outbox/destinations.py). A destination
+    without a row is active with a closed breaker."""
+
+    __tablename__ = "outbox_destination"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    paused: Mapped[bool] = mapped_column(default=False)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_by: Mapped[str | None] = mapped_column(String(200))
+    pause_reason: Mapped[str | None] = mapped_column(String(500))
+    breaker: Mapped[str] = mapped_column(String(20), default="closed")  # closed|open|half_open
+    breaker_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # open: when one probe may go; half_open: when the probe's claim lapses (a worker died holding it)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive retryable failures
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last alert about it (at most one a window)
+    unsent_alert: Mapped[str | None] = mapped_column(String(500))  # an alert that could not be mailed (/health)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class AuditEntry(db.Model):

@@ -18,13 +18,15 @@ Envelope = Callable[[int, str, Any], tuple[int, dict[str, Any]]]
 
 @dataclass(frozen=True)
 class Handler:
-    """Delivers outbox messages of `kind`: `deliver(message) -> status code`, retried after `backoff`
-    seconds (one entry per retry), `on_dead(message)` when the last attempt failed."""
+    """Delivers outbox messages of `kind` to `destination`: `deliver(message) -> status code`, retried after
+    `backoff` seconds (one entry per retry; a setting may override it, see outbox/policy.py),
+    `on_dead(message)` when the last attempt failed."""
 
     kind: str
     deliver: Callable[[Any], int | None]
     backoff: tuple[int, ...]
     on_dead: Callable[[Any], None] | None
+    destination: str
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def mark_failed(message: outbox.Message) -> None:
         recording.status = "failed"
 
 
-@outbox.handler(RECORDING_PUT, on_dead=mark_failed)
+@outbox.handler(RECORDING_PUT, on_dead=mark_failed, destination="dtech.uploads")
 def put_recording(message: outbox.Message) -> int:
     recording = db.session.get(CallRecording, message.payload.get("upload_id"))
     if recording is None:
@@ -68,8 +68,10 @@ def judge_put(response: requests.Response) -> int:
     status = response.status_code
     if status < 400:
         return http.check_delivery(response)
-    failure = outbox.Retryable if status >= 500 or status in http.RETRYABLE_STATUS else outbox.Permanent
-    raise failure(f"HTTP {status} from the upload URL's host (its answer is not recorded)", status)
+    reason = f"HTTP {status} from the upload URL's host (its answer is not recorded)"
+    if status >= 500 or status in http.RETRYABLE_STATUS:
+        raise http.retryable(reason, response)
+    raise outbox.Permanent(reason, status)
 
 
 @periodic("dtech.remove_abandoned_parts", every_seconds=3600, name="Delete files left by interrupted recording uploads")

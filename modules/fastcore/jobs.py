@@ -46,14 +46,14 @@ def _audit_failure(message: outbox.Message) -> None:
                           "attempts": message.attempts, "error": message.last_error})
 
 
-@outbox.handler(WELCOME_KIND, backoff=EMAIL_BACKOFF, on_dead=_audit_failure)
+@outbox.handler(WELCOME_KIND, backoff=EMAIL_BACKOFF, on_dead=_audit_failure, destination="smtp")
 def send_welcome_email(message: outbox.Message) -> int:
     lead = _lead(message)
     sender = current_app.config.get("FROM_EMAIL") or ""
     return _send(message, lead, emails.welcome(lead, sender, message.id), "welcome_email")
 
 
-@outbox.handler(ALERT_KIND, backoff=EMAIL_BACKOFF, on_dead=_audit_failure)
+@outbox.handler(ALERT_KIND, backoff=EMAIL_BACKOFF, on_dead=_audit_failure, destination="smtp")
 def send_admin_alert(message: outbox.Message) -> int:
     lead = _lead(message)
     recipients = current_app.config.get("ADMIN_EMAIL") or []

@@ -17,7 +17,7 @@ def _mark_failed(message: outbox.Message) -> None:
         sms.status, sms.error = "failed", message.last_error
 
 
-@outbox.handler(SMS_KIND, on_dead=_mark_failed)
+@outbox.handler(SMS_KIND, on_dead=_mark_failed, destination="arkesel")
 def deliver_sms(message: outbox.Message) -> int:
     sms = db.session.get(SmsMessage, message.payload.get("sms_id"))
     if sms is None:

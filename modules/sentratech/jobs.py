@@ -73,7 +73,7 @@ def sync_died(message: outbox.Message) -> None:
             .values(sync_status=FAILED, sync_error=(message.last_error or "")[:500] or None))
 
 
-@outbox.handler(SYNC_KIND, on_dead=sync_died)
+@outbox.handler(SYNC_KIND, on_dead=sync_died, destination="dashboard")
 def sync_record(message: outbox.Message) -> int:
     """POST the record's current revision to the dashboard; it is `synced_to_dashboard` on a 2xx or a 409.
 

@@ -6,6 +6,8 @@
   `jobs.py`; workers' drains deliver after the commit; handlers raise `Retryable`, `Permanent` or
   `Deferred`.
 - Sweeping (`sweeping.py`): the periodic `sweep` re-enqueues due messages nobody holds.
+- Controlling (`destinations.py`, `control.py`, `policy.py`): each kind's destination, with its pause switch
+  and circuit breaker; each kind's backoff (a setting may override it), jitter and Retry-After.
 - Asking (`admin.py`): `stats`, `messages`, `counts`, `pending_for`, `messages_of`, `get`, `backlog`,
   `trace` and `traced` (a subject's or a message's attempts).
 - Replaying and purging by a filter (`replaying.py`): `Selection`, `preview`, `replay`, `purge_dead`.
@@ -16,12 +18,11 @@ Domains use these names only, never the outbox's tables. RQ jobs queued under th
 (`modules.core.outbox.drain`, `.deliver`, `.sweep`) still resolve here.
 """
 
+from modules.core.outbox import control, destinations, policy
 from modules.core.outbox.admin import (
     backlog,
     counts,
-    destination_of,
     get,
-    kinds_of,
     messages,
     messages_of,
     pending_for,
@@ -47,7 +48,7 @@ from modules.core.outbox.writing import add, add_many
 
 __all__ = [
     "DEFAULT_BACKOFF", "Deferred", "DeliveryError", "Message", "Permanent", "Retryable", "Selection", "Status", "add",
-    "add_many", "backlog", "counts", "deliver", "destination_of", "drain", "expired_count", "get", "handler",
-    "kinds_of", "messages", "messages_of", "pending_for", "preview", "purge_dead", "purge_delivered",
-    "queue_drain", "replay", "stats", "sweep", "trace", "traced",
+    "add_many", "backlog", "control", "counts", "deliver", "destinations", "drain", "expired_count",
+    "get", "handler", "messages", "messages_of", "pending_for", "policy", "preview", "purge_dead",
+    "purge_delivered", "queue_drain", "replay", "stats", "sweep", "trace", "traced",
 ]

@@ -13,7 +13,8 @@ from sqlalchemy import ColumnElement, exists, func, select
 
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
-from modules.core.outbox.handlers import Status, handler_for
+from modules.core.outbox.destinations import destination_of
+from modules.core.outbox.handlers import Status
 from modules.core.paging import page
 
 TRACED = ("id", "kind", "subject_id", "status", "attempts", "next_attempt_at", "last_error", "last_status_code",
@@ -70,17 +71,6 @@ def messages_of(subject_id: str, kind: str | None = None) -> list[OutboxMessage]
 def get(message_id: str) -> OutboxMessage | None:
     """One message by id (read it; never change it)."""
     return db.session.get(OutboxMessage, message_id)
-
-
-def kinds_of(destination: str) -> list[str]:
-    """The kinds whose messages go to `destination`, sorted; [] when none does. Each kind is its own
-    destination until the delivery engine names destinations."""
-    return [destination] if handler_for(destination) else []
-
-
-def destination_of(kind: str) -> str:
-    """Where messages of `kind` go."""
-    return kind
 
 
 def backlog() -> dict[str, int]:

@@ -6,9 +6,13 @@ each, until none is due. A busy outbox so costs a request at most one Redis `SET
 asks at most once per OUTBOX_DRAIN_SIGNAL_MS, and a drain that runs out of work looks again after twice
 that) and a worker one RQ job for many rows; a drain that finds work queues another, so idle workers
 join in. Each delivery calls the handler of the message's kind and records the attempt. Retries follow
-the kind's backoff, each one an RQ job `deliver(id)` scheduled for its time, and the row ends `dead`
-after the last one. Handlers send an idempotency key (the message id, or their record's id) where the
-partner's protocol has one.
+the kind's backoff (`policy.py`: a setting may override it; jittered; a peer's Retry-After honoured), each
+one an RQ job `deliver(id)` scheduled for its time, and the row ends `dead` after the last one. Handlers
+send an idempotency key (the message id, or their record's id) where the partner's protocol has one.
+
+Every claim first asks the destinations (`destinations.py`) what is held: a paused destination's messages,
+or those behind an open circuit breaker, are not claimed and use up no attempt; when a breaker's cool-down
+is over, one message goes as its probe.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select
 
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
+from modules.core.outbox import claiming, destinations, policy
 from modules.core.outbox.handlers import Deferred, DeliveryError, Permanent, Retryable, Status, handler_for
 from modules.core.queue import (
     OUTBOX_QUEUE,
@@ -75,7 +80,7 @@ def drain() -> int:
     attempted = 0
     while time.monotonic() < deadline:
         started = utcnow()
-        message_id = _claim_next(started)
+        message_id, probe = claiming.claim_next(started)
         if message_id is None:
             if linger <= 0:
                 return attempted
@@ -86,7 +91,7 @@ def drain() -> int:
             queue_drain()
         attempted += 1
         try:
-            _attempt(message_id, started)
+            _attempt(message_id, started, probe)
         except Exception as exc:  # noqa: BLE001 (the row is already scheduled for its retry; go on with the rest)
             db.session.rollback()
             log.error("outbox delivery failed with an internal error",
@@ -102,15 +107,32 @@ def deliver(message_id: str, attempts: int | None = None) -> str:
 
     `attempts` is the message's attempt count when the job was enqueued. A second job for the same
     attempt (the sweeper's, while the first waited in a long queue) finds the count moved on and does
-    nothing, instead of trying again at once and ignoring the backoff."""
+    nothing, instead of trying again at once and ignoring the backoff. A job that comes while the
+    message's destination is held ("held") does nothing either: a resume or the breaker's probe brings
+    the message back."""
     started = utcnow()
-    if not _claim(message_id, started, attempts):
+    kind = db.session.scalar(select(OutboxMessage.kind).where(OutboxMessage.id == message_id))
+    if kind is None:
         return "skipped"
-    return _attempt(message_id, started)
+    destination, probe = destinations.destination_of(kind), False
+    gate = destinations.gates(started)
+    if kind in gate.held:
+        return "held"
+    if destination in gate.probe_ready:
+        probe = destinations.take_probe(destination, started)
+        if not probe:
+            db.session.commit()
+            return "held"
+    if not claiming.claim(message_id, started, attempts):
+        if probe:
+            destinations.release_probe(destination, started)
+            db.session.commit()
+        return "skipped"
+    return _attempt(message_id, started, probe)
 
 
-def _attempt(message_id: str, started: datetime) -> str:
-    """One delivery attempt of a message this worker has claimed."""
+def _attempt(message_id: str, started: datetime, probe: bool = False) -> str:
+    """One delivery attempt of a message this worker has claimed (as its destination's probe, if `probe`)."""
     message = db.session.get(OutboxMessage, message_id)
     registered = handler_for(message.kind)
     try:
@@ -119,54 +141,33 @@ def _attempt(message_id: str, started: datetime) -> str:
         status_code = registered.deliver(message)
     except Deferred as exc:
         db.session.rollback()
-        return _defer(message_id, exc)
+        return _defer(message_id, exc, probe)
     except DeliveryError as exc:
         db.session.rollback()
-        return _record_failure(message_id, started, exc, retryable=isinstance(exc, Retryable))
+        return _record_failure(message_id, started, exc, probe)
     except Exception as exc:
         db.session.rollback()
-        _record_failure(message_id, started, Retryable(f"internal error: {type(exc).__name__}"), retryable=True)
+        _record_failure(message_id, started, Retryable(f"internal error: {type(exc).__name__}"), probe,
+                        peer_failed=False)
         raise  # RQ shows the job as failed; the row itself is already scheduled for its retry
     _finish(message, started, "delivered", status_code, None)
     message.status = Status.DELIVERED
     message.delivered_at = utcnow()
+    _peer_answered(registered.destination)
     db.session.commit()
     return "delivered"
 
 
-def _lease_end(now: datetime) -> datetime:
-    return now + timedelta(seconds=current_app.config.get("OUTBOX_CLAIM_SECONDS", 300))
+def _peer_answered(destination: str) -> None:
+    """The destination answered: its breaker closes, and if it was open or counting, the backlog flows."""
+    if destinations.delivered(destination, utcnow()):
+        queue_drain_after_commit()
 
 
-def _claimable(now: datetime) -> list:
-    return [OutboxMessage.status == Status.PENDING,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)]
-
-
-def _claim(message_id: str, now: datetime, attempts: int | None) -> bool:
-    claimable = [OutboxMessage.id == message_id, *_claimable(now)]
-    if attempts is not None:
-        claimable.append(OutboxMessage.attempts == attempts)
-    result = db.session.execute(update(OutboxMessage).where(*claimable).values(claimed_until=_lease_end(now)))
-    db.session.commit()
-    return result.rowcount == 1
-
-
-def _claim_next(now: datetime) -> str | None:
-    """Claim the due message that has waited longest; None when none is due. On PostgreSQL, rows another
-    worker is claiming are skipped (SKIP LOCKED); SQLite has one writer at a time anyway."""
-    oldest_due = (select(OutboxMessage.id).where(*_claimable(now), OutboxMessage.next_attempt_at <= now)
-                  .order_by(OutboxMessage.next_attempt_at).limit(1).with_for_update(skip_locked=True))
-    claimed = db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == oldest_due.scalar_subquery(), *_claimable(now))
-        .values(claimed_until=_lease_end(now)).returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)).scalar()
-    db.session.commit()
-    return claimed
-
-
-def _defer(message_id: str, exc: Deferred) -> str:
+def _defer(message_id: str, exc: Deferred, probe: bool) -> str:
     message = db.session.get(OutboxMessage, message_id)
+    if probe:
+        destinations.release_probe(handler_for(message.kind).destination, utcnow())
     message.next_attempt_at = utcnow() + timedelta(seconds=exc.delay_seconds)
     message.claimed_until = message.enqueued_at = None
     message.last_error = f"deferred: {exc}"[:500]
@@ -175,13 +176,25 @@ def _defer(message_id: str, exc: Deferred) -> str:
     return "deferred"
 
 
-def _record_failure(message_id: str, started: datetime, exc: DeliveryError, retryable: bool) -> str:
+def _record_failure(message_id: str, started: datetime, exc: DeliveryError, probe: bool,
+                    peer_failed: bool = True) -> str:
+    """Schedule the retry of a failed attempt, or end the message dead; tell its destination's breaker
+    (`peer_failed`: the failure is the peer's, not an internal error)."""
     message = db.session.get(OutboxMessage, message_id)
     registered = handler_for(message.kind)
-    backoff = registered.backoff if registered else ()
+    destination = registered.destination if registered else message.kind
+    retryable = isinstance(exc, Retryable)
+    if retryable and peer_failed:
+        if probe:
+            return _hold_after_probe(message, started, exc, destination)
+        if destinations.failed(destination, str(exc), utcnow(), probe=False):
+            _breaker_opened(destination)
+    elif exc.status_code is not None:  # the peer answered, if only to refuse
+        _peer_answered(destination)
+    backoff = policy.backoff_for(message.kind)
     attempts_after = message.attempts + 1
     if retryable and attempts_after <= len(backoff):
-        delay = backoff[attempts_after - 1]
+        delay = policy.retry_delay(backoff[attempts_after - 1], exc.retry_after)
         _finish(message, started, "retry", exc.status_code, str(exc))
         message.next_attempt_at = utcnow() + timedelta(seconds=delay)
         enqueue_after_commit(deliver, message.id, message.attempts, queue=OUTBOX_QUEUE, delay_seconds=delay)
@@ -196,13 +209,38 @@ def _record_failure(message_id: str, started: datetime, exc: DeliveryError, retr
     return outcome
 
 
+def _hold_after_probe(message: OutboxMessage, started: datetime, exc: DeliveryError, destination: str) -> str:
+    """The probe failed: the breaker opens for another cool-down and the message waits for it, recorded
+    (outcome `probe_failed`) but keeping its attempts."""
+    now = utcnow()
+    destinations.failed(destination, str(exc), now, probe=True)
+    _record_attempt(message, started, "probe_failed", exc.status_code, str(exc))
+    message.next_attempt_at = now + timedelta(seconds=current_app.config["OUTBOX_BREAKER_COOLDOWN_SECONDS"])
+    db.session.commit()
+    return "held"
+
+
+def _breaker_opened(destination: str) -> None:
+    """Once the transaction that opened `destination`'s breaker commits, a drain is queued for the end of
+    the cool-down, so that the probe goes on time (the sweeper would queue one within a minute anyway)."""
+    log.warning("outbox circuit breaker opened", extra={"destination": destination})
+    enqueue_after_commit(drain, queue=OUTBOX_QUEUE,
+                         delay_seconds=current_app.config["OUTBOX_BREAKER_COOLDOWN_SECONDS"])
+
+
 def _finish(message: OutboxMessage, started: datetime, outcome: str, status_code: int | None,
             error: str | None) -> None:
+    """Record an attempt that used up one of the message's attempts."""
+    _record_attempt(message, started, outcome, status_code, error)
+    message.attempts += 1
+
+
+def _record_attempt(message: OutboxMessage, started: datetime, outcome: str, status_code: int | None,
+                    error: str | None) -> None:
     number = db.session.scalar(select(func.count()).where(OutboxAttempt.outbox_id == message.id)) + 1
     short_error = error[:500] if error else None
     db.session.add(OutboxAttempt(outbox_id=message.id, number=number, started_at=started, finished_at=utcnow(),
                                  outcome=outcome, status_code=status_code, error=short_error))
-    message.attempts += 1
     message.claimed_until = message.enqueued_at = None  # the job that was queued for it has run
     message.last_status_code = status_code
     message.last_error = short_error

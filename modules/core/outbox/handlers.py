@@ -35,7 +35,12 @@ class DeliveryError(Exception):
 
 
 class Retryable(DeliveryError):
-    """The peer may accept later: a 5xx, 408, 429, a timeout, a refused connection."""
+    """The peer may accept later: a 5xx, 408, 429, a timeout, a refused connection. `retry_after`: the
+    seconds the peer asked us to wait (its Retry-After), if it said."""
+
+    def __init__(self, message: str, status_code: int | None = None, retry_after: float | None = None):
+        super().__init__(message, status_code)
+        self.retry_after = retry_after
 
 
 class Permanent(DeliveryError):
@@ -52,13 +57,14 @@ class Deferred(DeliveryError):
 
 
 def handler(kind: str, backoff: Iterable[int] = DEFAULT_BACKOFF,
-            on_dead: Callable[[Message], None] | None = None) -> Callable:
+            on_dead: Callable[[Message], None] | None = None, destination: str | None = None) -> Callable:
     """Declare the function that delivers messages of `kind`: `deliver(message) -> the peer's status
     code`, raising `Retryable`, `Permanent` or `Deferred`. `on_dead(message)` runs in the transaction
-    that marks the message dead."""
+    that marks the message dead. `destination` names where the messages go (kinds that share a peer share
+    its pause switch and circuit breaker, see destinations.py); the kind itself by default."""
 
     def declare(func: Callable[[Message], int | None]) -> Callable:
-        func.outbox_handler = Handler(kind, func, tuple(backoff), on_dead)
+        func.outbox_handler = Handler(kind, func, tuple(backoff), on_dead, destination or kind)
         return func
 
     return declare

@@ -20,8 +20,8 @@ from modules.core import audit
 from modules.core.exceptions import Invalid
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
-from modules.core.outbox.admin import kinds_of
 from modules.core.outbox.delivery import queue_drain_after_commit
+from modules.core.outbox.destinations import kinds_of
 from modules.core.outbox.handlers import Status
 from modules.core.types import isoformat, utcnow
 
