@@ -112,6 +112,11 @@ def test_a_replay_by_subject_and_by_destination(app, client, operator_headers):
         2, ["pending"] * 2 + ["dead"] * 3 + ["dead"] * 2)
     answer = client.post("/api/admin/outbox/replay", json={"destination": KIND}, headers=operator_headers).get_json()
     assert answer["by_kind"] == {KIND: 3} and statuses(app, second + elsewhere) == ["pending"] * 3 + ["dead"] * 2
+    mails = put(app, 1, kind="fastcore.welcome_email") + put(app, 2, kind="fastcore.admin_alert")
+    preview = client.post("/api/admin/outbox/replay", json={"destination": "smtp", "dry_run": True},
+                          headers=operator_headers).get_json()
+    assert preview["by_kind"] == {"fastcore.admin_alert": 2, "fastcore.welcome_email": 1}, "a destination's kinds"
+    assert statuses(app, mails) == ["dead"] * 3
     unknown = client.post("/api/admin/outbox/replay", json={"destination": "nowhere"}, headers=operator_headers)
     assert unknown.status_code == 422 and unknown.get_json() == {"detail": "no destination is named nowhere"}
 

@@ -9,7 +9,7 @@
 - Controlling (`destinations.py`, `control.py`, `policy.py`): each kind's destination, with its pause switch
   and circuit breaker; each kind's backoff (a setting may override it), jitter and Retry-After.
 - Asking (`admin.py`): `stats`, `messages`, `counts`, `pending_for`, `messages_of`, `get`, `backlog`,
-  `trace` and `traced` (a subject's or a message's attempts).
+  `trace` and `traced` (a subject's or a message's attempts), `kinds` (each kind's policy and state).
 - Replaying and purging by a filter (`replaying.py`): `Selection`, `preview`, `replay`, `purge_dead`.
 - Retention (`retention.py`): the periodic `purge_delivered` deletes delivered messages past
   OUTBOX_RETENTION_DAYS.
@@ -23,6 +23,7 @@ from modules.core.outbox.admin import (
     backlog,
     counts,
     get,
+    kinds,
     messages,
     messages_of,
     pending_for,
@@ -49,6 +50,6 @@ from modules.core.outbox.writing import add, add_many
 __all__ = [
     "DEFAULT_BACKOFF", "Deferred", "DeliveryError", "Message", "Permanent", "Retryable", "Selection", "Status", "add",
     "add_many", "backlog", "control", "counts", "deliver", "destinations", "drain", "expired_count",
-    "get", "handler", "messages", "messages_of", "pending_for", "policy", "preview", "purge_dead",
+    "get", "handler", "kinds", "messages", "messages_of", "pending_for", "policy", "preview", "purge_dead",
     "purge_delivered", "queue_drain", "replay", "stats", "sweep", "trace", "traced",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, exists, func, select
 
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
+from modules.core.outbox import control, policy
 from modules.core.outbox.destinations import destination_of
 from modules.core.outbox.handlers import Status
 from modules.core.paging import page
@@ -71,6 +72,13 @@ def messages_of(subject_id: str, kind: str | None = None) -> list[OutboxMessage]
 def get(message_id: str) -> OutboxMessage | None:
     """One message by id (read it; never change it)."""
     return db.session.get(OutboxMessage, message_id)
+
+
+def kinds() -> list[dict[str, Any]]:
+    """Every registered kind with its policy (`policy.kinds()`: destination, backoff, attempts, the backoff's
+    setting, the breaker's settings) and its destination's `state` (active, paused, open, half_open)."""
+    state_of = {destination["name"]: destination["state"] for destination in control.states()}
+    return [{**kind, "state": state_of.get(kind["destination"], "active")} for kind in policy.kinds()]
 
 
 def backlog() -> dict[str, int]:

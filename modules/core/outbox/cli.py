@@ -1,4 +1,5 @@
-"""`flask outbox ...`: the outbox from a shell, the same services as its operator API (audited as `cli`)."""
+"""`flask outbox ...`: the outbox from a shell, the same services as its operator API (audited as `cli`):
+messages (list, show, replay, purge), destinations (pause, resume, close a breaker) and kinds."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from modules.core import outbox
 from modules.core.exceptions import DomainError
 from modules.core.outbox.replaying import MAX_IDS, REPLAYABLE
 
-outbox_group = AppGroup("outbox", help="Inspect, trace, replay and purge outbound messages.")
+outbox_group = AppGroup("outbox", help="Outbound messages: inspect, trace, replay and purge them; pause and resume "
+                                        "their destinations; see each kind's retry policy.")
 
 
 class AwareDateTime(click.ParamType):
@@ -170,3 +172,74 @@ def _echo_traced(message: dict[str, Any]) -> None:
     for attempt in message["attempt_log"]:
         click.echo(f"  #{attempt.number} {attempt.started_at:%Y-%m-%d %H:%M:%S}Z {attempt.outcome:9} "
                    f"{attempt.status_code or '-'} {attempt.error or ''}")
+
+
+@outbox_group.command("destinations")
+def outbox_destinations() -> None:
+    """Every destination: its state (active, paused, open, half_open) and since when, its breaker's
+    consecutive failures, its pending and dead messages, its kinds, and why it is held."""
+    rows = [(d["name"], d["state"], _when(d["since"]), str(d["failures"]), str(d["pending"]), str(d["dead"]),
+             ", ".join(d["kinds"]), _why(d)) for d in outbox.control.states()]
+    _table(("destination", "state", "since", "failures", "pending", "dead", "kinds", "why"), rows)
+
+
+@outbox_group.command("pause")
+@click.argument("name")
+@click.option("--reason", help="Why, for the other operators (at most 500 characters).")
+def outbox_pause(name: str, reason: str | None) -> None:
+    """Hold every message of destination NAME until `flask outbox resume NAME`: none is claimed, none uses
+    an attempt, none is dropped."""
+    if reason and len(reason) > 500:
+        raise click.BadParameter("at most 500 characters", param_hint="--reason")
+    _act(lambda: outbox.control.pause(name, reason, actor="cli"))
+
+
+@outbox_group.command("resume")
+@click.argument("name")
+def outbox_resume(name: str) -> None:
+    """Deliver destination NAME's messages again, oldest first."""
+    _act(lambda: outbox.control.resume(name, actor="cli"))
+
+
+@outbox_group.command("close-breaker")
+@click.argument("name")
+def outbox_close_breaker(name: str) -> None:
+    """Close destination NAME's circuit breaker now (the peer is known to be back) and deliver its backlog."""
+    _act(lambda: outbox.control.close_breaker(name, actor="cli"))
+
+
+@outbox_group.command("kinds")
+def outbox_kinds() -> None:
+    """Every kind: its destination, backoff (seconds before each retry; from its OUTBOX_BACKOFF_<KIND>
+    setting or the code), attempts before it is dead, the breaker's settings, and the destination's state."""
+    rows = [(k["kind"], k["destination"], ",".join(map(str, k["backoff"])) or "-", str(k["attempts"]),
+             f"{k['backoff_from']} ({k['backoff_setting']})", f"{k['breaker_threshold']} failures, "
+             f"{k['breaker_cooldown_seconds']}s", k["state"]) for k in outbox.kinds()]
+    _table(("kind", "destination", "backoff", "attempts", "backoff from", "breaker", "state"), rows)
+
+
+def _act(action: Callable[[], dict[str, Any]]) -> None:
+    try:
+        destination = action()
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    why = _why(destination)
+    click.echo(f"{destination['name']}: {destination['state']}" + (f" ({why})" if why else ""))
+
+
+def _why(destination: dict[str, Any]) -> str:
+    if destination["state"] == "active":
+        return ""
+    paused_by = f", by {destination['paused_by']}" if destination["paused_by"] else ""
+    probe = f", probe at {_when(destination['retry_at'])}" if destination["retry_at"] else ""
+    return f"{destination['reason']}{paused_by}{probe}"
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}Z" if moment else "-"
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
+    for row in (header, *rows):
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -1,5 +1,6 @@
 """The outbox's operator API, `/api/admin/outbox/...`: list, count and trace messages, replay and purge
-them by a filter (with a dry run first). Signed-in operators only; errors in the core's `{"detail"}`
+them by a filter (with a dry run first); see, pause and resume destinations, close a breaker; each kind's
+policy. Signed-in operators only; errors in the core's `{"detail"}`
 envelope. A second blueprint of the core, registered by `app_modular` beside `modules/core/routes.py`'s."""
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from modules.core.access import Guard, actor, documented, refuse_bearer
 from modules.core.errors import answer_domain_errors
 from modules.core.exceptions import NotFound
 from modules.core.outbox.schemas import (
+    DestinationListSchema,
+    DestinationSchema,
+    KindListSchema,
     OutboxPageSchema,
     OutboxQuerySchema,
     OutboxStatsSchema,
+    PauseSchema,
     PurgeResultSchema,
     PurgeSchema,
     ReplayResultSchema,
@@ -25,7 +30,8 @@ from modules.core.outbox.schemas import (
 )
 from modules.core.schemas import PageQuerySchema
 
-blp = Blueprint("outbox", __name__, description="Outbox administration: messages, their attempts, replays, purges")
+blp = Blueprint("outbox", __name__, description="Outbox administration: messages and their attempts, replays, purges, "
+                "destinations and kinds")
 answer_domain_errors(blp)
 guard = Guard(refuse_bearer)
 log = logging.getLogger(__name__)
@@ -105,3 +111,60 @@ def message_trace(message_id):
     if found is None:
         raise NotFound("no outbox message has this id")
     return found
+
+
+@blp.route(f"{ADMIN}/destinations")
+@guard.operator()
+@blp.response(200, DestinationListSchema)
+def list_destinations():
+    """Every destination: its state (active, paused, open, half_open), since when and why, its breaker's
+    consecutive failures and last error, when a probe may go, its kinds, and its pending and dead messages."""
+    return {"destinations": outbox.control.states()}
+
+
+@blp.route(f"{ADMIN}/destinations/<name>")
+@guard.operator()
+@blp.response(200, DestinationSchema)
+@documented(404, description="No destination has this name")
+def show_destination(name):
+    """One destination's state."""
+    return outbox.control.state(name)
+
+
+@blp.route(f"{ADMIN}/destinations/<name>/pause", methods=["POST"])
+@guard.operator()
+@blp.arguments(PauseSchema)
+@blp.response(200, DestinationSchema)
+@documented(404, description="No destination has this name")
+def pause_destination(body, name):
+    """Hold every message of the destination until it is resumed: none is claimed, none uses an attempt,
+    none is dropped (a delivery already under way finishes). Audit-logged as `outbox.destination_paused`."""
+    return outbox.control.pause(name, body.get("reason"), actor=actor())
+
+
+@blp.route(f"{ADMIN}/destinations/<name>/resume", methods=["POST"])
+@guard.operator()
+@blp.response(200, DestinationSchema)
+@documented(404, description="No destination has this name")
+def resume_destination(name):
+    """Deliver the destination's messages again, oldest first. Audit-logged as `outbox.destination_resumed`."""
+    return outbox.control.resume(name, actor=actor())
+
+
+@blp.route(f"{ADMIN}/destinations/<name>/close-breaker", methods=["POST"])
+@guard.operator()
+@blp.response(200, DestinationSchema)
+@documented(404, description="No destination has this name")
+def close_breaker(name):
+    """Close the destination's circuit breaker now (the peer is known to be back) and deliver its backlog.
+    Audit-logged as `outbox.breaker_closed`."""
+    return outbox.control.close_breaker(name, actor=actor())
+
+
+@blp.route(f"{ADMIN}/kinds")
+@guard.operator()
+@blp.response(200, KindListSchema)
+def list_kinds():
+    """Every outbox kind: its destination, backoff (seconds before each retry) and attempts, the setting that
+    overrides the backoff, the breaker's settings, and the destination's state."""
+    return {"kinds": outbox.kinds()}

@@ -113,3 +113,42 @@ class TracedMessageSchema(OutboxMessageSchema):
 class SubjectTraceSchema(PageSchema):
     subject_id = fields.String()
     messages = fields.List(fields.Nested(TracedMessageSchema), metadata={"description": "Oldest first"})
+
+
+class DestinationSchema(Schema):
+    name = fields.String()
+    state = fields.String(metadata={"description": "active, paused, open, or half_open (a probe is under way)"})
+    since = fields.DateTime(allow_none=True, metadata={"description": "When it was paused or the breaker opened"})
+    reason = fields.String(allow_none=True)
+    paused_by = fields.String(allow_none=True, metadata={"description": "operator:<id> or cli"})
+    failures = fields.Integer(metadata={"description": "Consecutive retryable failures"})
+    last_error = fields.String(allow_none=True)
+    last_failure_at = fields.DateTime(allow_none=True)
+    retry_at = fields.DateTime(allow_none=True, metadata={"description": "When an open breaker lets a probe through"})
+    kinds = fields.List(fields.String())
+    pending = fields.Integer()
+    dead = fields.Integer()
+
+
+class DestinationListSchema(Schema):
+    destinations = fields.List(fields.Nested(DestinationSchema))
+
+
+class PauseSchema(RequestSchema):
+    reason = fields.String(validate=validate.Length(max=500), metadata={"description": "Why, for the other operators"})
+
+
+class KindSchema(Schema):
+    kind = fields.String()
+    destination = fields.String()
+    backoff = fields.List(fields.Integer(), metadata={"description": "Seconds before each retry"})
+    attempts = fields.Integer(metadata={"description": "Attempts before a message is dead"})
+    backoff_setting = fields.String(metadata={"description": "The setting that overrides the backoff"})
+    backoff_from = fields.String(metadata={"description": "setting or code"})
+    breaker_threshold = fields.Integer()
+    breaker_cooldown_seconds = fields.Integer()
+    state = fields.String(metadata={"description": "Its destination's state"})
+
+
+class KindListSchema(Schema):
+    kinds = fields.List(fields.Nested(KindSchema))
