@@ -275,3 +275,19 @@ def test_a_backoff_setting_for_no_kind_is_named(make_app):
     with app.app_context():
         assert policy.unknown_backoff_settings() == ["OUTBOX_BACKOFF_SENTRATECH_DASHBORD_SYNC"]
         assert policy.backoff_for("insight.sms") == (30,)
+
+
+@pytest.mark.parametrize(("status", "header", "expected"), [
+    (429, "120", 120.0), (503, "0", 0.0), (503, "Thu, 01 Jan 1970 00:00:00 GMT", 0.0), (429, "soon", None),
+    (429, "-5", None), (429, "", None), (500, "120", None), (408, "120", None),
+])
+def test_retry_after_is_read_only_from_429_and_503(status, header, expected):
+    import requests
+
+    from modules.core import http
+
+    response = requests.Response()
+    response.status_code = status
+    if header:
+        response.headers["Retry-After"] = header
+    assert http.retry_after(response) == expected

@@ -216,14 +216,19 @@ def _hold_after_probe(message: OutboxMessage, started: datetime, exc: DeliveryEr
     destinations.failed(destination, str(exc), now, probe=True)
     _record_attempt(message, started, "probe_failed", exc.status_code, str(exc))
     message.next_attempt_at = now + timedelta(seconds=current_app.config["OUTBOX_BREAKER_COOLDOWN_SECONDS"])
+    _drain_after_cooldown()
     db.session.commit()
     return "held"
 
 
 def _breaker_opened(destination: str) -> None:
-    """Once the transaction that opened `destination`'s breaker commits, a drain is queued for the end of
-    the cool-down, so that the probe goes on time (the sweeper would queue one within a minute anyway)."""
     log.warning("outbox circuit breaker opened", extra={"destination": destination})
+    _drain_after_cooldown()
+
+
+def _drain_after_cooldown() -> None:
+    """Once the transaction that opened a breaker commits, a drain is queued for the end of the cool-down,
+    so that the probe goes on time (the sweeper would queue one within a minute anyway)."""
     enqueue_after_commit(drain, queue=OUTBOX_QUEUE,
                          delay_seconds=current_app.config["OUTBOX_BREAKER_COOLDOWN_SECONDS"])
 
