@@ -1,8 +1,8 @@
-"""`flask ...` commands of the core: worker, scheduler, outbox, operators, config, embedded Redis."""
+"""`flask ...` commands of the core: worker, scheduler, operators, config, embedded Redis (and the outbox's group,
+from `modules/core/outbox/cli.py`)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -16,8 +16,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from rq import Queue, SimpleWorker
 
-from modules.core import audit, auth, config, embedded_redis, outbox
+from modules.core import audit, auth, config, embedded_redis
 from modules.core.extensions import db
+from modules.core.outbox.cli import outbox_group
 from modules.core.queue import QUEUE_NAMES
 from modules.core.redis_client import get_redis, redis_url
 from modules.core.scheduler import Scheduler, registered_jobs
@@ -91,45 +92,6 @@ def scheduler_command() -> None:
         signal.signal(signum, lambda *_: stop.set())
     click.echo("scheduler: " + ", ".join(f"{job.id} every {job.every_seconds}s" for job in registered_jobs()))
     Scheduler(app).run(stop)
-
-
-outbox_group = AppGroup("outbox", help="Inspect and replay outbound messages.")
-
-
-@outbox_group.command("stats")
-def outbox_stats() -> None:
-    """Message counts by status, overall and per kind."""
-    click.echo(json.dumps(outbox.stats(), indent=2))
-
-
-@outbox_group.command("list")
-@click.option("--status", type=click.Choice([status.value for status in outbox.Status]))
-@click.option("--kind", help="Only this kind, e.g. sentratech.dashboard_sync.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
-def outbox_list(status: str | None, kind: str | None, limit: int) -> None:
-    """List messages, newest first."""
-    total, page = outbox.messages(status, kind, limit)
-    click.echo(f"{total} message(s)")
-    for message in page:
-        click.echo(f"{message.id}  {message.kind:32} {message.status:9} attempts={message.attempts} "
-                   f"last={message.last_status_code or '-'} {message.last_error or ''}")
-
-
-@outbox_group.command("sweep")
-def outbox_sweep() -> None:
-    """Enqueue due messages now (the scheduler does this every minute)."""
-    click.echo(f"enqueued {outbox.sweep()} message(s)")
-
-
-@outbox_group.command("replay")
-@click.argument("ids", nargs=-1)
-@click.option("--kind", help="Replay every dead message of this kind.")
-@click.option("--all-dead", is_flag=True, help="Replay every dead message.")
-def outbox_replay(ids: tuple[str, ...], kind: str | None, all_dead: bool) -> None:
-    """Deliver dead messages again, by id, by kind, or all of them."""
-    if not (ids or kind or all_dead):
-        raise click.UsageError("name message ids, --kind KIND or --all-dead")
-    click.echo(f"replayed {outbox.replay(ids, kind, all_dead)} message(s)")
 
 
 operators_group = AppGroup("operators", help="Manage operator accounts (they sign in at POST /api/auth/login).")

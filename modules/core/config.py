@@ -121,6 +121,10 @@ CORE_SETTINGS = [
     Setting("OUTBOX_RETRY_AFTER_MAX_SECONDS", 3600, "A peer's Retry-After (on 429/503) is honoured up to this many "
             "seconds. Each kind's backoff is overridable: OUTBOX_BACKOFF_<KIND>=10,60,300 (`flask outbox kinds`)",
             as_int),
+    Setting("OUTBOX_RETENTION_DAYS", 30, "Delivered outbox messages and their attempts are deleted this many days "
+            "after delivery (0: kept forever); pending and dead ones are never deleted by it", as_int),
+    Setting("OUTBOX_RETENTION_BATCH", 1000, "The retention job deletes delivered messages this many at a time, each "
+            "batch its own transaction (at least 1)", as_int),
     Setting("WORKER_NICENESS", 19, "`flask worker` runs this much below normal CPU priority (19: the lowest), so "
             "that on a shared machine a burst of ingest is answered first and deliveries catch up after; 0 to turn "
             "off", as_int),

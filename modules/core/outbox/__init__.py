@@ -8,14 +8,29 @@
 - Sweeping (`sweeping.py`): the periodic `sweep` re-enqueues due messages nobody holds.
 - Controlling (`destinations.py`, `control.py`, `policy.py`): each kind's destination, with its pause switch
   and circuit breaker; each kind's backoff (a setting may override it), jitter and Retry-After.
-- Asking (`admin.py`): `stats`, `messages`, `counts`, `pending_for`, `messages_of`, `get`, `replay`.
+- Asking (`admin.py`): `stats`, `messages`, `counts`, `pending_for`, `messages_of`, `get`, `backlog`,
+  `trace` and `traced` (a subject's or a message's attempts), `kinds` (each kind's policy and state).
+- Replaying and purging by a filter (`replaying.py`): `Selection`, `preview`, `replay`, `purge_dead`.
+- Retention (`retention.py`): the periodic `purge_delivered` deletes delivered messages past
+  OUTBOX_RETENTION_DAYS.
 
 Domains use these names only, never the outbox's tables. RQ jobs queued under the old module path
 (`modules.core.outbox.drain`, `.deliver`, `.sweep`) still resolve here.
 """
 
 from modules.core.outbox import control, destinations, policy
-from modules.core.outbox.admin import counts, get, messages, messages_of, pending_for, replay, stats
+from modules.core.outbox.admin import (
+    backlog,
+    counts,
+    get,
+    kinds,
+    messages,
+    messages_of,
+    pending_for,
+    stats,
+    trace,
+    traced,
+)
 from modules.core.outbox.delivery import deliver, drain, queue_drain
 from modules.core.outbox.handlers import (
     DEFAULT_BACKOFF,
@@ -27,11 +42,14 @@ from modules.core.outbox.handlers import (
     Status,
     handler,
 )
+from modules.core.outbox.replaying import Selection, preview, purge_dead, replay
+from modules.core.outbox.retention import expired_count, purge_delivered
 from modules.core.outbox.sweeping import sweep
 from modules.core.outbox.writing import add, add_many
 
 __all__ = [
-    "DEFAULT_BACKOFF", "Deferred", "DeliveryError", "Message", "Permanent", "Retryable", "Status", "add",
-    "add_many", "control", "counts", "deliver", "destinations", "drain", "get", "handler", "messages",
-    "messages_of", "pending_for", "policy", "queue_drain", "replay", "stats", "sweep",
+    "DEFAULT_BACKOFF", "Deferred", "DeliveryError", "Message", "Permanent", "Retryable", "Selection", "Status", "add",
+    "add_many", "backlog", "control", "counts", "deliver", "destinations", "drain", "expired_count",
+    "get", "handler", "kinds", "messages", "messages_of", "pending_for", "policy", "preview", "purge_dead",
+    "purge_delivered", "queue_drain", "replay", "stats", "sweep", "trace", "traced",
 ]

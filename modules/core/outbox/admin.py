@@ -1,6 +1,7 @@
-"""What operators and domains ask of the outbox: counts, lists, a subject's messages, and replays.
+"""What operators and domains ask of the outbox: counts, lists, a subject's messages and their attempts.
 
-Domains query the outbox only through these functions, never its tables.
+Domains query the outbox only through these functions, never its tables. Replays and purges are in
+`replaying.py`, the retention of delivered messages in `retention.py`.
 """
 
 from __future__ import annotations
@@ -11,33 +12,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, select
 
 from modules.core.extensions import db
-from modules.core.models import OutboxMessage
-from modules.core.outbox.delivery import deliver
+from modules.core.models import OutboxAttempt, OutboxMessage
+from modules.core.outbox import control, policy
+from modules.core.outbox.destinations import destination_of
 from modules.core.outbox.handlers import Status
 from modules.core.paging import page
-from modules.core.queue import OUTBOX_QUEUE, enqueue_after_commit
-from modules.core.types import utcnow
 
-
-def replay(ids: Iterable[str] = (), kind: str | None = None, all_dead: bool = False) -> int:
-    """Give dead messages (these ids, this kind, or all of them) a fresh schedule and enqueue them.
-    Returns how many."""
-    query = select(OutboxMessage).where(OutboxMessage.status == Status.DEAD)
-    ids = list(ids)
-    if ids:
-        query = query.where(OutboxMessage.id.in_(ids))
-    elif kind:
-        query = query.where(OutboxMessage.kind == kind)
-    elif not all_dead:
-        return 0
-    messages = db.session.scalars(query).all()
-    now = utcnow()
-    for message in messages:
-        message.status, message.attempts, message.next_attempt_at = Status.PENDING, 0, now
-        message.claimed_until = message.enqueued_at = None
-        enqueue_after_commit(deliver, message.id, 0, queue=OUTBOX_QUEUE)
-    db.session.commit()
-    return len(messages)
+TRACED = ("id", "kind", "subject_id", "status", "attempts", "next_attempt_at", "last_error", "last_status_code",
+          "created_at", "updated_at", "delivered_at")
 
 
 def stats() -> dict[str, Any]:
@@ -90,3 +72,49 @@ def messages_of(subject_id: str, kind: str | None = None) -> list[OutboxMessage]
 def get(message_id: str) -> OutboxMessage | None:
     """One message by id (read it; never change it)."""
     return db.session.get(OutboxMessage, message_id)
+
+
+def kinds() -> list[dict[str, Any]]:
+    """Every registered kind with its policy (`policy.kinds()`: destination, backoff, attempts, the backoff's
+    setting, the breaker's settings) and its destination's `state` (active, paused, open, half_open)."""
+    state_of = {destination["name"]: destination["state"] for destination in control.states()}
+    return [{**kind, "state": state_of.get(kind["destination"], "active")} for kind in policy.kinds()]
+
+
+def backlog() -> dict[str, int]:
+    """{"pending": n, "dead": n} for /health: one `count(*) ... WHERE status = :status` each, answered from
+    the index that leads with status (ix_outbox_due), never a scan of the whole table."""
+    return {status.value: db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                            .where(OutboxMessage.status == status.value))
+            for status in (Status.PENDING, Status.DEAD)}
+
+
+def trace(subject_id: str, limit: int = 50, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """(how many messages carry `subject_id`, this page of them oldest first, each as `traced` gives it)."""
+    query = select(OutboxMessage).where(OutboxMessage.subject_id == subject_id)
+    total, found = page(query, limit, offset, OutboxMessage.created_at, OutboxMessage.id)
+    attempts = _attempts_of([message.id for message in found])
+    return total, [_traced(message, attempts.get(message.id, [])) for message in found]
+
+
+def traced(message_id: str) -> dict[str, Any] | None:
+    """One message with its destination and every attempt (`attempt_log`: number, started_at,
+    finished_at, outcome, status_code, error: what the peer said); None when there is no such message."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        return None
+    return _traced(message, _attempts_of([message.id]).get(message.id, []))
+
+
+def _attempts_of(message_ids: list[str]) -> dict[str, list[OutboxAttempt]]:
+    found: dict[str, list[OutboxAttempt]] = {}
+    if message_ids:
+        for attempt in db.session.scalars(select(OutboxAttempt).where(OutboxAttempt.outbox_id.in_(message_ids))
+                                          .order_by(OutboxAttempt.outbox_id, OutboxAttempt.number)):
+            found.setdefault(attempt.outbox_id, []).append(attempt)
+    return found
+
+
+def _traced(message: OutboxMessage, attempts: list[OutboxAttempt]) -> dict[str, Any]:
+    return {**{name: getattr(message, name) for name in TRACED}, "destination": destination_of(message.kind),
+            "attempt_log": attempts}

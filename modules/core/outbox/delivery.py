@@ -60,9 +60,11 @@ def queue_drain() -> bool:
     return enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
 
 
-def queue_drain_after_commit() -> None:
-    """`queue_drain` once the caller's transaction commits (a resume, a closed breaker, a replay)."""
-    enqueue_once_after_commit(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
+def queue_drain_after_commit(quiet_seconds: float = 0) -> None:
+    """`queue_drain` once the current transaction commits (however many times it was asked for); nothing
+    if it rolls back. `quiet_seconds`: see `queue.enqueue_once`."""
+    enqueue_once_after_commit(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT,
+                              quiet_seconds=quiet_seconds)
 
 
 @app_job

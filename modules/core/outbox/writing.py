@@ -7,9 +7,8 @@ from typing import Any
 
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
-from modules.core.outbox.delivery import DRAIN_JOB_TIMEOUT, DRAIN_KEY, drain, drain_signal_seconds
+from modules.core.outbox.delivery import drain_signal_seconds, queue_drain_after_commit
 from modules.core.outbox.handlers import Status
-from modules.core.queue import OUTBOX_QUEUE, enqueue_once_after_commit
 from modules.core.types import new_id, utcnow
 
 _INSERT = OutboxMessage.__table__.insert()
@@ -30,6 +29,5 @@ def add_many(kind: str, messages: Iterable[tuple[dict[str, Any], str | None]]) -
             for payload, subject_id in messages]
     if rows:
         db.session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
-        enqueue_once_after_commit(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT,
-                                  quiet_seconds=drain_signal_seconds())
+        queue_drain_after_commit(quiet_seconds=drain_signal_seconds())
     return [row["id"] for row in rows]
