@@ -6,6 +6,11 @@ connections for a while). A window lasts at most `MAX_WINDOW_SECONDS`, so that a
 shorter than the first two retry delays (10 s + 60 s) of the hub's default backoff: every message is
 then delivered within minutes, without waiting for the 5-minute third retry. Each event runs in its
 own thread, so a slow restart does not delay the next fault.
+
+Delivery control is exercised too: an operator pauses the dashboard destination (`flask outbox pause`) for
+a window and resumes it, and the dashboard's failing window trips its circuit breaker (the suite runs with a
+low OUTBOX_BREAKER_THRESHOLD and a short cool-down). `DestinationWatch` records every state a destination
+went through, so the report shows the trip and the pause really happened.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+
+import psycopg2
 
 from faults.stack import Stack
 
@@ -45,6 +52,12 @@ class Chaos:
              lambda: stack.restart_postgres(POSTGRES_DOWN_SECONDS)),
             (0.90 * d, f"restart Redis ({POSTGRES_DOWN_SECONDS} s down) while PostgreSQL is down too",
              lambda: stack.restart_redis(POSTGRES_DOWN_SECONDS)),
+        ]
+        events += [
+            (0.40 * d, "pause the dashboard destination (flask outbox pause)",
+             lambda: stack.flask("outbox", "pause", "dashboard", "--reason", "fault suite: planned maintenance")),
+            (0.40 * d + w, "resume the dashboard destination (flask outbox resume)",
+             lambda: stack.flask("outbox", "resume", "dashboard")),
         ]
         phases = {"dashboard": ("fail", "hang", "ok"), "smtp": ("fail", "hang", "down", "ok"),
                   "arkesel": ("fail", "hang", "ok"), "dtech": ("fail", "hang", "ok")}
@@ -81,3 +94,40 @@ class Chaos:
             thread.join(timeout)
         for peer in self.peers.values():
             peer.set("ok")
+
+
+class DestinationWatch:
+    """Polls the hub's `outbox_destination` table and keeps each destination's states in the order seen
+    (`active`, `paused`, `open`, `half_open`), each with the second it was first seen. A database restart
+    only makes it miss a few polls."""
+
+    def __init__(self, database_url: str, every_seconds: float = 0.25):
+        self.database_url, self.every_seconds = database_url, every_seconds
+        self.seen: dict[str, list[tuple[float, str]]] = {}
+        self.started = time.monotonic()
+        self.connection = None
+
+    def run(self, stop: threading.Event) -> None:
+        self.started = time.monotonic()
+        while not stop.wait(self.every_seconds):
+            self.poll()
+
+    def poll(self) -> None:
+        """Read every destination's state once (also after the run, for the final word)."""
+        try:
+            self.connection = self.connection or psycopg2.connect(self.database_url, connect_timeout=2)
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT name, CASE WHEN paused THEN 'paused' WHEN breaker = 'closed' THEN 'active' "
+                               "ELSE breaker END FROM outbox_destination")
+                rows = cursor.fetchall()
+            self.connection.rollback()
+        except psycopg2.Error:
+            self.connection = None
+            return
+        for name, state in rows:
+            states = self.seen.setdefault(name, [])
+            if not states or states[-1][1] != state:
+                states.append((time.monotonic() - self.started, state))
+
+    def saw(self, name: str, state: str) -> bool:
+        return any(seen == state for _, seen in self.seen.get(name, []))

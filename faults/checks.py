@@ -17,6 +17,7 @@ import psycopg2
 
 from faults.load import Accepted, Results
 from modules.core.outbox import DEFAULT_BACKOFF
+from modules.core.outbox.policy import JITTER
 
 SENTRATECH_MARKERS = {  # form -> (table, column, how the driver wrote the marker there)
     "demo_requests": ("sentratech_demo_request", "company", "co-{}"),
@@ -128,7 +129,8 @@ class Checker:
 
     def _early_retries(self) -> str:
         """Retries that started sooner after a failed attempt than the backoff allows (every kind's
-        backoff begins 10 s, 60 s, 300 s): the sign of a second job for a message already queued."""
+        backoff begins 10 s, 60 s, 300 s, each jittered by up to -20%): the sign of a second job for a
+        message already queued."""
         with self.connection.cursor() as cursor:
             cursor.execute("SELECT number, outcome, finished_at, lead(started_at) OVER (PARTITION BY outbox_id "
                            "ORDER BY number) FROM outbox_attempt")
@@ -137,7 +139,7 @@ class Checker:
         for number, outcome, finished_at, next_started in attempts:
             if outcome == "retry" and next_started is not None:
                 retries += 1
-                allowed = DEFAULT_BACKOFF[min(number, len(DEFAULT_BACKOFF)) - 1]
+                allowed = DEFAULT_BACKOFF[min(number, len(DEFAULT_BACKOFF)) - 1] * (1 - JITTER)
                 early += (next_started - finished_at).total_seconds() < allowed - 1
         return f"retries that started before their backoff delay had passed: {early} of {retries}"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import trustme
 from pytest_httpserver import HTTPServer
 
-from faults.chaos import Chaos
+from faults.chaos import Chaos, DestinationWatch
 from faults.checks import Checker, table
 from faults.drain import Drain
 from faults.drivers import DRIVERS, drive
@@ -41,6 +41,8 @@ RECOVERY_SETTINGS = {
     "DTECH_PARTNER_CALL_RATE_LIMIT": "100000/minute", "SMS_RECIPIENTS_PER_HOUR": "1000000/hour",
     "OUTBOX_CLAIM_SECONDS": "15", "OUTBOX_SWEEP_GRACE_SECONDS": "5", "OUTBOX_REQUEUE_SECONDS": "60",
     "REDIS_RETRY_PAUSE_SECONDS": "2",
+    # A failing window of a few seconds trips a breaker; its probe goes 5 s later.
+    "OUTBOX_BREAKER_THRESHOLD": "5", "OUTBOX_BREAKER_COOLDOWN_SECONDS": "5",
     "HTTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS), "DTECH_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
     "SMTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
 }
@@ -91,6 +93,7 @@ def run(duration: float, drain_seconds: float, workdir: Path) -> int:
         peer.start()
     stack = Stack(workdir, {**RECOVERY_SETTINGS, **peer_settings(peers)})
     stop_load, stop_chaos, stop_supervisor = threading.Event(), threading.Event(), threading.Event()
+    stop_watch = threading.Event()
     try:
         say(started, "starting PostgreSQL, Redis, migrations, gunicorn, 2 workers, scheduler")
         stack.start()
@@ -105,6 +108,9 @@ def run(duration: float, drain_seconds: float, workdir: Path) -> int:
             thread.start()
         chaos_thread = threading.Thread(target=chaos.run, args=(stop_chaos,), daemon=True)
         chaos_thread.start()
+        watch = DestinationWatch(stack.database_url)
+        watch_thread = threading.Thread(target=watch.run, args=(stop_watch,), daemon=True)
+        watch_thread.start()
         stop_load.wait(duration)
         stop_load.set()
         say(started, "load stopped; clients finish the requests they are retrying")
@@ -117,13 +123,18 @@ def run(duration: float, drain_seconds: float, workdir: Path) -> int:
         say(started, f"faults over; draining the outbox (at most {drain_seconds:.0f} s)")
         drain = Drain(stack, lambda: all(row.lost == 0 for row in checker.verdict().rows))
         counts = drain.run(drain_seconds)
+        stop_watch.set()
+        watch_thread.join(10)
+        watch.poll()
         verdict = checker.verdict()
+        check_delivery_control(watch, verdict)
         checker.close()
         say(started, "done")
-        report(verdict, results, chaos, drain, counts, stack)
+        report(verdict, results, chaos, drain, counts, stack, watch)
         return 0 if verdict.passed else 1
     finally:
         stop_load.set()
+        stop_watch.set()
         stop_chaos.set()
         stop_supervisor.set()
         stack.stop()
@@ -131,12 +142,28 @@ def run(duration: float, drain_seconds: float, workdir: Path) -> int:
             peer.stop()
 
 
-def report(verdict, results: Results, chaos: Chaos, drain: Drain, counts: dict, stack: Stack) -> None:
+def check_delivery_control(watch: DestinationWatch, verdict) -> None:
+    """The chaos paused the dashboard and made it fail long enough to trip its breaker: both must have
+    happened, and every destination must be active again at the end."""
+    if not watch.saw("dashboard", "paused"):
+        verdict.problems.append("the dashboard destination was never seen paused: the pause did not take")
+    if not any(watch.saw(name, "open") for name in watch.seen):
+        verdict.problems.append("no circuit breaker was seen open: the failing peers did not trip one")
+    stuck = [name for name, states in watch.seen.items() if states[-1][1] != "active"]
+    if stuck:
+        verdict.problems.append(f"destinations not active at the end: {', '.join(sorted(stuck))}")
+
+
+def report(verdict, results: Results, chaos: Chaos, drain: Drain, counts: dict, stack: Stack,
+           watch: DestinationWatch) -> None:
     print("\nFaults injected (seconds after the load started):")
     for at, label in sorted(chaos.log):
         print(f"  {at:6.1f}  {label}")
     for error in chaos.errors:
         print(f"  FAILED TO INJECT: {error}")
+    print("\nDestination states seen (seconds after the load started):")
+    for name, states in sorted(watch.seen.items()):
+        print(f"  {name:14} " + " -> ".join(f"{state} ({at:.1f})" for at, state in states))
     print("\nOperator actions during the drain:" if drain.actions else "\nNo operator action was needed.")
     for action in drain.actions:
         print(f"  {action}")
