@@ -28,8 +28,9 @@ def capped(make_app, httpserver):
     """An app with SMS configured against `httpserver` and the given caps (and other settings)."""
 
     def build(hub=0, operator=0, **settings):
-        return make_app(ARKESEL_API_KEY=ARKESEL_KEY, ARKESEL_SENDER_ID=SENDER, ARKESEL_BASE_URL=httpserver.url_for(""),
-                        SMS_DAILY_SEGMENT_CAP=hub, SMS_DAILY_SEGMENT_CAP_PER_OPERATOR=operator, **settings)
+        return make_app(**{"ARKESEL_API_KEY": ARKESEL_KEY, "ARKESEL_SENDER_ID": SENDER,
+                           "ARKESEL_BASE_URL": httpserver.url_for(""), "SMS_DAILY_SEGMENT_CAP": hub,
+                           "SMS_DAILY_SEGMENT_CAP_PER_OPERATOR": operator, **settings})
 
     return build
 
@@ -60,9 +61,9 @@ def seconds_to_midnight() -> float:
     return (datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC) - now).total_seconds()
 
 
-def other_operator(app) -> dict:
+def other_operator(app, email="second@example.com") -> dict:
     with app.app_context():
-        operator = auth.create_operator("second@example.com", "correct-horse-battery", "Second Operator")
+        operator = auth.create_operator(email, "correct-horse-battery", "Another Operator")
         db.session.commit()
         return {"Authorization": f"Bearer {auth.issue_access_token(operator)['access_token']}"}
 
@@ -162,19 +163,31 @@ def test_sends_refused_for_other_reasons_spend_nothing(capped, operator_headers,
     assert usage(app) == {} and stored(app) == (0, 0)
 
 
-def test_sends_at_once_never_take_the_hub_over_its_cap(capped, operator_headers, httpserver):
-    arkesel_balance(httpserver)
-    app = capped(hub=3)
+def _race_bulk_sends(app, headers_list):
+    """The same one-segment bulk send by each of `headers_list` at once, over HTTP (a thread and connection
+    each); returns the status codes, sorted."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/api/sms/send-bulk"
+    url, body = f"http://127.0.0.1:{server.server_port}/api/sms/send-bulk", {"recipients": ["0241234567"],
+                                                                              "message": ONE_PART}
     try:
-        answers = race([lambda: requests.post(url, headers=operator_headers, timeout=60, json={
-            "recipients": ["0241234567"], "message": ONE_PART})] * 8)
+        answers = race([lambda headers=headers: requests.post(url, headers=headers, json=body, timeout=60)
+                        for headers in headers_list])
     finally:
         server.shutdown()
-    assert sorted(answer.status_code for answer in answers) == [200] * 3 + [429] * 5
-    assert usage(app)["hub"] == 3 and stored(app) == (3, 3)
+    return sorted(answer.status_code for answer in answers)
+
+
+@pytest.mark.parametrize("scope", ["hub", "operator"])
+def test_sends_at_once_never_take_a_count_over_its_cap(capped, operator_headers, scope):
+    """Eight sends at once, by eight operators (the hub's cap) or by one (an operator's cap), after a first send
+    that made today's counts: exactly as many pass as the cap has room for."""
+    app = capped(**{scope: 4}, ARKESEL_BASE_URL="http://127.0.0.1:9")  # no balance answer: bulk sends go on
+    assert bulk(app.test_client(), operator_headers, ["0241234567"], ONE_PART).status_code == 200
+    senders = ([other_operator(app, f"racer{n}@example.com") for n in range(8)] if scope == "hub"
+               else [operator_headers] * 8)
+    assert _race_bulk_sends(app, senders) == [200] * 3 + [429] * 5
+    assert max(usage(app).values()) == 4 and stored(app) == (4, 4)
 
 
 def test_a_bulk_send_the_balance_cannot_pay_is_a_402_and_stores_nothing(capped, operator_headers, httpserver):
