@@ -60,11 +60,11 @@ def outcome(status: str) -> str:
     return "delivered" if word in DELIVERED else "failed" if word in FAILED else "waiting"
 
 
-def record_receipt(sms_id: str, provider_id: str, status: str, reason: str | None, actor: str) -> bool:
+def record_receipt(sms_id: str, provider_id: str, status: str, reason: str | None, actor: str) -> None:
     """Keep Arkesel's receipt of one recipient of a message whose callback token was checked, and move the
     message to its new state. NotFound when the message, or that Arkesel id among its recipients, is
     unknown. A recipient's final receipt is kept for good: a later one (a repeat, a late SENT) changes
-    nothing. Returns whether anything changed."""
+    nothing, and neither does the same receipt twice."""
     sms = db.session.get(SmsMessage, sms_id, with_for_update=True)
     if sms is None:
         raise not_found("SMS message")
@@ -74,13 +74,12 @@ def record_receipt(sms_id: str, provider_id: str, status: str, reason: str | Non
     kept, status = sms.receipts.get(recipient), status.strip().upper()
     if kept and (outcome(kept["status"]) != "waiting" or (kept["status"], kept["reason"]) == (status, reason)):
         db.session.rollback()
-        return False
+        return
     sms.receipts = {**sms.receipts, recipient: {"status": status, "reason": reason, "at": utcnow().isoformat()}}
     sms.status, sms.error = message_state(sms)
     audit.record("insight", "sms.receipt", actor=actor, subject_id=sms.id,
                  details={"receipt": status, "status": sms.status})
     db.session.commit()
-    return True
 
 
 def message_state(sms: SmsMessage) -> tuple[str, str | None]:
