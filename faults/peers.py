@@ -87,19 +87,24 @@ class DashboardPeer(HttpPeer):
 
 
 class ArkeselPeer(HttpPeer):
-    """Arkesel V2: POST /api/v2/sms/send with the api-key header; the key is the text's ref= marker."""
+    """Arkesel V2: POST /api/v2/sms/send with the api-key header; the key is the text's ref= marker. The balance
+    look-up before a bulk send (GET /api/v2/clients/balance-details) finds a balance no run uses up."""
 
     name = "arkesel"
+    BALANCE = {"status": "success", "data": {"sms_balance": "100000000", "main_balance": "GHS 1000000.00"}}
 
     def __init__(self, hang_seconds: float, api_key: str):
         super().__init__(hang_seconds)
         self.api_key = api_key
 
     def handle(self, request: Request) -> Response:
-        if request.method != "POST" or request.path != "/api/v2/sms/send":
+        route = (request.method, request.path)
+        if route not in {("POST", "/api/v2/sms/send"), ("GET", "/api/v2/clients/balance-details")}:
             return _json({"status": "error", "message": "not found"}, 404)
         if request.headers.get("api-key") != self.api_key:
             return _json({"status": "error", "message": "invalid key"}, 403)
+        if request.method == "GET":
+            return _json(self.BALANCE)
         body = request.get_json(silent=True) or {}
         recipients = body.get("recipients") or []
         found = SMS_REF.search(str(body.get("message", "")))

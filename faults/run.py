@@ -39,6 +39,8 @@ RECOVERY_SETTINGS = {
     # Limits on, far above this load: their Redis counters must fail open while Redis restarts.
     "RATE_LIMITS_ENABLED": "true", "INGEST_RATE_LIMIT": "100000/minute", "TRACKING_RATE_LIMIT": "100000/minute",
     "DTECH_PARTNER_CALL_RATE_LIMIT": "100000/minute", "SMS_RECIPIENTS_PER_HOUR": "1000000/hour",
+    "SMS_DAILY_SEGMENT_CAP": "1000000", "SMS_DAILY_SEGMENT_CAP_PER_OPERATOR": "1000000",
+    "ARKESEL_STATUS_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
     "OUTBOX_CLAIM_SECONDS": "15", "OUTBOX_SWEEP_GRACE_SECONDS": "5", "OUTBOX_REQUEUE_SECONDS": "60",
     "REDIS_RETRY_PAUSE_SECONDS": "2",
     # A failing window of a few seconds trips a breaker; its probe goes 5 s later.

@@ -84,6 +84,8 @@ CORE_SETTINGS = [
     Setting("REDIS_URL", "", "Redis URL; empty means the embedded Redis under instance/redis",
             required_in_production=True),
     Setting("PORT", 5001, "Port of the web server", as_int),
+    Setting("PUBLIC_URL", "", "The hub's public address, e.g. https://hub.example.com: partners call back under it "
+            "(SMS delivery receipts); empty: no callbacks are asked for"),
     Setting("LOG_LEVEL", "INFO", "Logging level"),
     Setting("MAX_CONTENT_LENGTH", 5 * 1024 * 1024, "Largest request body in bytes (413 above it)", as_int),
     Setting("BODY_DRAIN_MAX_BYTES", 64 * 1024 * 1024, "A refused request body up to this size is read to its end "

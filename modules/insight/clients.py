@@ -1,11 +1,13 @@
-"""Arkesel SMS API, version 2: send (from the worker) and status look-ups (synchronous, short timeout).
+"""Arkesel SMS API, version 2: send (from the worker); status and balance look-ups (synchronous, short timeout).
 
-POST <base>/api/v2/sms/send with header `api-key` and JSON {"sender", "message", "recipients", "sandbox"?};
-GET <base>/api/v2/sms/<id>. 402 (balance) and 403 (key) cannot succeed later; 5xx and timeouts can.
+POST <base>/api/v2/sms/send with header `api-key` and JSON {"sender", "message", "recipients", "sandbox"?,
+"callback_url"?}; GET <base>/api/v2/sms/<id>; GET <base>/api/v2/clients/balance-details. 402 (balance) and
+403 (key) cannot succeed later; 5xx and timeouts can.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +18,10 @@ from modules.core import http, outbox
 
 
 class ProviderUnavailable(Exception):
-    """The status look-up failed: the reason is safe to show (no key, no number)."""
+    """A look-up (status, balance) failed: the reason is safe to show (no key, no number)."""
+
+
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,12}")
 
 
 @dataclass(frozen=True)
@@ -39,11 +44,14 @@ class ArkeselClient:
     def _headers(self) -> dict[str, str]:
         return {"api-key": self.api_key, "Accept": "application/json"}
 
-    def send(self, recipients: list[str], message: str) -> tuple[int, dict[str, str]]:
-        """Send one message; returns the status code and {recipient: Arkesel message id}."""
+    def send(self, recipients: list[str], message: str, callback_url: str | None = None) -> tuple[int, dict[str, str]]:
+        """Send one message; returns the status code and {recipient: Arkesel message id}. With `callback_url`,
+        Arkesel calls it back with each recipient's delivery receipt."""
         body: dict[str, Any] = {"sender": self.sender, "message": message, "recipients": recipients}
         if self.sandbox:
             body["sandbox"] = True
+        if callback_url:
+            body["callback_url"] = callback_url
         response = http.send(http.session(), "POST", f"{self.base_url}/api/v2/sms/send", json=body,
                              headers=self._headers)
         status = http.check_delivery(response)
@@ -61,10 +69,25 @@ class ArkeselClient:
 
     def status(self, provider_id: str) -> dict[str, Any]:
         """Arkesel's record of one message, e.g. {"status": "DELIVERED", ...}."""
+        return self._look_up(f"/api/v2/sms/{provider_id}")
+
+    def balance(self) -> int:
+        """The account's SMS balance: how many SMS (segments) it can still pay for. Arkesel answers
+        {"status": "success", "data": {"sms_balance": "2003", "main_balance": "GHS 20.99"}}; anything but a
+        whole number there is ProviderUnavailable."""
+        balance = self._look_up("/api/v2/clients/balance-details").get("sms_balance")
+        if isinstance(balance, int) and not isinstance(balance, bool):
+            return balance
+        if isinstance(balance, str) and _WHOLE_NUMBER.fullmatch(balance.strip()):
+            return int(balance)
+        raise ProviderUnavailable("Arkesel answered without a readable SMS balance.")
+
+    def _look_up(self, path: str) -> dict[str, Any]:
+        """The `data` object of a GET answer (empty when there is none); ProviderUnavailable when Arkesel
+        does not answer within ARKESEL_STATUS_TIMEOUT_SECONDS, redirects or answers anything but a 200 JSON."""
         timeout = float(current_app.config["ARKESEL_STATUS_TIMEOUT_SECONDS"])
         try:
-            response = http.session(timeout=timeout).get(f"{self.base_url}/api/v2/sms/{provider_id}",
-                                                         headers=self._headers)
+            response = http.session(timeout=timeout).get(f"{self.base_url}{path}", headers=self._headers)
         except requests.Timeout as exc:
             raise ProviderUnavailable(f"Arkesel did not answer within {timeout:g} s.") from exc
         except requests.RequestException as exc:

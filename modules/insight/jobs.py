@@ -7,6 +7,7 @@ from modules.core.extensions import db
 from modules.core.types import new_id, utcnow
 from modules.insight.clients import ArkeselClient
 from modules.insight.models import SMS_SENT, CustomerAction, SmsMessage
+from modules.insight.services.sms_receipts import callback_url
 
 SMS_KIND = "insight.sms"
 
@@ -25,7 +26,7 @@ def deliver_sms(message: outbox.Message) -> int:
     client = ArkeselClient.from_config()
     if client is None:
         raise outbox.Deferred("SMS service is not configured (ARKESEL_API_KEY, ARKESEL_SENDER_ID)")
-    status_code, provider_ids = client.send(sms.recipients, sms.message)
+    status_code, provider_ids = client.send(sms.recipients, sms.message, callback_url(sms.id))
     sms.status, sms.provider_ids, sms.sent_at, sms.error = "sent", provider_ids, utcnow(), None
     if sms.customer_id:
         db.session.add(CustomerAction(id=new_id(), customer_id=sms.customer_id, action=SMS_SENT,

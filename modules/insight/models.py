@@ -1,12 +1,13 @@
-"""Tables of the Insight domain: customers, their actions, processed batches, SMS and SMS templates."""
+"""Tables of the Insight domain: customers, their actions, processed batches, SMS, SMS templates and the SMS
+segments queued each day."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from modules.core.extensions import db
@@ -79,7 +80,11 @@ class SmsTemplate(db.Model):
 
 
 class SmsMessage(db.Model):
-    """One SMS to one or more recipients, sent by the worker through the outbox."""
+    """One SMS to one or more recipients, sent by the worker through the outbox. `status`: queued (waiting or
+    being retried), sent (accepted by Arkesel), then from delivery receipts delivered (every recipient's
+    handset reached), partially_delivered (some reached, the others failed) or failed (none reached; also
+    when Arkesel never accepted it). `receipts`: the last receipt of each recipient, {recipient: {"status",
+    "reason", "at"}}; `segments`: SMS parts per recipient (none for messages queued before receipts)."""
 
     __tablename__ = "insight_sms"
 
@@ -89,10 +94,23 @@ class SmsMessage(db.Model):
     kind: Mapped[str] = mapped_column(String(20))  # custom|bulk|warning|disconnection|connection
     recipients: Mapped[list[str]] = mapped_column(JSONType)  # international form, no "+"
     message: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|sent|failed
+    status: Mapped[str] = mapped_column(String(20), default="queued")
     provider_ids: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # recipient -> Arkesel id
+    segments: Mapped[int | None] = mapped_column(Integer)
+    receipts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     outbox_id: Mapped[str | None] = mapped_column(String(36))
     error: Mapped[str | None] = mapped_column(String(500))
     performed_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SmsUsage(db.Model):
+    """SMS segments queued in one UTC day by `scope`: "hub" for the whole hub, else an operator as the audit
+    log names them (`operator:<id>`); what SMS_DAILY_SEGMENT_CAP and ..._PER_OPERATOR are counted against."""
+
+    __tablename__ = "insight_sms_usage"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(254), primary_key=True)
+    segments: Mapped[int] = mapped_column(Integer, default=0)

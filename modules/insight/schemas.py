@@ -1,4 +1,5 @@
-"""Request and answer schemas of the Insight API (they are also its OpenAPI documentation).
+"""Request and answer schemas of the Insight API (they are also its OpenAPI documentation); those of SMS are
+in sms_schemas.py.
 
 Request schemas build on the core's: unknown keys are ignored, as the FastAPI backend the front end was
 written for did, and `null` in an optional field means "not given" (the front end sends `"name": null`).
@@ -27,8 +28,7 @@ from modules.insight.fields import (
     page_limit,
     page_number,
 )
-from modules.insight.models import ACTION_SOURCES, ACTIONS, CUSTOMER_STATUSES, SMS_SENT, TEMPLATE_ACTIONS
-from modules.insight.templates import check_placeholders
+from modules.insight.models import ACTION_SOURCES, ACTIONS, CUSTOMER_STATUSES, SMS_SENT
 
 ID = validate.Length(min=1, max=41)  # a UUID as PostgreSQL reads one: hyphens after any 4 digits, braces
 
@@ -176,59 +176,6 @@ class DashboardSchema(Schema):
     total_arrears = Amount()
     recent_actions = fields.List(fields.Nested(ActionSchema))
     kpis = fields.List(fields.Nested(KpiSchema))
-
-
-# SMS -------------------------------------------------------------------------------------------------
-
-SMS_TEXT = [validate.Length(min=1, max=1000), validate.Regexp(r"\s*\S", error="Must not be blank.")]
-
-
-class BulkSmsSchema(RequestSchema):
-    recipients = fields.List(Phone(), required=True, validate=validate.Length(min=1, max=1000))
-    message = fields.String(required=True, validate=SMS_TEXT)
-
-
-class SendSmsSchema(RequestSchema):
-    customer_id = fields.String(required=True, validate=ID)
-    message = fields.String(required=True, validate=SMS_TEXT)
-    include_arrears = fields.Boolean(load_default=True,
-                                     metadata={"description": "Append the line with the customer's arrears"})
-
-
-class SmsQueuedSchema(Schema):
-    status = fields.String(metadata={"example": "success"})
-    message = fields.String(metadata={"example": "SMS queued for Ama Mensah."})
-    message_id = fields.String()
-
-
-class ProviderStatusSchema(Schema):
-    recipient = fields.String()
-    id = fields.String()
-    status = fields.String(allow_none=True)
-
-
-class SmsStatusSchema(Schema):
-    message_id = fields.String()
-    status = fields.String(metadata={"description": "queued, sent (accepted by Arkesel) or failed"})
-    recipients = fields.Integer()
-    attempts = fields.Integer()
-    last_error = fields.String(allow_none=True)
-    created_at = Timestamp()
-    sent_at = Timestamp(allow_none=True)
-    provider = fields.List(fields.Nested(ProviderStatusSchema),
-                           metadata={"description": "Arkesel's status of each recipient (the first 20)"})
-    provider_error = fields.String(allow_none=True)
-
-
-class TemplateSchema(Schema):
-    action = fields.String(metadata={"description": ", ".join(TEMPLATE_ACTIONS)})
-    message = fields.String()
-    updated_at = Timestamp(allow_none=True)
-
-
-class TemplateUpdateSchema(RequestSchema):
-    message = fields.String(required=True, validate=[*SMS_TEXT, check_placeholders],
-                            metadata={"example": "Dear {name}, please pay {amount} by Friday."})
 
 
 # Upload ----------------------------------------------------------------------------------------------

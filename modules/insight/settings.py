@@ -12,6 +12,10 @@ SETTINGS = [
             "Timeout of the synchronous Arkesel status look-up behind GET /api/sms/status/<id>", as_int),
     Setting("SMS_RECIPIENTS_PER_HOUR", "1000/hour",
             "SMS recipients an operator may queue (bulk, custom and template sends together); more get 429"),
+    Setting("SMS_DAILY_SEGMENT_CAP", 10000, "SMS segments (parts, times recipients) the whole hub may queue per UTC "
+            "day; a send over it is refused with 429 until midnight UTC; 0: no cap", as_int),
+    Setting("SMS_DAILY_SEGMENT_CAP_PER_OPERATOR", 2000, "SMS segments each operator may queue per UTC day; 0: no cap",
+            as_int),
     Setting("INSIGHT_UPLOAD_MAX_ROWS", 20000, "Most data rows accepted in one spreadsheet (blank rows count) or batch",
             as_int),
     Setting("INSIGHT_MAX_UNZIPPED_BYTES", 50_000_000,

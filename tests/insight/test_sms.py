@@ -10,15 +10,8 @@ from modules.core.extensions import db
 from modules.core.models import OutboxMessage
 from modules.core.types import utcnow
 from modules.insight.models import CustomerAction, SmsMessage
-from tests.support.insight import ARKESEL_KEY, SENDER, create_customer
+from tests.support.insight import ARKESEL_KEY, SEND, SENDER, arkesel_accepts, arkesel_balance, create_customer, sends
 from tests.support.worker import Drainer
-
-SEND = "/api/v2/sms/send"
-
-
-def arkesel_accepts(httpserver, recipients=("233241234567",)):
-    httpserver.expect_request(SEND, method="POST").respond_with_json(
-        {"status": "success", "data": [{"recipient": r, "id": f"ark-{r}"} for r in recipients]})
 
 
 def stored_sms(app, message_id):
@@ -115,12 +108,13 @@ def test_bad_templates_are_refused(sms_client, operator_headers, path, body, sta
 
 
 def test_bulk_sms_goes_out_in_one_request(sms_client, operator_headers, sms_worker, httpserver, sms_app):
+    arkesel_balance(httpserver)
     arkesel_accepts(httpserver, ("233241234567", "233201234567"))
     response = sms_client.post("/api/sms/send-bulk", headers=operator_headers, json={
         "recipients": ["024 123 4567", "+233201234567", "0241234567"], "message": "Water off on Monday"})
     assert response.get_json()["message"] == "SMS queued for 2 recipient(s)."
     sms_worker.drain()
-    [(request, _)] = httpserver.log
+    [request] = sends(httpserver)
     assert request.get_json()["recipients"] == ["233241234567", "233201234567"]
     assert stored_sms(sms_app, response.get_json()["message_id"])[:2] == ("sent", "delivered")
 
@@ -160,6 +154,7 @@ def test_status_shows_our_state_and_arkesels(sms_client, operator_headers, custo
     queued = sms_client.get(f"/api/sms/status/{message_id}", headers=operator_headers).get_json()
     assert (queued["status"], queued["attempts"], queued["provider"], queued["provider_error"]) == (
         "queued", 0, [], None)
+    assert (queued["segments"], queued["receipts"]) == (1, {"delivered": 0, "failed": 0, "waiting": 1})
     sms_worker.drain()
     sent = sms_client.get(f"/api/sms/status/{message_id}", headers=operator_headers).get_json()
     assert (sent["status"], sent["attempts"], sent["recipients"]) == ("sent", 1, 1)

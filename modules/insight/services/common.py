@@ -33,6 +33,19 @@ class UnusableInput(DomainError):
     """The input as a whole cannot be used: a file that is not a customer spreadsheet, too many rows."""
 
 
+class DailyCapReached(DomainError):
+    """A send would take today's SMS segments over a daily cap; `retry_after`: seconds until the next UTC
+    midnight, when the count starts again."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BalanceTooLow(DomainError):
+    """Arkesel's balance cannot pay for a send."""
+
+
 def not_found(what: str = "Customer") -> NotFound:
     return NotFound(f"{what} not found")
 

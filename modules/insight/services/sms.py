@@ -19,6 +19,8 @@ from modules.insight.clients import ArkeselClient, ProviderUnavailable
 from modules.insight.jobs import SMS_KIND
 from modules.insight.models import TEMPLATE_ACTIONS, Customer, SmsMessage, SmsTemplate
 from modules.insight.normalise import format_amount, international_phone
+from modules.insight.segments import segments
+from modules.insight.services import sms_costs
 from modules.insight.services.common import (
     CUSTOMER_GONE,
     Actor,
@@ -28,6 +30,7 @@ from modules.insight.services.common import (
     get_customer,
     not_found,
 )
+from modules.insight.services.sms_receipts import receipt_counts
 from modules.insight.templates import DEFAULT_TEMPLATES, render
 
 STATUS_LOOKUPS = 20  # provider look-ups per status request, so that a bulk message answers quickly
@@ -44,17 +47,20 @@ def _require_configured() -> ArkeselClient:
 
 
 def _queue(kind: str, recipients: list[str], text: str, actor: Actor, customer: Customer | None = None) -> str:
-    """Store the SMS and its outbox row, once the actor's SMS_RECIPIENTS_PER_HOUR allows them (else core
-    security's TooManyRequests); returns the message id. A customer deleted by a concurrent request
-    meanwhile is NotFound."""
+    """Store the SMS and its outbox row, once today's segment caps (DailyCapReached) and the actor's
+    SMS_RECIPIENTS_PER_HOUR (core security's TooManyRequests) allow them; returns the message id. The
+    segments are counted first, in the transaction: a refusal after them rolls them back. A customer
+    deleted by a concurrent request meanwhile is NotFound."""
+    parts = segments(text)
+    sms_costs.spend_segments(parts * len(recipients), actor)
     charge(RECIPIENT_LIMIT, cost=len(recipients), scope=RECIPIENT_SCOPE, identity=actor.audit)
     sms = SmsMessage(id=new_id(), customer_id=customer.id if customer else None, kind=kind, recipients=recipients,
-                     message=text, status="queued", provider_ids={}, performed_by=actor.name,
-                     created_at=utcnow())
+                     message=text, status="queued", provider_ids={}, segments=parts, receipts={},
+                     performed_by=actor.name, created_at=utcnow())
     db.session.add(sms)
     sms.outbox_id = outbox.add(SMS_KIND, {"sms_id": sms.id}, subject_id=sms.id)
     audit.record("insight", "sms.queued", actor=actor.audit, subject_id=sms.id,
-                 details={"kind": kind, "recipients": len(recipients)})
+                 details={"kind": kind, "recipients": len(recipients), "segments": parts * len(recipients)})
     return commit_written(sms, CUSTOMER_GONE)["id"]
 
 
@@ -74,9 +80,12 @@ def _queued_answer(message_id: str, who: str) -> dict[str, Any]:
 
 
 def send_bulk(phones: list[str], text: str, actor: Actor) -> dict[str, Any]:
-    _require_configured()
+    """Queue one text to many phones, once Arkesel's balance can pay for it (BalanceTooLow; see
+    sms_costs.check_balance), asked before the transaction begins."""
+    client = _require_configured()
     region = current_app.config["DEFAULT_PHONE_REGION"]
     recipients = list(dict.fromkeys(_bulk_recipient(index, phone, region) for index, phone in enumerate(phones)))
+    sms_costs.check_balance(client, segments(text) * len(recipients))
     return _queued_answer(_queue("bulk", recipients, text, actor), f"{len(recipients)} recipient(s)")
 
 
@@ -143,7 +152,8 @@ def update_template(action: str, text: str, actor: Actor) -> dict[str, Any]:
 
 
 def delivery_status(message_id: str) -> dict[str, Any]:
-    """Our state of the message and, once Arkesel has it, Arkesel's status of each recipient."""
+    """Our state of the message, its recipients' delivery receipts and, once Arkesel has it, Arkesel's status
+    of each recipient."""
     key = canonical_id(message_id)
     sms = db.session.get(SmsMessage, key) if key else None
     if sms is None:
@@ -151,7 +161,8 @@ def delivery_status(message_id: str) -> dict[str, Any]:
     queued = outbox.get(sms.outbox_id) if sms.outbox_id else None
     answer = {"message_id": sms.id, "status": sms.status, "recipients": len(sms.recipients),
               "attempts": queued.attempts if queued else 0, "last_error": sms.error or (queued and queued.last_error),
-              "created_at": sms.created_at, "sent_at": sms.sent_at, "provider": [], "provider_error": None}
+              "created_at": sms.created_at, "sent_at": sms.sent_at, "segments": sms.segments,
+              "receipts": receipt_counts(sms), "provider": [], "provider_error": None}
     client = ArkeselClient.from_config()
     if sms.provider_ids and client is None:
         answer["provider_error"] = NOT_CONFIGURED
