@@ -1,13 +1,13 @@
 """outbox destinations: the pause switch and circuit breaker of each place outbox messages go.
 
 Revision ID: 0011_outbox_destinations
-Revises: 0009_insight_batch_fingerprint
+Revises: 0010_insight_sms_receipts
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0011_outbox_destinations"
-down_revision = "0009_insight_batch_fingerprint"
+down_revision = "0010_insight_sms_receipts"
 branch_labels = None
 depends_on = None
 
