@@ -112,3 +112,22 @@ def test_a_gateway_message_field_is_not_taken_for_the_reason(receipts_app, clien
                                                          "message": text})
     assert response.status_code == 200, response.get_json()
     assert _status(client, operator_headers, message_id)[0] == "delivered"
+
+
+def test_an_sms_arkesel_gave_no_id_for_does_not_stay_sent_forever(receipts_app, client, operator_headers, httpserver):
+    """Arkesel answers `success` with `"data": {"invalid numbers": [...]}` (an object, not the list of ids) when it
+    drops the numbers. ArkeselClient.send reads no id, the worker stores status `sent` with provider_ids {}, and
+    message_state answers `sent` for good (no receipt can ever match: every one is a 404). Expected: the SMS is
+    not reported as accepted for recipients Arkesel gave no id (failed, naming them, or at least not `sent`)."""
+    httpserver.expect_request(SEND, method="POST").respond_with_json(
+        {"status": "success", "data": {"invalid numbers": [FIRST]}})
+    message_id = _send_one(client, operator_headers)
+    Drainer(receipts_app).drain()
+    assert _status(client, operator_headers, message_id)[0] != "sent"
+
+
+def test_openapi_documents_the_422_of_a_posted_receipt(client):
+    """POST /api/sms/receipts/<id> answers 422 for a receipt without an id or status (docs/insight.md), but its
+    OpenAPI operation lists only 200, 403, 404 (the view loads ReceiptSchema by hand, without blp.arguments)."""
+    operation = client.get("/openapi.json").get_json()["paths"]["/api/sms/receipts/{sms_id}"]["post"]
+    assert "422" in operation["responses"], sorted(operation["responses"])
