@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from werkzeug import Response
 
@@ -52,7 +54,7 @@ def test_a_receipt_arriving_while_the_worker_still_sends_is_not_lost(receipts_ap
         callback = request.get_json()["callback_url"].removeprefix(PUBLIC_URL)
         answer = receipts_app.test_client().post(callback, json={"sms_id": f"ark-{FIRST}", "status": "REJECTED"})
         early["status_code"] = answer.status_code
-        return Response('{"status": "success", "data": [{"recipient": "%s", "id": "ark-%s"}]}' % (FIRST, FIRST),
+        return Response(json.dumps({"status": "success", "data": [{"recipient": FIRST, "id": f"ark-{FIRST}"}]}),
                         content_type="application/json")
 
     httpserver.expect_request(SEND, method="POST").respond_with_handler(arkesel_calls_back_at_once)
