@@ -190,7 +190,7 @@ def _backoff_settings(*sources: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     found: dict[str, Any] = {}
     for source in sources:
         found.update({name: value for name, value in source.items()
-                      if name.startswith(BACKOFF_PREFIX) and value not in (None, "")})
+                      if name.startswith(BACKOFF_PREFIX) and str(value if value is not None else "").strip()})
     try:
         return {name: _named(name, as_backoff, value) for name, value in found.items()}
     except ValueError as exc:

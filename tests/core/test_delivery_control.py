@@ -262,6 +262,11 @@ def test_a_malformed_backoff_setting_stops_start_up_naming_it(value):
         load_config(environ={"OUTBOX_BACKOFF_SENTRATECH_DASHBOARD_SYNC": value})
 
 
+@pytest.mark.parametrize("blank", ["", "  ", "\t"])
+def test_a_blank_backoff_setting_is_unset(blank):
+    assert "OUTBOX_BACKOFF_INSIGHT_SMS" not in load_config(environ={"OUTBOX_BACKOFF_INSIGHT_SMS": blank})
+
+
 def test_every_domain_kind_names_its_destination(app):
     with app.app_context():
         destinations = {kind["kind"]: kind["destination"] for kind in policy.kinds()}

@@ -93,6 +93,25 @@ def test_a_pause_reason_is_kept_whole_or_refused(app, client, operator_headers):
         "paused", "a reason is optional"
 
 
+@pytest.mark.parametrize("reason", ["relay\x00moving", "\ud800"])
+def test_a_pause_reason_the_database_cannot_store_is_refused(client, operator_headers, reason):
+    response = client.post("/api/admin/outbox/destinations/smtp/pause", headers=operator_headers,
+                           json={"reason": reason})
+    assert response.status_code == 422, response.get_json()
+    state = client.get("/api/admin/outbox/destinations/smtp", headers=operator_headers).get_json()
+    assert state["state"] == "active", "a refused pause stores nothing"
+
+
+def test_a_blank_pause_reason_is_none_and_the_cli_refuses_a_long_one(client, runner, operator_headers):
+    paused = client.post("/api/admin/outbox/destinations/smtp/pause", headers=operator_headers,
+                         json={"reason": "   "}).get_json()
+    assert paused["reason"] == "paused by an operator"
+    result = runner.invoke(args=["outbox", "pause", "arkesel", "--reason", "x" * 501])
+    assert result.exit_code == 1 and "at most 500" in result.output
+    arkesel = client.get("/api/admin/outbox/destinations/arkesel", headers=operator_headers).get_json()
+    assert arkesel["state"] == "active"
+
+
 def test_kinds_show_their_destination_policy_and_state(make_app, operator_headers):
     app = make_app(OUTBOX_BACKOFF_TEST_WEBHOOK="5,7,9")
     client = app.test_client()

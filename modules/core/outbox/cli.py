@@ -189,8 +189,6 @@ def outbox_destinations() -> None:
 def outbox_pause(name: str, reason: str | None) -> None:
     """Hold every message of destination NAME until `flask outbox resume NAME`: none is claimed, none uses
     an attempt, none is dropped."""
-    if reason and len(reason) > 500:
-        raise click.BadParameter("at most 500 characters", param_hint="--reason")
     _act(lambda: outbox.control.pause(name, reason, actor="cli"))
 
 

@@ -8,13 +8,15 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from modules.core import audit
-from modules.core.exceptions import NotFound
+from modules.core.exceptions import Invalid, NotFound
 from modules.core.extensions import db
 from modules.core.models import OutboxDestination, OutboxMessage
 from modules.core.outbox import destinations
 from modules.core.outbox.delivery import queue_drain_after_commit
 from modules.core.outbox.handlers import Status
 from modules.core.types import utcnow
+
+MAX_REASON = 500  # characters of a pause reason (the column's size)
 
 
 def _known(name: str) -> None:
@@ -24,15 +26,19 @@ def _known(name: str) -> None:
 
 def pause(name: str, reason: str | None, actor: str) -> dict[str, Any]:
     """Hold every message of `name` until `resume`; commits, audited. Pausing a paused destination keeps
-    its first pause (time and author) and updates the reason if one is given."""
+    its first pause (time and author) and updates the reason if one is given (a blank one is none).
+    A reason over MAX_REASON characters is `Invalid`."""
     _known(name)
+    reason = (reason or "").strip() or None
+    if reason and len(reason) > MAX_REASON:
+        raise Invalid(f"the reason has {len(reason)} characters; at most {MAX_REASON}")
     now = utcnow()
     destinations.ensure(name, now)
     row = db.session.get(OutboxDestination, name, with_for_update=True)
     if not row.paused:
         row.paused, row.paused_at, row.paused_by = True, now, actor
     if reason:
-        row.pause_reason = reason[:500]
+        row.pause_reason = reason
     audit.record("core", "outbox.destination_paused", actor=actor, subject_id=name,
                  details={"reason": row.pause_reason})
     db.session.commit()

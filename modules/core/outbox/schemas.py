@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 
+from modules.core.fields import StorableString
 from modules.core.outbox.handlers import Status
 from modules.core.outbox.replaying import MAX_IDS, REPLAYABLE, Selection
 from modules.core.schemas import PageQuerySchema, PageSchema, RequestSchema
@@ -135,7 +136,7 @@ class DestinationListSchema(Schema):
 
 
 class PauseSchema(RequestSchema):
-    reason = fields.String(validate=validate.Length(max=500), metadata={"description": "Why, for the other operators"})
+    reason = StorableString(validate=validate.Length(max=500), metadata={"description": "Why, for the other operators"})
 
 
 class KindSchema(Schema):
