@@ -121,6 +121,16 @@ CORE_SETTINGS = [
     Setting("OUTBOX_RETRY_AFTER_MAX_SECONDS", 3600, "A peer's Retry-After (on 429/503) is honoured up to this many "
             "seconds. Each kind's backoff is overridable: OUTBOX_BACKOFF_<KIND>=10,60,300 (`flask outbox kinds`)",
             as_int),
+    Setting("SMTP_HOST", "", "SMTP server for the hub's e-mails (lead e-mails, outbox alerts); empty keeps e-mails "
+            "pending"),
+    Setting("SMTP_PORT", 587, "SMTP port (465 means implicit TLS)", as_int),
+    Setting("SMTP_USER", "", "SMTP user name (empty: no login)"),
+    Setting("SMTP_PASSWORD", "", "SMTP password", secret=True),
+    Setting("SMTP_TLS", True, "Use STARTTLS on ports other than 465", as_bool),
+    Setting("SMTP_TIMEOUT_SECONDS", 15, "Timeout of one SMTP conversation", as_int),
+    Setting("FROM_EMAIL", "", "Sender address of the hub's e-mails (lead e-mails, outbox alerts)"),
+    Setting("ADMIN_EMAIL", "", "Address(es) that receive the new-lead alert and the outbox alerts (comma-separated)",
+            as_list),
     Setting("WORKER_NICENESS", 19, "`flask worker` runs this much below normal CPU priority (19: the lowest), so "
             "that on a shared machine a burst of ingest is answered first and deliveries catch up after; 0 to turn "
             "off", as_int),
