@@ -16,7 +16,7 @@ from modules.core import bodies, cli, errors, request_log, security
 from modules.core.config import check_production, domain_package, is_production, load_config
 from modules.core.domains import register_jobs
 from modules.core.extensions import api, db, migrate
-from modules.core.outbox import policy, sweeping
+from modules.core.outbox import alerts, policy, sweeping
 from modules.core.routes import blp as core_blp
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -101,9 +101,10 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask, domains: Sequence[str]) -> None:
-    """The core's blueprint and sweeper, then each domain's `init_app(app)` (which registers its `blp`)."""
+    """The core's blueprint, sweeper and alerts, then each domain's `init_app(app)` (which registers its `blp`)."""
     api.register_blueprint(core_blp)
     register_jobs(app, sweeping)
+    register_jobs(app, alerts)
     for name in domains:
         importlib.import_module(domain_package(name)).init_app(app)
     with app.app_context():

@@ -121,6 +121,10 @@ CORE_SETTINGS = [
     Setting("OUTBOX_RETRY_AFTER_MAX_SECONDS", 3600, "A peer's Retry-After (on 429/503) is honoured up to this many "
             "seconds. Each kind's backoff is overridable: OUTBOX_BACKOFF_<KIND>=10,60,300 (`flask outbox kinds`)",
             as_int),
+    Setting("OUTBOX_ALERT_INTERVAL_SECONDS", 1800, "At most one alert e-mail per destination per this many seconds "
+            "(a breaker opened, messages went dead, an old backlog; docs/operations.md, Alerts)", as_int),
+    Setting("OUTBOX_BACKLOG_ALERT_SECONDS", 3600, "Alert when a destination's oldest pending message is older than "
+            "this; 0: never", as_int),
     Setting("SMTP_HOST", "", "SMTP server for the hub's e-mails (lead e-mails, outbox alerts); empty keeps e-mails "
             "pending"),
     Setting("SMTP_PORT", 587, "SMTP port (465 means implicit TLS)", as_int),

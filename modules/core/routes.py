@@ -12,6 +12,7 @@ from modules.core import auth, login_throttle, outbox, scheduler
 from modules.core.access import Guard, refuse_bearer
 from modules.core.errors import ApiError
 from modules.core.extensions import db
+from modules.core.outbox import alerts
 from modules.core.outbox.schemas import OutboxPageSchema, OutboxQuerySchema, ReplayResultSchema, ReplaySchema
 from modules.core.redis_client import REDIS_ERRORS, get_redis
 from modules.core.schemas import (
@@ -39,6 +40,7 @@ def health():
         probe_database()
         totals = outbox.stats()["totals"]
         answer.update(database="ok", outbox={"pending": totals["pending"], "dead": totals["dead"]})
+        answer["alerts"] = alerts.unsent()
     except SQLAlchemyError as exc:
         db.session.rollback()
         answer.update(status="unavailable", database=f"unavailable: {type(exc).__name__}")

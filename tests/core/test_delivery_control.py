@@ -265,8 +265,8 @@ def test_a_malformed_backoff_setting_stops_start_up_naming_it(value):
 def test_every_domain_kind_names_its_destination(app):
     with app.app_context():
         destinations = {kind["kind"]: kind["destination"] for kind in policy.kinds()}
-    assert destinations == {"dtech.recording_put": "dtech.uploads", "fastcore.admin_alert": "smtp",
-                            "fastcore.welcome_email": "smtp", "insight.sms": "arkesel",
+    assert destinations == {"core.alert_email": "smtp", "dtech.recording_put": "dtech.uploads",
+                            "fastcore.admin_alert": "smtp", "fastcore.welcome_email": "smtp", "insight.sms": "arkesel",
                             "sentratech.dashboard_sync": "dashboard", KIND: KIND}
 
 
