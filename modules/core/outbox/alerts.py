@@ -54,23 +54,31 @@ log = logging.getLogger(__name__)
 @app_job
 def check(now: datetime | None = None) -> dict[str, str]:
     """Look at every destination and alert where there is a reason and none was sent in the window.
-    Returns what happened per destination with a reason: "mailed" (a digest queued), "logged" (logged at
-    ERROR and shown on /health instead) or "within the window" (alerted about recently)."""
+    Returns, per destination with a reason or alerted about in the window: "mailed" (a digest queued),
+    "logged" (logged at ERROR and shown on /health instead) or "within the window" (nothing sent).
+
+    A destination alerted about in the window with nothing on /health is not even counted: nothing a check
+    finds could change it, so a storm of dead messages (each queues a check) costs a read of the small
+    destination table per check."""
     waiting_job_started(ALERT_CHECK_KEY)
     now = now or utcnow()
     interval = timedelta(seconds=current_app.config["OUTBOX_ALERT_INTERVAL_SECONDS"])
     rows = {row.name: row for row in db.session.execute(select(
         OutboxDestination.name, OutboxDestination.breaker, OutboxDestination.breaker_since,
-        OutboxDestination.failures, OutboxDestination.alerted_at))}
-    states = {described["name"]: described for described in control.states()}
+        OutboxDestination.failures, OutboxDestination.alerted_at, OutboxDestination.unsent_alert))}
     outcomes = {}
     for name in destinations.names():
-        reasons = _reasons(states[name], rows.get(name), now, interval)
+        row = rows.get(name)
+        if row is not None and row.alerted_at and row.alerted_at > now - interval and row.unsent_alert is None:
+            outcomes[name] = "within the window"
+            continue
+        described = control.state(name)
+        reasons = _reasons(described, row, now, interval)
         if not reasons:
             db.session.execute(update(OutboxDestination).where(
                 OutboxDestination.name == name, OutboxDestination.unsent_alert.is_not(None)).values(unsent_alert=None))
         elif _claim(name, now, interval):
-            outcomes[name] = _alert(states[name], reasons, states.get(SMTP), now, interval)
+            outcomes[name] = _alert(described, reasons, now, interval)
         else:
             outcomes[name] = "within the window"
         db.session.commit()
@@ -119,15 +127,14 @@ def _claim(name: str, now: datetime, interval: timedelta) -> bool:
     return claimed.rowcount == 1
 
 
-def _alert(described: dict[str, Any], reasons: list[str], smtp: dict[str, Any] | None, now: datetime,
-           interval: timedelta) -> str:
+def _alert(described: dict[str, Any], reasons: list[str], now: datetime, interval: timedelta) -> str:
     """Queue the digest e-mail, or, when it cannot go, log the alert at ERROR and keep it for /health."""
     name = described["name"]
     last = _last_failure(described["kinds"])
     facts = {"destination": name, "state": described["state"], "reasons": reasons, "pending": described["pending"],
              "dead": described["dead"], "last_status_code": last[1] if last else None}
     row = OutboxDestination.name == name
-    not_mailed = _why_not_mailed(name, smtp)
+    not_mailed = _why_not_mailed(name)
     if not_mailed:
         log.error("outbox alert not mailed: %s", not_mailed, extra=facts)
         db.session.execute(update(OutboxDestination).where(row).values(unsent_alert=_summary(described, reasons)))
@@ -140,13 +147,14 @@ def _alert(described: dict[str, Any], reasons: list[str], smtp: dict[str, Any] |
     return "mailed"
 
 
-def _why_not_mailed(name: str, smtp: dict[str, Any] | None) -> str | None:
+def _why_not_mailed(name: str) -> str | None:
     """Why an alert about `name` cannot go by e-mail now (it would wait behind the trouble), or None."""
     config = current_app.config
     if name == SMTP:
         return "the failing destination is SMTP itself"
-    if smtp is not None and smtp["state"] != "active":
-        return f"the smtp destination is {smtp['state']}"
+    smtp = control.state(SMTP)["state"]
+    if smtp != "active":
+        return f"the smtp destination is {smtp}"
     if not smtp_configured(config) or not config.get("ADMIN_EMAIL"):
         return "SMTP_HOST, FROM_EMAIL or ADMIN_EMAIL is not set"
     return None
@@ -163,7 +171,7 @@ def _last_failure(kinds: list[str]) -> tuple[str, int | None, datetime] | None:
 
 
 def _summary(described: dict[str, Any], reasons: list[str]) -> str:
-    """The /health and log line of an alert: destination, state, reasons and counts (no error text)."""
+    """The /health text of an alert: destination, state, reasons and counts (no error text)."""
     state = described["state"] + (f" since {_at(described['since'])}" if described["since"] else "")
     return (f"{described['name']} {state}: {'; '.join(reasons)}; "
             f"{described['pending']} pending, {described['dead']} dead")[:500]
