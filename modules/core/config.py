@@ -127,6 +127,20 @@ CORE_SETTINGS = [
             "after delivery (0: kept forever); pending and dead ones are never deleted by it", as_int),
     Setting("OUTBOX_RETENTION_BATCH", 1000, "The retention job deletes delivered messages this many at a time, each "
             "batch its own transaction (at least 1)", as_int),
+    Setting("OUTBOX_ALERT_INTERVAL_SECONDS", 1800, "At most one alert e-mail per destination per this many seconds "
+            "(a breaker opened, messages went dead, an old backlog; docs/operations.md, Alerts)", as_int),
+    Setting("OUTBOX_BACKLOG_ALERT_SECONDS", 3600, "Alert when a destination's oldest pending message is older than "
+            "this; 0: never", as_int),
+    Setting("SMTP_HOST", "", "SMTP server for the hub's e-mails (lead e-mails, outbox alerts); empty keeps e-mails "
+            "pending"),
+    Setting("SMTP_PORT", 587, "SMTP port (465 means implicit TLS)", as_int),
+    Setting("SMTP_USER", "", "SMTP user name (empty: no login)"),
+    Setting("SMTP_PASSWORD", "", "SMTP password", secret=True),
+    Setting("SMTP_TLS", True, "Use STARTTLS on ports other than 465", as_bool),
+    Setting("SMTP_TIMEOUT_SECONDS", 15, "Timeout of one SMTP conversation", as_int),
+    Setting("FROM_EMAIL", "", "Sender address of the hub's e-mails (lead e-mails, outbox alerts)"),
+    Setting("ADMIN_EMAIL", "", "Address(es) that receive the new-lead alert and the outbox alerts (comma-separated)",
+            as_list),
     Setting("WORKER_NICENESS", 19, "`flask worker` runs this much below normal CPU priority (19: the lowest), so "
             "that on a shared machine a burst of ingest is answered first and deliveries catch up after; 0 to turn "
             "off", as_int),

@@ -11,6 +11,7 @@ from modules import __version__
 from modules.core import auth, login_throttle, outbox, scheduler
 from modules.core.errors import ApiError
 from modules.core.extensions import db
+from modules.core.outbox import alerts
 from modules.core.redis_client import REDIS_ERRORS, get_redis
 from modules.core.schemas import (
     DetailSchema,
@@ -34,6 +35,7 @@ def health():
     try:
         probe_database()
         answer.update(database="ok", outbox=outbox.backlog())
+        answer["alerts"] = alerts.unsent()
     except SQLAlchemyError as exc:
         db.session.rollback()
         answer.update(status="unavailable", database=f"unavailable: {type(exc).__name__}")

@@ -53,6 +53,8 @@ class HealthSchema(Schema):
     workers = fields.Integer(metadata={"description": "RQ workers with a live heartbeat"})
     scheduler_running = fields.Boolean()
     outbox = fields.Dict(keys=fields.String(), values=fields.Integer())
+    alerts = fields.List(fields.Dict(keys=fields.String(), values=fields.String()), metadata={
+        "description": "outbox alerts that could not be mailed: [{destination, alert, at}] (docs/operations.md)"})
 
 
 class LoginSchema(Schema):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from modules.core.mail import wire_address
 from modules.core.types import isoformat
-from modules.fastcore.clients import wire_address
 from modules.fastcore.models import Lead
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -63,7 +63,7 @@ def _templates() -> Environment:
 
 def _compose(template: str, subject: str, sender: Address, recipients: list[Address], message_id: str,
              context: dict) -> EmailMessage:
-    """Addresses in their wire form (`clients.wire_address`): the envelope is read from these headers. Dated
+    """Addresses in their wire form (`core.mail.wire_address`): the envelope is read from these headers. Dated
     now: composing is sending (see the module's docstring), so a retry carries the time of its attempt."""
     email = EmailMessage(policy=MAIL_POLICY)
     email["Date"] = formatdate(localtime=False)

@@ -8,10 +8,10 @@ from flask import current_app
 
 from modules.core import audit, outbox
 from modules.core.extensions import db
+from modules.core.mail import SmtpClient, SmtpSettings
 from modules.core.queue import app_job
 from modules.core.scheduler import periodic
 from modules.fastcore import emails
-from modules.fastcore.clients import SmtpClient, SmtpSettings
 from modules.fastcore.models import DOMAIN, Lead
 
 WELCOME_KIND = "fastcore.welcome_email"

@@ -23,11 +23,11 @@ from modules.core import audit, outbox, scheduler
 from modules.core.exceptions import Conflict, Invalid, NotFound, Unavailable
 from modules.core.extensions import db
 from modules.core.fields import CanonicalChoice
+from modules.core.mail import smtp_configured
 from modules.core.paging import page
 from modules.core.redis_client import REDIS_ERRORS, get_redis
 from modules.core.types import isoformat, new_id, utcnow
 from modules.fastcore import queue_store
-from modules.fastcore.clients import smtp_configured
 from modules.fastcore.jobs import ALERT_KIND, EMAIL_KINDS, WELCOME_KIND
 from modules.fastcore.models import DOMAIN, LEAD_STATUSES, Lead
 

@@ -8,6 +8,9 @@
 - Sweeping (`sweeping.py`): the periodic `sweep` re-enqueues due messages nobody holds.
 - Controlling (`destinations.py`, `control.py`, `policy.py`): each kind's destination, with its pause switch
   and circuit breaker; each kind's backoff (a setting may override it), jitter and Retry-After.
+- Alerting (`alerts.py`, imported by the app and /health, not here: it sends through `modules.core.mail`,
+  which builds on this package): the periodic `check` e-mails ADMIN_EMAIL a digest about a destination in
+  trouble (breaker open, messages dead, an old backlog), at most once per window; `unsent()` for /health.
 - Asking (`admin.py`): `stats`, `messages`, `counts`, `pending_for`, `messages_of`, `get`, `backlog`,
   `trace` and `traced` (a subject's or a message's attempts), `kinds` (each kind's policy and state).
 - Replaying and purging by a filter (`replaying.py`): `Selection`, `preview`, `replay`, `purge_dead`.

@@ -30,17 +30,20 @@ from modules.core.outbox import claiming, destinations, policy
 from modules.core.outbox.handlers import Deferred, DeliveryError, Permanent, Retryable, Status, handler_for
 from modules.core.queue import (
     OUTBOX_QUEUE,
+    PERIODIC_QUEUE,
     app_job,
     enqueue_after_commit,
     enqueue_once,
     enqueue_once_after_commit,
     waiting_job_started,
 )
+from modules.core.registry import registry
 from modules.core.types import utcnow
 
 DRAIN_KEY = "outbox:drain"
 DRAIN_SECONDS = 60  # then a drain hands over to the next one
 DRAIN_JOB_TIMEOUT = DRAIN_SECONDS + 180  # a delivery that starts late in a drain keeps RQ's usual 180 s
+ALERT_CHECK_JOB, ALERT_CHECK_KEY = "outbox.alerts", "outbox:alerts"  # alerts.py's periodic check
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +207,7 @@ def _record_failure(message_id: str, started: datetime, exc: DeliveryError, prob
         message.status = Status.DEAD
         if registered and registered.on_dead:
             registered.on_dead(message)
+        _queue_alert_check()
         outcome = "dead"
     db.session.commit()
     return outcome
@@ -231,6 +235,15 @@ def _drain_after_cooldown() -> None:
     so that the probe goes on time (the sweeper would queue one within a minute anyway)."""
     enqueue_after_commit(drain, queue=OUTBOX_QUEUE,
                          delay_seconds=current_app.config["OUTBOX_BREAKER_COOLDOWN_SECONDS"])
+    _queue_alert_check()
+
+
+def _queue_alert_check() -> None:
+    """Once the transaction commits, the app's alert check (alerts.py, a periodic job) runs now, not at its
+    next minute. Found through the app's registry: alerts.py builds on this module."""
+    check = registry().periodic_jobs.get(ALERT_CHECK_JOB)
+    if check is not None:
+        enqueue_once_after_commit(check.func, ALERT_CHECK_KEY, queue=PERIODIC_QUEUE)
 
 
 def _finish(message: OutboxMessage, started: datetime, outcome: str, status_code: int | None,

@@ -1,4 +1,5 @@
-"""Outbound SMTP for the lead e-mails (smtplib), with failures sorted into retryable and permanent.
+"""Outbound SMTP (smtplib) for every e-mail the hub sends (FASTCore's lead e-mails, the outbox alerts), with
+failures sorted into retryable and permanent.
 
 Port 465 speaks TLS from the first byte; any other port upgrades with STARTTLS when SMTP_TLS is on.
 Addresses go on the wire with their domain in IDNA (ASCII) form, in the envelope and the headers
@@ -19,7 +20,7 @@ from typing import Any
 
 import idna
 
-from modules.core.outbox import Deferred, Permanent, Retryable
+from modules.core.outbox.handlers import Deferred, Permanent, Retryable
 
 IMPLICIT_TLS_PORT = 465
 
