@@ -1,8 +1,8 @@
-"""insight SMS: segments per message, delivery receipts per recipient, and segments queued per day.
+"""insight SMS: segments per message, delivery receipts per Arkesel id, and segments queued per day.
 
-A message keeps how many SMS parts it costs each recipient and the last delivery receipt of each recipient;
-`insight_sms_usage` counts the segments queued per UTC day, for the hub and per operator, against the
-daily caps.
+A message keeps how many SMS parts it costs each recipient and the last delivery receipt of each of its
+Arkesel message ids; `insight_sms_usage` counts the segments queued per UTC day, for the hub and per
+operator, against the daily caps.
 
 Revision ID: 0010_insight_sms_receipts
 Revises: 0009_insight_batch_fingerprint

@@ -24,6 +24,11 @@ class ProviderUnavailable(Exception):
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,12}")
 
 
+def _digits(recipient: Any) -> str:
+    """A recipient as the hub writes it (international form, digits only), from Arkesel's answer."""
+    return re.sub(r"[^0-9]", "", str(recipient))
+
+
 @dataclass(frozen=True)
 class ArkeselClient:
     base_url: str
@@ -44,9 +49,12 @@ class ArkeselClient:
     def _headers(self) -> dict[str, str]:
         return {"api-key": self.api_key, "Accept": "application/json"}
 
-    def send(self, recipients: list[str], message: str, callback_url: str | None = None) -> tuple[int, dict[str, str]]:
-        """Send one message; returns the status code and {recipient: Arkesel message id}. With `callback_url`,
-        Arkesel calls it back with each recipient's delivery receipt."""
+    def send(self, recipients: list[str], message: str,
+             callback_url: str | None = None) -> tuple[int, dict[str, str] | None]:
+        """Send one message; returns the status code and Arkesel's ids, {recipient: Arkesel message id}, of
+        the recipients its answer lists with an id (matched on their digits: Arkesel may write a `+`), or
+        None when the answer lists no ids at all (`data` not a list). With `callback_url`, Arkesel calls it
+        back with each recipient's delivery receipt."""
         body: dict[str, Any] = {"sender": self.sender, "message": message, "recipients": recipients}
         if self.sandbox:
             body["sandbox"] = True
@@ -62,10 +70,11 @@ class ArkeselClient:
         if not isinstance(answer, dict) or answer.get("status") != "success":
             reason = answer.get("message") if isinstance(answer, dict) else None
             raise outbox.Permanent(f"Arkesel refused the message: {str(reason or 'no reason given')[:200]}", status)
-        data = answer.get("data") if isinstance(answer.get("data"), list) else []
-        ids = {str(item.get("recipient")): str(item.get("id")) for item in data
-               if isinstance(item, dict) and item.get("id") is not None}
-        return status, ids
+        data = answer.get("data")
+        if not isinstance(data, list):
+            return status, None
+        return status, {_digits(item.get("recipient")): str(item["id"]).strip() for item in data
+                        if isinstance(item, dict) and item.get("id") is not None and str(item["id"]).strip()}
 
     def status(self, provider_id: str) -> dict[str, Any]:
         """Arkesel's record of one message, e.g. {"status": "DELIVERED", ...}."""

@@ -81,9 +81,10 @@ class SmsTemplate(db.Model):
 
 class SmsMessage(db.Model):
     """One SMS to one or more recipients, sent by the worker through the outbox. `status`: queued (waiting or
-    being retried), sent (accepted by Arkesel), then from delivery receipts delivered (every recipient's
-    handset reached), partially_delivered (some reached, the others failed) or failed (none reached; also
-    when Arkesel never accepted it). `receipts`: the last receipt of each recipient, {recipient: {"status",
+    being retried), failed when Arkesel never accepted it, else the state `services/sms_delivery.py` computes
+    from `recipients`, `provider_ids` and `receipts`: sent, delivered, partially_delivered, failed or
+    untracked. `provider_ids`: each recipient's Arkesel id after a send (null: Arkesel did not accept the
+    number; no entry: Arkesel gave no ids). `receipts`: the last receipt of each Arkesel id, {id: {"status",
     "reason", "at"}}; `segments`: SMS parts per recipient (none for messages queued before receipts)."""
 
     __tablename__ = "insight_sms"
@@ -95,7 +96,7 @@ class SmsMessage(db.Model):
     recipients: Mapped[list[str]] = mapped_column(JSONType)  # international form, no "+"
     message: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="queued")
-    provider_ids: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # recipient -> Arkesel id
+    provider_ids: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # recipient -> Arkesel id | None
     segments: Mapped[int | None] = mapped_column(Integer)
     receipts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
     outbox_id: Mapped[str | None] = mapped_column(String(36))

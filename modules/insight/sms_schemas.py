@@ -14,8 +14,9 @@ from modules.insight.templates import check_placeholders
 
 NOT_BLANK = validate.Regexp(r"\s*\S", error="Must not be blank.")
 SMS_TEXT = [validate.Length(min=1, max=1000), NOT_BLANK]
-# Other names gateways give a receipt's fields.
-RECEIPT_ALIASES = {"sms_id": ("id", "message_id"), "reason": ("error", "message")}
+# Other names gateways give a receipt's fields. Never `message`: gateways put the SMS text there.
+RECEIPT_ALIASES = {"sms_id": ("id", "message_id"), "reason": ("error",)}
+REASON_CHARS = 300
 
 
 class BulkSmsSchema(RequestSchema):
@@ -44,15 +45,18 @@ class ProviderStatusSchema(Schema):
 
 class ReceiptCountsSchema(Schema):
     delivered = fields.Integer(metadata={"description": "Recipients whose handset has the message"})
-    failed = fields.Integer(metadata={"description": "Recipients the message will never reach"})
+    failed = fields.Integer(metadata={"description": "Recipients the message will never reach (a final "
+                                                    "receipt, or a number Arkesel did not accept)"})
     waiting = fields.Integer(metadata={"description": "Recipients without a final receipt yet"})
+    untracked = fields.Integer(metadata={"description": "Recipients Arkesel gave no message id for: no "
+                                                       "receipt can tell whether the message reached them"})
 
 
 class SmsStatusSchema(Schema):
     message_id = fields.String()
-    status = fields.String(metadata={"description": "queued; sent (accepted by Arkesel); from delivery receipts "
-                                                    "delivered, partially_delivered or failed (failed also when "
-                                                    "Arkesel never accepted it)"})
+    status = fields.String(metadata={"description": "queued; sent (accepted by Arkesel, a recipient still "
+                                                    "waiting); then delivered, partially_delivered, failed "
+                                                    "(also when Arkesel never accepted it) or untracked"})
     recipients = fields.Integer()
     attempts = fields.Integer()
     last_error = fields.String(allow_none=True)
@@ -77,16 +81,30 @@ class TemplateUpdateSchema(RequestSchema):
                             metadata={"example": "Dear {name}, please pay {amount} by Friday."})
 
 
+class GatewayReason(fields.String):
+    """The gateway's reason for a status, a text or a whole number (an error code), kept as text: its first
+    REASON_CHARS characters, or None when blank. It is the gateway's diagnostic text, not client data, so a
+    longer one is cut rather than refused: a refusal would lose the receipt it comes with."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs).strip()[:REASON_CHARS] or None
+
+
 class ReceiptSchema(RequestSchema):
     """Arkesel's delivery receipt of one recipient: the Arkesel message id in `sms_id` (or `id`, `message_id`),
-    its `status`, and the gateway's reason if any (`reason`, `error` or `message`)."""
+    its `status`, and the gateway's reason if any (`reason` or `error`; `message` is never read: gateways put
+    the SMS text there)."""
 
     sms_id = fields.String(required=True, validate=[validate.Length(min=1, max=100), NOT_BLANK],
                            metadata={"description": "The Arkesel message id, as Arkesel answered the send"})
     status = fields.String(required=True, validate=[validate.Length(min=1, max=40), NOT_BLANK],
                            metadata={"example": "DELIVERED", "description": "DELIVERED; FAILED, UNDELIVERED, "
                                      "REJECTED, EXPIRED ... (final); SENT, SUBMITTED, PENDING ... (on its way)"})
-    reason = fields.String(load_default=None, validate=validate.Length(max=300))
+    reason = GatewayReason(load_default=None, metadata={"description": f"The gateway's reason (or error "
+                                                                     f"code), its first {REASON_CHARS} "
+                                                                     "characters kept"})
 
     @pre_load
     def accept_other_names(self, data: Any, **_kwargs: Any) -> Any:

@@ -154,7 +154,7 @@ def test_status_shows_our_state_and_arkesels(sms_client, operator_headers, custo
     queued = sms_client.get(f"/api/sms/status/{message_id}", headers=operator_headers).get_json()
     assert (queued["status"], queued["attempts"], queued["provider"], queued["provider_error"]) == (
         "queued", 0, [], None)
-    assert (queued["segments"], queued["receipts"]) == (1, {"delivered": 0, "failed": 0, "waiting": 1})
+    assert (queued["segments"], queued["receipts"]) == (1, {"delivered": 0, "failed": 0, "waiting": 1, "untracked": 0})
     sms_worker.drain()
     sent = sms_client.get(f"/api/sms/status/{message_id}", headers=operator_headers).get_json()
     assert (sent["status"], sent["attempts"], sent["recipients"]) == ("sent", 1, 1)

@@ -98,7 +98,9 @@ def sms_status(message_id):
 RECEIPT_PATH = f"{sms_receipts.RECEIPTS_PATH}/<sms_id>"
 RECEIPT_TOKEN = {"in": "query", "name": "token", "required": True, "schema": {"type": "string"},
                  "description": "The hub's signature of the SMS id, as in the callback URL the hub gave Arkesel"}
-RECEIPT_NOT_FOUND = "No such SMS, or the Arkesel id is not one of its messages"
+RECEIPT_NOT_FOUND = ("No such SMS, or an Arkesel id that is not one of its messages when it already keeps "
+                     "receipts of as many other ids as it has recipients")
+RECEIPT_INVALID = "No Arkesel id or no status, or one too long (FastAPI's list of field errors)"
 
 
 @blp.route(RECEIPT_PATH, methods=["POST"], parameters=[RECEIPT_TOKEN])
@@ -107,8 +109,10 @@ RECEIPT_NOT_FOUND = "No such SMS, or the Arkesel id is not one of its messages"
                                   for kind in ("application/json", "application/x-www-form-urlencoded")}})
 @blp.response(200, ReceiptAnswerSchema)
 @blp.alt_response(404, schema=DetailSchema, description=RECEIPT_NOT_FOUND)
+@blp.alt_response(422, schema=DetailSchema, description=RECEIPT_INVALID)
 def post_sms_receipt(sms_id):
-    """Arkesel's delivery receipt of one recipient of an SMS, as JSON or a form (or in the query string)."""
+    """Arkesel's delivery receipt of one recipient of an SMS, as JSON or a form (or in the query string):
+    the body is read by hand, whichever it is, hence the 422 documented here."""
     body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     try:
         receipt = ReceiptSchema().load({**request.args.to_dict(), **(body if isinstance(body, dict) else {})})

@@ -30,7 +30,7 @@ from modules.insight.services.common import (
     get_customer,
     not_found,
 )
-from modules.insight.services.sms_receipts import receipt_counts
+from modules.insight.services.sms_delivery import sms_delivery
 from modules.insight.templates import DEFAULT_TEMPLATES, render
 
 STATUS_LOOKUPS = 20  # provider look-ups per status request, so that a bulk message answers quickly
@@ -152,8 +152,8 @@ def update_template(action: str, text: str, actor: Actor) -> dict[str, Any]:
 
 
 def delivery_status(message_id: str) -> dict[str, Any]:
-    """Our state of the message, its recipients' delivery receipts and, once Arkesel has it, Arkesel's status
-    of each recipient."""
+    """Our state of the message, its recipients by delivery outcome (`sms_delivery`) and, once Arkesel has
+    it, Arkesel's status of each recipient it gave an id for."""
     key = canonical_id(message_id)
     sms = db.session.get(SmsMessage, key) if key else None
     if sms is None:
@@ -162,13 +162,14 @@ def delivery_status(message_id: str) -> dict[str, Any]:
     answer = {"message_id": sms.id, "status": sms.status, "recipients": len(sms.recipients),
               "attempts": queued.attempts if queued else 0, "last_error": sms.error or (queued and queued.last_error),
               "created_at": sms.created_at, "sent_at": sms.sent_at, "segments": sms.segments,
-              "receipts": receipt_counts(sms), "provider": [], "provider_error": None}
+              "receipts": sms_delivery(sms).counts, "provider": [], "provider_error": None}
     client = ArkeselClient.from_config()
-    if sms.provider_ids and client is None:
+    tracked = [(recipient, provider_id) for recipient, provider_id in sms.provider_ids.items() if provider_id]
+    if tracked and client is None:
         answer["provider_error"] = NOT_CONFIGURED
-    elif sms.provider_ids:
+    elif tracked:
         try:
-            for recipient, provider_id in list(sms.provider_ids.items())[:STATUS_LOOKUPS]:
+            for recipient, provider_id in tracked[:STATUS_LOOKUPS]:
                 status = client.status(provider_id).get("status")
                 answer["provider"].append({"recipient": recipient, "id": provider_id,
                                            "status": str(status) if status is not None else None})

@@ -4,7 +4,8 @@ When PUBLIC_URL is set, each message goes to Arkesel with a callback URL on the 
 `<PUBLIC_URL>/api/sms/receipts/<sms id>?token=<token>`, where the token is the hub's signature of the SMS id
 (HMAC-SHA256 under SECRET_KEY: the first key signs, any key of the list verifies, so keys can be rotated).
 Only a caller holding that URL, Arkesel, can report on the message. A receipt names one of the message's
-Arkesel ids and its status; the last receipt of each recipient is kept, a final one for good.
+Arkesel ids and its status; the last receipt of each id is kept, a final one for good, and the message's
+state is computed again (`sms_delivery`).
 """
 
 from __future__ import annotations
@@ -21,13 +22,10 @@ from modules.core.extensions import db
 from modules.core.types import utcnow
 from modules.insight.models import SmsMessage
 from modules.insight.services.common import not_found
+from modules.insight.services.sms_delivery import locked, outcome, settle
 
 RECEIPTS_PATH = "/api/sms/receipts"
 SALT = "insight.sms-receipt"
-# Arkesel's (and the SMSC's short) words for a handset reached, and for a message that never will be.
-DELIVERED = frozenset({"DELIVERED", "DELIVRD"})
-FAILED = frozenset({"FAILED", "UNDELIVERED", "UNDELIV", "UNDELIVERABLE", "REJECTED", "REJECTD", "EXPIRED",
-                    "EXPIRD", "DELETED", "BLACKLISTED", "BLOCKED"})
 
 
 def _signer() -> Signer:
@@ -53,54 +51,36 @@ def callback_url(sms_id: str) -> str | None:
     return f"{public_url}{RECEIPTS_PATH}/{sms_id}?{urlencode({'token': receipt_token(sms_id)})}"
 
 
-def outcome(status: str) -> str:
-    """What a gateway status says of a recipient: `delivered`, `failed` (final either way) or `waiting`
-    (SENT, SUBMITTED, PENDING and any other word: the message is on its way)."""
-    word = status.strip().upper()
-    return "delivered" if word in DELIVERED else "failed" if word in FAILED else "waiting"
-
-
-def record_receipt(sms_id: str, provider_id: str, status: str, reason: str | None, actor: str) -> None:
-    """Keep Arkesel's receipt of one recipient of a message whose callback token was checked, and move the
-    message to its new state. NotFound when the message, or that Arkesel id among its recipients, is
-    unknown. A recipient's final receipt is kept for good: a later one (a repeat, a late SENT) changes
-    nothing, and neither does the same receipt twice."""
-    sms = db.session.get(SmsMessage, sms_id, with_for_update=True)
+def record_receipt(sms_id: str, arkesel_id: str, status: str, reason: str | None, actor: str) -> None:
+    """Keep Arkesel's receipt of one of a message's Arkesel ids (the callback token was checked) and store
+    the message's new state. NotFound when the message is unknown, or when `arkesel_id` is not one of its
+    ids and it already keeps as many receipts of other ids as it has recipients. The final receipt of an id
+    is kept for good: a later one (a repeat, a late SENT) changes nothing, and neither does the same
+    receipt twice."""
+    sms = locked(sms_id)
     if sms is None:
+        db.session.rollback()
         raise not_found("SMS message")
-    recipient = next((who for who, sent_id in sms.provider_ids.items() if sent_id == provider_id), None)
-    if recipient is None:
+    if not _may_keep(sms, arkesel_id):
+        db.session.rollback()
         raise not_found("Arkesel message of this SMS")
-    kept, status = sms.receipts.get(recipient), status.strip().upper()
+    kept, status = sms.receipts.get(arkesel_id), status.strip().upper()
     if kept and (outcome(kept["status"]) != "waiting" or (kept["status"], kept["reason"]) == (status, reason)):
         db.session.rollback()
         return
-    sms.receipts = {**sms.receipts, recipient: {"status": status, "reason": reason, "at": utcnow().isoformat()}}
-    sms.status, sms.error = message_state(sms)
+    sms.receipts = {**sms.receipts, arkesel_id: {"status": status, "reason": reason, "at": utcnow().isoformat()}}
+    settle(sms)
     audit.record("insight", "sms.receipt", actor=actor, subject_id=sms.id,
                  details={"receipt": status, "status": sms.status})
     db.session.commit()
 
 
-def message_state(sms: SmsMessage) -> tuple[str, str | None]:
-    """(status, error) of a sent message from its recipients' receipts: delivered when every one was
-    delivered, failed when every one failed, partially_delivered when all are final and some were delivered;
-    `sent` while one is waiting. The error names the failures and the gateway's last reason."""
-    receipts = [sms.receipts.get(who) for who in sms.provider_ids]
-    outcomes = [outcome(receipt["status"]) if receipt else "waiting" for receipt in receipts]
-    if not outcomes or "waiting" in outcomes:
-        return "sent", sms.error
-    failures = [receipt for receipt, said in zip(receipts, outcomes, strict=True) if said == "failed"]
-    if not failures:
-        return "delivered", None
-    last = failures[-1]
-    error = f"{len(failures)} of {len(outcomes)} recipient(s) not reached; Arkesel: {last['status']}" + (
-        f" ({last['reason']})" if last["reason"] else "")
-    return ("failed" if len(failures) == len(outcomes) else "partially_delivered"), error
-
-
-def receipt_counts(sms: SmsMessage) -> dict[str, int]:
-    """{"delivered", "failed", "waiting"}: recipients by their final receipt; waiting, those without one yet."""
-    finals = [outcome(receipt["status"]) for receipt in sms.receipts.values()]
-    delivered, failed = finals.count("delivered"), finals.count("failed")
-    return {"delivered": delivered, "failed": failed, "waiting": max(0, len(sms.recipients) - delivered - failed)}
+def _may_keep(sms: SmsMessage, arkesel_id: str) -> bool:
+    """Whether a receipt of `arkesel_id` may be kept: one of the message's ids, an id already kept, or, while
+    the message keeps fewer receipts of unmatched ids than it has recipients, a new one (a receipt may come
+    before the worker has stored the ids Arkesel answered the send with; the bound keeps what a holder of
+    the callback URL can store in proportion to the message)."""
+    sent_ids = set(sms.provider_ids.values())
+    if arkesel_id in sent_ids or arkesel_id in sms.receipts:
+        return True
+    return sum(1 for known in sms.receipts if known not in sent_ids) < len(sms.recipients)
