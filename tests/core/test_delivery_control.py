@@ -297,3 +297,17 @@ def test_retry_after_is_read_only_from_429_and_503(status, header, expected):
     if header:
         response.headers["Retry-After"] = header
     assert http.retry_after(response) == expected
+
+
+def test_a_second_pause_keeps_the_first_ones_time_and_author(app):
+    with app.app_context():
+        first = control.pause(DESTINATION, "peer maintenance", actor="operator:a")
+        again = control.pause(DESTINATION, None, actor="operator:b")
+        assert (again["since"], again["paused_by"], again["reason"]) == (first["since"], "operator:a",
+                                                                         "peer maintenance")
+        reasoned = control.pause(DESTINATION, "maintenance runs late", actor="operator:b")
+        assert (reasoned["since"], reasoned["paused_by"], reasoned["reason"]) == (first["since"], "operator:a",
+                                                                                  "maintenance runs late")
+        control.resume(DESTINATION, actor="operator:a")
+        later = control.pause(DESTINATION, None, actor="operator:b")
+        assert (later["paused_by"], later["reason"]) == ("operator:b", "paused by an operator")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from modules.core import audit
 from modules.core.exceptions import Invalid, NotFound
@@ -34,13 +34,15 @@ def pause(name: str, reason: str | None, actor: str) -> dict[str, Any]:
         raise Invalid(f"the reason has {len(reason)} characters; at most {MAX_REASON}")
     now = utcnow()
     destinations.ensure(name, now)
-    row = db.session.get(OutboxDestination, name, with_for_update=True)
-    if not row.paused:
-        row.paused, row.paused_at, row.paused_by = True, now, actor
-    if reason:
-        row.pause_reason = reason
-    audit.record("core", "outbox.destination_paused", actor=actor, subject_id=name,
-                 details={"reason": row.pause_reason})
+    already = OutboxDestination.paused.is_(True)
+    # One UPDATE, so that two operators pausing at once cannot lose each other's change on either database
+    # (SQLite takes no row lock on a SELECT ... FOR UPDATE).
+    db.session.execute(update(OutboxDestination).where(OutboxDestination.name == name).values(
+        paused=True, paused_at=case((already, OutboxDestination.paused_at), else_=now),
+        paused_by=case((already, OutboxDestination.paused_by), else_=actor),
+        pause_reason=reason if reason else case((already, OutboxDestination.pause_reason), else_=None),
+        updated_at=now))
+    audit.record("core", "outbox.destination_paused", actor=actor, subject_id=name, details={"reason": reason})
     db.session.commit()
     return state(name)
 
