@@ -28,6 +28,7 @@ from modules.core.redis_client import get_redis  # noqa: E402
 from tests.support import handlers  # noqa: E402
 from tests.support.keys import TEST_KEYS  # noqa: E402
 from tests.support.servers import HubServer, PostgresServer, RedisServer  # noqa: E402
+from tests.support.smtp import SmtpServer  # noqa: E402
 from tests.support.worker import Drainer  # noqa: E402
 
 
@@ -174,6 +175,15 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free loopback port, for FASTCore's e-mails and the outbox alerts."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

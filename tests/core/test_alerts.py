@@ -16,20 +16,12 @@ from modules.core.outbox import alerts, control, delivery, destinations
 from modules.core.request_log import JsonFormatter
 from modules.core.types import utcnow
 from tests.support.handlers import KIND
-from tests.support.smtp import SmtpServer, outbox_id
+from tests.support.smtp import outbox_id
 from tests.support.worker import Drainer
 
 ADMINS = ["ops@example.com", "oncall@example.com"]
 WINDOW = 1800
 PRIVATE = "jeanne.private@example.com"  # in every test message's body: never in an alert
-
-
-@pytest.fixture
-def smtp_server():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def alert_settings(smtp_server, **overrides):

@@ -5,15 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.support.fastcore import ADMIN_INBOX, UNREACHABLE_DATABASE, UNREACHABLE_REDIS
-from tests.support.smtp import SmtpServer
-
-
-@pytest.fixture
-def smtp_server():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
