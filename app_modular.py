@@ -48,7 +48,7 @@ def configure(app: Flask, overrides: dict[str, Any] | None, domains: Sequence[st
         SECRET_KEY_LIST=keys,
         IS_PRODUCTION=is_production(settings),
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"] or f"sqlite:///{Path(app.instance_path) / 'hub.db'}",
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings["DATABASE_URL"]),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
         API_TITLE="Integration hub",
         API_VERSION=__version__,
         OPENAPI_VERSION="3.0.3",
@@ -79,16 +79,20 @@ def _temporary_secret() -> list[str]:
     return [secrets.token_urlsafe(32)]
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def _engine_options(settings: dict[str, Any]) -> dict[str, Any]:
     """`hide_parameters`: a logged database error shows the SQL, never the values (names, e-mails...).
     `pool_timeout`: a request that finds every connection busy for 5 s answers 503 (errors.py) rather than
-    waiting 30 s.
+    waiting 30 s. The pool's size is a setting: every process holds up to DATABASE_POOL_SIZE +
+    DATABASE_MAX_OVERFLOW connections, and their sum over all processes must fit PostgreSQL's
+    `max_connections` (docs/operations.md, "Scaling out").
     With psycopg2 no `pool_pre_ping`: connections the server closed are replaced without a round trip
     (extensions.py); another PostgreSQL driver keeps the ping."""
+    url = settings["DATABASE_URL"]
     common = {"hide_parameters": True}
     if url.startswith("postgresql"):
-        return {**common, "pool_pre_ping": not url.startswith("postgresql+psycopg2://"), "pool_size": 5,
-                "max_overflow": 10, "pool_timeout": 5, "connect_args": {"connect_timeout": 3}}
+        return {**common, "pool_pre_ping": not url.startswith("postgresql+psycopg2://"),
+                "pool_size": settings["DATABASE_POOL_SIZE"], "max_overflow": settings["DATABASE_MAX_OVERFLOW"],
+                "pool_timeout": 5, "connect_args": {"connect_timeout": 3}}
     return {**common, "connect_args": {"timeout": 10}}
 
 

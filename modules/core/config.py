@@ -39,6 +39,16 @@ def as_int(value: Any) -> int:
     return int(str(value).strip())
 
 
+def at_least(minimum: int) -> Callable[[Any], int]:
+    """A whole number not below `minimum`, else a ValueError that says so (a pool of 0 would mean "no limit")."""
+    def cast(value: Any) -> int:
+        number = as_int(value)
+        if number < minimum:
+            raise ValueError(f"{number} is below the least allowed value, {minimum}")
+        return number
+    return cast
+
+
 def as_backoff(value: Any) -> tuple[int, ...]:
     """A retry schedule: comma-separated whole seconds, one per retry, each from 1 to 30 days
     ("10,60,300"). Anything else is a ValueError naming the part."""
@@ -83,6 +93,10 @@ CORE_SETTINGS = [
             database_url, required_in_production=True),
     Setting("REDIS_URL", "", "Redis URL; empty means the embedded Redis under instance/redis",
             required_in_production=True),
+    Setting("DATABASE_POOL_SIZE", 5, "PostgreSQL connections each process keeps open (web process, worker, "
+            "scheduler); see docs/operations.md for the connection budget", at_least(1)),
+    Setting("DATABASE_MAX_OVERFLOW", 10, "Connections a process may open above DATABASE_POOL_SIZE during a burst; "
+            "a request finding all of them busy for 5 s answers 503", at_least(0)),
     Setting("PORT", 5001, "Port of the web server", as_int),
     Setting("PUBLIC_URL", "", "The hub's public address, e.g. https://hub.example.com: partners call back under it "
             "(SMS delivery receipts); empty: no callbacks are asked for"),
@@ -187,7 +201,10 @@ def load_config(overrides: dict[str, Any] | None = None, environ: dict[str, str]
     config: dict[str, Any] = {}
     for setting in all_settings(domains):
         raw = overrides.get(setting.name, environ.get(setting.name, from_file.get(setting.name, setting.default)))
-        config[setting.name] = setting.cast(raw) if raw is not None else raw
+        try:
+            config[setting.name] = _named(setting.name, setting.cast, raw) if raw is not None else raw
+        except ValueError as exc:  # a malformed value stops start-up naming its setting
+            raise ConfigurationError(str(exc)) from None
     config.update(_backoff_settings(from_file, environ, overrides))
     if environ.get("FLASK_ENV", from_file.get("FLASK_ENV", "")).lower() in PRODUCTION_NAMES:
         config["APP_ENV"] = "production"

@@ -217,3 +217,24 @@ def test_a_value_out_of_range_answers_422_where_no_schema_caught_it(app):
 def test_the_instance_folder_is_readable_by_its_owner_only(app):
     """It holds the SQLite database, the embedded Redis's file and recordings."""
     assert os.stat(app.instance_path).st_mode & 0o777 == 0o700
+
+
+def test_the_database_pool_is_sized_by_settings(make_app):
+    app = make_app(DATABASE_URL="postgresql://u:p@127.0.0.1:9/d", DATABASE_POOL_SIZE="2", DATABASE_MAX_OVERFLOW="0")
+    with app.app_context():
+        from modules.core.extensions import db
+        assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (2, 0)
+
+
+def test_a_pool_of_no_connection_is_refused_naming_the_setting():
+    with pytest.raises(ConfigurationError) as error:
+        load_config(environ={"DATABASE_POOL_SIZE": "0"})
+    assert "DATABASE_POOL_SIZE" in str(error.value)
+
+
+@pytest.mark.parametrize(("name", "value"), [("PORT", "abc"), ("OUTBOX_RETENTION_DAYS", "ten"),
+                                             ("DATABASE_MAX_OVERFLOW", "-1")])
+def test_a_malformed_setting_stops_start_up_naming_it(name, value):
+    with pytest.raises(ConfigurationError) as error:
+        load_config(environ={name: value})
+    assert str(error.value).startswith(f"{name}: ")
