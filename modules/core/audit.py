@@ -1,4 +1,6 @@
-"""Append-only audit log, written inside the caller's transaction."""
+"""Append-only audit log, written inside the caller's transaction. Entries are never updated or deleted one by
+one; the retention job (`modules.core.retention.purge_audit_log`) deletes those past AUDIT_RETENTION_DAYS in
+bulk and records one entry saying so."""
 
 from __future__ import annotations
 

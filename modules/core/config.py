@@ -141,6 +141,11 @@ CORE_SETTINGS = [
             "after delivery (0: kept forever); pending and dead ones are never deleted by it", as_int),
     Setting("OUTBOX_RETENTION_BATCH", 1000, "The retention job deletes delivered messages this many at a time, each "
             "batch its own transaction (at least 1)", as_int),
+    Setting("AUDIT_RETENTION_DAYS", 365, "Audit entries are deleted this many days after they were written, by an "
+            "hourly job that records one `audit.purged` entry per run (0: kept forever; raise it where law asks "
+            "longer)", as_int),
+    Setting("RETENTION_BATCH", 1000, "Retention jobs (audit log, Insight SMS and usage) delete this many rows at a "
+            "time, each batch its own transaction (at least 1; the outbox has OUTBOX_RETENTION_BATCH)", as_int),
     Setting("OUTBOX_ALERT_INTERVAL_SECONDS", 1800, "At most one alert e-mail per destination per this many seconds "
             "(a breaker opened, messages went dead, an old backlog; docs/operations.md, Alerts)", as_int),
     Setting("OUTBOX_BACKLOG_ALERT_SECONDS", 3600, "Alert when a destination's oldest pending message is older than "

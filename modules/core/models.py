@@ -90,7 +90,8 @@ class OutboxDestination(db.Model):
 
 
 class AuditEntry(db.Model):
-    """Append-only: rows are only ever inserted (see modules/core/audit.py)."""
+    """Append-only: rows are only ever inserted (see modules/core/audit.py), and deleted only by the retention
+    job once older than AUDIT_RETENTION_DAYS (modules/core/retention.py)."""
 
     __tablename__ = "audit_log"
 

@@ -1,12 +1,17 @@
-"""Outbox handler: an SMS goes to Arkesel from the worker; once accepted, a customer's SMS is an action."""
+"""Outbox handler: an SMS goes to Arkesel from the worker; once accepted, a customer's SMS is an action.
+Periodic jobs: SMS and daily SMS usage past their retention windows are deleted (`services/retention.py`)."""
 
 from __future__ import annotations
 
 from modules.core import outbox
 from modules.core.extensions import db
+from modules.core.queue import app_job
+from modules.core.retention import EVERY_SECONDS
+from modules.core.scheduler import periodic
 from modules.core.types import new_id, utcnow
 from modules.insight.clients import ArkeselClient
 from modules.insight.models import SMS_SENT, CustomerAction, SmsMessage
+from modules.insight.services import retention
 from modules.insight.services.sms_delivery import locked, provider_ids_of, settle
 from modules.insight.services.sms_receipts import callback_url
 
@@ -39,3 +44,16 @@ def deliver_sms(message: outbox.Message) -> int:
         db.session.add(CustomerAction(id=new_id(), customer_id=sms.customer_id, action=SMS_SENT,
                                       performed_by=sms.performed_by, source="sms", created_at=utcnow()))
     return status_code
+
+
+@periodic("insight.sms_retention", every_seconds=EVERY_SECONDS, name="Delete SMS past INSIGHT_SMS_RETENTION_DAYS")
+@app_job
+def purge_sms() -> int:
+    return retention.purge_sms()
+
+
+@periodic("insight.sms_usage_retention", every_seconds=EVERY_SECONDS,
+          name="Delete daily SMS usage past INSIGHT_SMS_USAGE_RETENTION_DAYS")
+@app_job
+def purge_sms_usage() -> int:
+    return retention.purge_sms_usage()

@@ -16,6 +16,11 @@ SETTINGS = [
             "day; a send over it is refused with 429 until midnight UTC; 0: no cap", as_int),
     Setting("SMS_DAILY_SEGMENT_CAP_PER_OPERATOR", 2000, "SMS segments each operator may queue per UTC day; 0: no cap",
             as_int),
+    Setting("INSIGHT_SMS_RETENTION_DAYS", 365, "SMS (recipients' numbers and text) are deleted this many days after "
+            "they were queued, except those still queued; their status look-up is then a 404, and the customers' "
+            "`sms_sent` actions stay. 0: kept forever", as_int),
+    Setting("INSIGHT_SMS_USAGE_RETENTION_DAYS", 31, "Daily SMS usage counters (what the daily caps count against) "
+            "are deleted this many days after their UTC day; 0: kept forever", as_int),
     Setting("INSIGHT_UPLOAD_MAX_ROWS", 20000, "Most data rows accepted in one spreadsheet (blank rows count) or batch",
             as_int),
     Setting("INSIGHT_MAX_UNZIPPED_BYTES", 50_000_000,

@@ -2,11 +2,10 @@
 index, and a subject's trace with every attempt and what the peer said."""
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from modules.core import outbox
 from modules.core.extensions import db
@@ -14,6 +13,7 @@ from modules.core.models import OutboxAttempt, OutboxMessage
 from modules.core.scheduler import registered_jobs
 from modules.core.types import new_id, utcnow
 from tests.support.handlers import KIND
+from tests.support.sql import statements
 
 DAY = timedelta(days=1)
 
@@ -40,28 +40,6 @@ def remaining(app):
         messages = set(db.session.scalars(select(OutboxMessage.id)))
         attempts = set(db.session.scalars(select(OutboxAttempt.outbox_id)))
     return messages, attempts
-
-
-@contextmanager
-def statements(app):
-    """The SQL statements the app's engine runs inside the block, and a "COMMIT" for each commit."""
-    seen = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        seen.append(" ".join(statement.split()))
-
-    def committed(_conn):
-        seen.append("COMMIT")
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    event.listen(engine, "commit", committed)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-        event.remove(engine, "commit", committed)
 
 
 def test_retention_deletes_old_delivered_messages_and_their_attempts_in_batches_and_nothing_else(make_app):
