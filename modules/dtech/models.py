@@ -1,4 +1,5 @@
-"""Local records of DTech sales processes and their call recordings (they replace Appwrite's collections).
+"""Local records of DTech sales processes and their call recordings (they replace Appwrite's collections),
+and the recordings' bytes until DTech has them.
 
 The partner owns the truth; these rows follow every answer it gives, so operators can list and
 inspect what their agents did without asking DTech.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from modules.core.extensions import db
@@ -59,7 +60,21 @@ class CallRecording(db.Model):
     recorded_until: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its PUT failed for good
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # its bytes deleted after RECORDINGS_RETENTION_DAYS
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     sales_process: Mapped[SalesProcess] = relationship(back_populates="recordings")
+
+
+class RecordingChunk(db.Model):
+    """A slice of a received recording's bytes (chunks.py): kept until DTech accepted the PUT, or for
+    RECORDINGS_RETENTION_DAYS after it failed for good. Deleted with its recording."""
+
+    __tablename__ = "dtech_recording_chunk"
+
+    upload_id: Mapped[str] = mapped_column(ForeignKey("dtech_call_recording.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # 0, 1, ... in file order
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,8 +1,10 @@
-"""Recording files: received from the agent, hashed on the way, kept on disk for the worker's PUT.
+"""Recording files: received from the agent, spooled to a temporary file and hashed on the way.
 
 The multipart body is parsed by Werkzeug with a stream factory that writes each file part straight
-to disk and hashes it on the way, so a recording is never held whole in memory. What is done with a
-received file (the MD5 check, the queued PUT) is the services' part.
+to a temporary file in the spool directory (DTECH_RECORDINGS_DIR) and hashes it on the way, so a
+recording is never held whole in memory and no database transaction is open while a slow client
+uploads. What is done with a received file (the MD5 check, the copy into the database, the queued PUT)
+is the services' part; the temporary file is then deleted.
 """
 
 from __future__ import annotations
@@ -17,9 +19,7 @@ from flask import current_app
 from werkzeug.formparser import FormDataParser
 
 from modules.dtech.errors import RecordingTooLarge, invalid_field
-from modules.dtech.models import CallRecording
 
-EXTENSIONS = {"audio/wav": ".wav", "audio/mpeg": ".mp3"}
 MULTIPART_ALLOWANCE = 64 * 1024  # part headers and boundaries on top of the file itself
 PARSER_BUFFER_BYTES = 500_000  # Flask's default MAX_FORM_MEMORY_SIZE: the parser's buffer holds 64 KiB reads
 FILE_FIELD = "file"
@@ -28,15 +28,12 @@ INCOMING_PATTERN = f"{INCOMING_PREFIX}*{INCOMING_SUFFIX}"
 
 
 def recordings_dir() -> Path:
+    """The spool directory of uploads in progress (and where versions before the database chunks kept
+    received files, named `<upload_id><extension>`: see `flask dtech recordings import-files`)."""
     configured = current_app.config.get("DTECH_RECORDINGS_DIR")
     directory = Path(configured) if configured else Path(current_app.instance_path) / "recordings"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
-
-
-def stored_path(recording: CallRecording) -> Path:
-    """Named after the upload id, never after the client's file name."""
-    return recordings_dir() / f"{recording.id}{EXTENSIONS.get(recording.content_type, '')}"
 
 
 def max_body_bytes(declared_length: int | None) -> int:

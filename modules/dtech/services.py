@@ -2,15 +2,14 @@
 
 The process calls ask DTech synchronously (the agent needs its answer now): each makes one partner call
 and, when it succeeds, writes the local record and its audit row in one transaction. When the partner
-fails nothing is written and the `PartnerFailure` propagates. A received recording file is kept and its
-PUT queued (jobs.py) in one transaction too. Refusals are the domain's exceptions (errors.py); audit rows
-name the request's actor (the core's `access.actor()`).
+fails nothing is written and the `PartnerFailure` propagates. A received recording file is copied into
+the database (chunks.py) and its PUT queued (jobs.py) in one short transaction too. Refusals are the
+domain's exceptions (errors.py); audit rows name the request's actor (the core's `access.actor()`).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 from flask import current_app
@@ -24,11 +23,12 @@ from modules.core.extensions import db
 from modules.core.paging import page
 from modules.core.sql import LIKE_ESCAPE, contains_pattern
 from modules.core.types import utcnow
+from modules.dtech import chunks
 from modules.dtech.clients import DTechClient, check_upload_url, content_md5
 from modules.dtech.errors import PartnerFailure
 from modules.dtech.jobs import RECORDING_PUT
 from modules.dtech.models import CallRecording, SalesProcess
-from modules.dtech.recordings import HashingFile, stored_path
+from modules.dtech.recordings import HashingFile
 
 UPLOADABLE = ("pending", "failed")
 COMPLETE_WORDS = {"complete", "completed", "done", "finished"}
@@ -224,24 +224,37 @@ def uploadable_recording(upload_id: str) -> CallRecording:
 
 
 def accept_upload(recording: CallRecording, received: HashingFile) -> RecordingUpload:
-    """Keep a file whose MD5 matches and queue its PUT, in one transaction; refuse it otherwise."""
-    if received.md5 != recording.md5:
+    """Keep a file whose MD5 matches and queue its PUT; refuse it otherwise. The file is copied into the
+    database in the transaction that marks the recording received and queues the PUT, so the recording's
+    bytes, its status and its message commit together or not at all; the spooled file is then deleted."""
+    try:
+        if received.md5 != recording.md5:
+            raise Invalid(f"The file's MD5 is {received.md5} but recording_hash was {recording.md5}; "
+                          "the file was not kept and nothing was sent to DTech.", code="MD5_MISMATCH")
+        _keep(recording, received)
+    finally:
         received.discard()
-        raise Invalid(f"The file's MD5 is {received.md5} but recording_hash was {recording.md5}; "
-                      "the file was not kept and nothing was sent to DTech.", code="MD5_MISMATCH")
+    return recording_upload(recording.id)
+
+
+def _keep(recording: CallRecording, received: HashingFile) -> None:
+    now = utcnow()
     claimed = db.session.execute(
         update(CallRecording)
         .where(CallRecording.id == recording.id, CallRecording.status.in_(UPLOADABLE))
-        .values(status="uploading", size=received.size, received_at=utcnow(), updated_at=utcnow())
+        .values(status="uploading", size=received.size, received_at=now, updated_at=now, failed_at=None,
+                purged_at=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
-        received.discard()
         db.session.rollback()
         raise Conflict("This recording was uploaded by another request meanwhile.")
-    os.replace(received.path, stored_path(recording))
-    outbox.add(RECORDING_PUT, {"upload_id": recording.id}, subject_id=recording.id)
-    audit.record("dtech", "recording.received", actor=actor(), subject_id=recording.id, status_code=202,
-                 details={"recording_id": recording.recording_id, "size": received.size})
-    db.session.commit()
-    return recording_upload(recording.id)
+    try:
+        chunks.store(recording.id, received.path)
+        outbox.add(RECORDING_PUT, {"upload_id": recording.id}, subject_id=recording.id)
+        audit.record("dtech", "recording.received", actor=actor(), subject_id=recording.id, status_code=202,
+                     details={"recording_id": recording.recording_id, "size": received.size})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -119,12 +119,10 @@ def test_the_storage_certificate_is_verified(make_app, operator_headers, partner
     assert (status["status"], status["last_error"]) == ("uploading", "connection failed: SSLError")
 
 
-@pytest.mark.parametrize("sent, canonical, extension", [("AUDIO/WAV", "audio/wav", ".wav"),
-                                                         ("Audio/Mpeg", "audio/mpeg", ".mp3"),
-                                                         (" audio/WAV ", "audio/wav", ".wav")])
+@pytest.mark.parametrize("sent, canonical", [("AUDIO/WAV", "audio/wav"), ("Audio/Mpeg", "audio/mpeg"),
+                                             (" audio/WAV ", "audio/wav")])
 def test_a_content_type_in_any_case_is_kept_sent_and_put_in_its_canonical_form(app, client, operator_headers, partner,
-                                                                             worker, recordings_dir, sent, canonical,
-                                                                             extension):
+                                                                             worker, sent, canonical):
     partner.answer_recording_url()
     response = client.post(f"/api/v1/sales/recording-url/{SALES_PROCESS_ID}",
                            json={**RECORDING_BODY, "content_type": sent}, headers=operator_headers)
@@ -135,7 +133,6 @@ def test_a_content_type_in_any_case_is_kept_sent_and_put_in_its_canonical_form(a
     assert upload_status(client, operator_headers, upload_id)["content_type"] == canonical
     partner.accept_uploads()
     assert upload(client, operator_headers, upload_id).status_code == 202
-    assert [path.name for path in recordings_dir.iterdir()] == [f"{upload_id}{extension}"]
     worker.drain()
     [put] = puts(partner)
     assert put.headers["Content-Type"] == canonical

@@ -18,8 +18,10 @@ from tests.support.dtech_partner import RECORDING_ID, SALES_PROCESS_ID
 from tests.support.dtech_recordings import (
     CONTENT_MD5,
     announce,
+    chunk_rows,
     outbox_count,
     puts,
+    stored_bytes,
     sweep_at,
     upload,
     upload_status,
@@ -53,15 +55,17 @@ def test_an_uploaded_file_is_kept_and_put_to_the_upload_url(app, client, operato
     response = upload(client, operator_headers, upload_id)
     assert response.status_code == 202
     assert (response.get_json()["status"], response.get_json()["size"]) == ("uploading", len(AUDIO))
-    assert (recordings_dir / f"{upload_id}.wav").read_bytes() == AUDIO
-    assert [p.name for p in recordings_dir.iterdir()] == [f"{upload_id}.wav"], "no temporary file is left"
+    assert stored_bytes(app, upload_id) == AUDIO, "the file is kept in the database"
+    assert list(recordings_dir.iterdir()) == [], "nothing is left on the web host's disk"
 
     worker.drain()
     [put] = puts(partner)
     assert (put.method, put.query) == ("PUT", "X-Amz-Signature=presigned-by-dtech")
     assert put.body == AUDIO
     assert (put.headers["Content-Type"], put.headers["Content-Md5"]) == ("audio/wav", CONTENT_MD5)
+    assert put.headers["Content-Length"] == str(len(AUDIO)) and "Transfer-Encoding" not in put.headers
     assert "Authorization" not in put.headers, "the pre-signed URL carries its own authorisation"
+    assert chunk_rows(app, upload_id) == 0, "its bytes are deleted once DTech accepted them"
     status = upload_status(client, operator_headers, upload_id)
     assert (status["status"], status["attempts"], status["last_error"]) == ("complete", 1, None)
     assert status["completed_at"] is not None
@@ -81,6 +85,7 @@ def test_a_file_whose_md5_differs_is_refused_and_nothing_is_sent(app, client, op
     assert body["code"] == "MD5_MISMATCH"
     assert AUDIO_MD5 in body["detail"] and "nothing was sent" in body["detail"]
     assert list(recordings_dir.iterdir()) == []
+    assert chunk_rows(app) == 0
     assert outbox_count(app) == 0
     worker.drain()
     assert puts(partner) == []

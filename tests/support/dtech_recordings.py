@@ -10,7 +10,7 @@ from modules.core import outbox
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
 from modules.core.types import utcnow
-from modules.dtech.models import CallRecording
+from modules.dtech.models import CallRecording, RecordingChunk
 from tests.support.dtech import AUDIO, RECORDING_BODY, multipart
 from tests.support.dtech_partner import SALES_PROCESS_ID, UPLOAD_PATH
 
@@ -52,3 +52,19 @@ def sweep_at(app, seconds_from_now):
 def recording_rows(app):
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(CallRecording))
+
+
+def chunk_rows(app, upload_id=None):
+    """How many chunk rows are stored (of `upload_id`, or of every recording)."""
+    with app.app_context():
+        query = select(func.count()).select_from(RecordingChunk)
+        if upload_id is not None:
+            query = query.where(RecordingChunk.upload_id == upload_id)
+        return db.session.scalar(query)
+
+
+def stored_bytes(app, upload_id):
+    """The recording's bytes as the database holds them, its chunks in order."""
+    with app.app_context():
+        return b"".join(db.session.scalars(select(RecordingChunk.data).where(RecordingChunk.upload_id == upload_id)
+                                           .order_by(RecordingChunk.seq)))
