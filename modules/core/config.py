@@ -83,6 +83,8 @@ CORE_SETTINGS = [
             database_url, required_in_production=True),
     Setting("REDIS_URL", "", "Redis URL; empty means the embedded Redis under instance/redis",
             required_in_production=True),
+    Setting("INSTANCE_PATH", "", "Absolute path of this process's instance folder (local files: SQLite, embedded "
+            "Redis, fallback files); empty means instance/ in the project"),
     Setting("PORT", 5001, "Port of the web server", as_int),
     Setting("PUBLIC_URL", "", "The hub's public address, e.g. https://hub.example.com: partners call back under it "
             "(SMS delivery receipts); empty: no callbacks are asked for"),

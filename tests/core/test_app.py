@@ -217,3 +217,12 @@ def test_a_value_out_of_range_answers_422_where_no_schema_caught_it(app):
 def test_the_instance_folder_is_readable_by_its_owner_only(app):
     """It holds the SQLite database, the embedded Redis's file and recordings."""
     assert os.stat(app.instance_path).st_mode & 0o777 == 0o700
+
+
+def test_instance_path_gives_each_process_its_own_instance_folder(make_app, tmp_path):
+    """Two processes on one host (the fault suite's "machines") must not share local files."""
+    folder = tmp_path / "host-a" / "instance"
+    app = make_app(INSTANCE_PATH=str(folder), DATABASE_URL="")
+    assert app.instance_path == str(folder)
+    assert os.stat(folder).st_mode & 0o777 == 0o700
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{folder / 'hub.db'}", "local files go there"
