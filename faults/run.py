@@ -96,7 +96,9 @@ def run(duration: float, drain_seconds: float, workdir: Path, machines: bool) ->
     peers = make_peers(storage_ca, storage_ca_file)
     for peer in peers.values():
         peer.start()
-    stack = Stack(workdir, {**RECOVERY_SETTINGS, **peer_settings(peers)}, machines=machines)
+    # As many gunicorn worker processes in all on both topologies: the 2 cores are shared.
+    stack = Stack(workdir, {**RECOVERY_SETTINGS, **peer_settings(peers)}, machines=machines,
+                  web_args=("--workers", "1" if machines else "2"))
     stop_load, stop_chaos, stop_supervisor = threading.Event(), threading.Event(), threading.Event()
     stop_watch = threading.Event()
     try:

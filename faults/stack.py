@@ -95,7 +95,7 @@ class Stack:
 
     def topology(self) -> str:
         """The processes and what they share, for the report."""
-        webs = ", ".join(f"{name} (gunicorn {url.removeprefix('http://')})"
+        webs = ", ".join(f"{name} (gunicorn {' '.join(self.web_args)} on {url.removeprefix('http://')})"
                          for name, url in zip(self.web_names, self.web_urls, strict=True))
         folders = "each its own instance folder" if self.machines else "one shared instance folder"
         return (f"{webs}, {self.workers} x flask worker, {int(self.scheduler)} x flask scheduler; {folders}; "
