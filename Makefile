@@ -49,13 +49,15 @@ test: test-sqlite test-postgres
 fuzz: $(VENV)/.installed-dev
 	FUZZ_RANDOM=1 FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PY) -m pytest -q --db=sqlite tests/test_api_fuzz.py
 
-# The hub under load on PostgreSQL while workers, Redis, PostgreSQL and the partners fail (faults/README.md).
+# The hub under load on PostgreSQL while workers, Redis, PostgreSQL and the partners fail (faults/README.md),
+# as on several machines: 2 web servers, 2 workers and the scheduler, each with its own instance folder.
 faults: $(VENV)/.installed-dev postgres-server
-	$(PY) -m faults.run
+	$(PY) -m faults.run --topology machines
 
-# The same in about 2 minutes (50 s of load and faults); CI runs it after the suite.
+# The same in about 2 minutes (50 s of load and faults) on one host (one web server, shared instance
+# folder); CI runs it after the suite.
 faults-quick: $(VENV)/.installed-dev postgres-server
-	$(PY) -m faults.run --quick
+	$(PY) -m faults.run --quick --topology one-host
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -42,6 +42,7 @@ def configure(app: Flask, overrides: dict[str, Any] | None, domains: Sequence[st
     settings = load_config(overrides, domains=domains)
     check_production(settings)
     app.config.update(settings)
+    app.instance_path = settings["INSTANCE_PATH"] or app.instance_path
     keep_instance_private(Path(app.instance_path))
     keys = settings["SECRET_KEY"] or _temporary_secret()
     app.config.update(

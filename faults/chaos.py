@@ -53,12 +53,8 @@ class Chaos:
             (0.90 * d, f"restart Redis ({POSTGRES_DOWN_SECONDS} s down) while PostgreSQL is down too",
              lambda: stack.restart_redis(POSTGRES_DOWN_SECONDS)),
         ]
-        events += [
-            (0.40 * d, "pause the dashboard destination (flask outbox pause)",
-             lambda: stack.flask("outbox", "pause", "dashboard", "--reason", "fault suite: planned maintenance")),
-            (0.40 * d + w, "resume the dashboard destination (flask outbox resume)",
-             lambda: stack.flask("outbox", "resume", "dashboard")),
-        ]
+        events.append((0.40 * d, f"pause the dashboard destination (flask outbox pause), resume it {w:.0f} s after "
+                                 "the pause took (flask outbox resume)", lambda: _maintenance(stack, w)))
         phases = {"dashboard": ("fail", "hang", "ok"), "smtp": ("fail", "hang", "down", "ok"),
                   "arkesel": ("fail", "hang", "ok"), "dtech": ("fail", "hang", "ok")}
         for start, (name, modes) in zip((0.12, 0.18, 0.24, 0.30), phases.items(), strict=True):
@@ -94,6 +90,27 @@ class Chaos:
             thread.join(timeout)
         for peer in self.peers.values():
             peer.set("ok")
+
+
+def _maintenance(stack: Stack, seconds: float) -> None:
+    """An operator pauses the dashboard destination, and resumes it `seconds` after the pause took."""
+    _as_operator(stack, "outbox", "pause", "dashboard", "--reason", "fault suite: planned maintenance")
+    time.sleep(seconds)
+    _as_operator(stack, "outbox", "resume", "dashboard")
+
+
+def _as_operator(stack: Stack, *args: str, patience: float = 60) -> None:
+    """Run `flask *args` as an operator does: again, a few seconds later, while it fails (the database
+    may be restarting at that moment); raises its last error after `patience` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            stack.flask(*args)
+            return
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(3)
 
 
 class DestinationWatch:

@@ -108,7 +108,7 @@ class Checker:
             verdict.problems.extend(f"{name} peer: {problem}" for problem in sorted(set(ledger.problems)))
         for (domain, route, status), count in sorted(self.results.unclean.items()):
             verdict.problems.append(f"{domain} {route}: {count} answer(s) {status} that are not a clean refusal")
-        verdict.notes.extend([self._early_retries(), self._orphan_processes()])
+        verdict.notes.extend([self._early_retries(), self._orphan_processes(), self._leads_received_via()])
         self._first_attempt_delay(verdict)
         return verdict
 
@@ -150,6 +150,15 @@ class Checker:
         kept = self.rows_by("SELECT sales_process_id, id FROM dtech_sales_process WHERE sales_process_id = ANY(%s)",
                             started)
         return f"DTech sales processes started at the partner but unknown to the hub: {len(started) - len(kept)}"
+
+    def _leads_received_via(self) -> str:
+        """How the accepted leads reached the database: `file` ones were queued in a web server's own
+        fallback file while PostgreSQL and Redis were down together, and written by that server."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT received_via, count(*) FROM lead_inbox WHERE request_id = ANY(%s) "
+                           "GROUP BY received_via ORDER BY received_via", (self._keys("fastcore", "leads"),))
+            counts = ", ".join(f"{via} {count}" for via, count in cursor.fetchall())
+        return f"FASTCore leads by the way they reached the database: {counts or 'none'}"
 
     def _keys(self, domain: str, kind: str) -> list[str]:
         return [a.key for a in self.results.of(domain, kind)]

@@ -2,9 +2,11 @@
 
 The scheduler sweeps every minute on its own; to keep the run short the operator also runs
 `flask outbox sweep` every `SWEEP_EVERY_SECONDS`, asks FASTCore to flush its fallback queue
-(`POST /admin/queue/flush`), and, if a message died, `flask outbox replay --all-dead`. Each of those
-actions is recorded for the report. The wait ends when nothing moved for `STALLED_SECONDS`, or at a
-hard limit; what is still pending then counts as lost.
+(`POST /admin/queue/flush`, answered by one web server: it writes the leads in Redis and in that
+server's own file; every web server writes the leads of its own file by itself), and, if a message
+died, `flask outbox replay --all-dead`. Each of those actions is recorded for the report. The wait
+ends when nothing moved for `STALLED_SECONDS`, or at a hard limit; what is still pending then counts
+as lost.
 """
 
 from __future__ import annotations
@@ -34,19 +36,25 @@ class Drain:
         connection.close()
         return {status: counts.get(status, 0) for status in ("pending", "delivered", "dead")}
 
-    def fallback_queue_size(self) -> int:
-        answer = requests.get(f"{self.stack.web_url}/admin/queue/stats", timeout=10,
-                              headers={"Authorization": f"Bearer {KEYS['FASTCORE_ADMIN_TOKEN']}"})
-        answer.raise_for_status()
-        return int(answer.json()["queue_size"])
+    def fallback_queue_sizes(self) -> dict[str, int]:
+        """{web server: leads queued in Redis and in that server's own file}."""
+        sizes = {}
+        for name, url in zip(self.stack.web_names, self.stack.web_urls, strict=True):
+            answer = requests.get(f"{url}/admin/queue/stats", timeout=10,
+                                  headers={"Authorization": f"Bearer {KEYS['FASTCORE_ADMIN_TOKEN']}"})
+            answer.raise_for_status()
+            sizes[name] = int(answer.json()["queue_size"])
+        return sizes
 
-    def flush_fallback_queue(self) -> None:
+    def flush_fallback_queue(self, sizes: dict[str, int]) -> None:
         answer = requests.post(f"{self.stack.web_url}/admin/queue/flush", timeout=60,
                                headers={"Authorization": f"Bearer {KEYS['FASTCORE_ADMIN_TOKEN']}"})
         answer.raise_for_status()
         report = answer.json()
-        self.actions.append(f"POST /admin/queue/flush: flushed {report.get('flushed')}, "
-                            f"failed {report.get('failed')}, remaining {report.get('remaining')}")
+        queued = ", ".join(f"{name} {size}" for name, size in sizes.items())
+        self.actions.append(f"POST /admin/queue/flush to {self.stack.web_names[0]} (queued as each web server "
+                            f"saw it: {queued}): flushed {report.get('flushed')}, failed {report.get('failed')}, "
+                            f"remaining {report.get('remaining')}")
 
     def sweep(self) -> None:
         self.actions.append(f"flask outbox sweep: {self.stack.flask('outbox', 'sweep')}")
@@ -59,10 +67,11 @@ class Drain:
         next_sweep = last_progress = time.monotonic()
         last_counts: dict[str, int] = {}
         while True:
-            counts, queued = self.outbox_counts(), self.fallback_queue_size()
+            counts, sizes = self.outbox_counts(), self.fallback_queue_sizes()
+            queued = any(sizes.values())
             if counts != last_counts:
                 last_counts, last_progress = counts, time.monotonic()
-            if counts["pending"] == 0 and queued == 0:
+            if counts["pending"] == 0 and not queued:
                 if counts["dead"] and not replayed:
                     replayed = True
                     self.actions.append("flask outbox replay --all-dead: "
@@ -77,7 +86,7 @@ class Drain:
                 return counts
             if time.monotonic() >= next_sweep:
                 if queued:
-                    self.flush_fallback_queue()
+                    self.flush_fallback_queue(sizes)
                 if counts["pending"]:
                     self.sweep()
                 next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS

@@ -13,6 +13,7 @@ import hashlib
 import random
 import threading
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from faults.load import Client, Results
@@ -35,8 +36,8 @@ class Driver:
     domain = ""
     pause = 0.5  # seconds between logical requests: keeps the load moderate on a 2-core machine
 
-    def __init__(self, base_url: str, results: Results):
-        self.client = Client(base_url, self.domain, results)
+    def __init__(self, base_urls: Sequence[str], results: Results):
+        self.client = Client(base_urls, self.domain, results)
         self.results = results
 
     def setup(self) -> None:

@@ -4,15 +4,18 @@ of every request the hub accepted.
 A refused request (connection refused, a timeout, 429, 5xx) is retried with a growing pause, honouring
 Retry-After, for at most `RETRY_WINDOW_SECONDS`; it is "accepted" only once a 2xx arrives. Every
 answer's status is counted, and a 5xx that is not a clean refusal (a 500, or a body that is not JSON)
-is kept as a finding. Only 127.0.0.1 is ever called.
+is kept as a finding. Only 127.0.0.1 is ever called. With several web servers, each request (a retry
+too) goes to the next one in turn, as a load balancer spreads requests over web dynos.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,12 +88,14 @@ class Outcome:
 
 
 class Client:
-    """One domain's client of the hub: a session, its default headers, and the retry policy."""
+    """One domain's client of the hub: a session, its default headers, and the retry policy; requests go
+    to the `base_urls` (web servers) in turn."""
 
-    def __init__(self, base_url: str, domain: str, results: Results):
-        if not base_url.startswith("http://127.0.0.1:"):
+    def __init__(self, base_urls: Sequence[str], domain: str, results: Results):
+        if not all(url.startswith("http://127.0.0.1:") for url in base_urls):
             raise ValueError("the load generator only calls the hub on 127.0.0.1")
-        self.base_url, self.domain, self.results = base_url, domain, results
+        self.base_urls = itertools.cycle(base_urls)
+        self.domain, self.results = domain, results
         self.session = requests.Session()
         self.headers: dict[str, str] = {}
 
@@ -104,7 +109,7 @@ class Client:
             attempts += 1
             retry_after = None
             try:
-                last = self.session.request(method, self.base_url + path, headers=headers,
+                last = self.session.request(method, next(self.base_urls) + path, headers=headers,
                                             timeout=REQUEST_TIMEOUT_SECONDS, **kwargs)
                 self.results.answer(self.domain, str(last.status_code))
                 if last.status_code not in RETRYABLE:

@@ -1,4 +1,4 @@
-"""`python -m faults.run [--duration SECONDS] [--quick] [--keep]`: the fault suite, start to verdict.
+"""`python -m faults.run [--duration SECONDS] [--quick] [--topology NAME] [--keep]`: the fault suite.
 
 Starts the peers and the hub, drives every domain's ingest while the faults happen, lets the outbox
 drain, checks the database and the peers' ledgers, prints the table, and exits 1 when anything was
@@ -85,7 +85,10 @@ def supervise(stack: Stack, stop: threading.Event) -> None:
         stack.supervise()
 
 
-def run(duration: float, drain_seconds: float, workdir: Path) -> int:
+TOPOLOGIES = {"machines": True, "one-host": False}  # name -> Stack(machines=...)
+
+
+def run(duration: float, drain_seconds: float, workdir: Path, machines: bool) -> int:
     started = time.monotonic()
     storage_ca = trustme.CA()  # DTech's recording storage is https, as S3 is
     storage_ca_file = workdir / "storage-ca.pem"
@@ -93,19 +96,21 @@ def run(duration: float, drain_seconds: float, workdir: Path) -> int:
     peers = make_peers(storage_ca, storage_ca_file)
     for peer in peers.values():
         peer.start()
-    stack = Stack(workdir, {**RECOVERY_SETTINGS, **peer_settings(peers)})
+    # As many gunicorn worker processes in all on both topologies: the 2 cores are shared.
+    stack = Stack(workdir, {**RECOVERY_SETTINGS, **peer_settings(peers)}, machines=machines,
+                  web_args=("--workers", "1" if machines else "2"))
     stop_load, stop_chaos, stop_supervisor = threading.Event(), threading.Event(), threading.Event()
     stop_watch = threading.Event()
     try:
-        say(started, "starting PostgreSQL, Redis, migrations, gunicorn, 2 workers, scheduler")
+        say(started, f"starting PostgreSQL, Redis, migrations and the hub: {stack.topology()}")
         stack.start()
         threading.Thread(target=supervise, args=(stack, stop_supervisor), daemon=True).start()
         results = Results()
-        drivers = [threading.Thread(target=drive, args=(cls(stack.web_url, results), stop_load,
+        drivers = [threading.Thread(target=drive, args=(cls(stack.web_urls, results), stop_load,
                                                         MAX_STEPS_PER_DRIVER), name=cls.domain, daemon=True)
                    for cls in DRIVERS]
         chaos = Chaos(stack, peers, duration)
-        say(started, f"hub healthy at {stack.web_url}; load and faults for {duration:.0f} s")
+        say(started, f"hub healthy at {', '.join(stack.web_urls)}; load and faults for {duration:.0f} s")
         for thread in drivers:
             thread.start()
         chaos_thread = threading.Thread(target=chaos.run, args=(stop_chaos,), daemon=True)
@@ -158,6 +163,7 @@ def check_delivery_control(watch: DestinationWatch, verdict) -> None:
 
 def report(verdict, results: Results, chaos: Chaos, drain: Drain, counts: dict, stack: Stack,
            watch: DestinationWatch) -> None:
+    print(f"\nTopology: {stack.topology()}")
     print("\nFaults injected (seconds after the load started):")
     for at, label in sorted(chaos.log):
         print(f"  {at:6.1f}  {label}")
@@ -199,8 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m faults.run", description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, help="seconds of load and faults (default 180, --quick 50)")
     parser.add_argument("--quick", action="store_true", help="a short run, about two minutes in all")
+    parser.add_argument("--topology", choices=sorted(TOPOLOGIES),
+                        help="machines: 2 gunicorn servers, 2 workers and the scheduler, each with its own "
+                             "instance folder (the default); one-host: one gunicorn, 2 workers and the "
+                             "scheduler sharing one (the default with --quick)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (process logs)")
     args = parser.parse_args(argv)
+    machines = TOPOLOGIES[args.topology or ("one-host" if args.quick else "machines")]
     duration = args.duration or (50 if args.quick else 180)
     drain_seconds = 120 if args.quick else 300
     workdir = Path(tempfile.mkdtemp(prefix="hub-faults-"))
@@ -209,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored (a background job)
         signal.signal(signum, _interrupt)
     try:
-        return run(duration, drain_seconds, workdir)
+        return run(duration, drain_seconds, workdir, machines)
     except KeyboardInterrupt:
         print("interrupted: everything started was stopped", file=sys.stderr)
         return 130

@@ -1,10 +1,16 @@
 """The hub started the production way: PostgreSQL, Redis, `flask db upgrade`, gunicorn, workers, scheduler.
 
 Every process is a subprocess in its own session with its settings in the environment (no .env is read),
-its output in `<workdir>/logs/<name>.log`. Like a process manager, `supervise()` starts again any hub
-process that exited on its own, and counts it. Faults act through this class: SIGKILL a worker (it runs
-jobs in its own process), restart Redis, restart PostgreSQL on the same port. The benchmarks (bench/) start their
-hub with it too, choosing its processes, gunicorn's options and the settings.
+its output in `<workdir>/logs/<name>.log`. Two topologies: `one-host` (one gunicorn, the workers and the
+scheduler sharing one instance folder, as on a single server) and `machines` (two gunicorn servers on
+their own ports, as two web dynos, the workers and the scheduler; every process has its own instance
+folder, `<workdir>/hosts/<name>/instance`, so nothing is shared but PostgreSQL and Redis, as on dynos
+with their own disks; one-off `flask` commands get a folder of their own too).
+
+Like a process manager, `supervise()` starts again any hub process that exited on its own, and counts
+it. Faults act through this class: SIGKILL a worker (it runs jobs in its own process), restart Redis,
+restart PostgreSQL on the same port. The benchmarks (bench/) start their hub with it too, choosing its
+processes, gunicorn's options and the settings.
 """
 
 from __future__ import annotations
@@ -45,10 +51,11 @@ DTECH_ACCOUNT_ID = "0b4f6a2e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
 
 class Stack:
     """The hub's processes: gunicorn (`web`, run with `web_args`), `workers` x `flask worker` and, with
-    `scheduler`, `flask scheduler`; `settings` are added to the environment of each (and win)."""
+    `scheduler`, `flask scheduler`; `settings` are added to the environment of each (and win). With
+    `machines`, two gunicorn servers (`web-1`, `web-2`, at `web_urls`) and one instance folder per process."""
 
     def __init__(self, workdir: Path, settings: dict[str, str], workers: int = 2, scheduler: bool = True,
-                 web_args: Sequence[str] = ("--workers", "2")):
+                 web_args: Sequence[str] = ("--workers", "2"), machines: bool = False):
         self.workdir = workdir
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -56,7 +63,10 @@ class Stack:
         self.pg_dir = Path(tempfile.mkdtemp(prefix="hub-stack-pg-"))
         self.postgres = PostgresServer(self.pg_dir)
         self.redis = RedisServer(workdir / "redis")
-        self.web_url = f"http://127.0.0.1:{free_port()}"
+        self.machines = machines
+        self.web_names = ["web-1", "web-2"] if machines else ["web"]
+        self.web_urls = [f"http://127.0.0.1:{free_port()}" for _ in self.web_names]
+        self.web_url = self.web_urls[0]  # where an operator's request lands (any web would do)
         self.settings = settings
         self.workers, self.scheduler, self.web_args = workers, scheduler, list(web_args)
         self.database_url = ""
@@ -80,27 +90,41 @@ class Stack:
         self._wait_until_healthy()
 
     def process_names(self) -> list[str]:
-        return ["web", *(f"worker-{n}" for n in range(1, self.workers + 1)), *(["scheduler"] * self.scheduler)]
+        return [*self.web_names, *(f"worker-{n}" for n in range(1, self.workers + 1)),
+                *(["scheduler"] * self.scheduler)]
 
-    def env(self) -> dict[str, str]:
-        defaults = {"APP_ENV": "production", "LOG_LEVEL": "WARNING", **KEYS,
-                    "FASTCORE_FALLBACK_FILE": str(self.workdir / "fastcore_fallback.jsonl"),
-                    "DTECH_RECORDINGS_DIR": str(self.workdir / "recordings")}
+    def topology(self) -> str:
+        """The processes and what they share, for the report."""
+        webs = ", ".join(f"{name} (gunicorn {' '.join(self.web_args)} on {url.removeprefix('http://')})"
+                         for name, url in zip(self.web_names, self.web_urls, strict=True))
+        folders = "each its own instance folder" if self.machines else "one shared instance folder"
+        return (f"{webs}, {self.workers} x flask worker, {int(self.scheduler)} x flask scheduler; {folders}; "
+                "one PostgreSQL, one Redis")
+
+    def instance_path(self, name: str) -> Path:
+        """The instance folder of process `name` (`one-off` for `flask` commands an operator runs)."""
+        return self.workdir / "hosts" / name / "instance" if self.machines else self.workdir / "instance"
+
+    def env(self, name: str = "one-off") -> dict[str, str]:
+        defaults = {"APP_ENV": "production", "LOG_LEVEL": "WARNING", **KEYS}
+        port = self.web_urls[self.web_names.index(name)] if name in self.web_names else self.web_url
         return {**os.environ, **defaults, **self.settings, "HUB_ENV_FILE": "", "FLASK_APP": "app_modular",
-                "PORT": self.web_url.rsplit(":", 1)[1], "DATABASE_URL": self.database_url,
-                "REDIS_URL": self.redis.url, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+                "INSTANCE_PATH": str(self.instance_path(name)), "PORT": port.rsplit(":", 1)[1],
+                "DATABASE_URL": self.database_url, "REDIS_URL": self.redis.url,
+                "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
 
     def _command(self, name: str) -> list[str]:
-        if name == "web":
+        if name in self.web_names:
+            url = self.web_urls[self.web_names.index(name)]
             return [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind",
-                    self.web_url.removeprefix("http://"), *self.web_args, "app_modular:create_app()"]
+                    url.removeprefix("http://"), *self.web_args, "app_modular:create_app()"]
         return [str(BIN / "flask"), "scheduler" if name == "scheduler" else "worker"]
 
     def spawn(self, name: str) -> subprocess.Popen:
-        """Start the process `name` (`web`, `scheduler` or `worker-<n>`), its output in its log."""
+        """Start the process `name` (`web`/`web-<n>`, `scheduler` or `worker-<n>`), its output in its log."""
         log = open(self.logs / f"{name}.log", "ab")  # closed by stop()
         self.log_files.append(log)
-        self.processes[name] = subprocess.Popen(self._command(name), cwd=ROOT, env=self.env(), stdout=log,
+        self.processes[name] = subprocess.Popen(self._command(name), cwd=ROOT, env=self.env(name), stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
         return self.processes[name]
 
@@ -118,14 +142,17 @@ class Stack:
 
     def _wait_until_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        waiting = list(self.web_urls)
+        while waiting and time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.web_url}/health", timeout=2).status_code == 200:
-                    return
+                if requests.get(f"{waiting[0]}/health", timeout=2).status_code == 200:
+                    waiting.pop(0)
+                    continue
             except requests.RequestException:
                 pass
             time.sleep(0.5)
-        raise RuntimeError(f"the hub did not become healthy within {timeout:.0f} s (see {self.logs})")
+        if waiting:
+            raise RuntimeError(f"the hub did not become healthy within {timeout:.0f} s (see {self.logs})")
 
     def flask(self, *args: str, timeout: float = 120) -> str:
         """Run a `flask` command as an operator would; raises with its output when it fails."""

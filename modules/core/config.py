@@ -97,6 +97,8 @@ CORE_SETTINGS = [
             "scheduler); see docs/operations.md for the connection budget", at_least(1)),
     Setting("DATABASE_MAX_OVERFLOW", 10, "Connections a process may open above DATABASE_POOL_SIZE during a burst; "
             "a request finding all of them busy for 5 s answers 503", at_least(0)),
+    Setting("INSTANCE_PATH", "", "Absolute path of this process's instance folder (local files: SQLite, embedded "
+            "Redis, fallback files); empty means instance/ in the project"),
     Setting("PORT", 5001, "Port of the web server", as_int),
     Setting("PUBLIC_URL", "", "The hub's public address, e.g. https://hub.example.com: partners call back under it "
             "(SMS delivery receipts); empty: no callbacks are asked for"),

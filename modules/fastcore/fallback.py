@@ -52,7 +52,7 @@ def is_dead(entry: Entry) -> bool:
     return entry["retry_count"] >= MAX_FAILURES
 
 
-def _is_due(entry: Entry, now: datetime) -> bool:
+def is_due(entry: Entry, now: datetime) -> bool:
     return not is_dead(entry) and datetime.fromisoformat(entry["next_attempt_at"]) <= now
 
 
@@ -113,7 +113,7 @@ class _FlushRun:
     def drain(self, store: queue_store.Store) -> None:
         updated, removed = [], []
         for entry in store.entries():
-            if not _is_due(entry, self.now):
+            if not is_due(entry, self.now):
                 continue
             outcome = self._write(entry, store.name)
             if outcome in WRITTEN:
@@ -132,15 +132,16 @@ class _FlushRun:
         store.apply(updated, removed)
 
 
-def flush(now: datetime | None = None) -> FlushReport:
-    """Write every due queued lead to the database."""
+def flush(now: datetime | None = None, stores: list[queue_store.Store] | None = None) -> FlushReport:
+    """Write every due queued lead of `stores` (default: every reachable store) to the database."""
     with _flush_lock() as acquired:
         if not acquired:
             return FlushReport(already_running=True)
         run = _FlushRun(now or utcnow())
-        for store in queue_store.reachable_stores():
+        chosen = queue_store.reachable_stores() if stores is None else stores
+        for store in chosen:
             run.drain(store)
-        run.report.remaining = sum(len(store.entries()) for store in queue_store.reachable_stores())
+        run.report.remaining = sum(len(store.entries()) for store in chosen)
     if run.report.flushed or run.report.failed or run.report.duplicates:
         log.info("fallback queue flushed", extra=run.report.as_dict())
     return run.report

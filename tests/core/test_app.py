@@ -238,3 +238,12 @@ def test_a_malformed_setting_stops_start_up_naming_it(name, value):
     with pytest.raises(ConfigurationError) as error:
         load_config(environ={name: value})
     assert str(error.value).startswith(f"{name}: ")
+
+
+def test_instance_path_gives_each_process_its_own_instance_folder(make_app, tmp_path):
+    """Two processes on one host (the fault suite's "machines") must not share local files."""
+    folder = tmp_path / "host-a" / "instance"
+    app = make_app(INSTANCE_PATH=str(folder), DATABASE_URL="")
+    assert app.instance_path == str(folder)
+    assert os.stat(folder).st_mode & 0o777 == 0o700
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{folder / 'hub.db'}", "local files go there"
