@@ -18,7 +18,8 @@ pytestmark = pytest.mark.postgres_only
 
 def sql(app, statement, **params):
     with app.app_context():
-        rows = db.session.execute(text(statement), params).all()
+        result = db.session.execute(text(statement), params)
+        rows = result.all() if result.returns_rows else []
         db.session.commit()
         return rows
 

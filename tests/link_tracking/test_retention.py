@@ -119,7 +119,9 @@ def test_a_dry_run_changes_nothing(retention_app, posted, tmp_path):
     before = all_clicks(retention_app)
     result = retention_app.test_cli_runner().invoke(args=["link-tracking", "retention", "--dry-run"])
     assert result.exit_code == 0
-    assert "would drop" in result.output and "2 month(s) would drop" in result.output
+    for months_ago, clicks in ((4, 6), (3, 1)):
+        name = partitions.partition_name(partitions.month_of(month_start(months_ago)))
+        assert f"would drop {name}: {clicks} clicks\n" in result.output
     assert all_clicks(retention_app) == before
     assert not (tmp_path / "exports").exists()
 
@@ -138,7 +140,8 @@ def test_retention_is_off_by_default(app, post_batch, rollup_and_raw):
 def test_the_periodic_job_applies_the_settings(make_app, retention_app, posted):
     with retention_app.app_context():
         dropped = jobs.click_retention()
-    assert dropped == [partitions.partition_name(partitions.month_of(month_start(n))) for n in (4, 3)]
+    # On PostgreSQL, empty partitions of older months (other tests' history) go too.
+    assert dropped[-2:] == [partitions.partition_name(partitions.month_of(month_start(n))) for n in (4, 3)]
     assert len(all_clicks(retention_app)) == 2
 
 
