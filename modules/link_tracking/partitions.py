@@ -67,6 +67,14 @@ def include_name(name: str | None, type_: str, _parent_names: dict) -> bool:
     return not (type_ == "table" and name is not None and PARTITION_NAME.match(name))
 
 
+def lock_for_ddl(connection: Connection) -> None:
+    """Before creating, detaching or dropping a partition, in its own transaction: wait at most
+    DDL_LOCK_TIMEOUT for a lock, and lock `link_tracking` (which the partition's foreign key references) before
+    `link_clicks`, the order in which batches take them, so that a batch and the DDL never deadlock."""
+    connection.execute(text(f"SET LOCAL lock_timeout = '{DDL_LOCK_TIMEOUT}'"))
+    connection.execute(text("LOCK TABLE link_tracking IN SHARE ROW EXCLUSIVE MODE"))
+
+
 def create_partition(connection: Connection, month: Month, parent: str = PARENT) -> None:
     """Create the month's partition if it does not exist (also used by the migration, on its new table)."""
     connection.execute(text(
@@ -105,8 +113,8 @@ def create_months(months: Iterable[Month]) -> None:
         missing = sorted(wanted - existing)
         if missing:
             with connection.begin():
-                connection.execute(text(f"SET LOCAL lock_timeout = '{DDL_LOCK_TIMEOUT}'"))
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATORS_LOCK})
+                lock_for_ddl(connection)
                 for month in missing:
                     create_partition(connection, month)
     _cache().update(existing | wanted)

@@ -90,9 +90,11 @@ def _export_line(row: dict[str, Any]) -> str:
     return json.dumps(values, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def _write_export(directory: Path, partition: str, rows: Iterator[dict[str, Any]], now: datetime) -> tuple[Path, int]:
+def _write_export(directory: Path, partition: str, rows: Iterator[dict[str, Any]],
+                  now: datetime) -> tuple[Path | None, int]:
     """Stream `rows` into `<partition>.<UTC time>.jsonl.gz` (a new file each run: an earlier export of the same
-    month is never overwritten); returns the file and how many rows it holds."""
+    month is never overwritten); returns the file (None when there was no row: no empty file) and how many
+    rows it holds."""
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{partition}.{now.strftime('%Y%m%dT%H%M%SZ')}{EXPORT_SUFFIX}"
     partial = directory / f".{final.name}.partial"
@@ -104,6 +106,9 @@ def _write_export(directory: Path, partition: str, rows: Iterator[dict[str, Any]
                 count += 1
         raw.flush()
         os.fsync(raw.fileno())
+    if not count:
+        partial.unlink()
+        return None, 0
     os.replace(partial, final)
     return final, count
 
@@ -118,7 +123,7 @@ def _drop_partition(month: Month, export_dir: Path | None, now: datetime) -> Dro
     attached = db.session.scalar(text("SELECT relispartition FROM pg_class WHERE oid = to_regclass(:name)"),
                                  {"name": name})
     if attached:
-        db.session.execute(text(f"SET LOCAL lock_timeout = '{partitions.DDL_LOCK_TIMEOUT}'"))
+        partitions.lock_for_ddl(db.session.connection())
         db.session.execute(text(f"ALTER TABLE {partitions.PARENT} DETACH PARTITION {name}"))
         db.session.commit()
         partitions.forget_months([month])
@@ -127,6 +132,7 @@ def _drop_partition(month: Month, export_dir: Path | None, now: datetime) -> Dro
         export, clicks = _write_export(export_dir, name, _rows(select(source)), now)
     else:
         export, clicks = None, db.session.scalar(select(func.count()).select_from(source))
+    partitions.lock_for_ddl(db.session.connection())
     db.session.execute(text(f"DROP TABLE {name}"))
     db.session.commit()
     return DroppedMonth(name, clicks, export)
