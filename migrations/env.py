@@ -63,6 +63,13 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    """Leave out what is made at run time, not by models and migrations: link_clicks' monthly partitions."""
+    from modules.link_tracking.partitions import include_name as include_partitions
+
+    return include_partitions(name, type_, parent_names)
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -106,6 +113,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
 

@@ -7,13 +7,13 @@ failed take their `updated_at` as `failed_at`. Files received before this revisi
 table by `flask dtech recordings import-files`.
 
 Revision ID: 0013_dtech_recording_chunks
-Revises: 0011_outbox_destinations
+Revises: 0012_link_clicks_partitioned
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0013_dtech_recording_chunks"
-down_revision = "0011_outbox_destinations"
+down_revision = "0012_link_clicks_partitioned"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""`flask link-tracking ...`: import click events from a JSON-lines file."""
+"""`flask link-tracking ...`: import click events from a JSON-lines file, apply click retention."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from modules.core.types import utcnow
-from modules.link_tracking import ingest, storage
+from modules.link_tracking import ingest, retention, storage
 
 SHOWN_PROBLEMS = 20
 
 
-link_tracking_group = AppGroup("link-tracking", help="Link tracking: import click events.")
+link_tracking_group = AppGroup("link-tracking", help="Link tracking: import click events, click retention.")
 
 
 def _check_line(line: bytes) -> dict[str, Any] | str:
@@ -66,3 +67,22 @@ def import_clicks(path: Path, batch_size: int) -> None:
                "stored under the same event_id were not stored again).")
     if problems:
         raise SystemExit(1)
+
+
+@link_tracking_group.command("retention")
+@click.option("--dry-run", is_flag=True, help="Only list the months that would be dropped.")
+def apply_retention(dry_run: bool) -> None:
+    """Export (CLICK_EXPORT_DIR) and drop the months of clicks wholly older than CLICK_RETENTION_MONTHS,
+    with their rollup rows and event ids, as the periodic job does. Does nothing while the setting is 0."""
+    config = current_app.config
+    months = config["CLICK_RETENTION_MONTHS"]
+    if not months:
+        click.echo("Click retention is off (CLICK_RETENTION_MONTHS is 0): every click is kept.")
+        return
+    dropped = retention.apply_retention(months, config["CLICK_EXPORT_DIR"], config["CLICK_RETENTION_BATCH_SIZE"],
+                                        dry_run=dry_run)
+    verb = "would drop" if dry_run else "dropped"
+    for month in dropped:
+        exported = f", exported to {month.export}" if month.export else ""
+        click.echo(f"{verb} {month.partition}: {month.clicks} clicks{exported}")
+    click.echo(f"{len(dropped)} month(s) {verb}; the last {months} month(s) and the current one are kept.")

@@ -20,8 +20,8 @@ from modules.core.exceptions import Conflict, NotFound
 from modules.core.extensions import db
 from modules.core.paging import page
 from modules.core.types import utcnow
-from modules.link_tracking import destinations
-from modules.link_tracking.models import LinkClick, TrackedLink
+from modules.link_tracking import destinations, storage
+from modules.link_tracking.models import TrackedLink
 
 DOMAIN = "link_tracking"
 REDIRECT_CLICK_SOURCE = "redirect"
@@ -124,9 +124,10 @@ def redirect_location(tracking_id: str) -> str:
 
 def record_redirect_click(tracking_id: str, *, ip_address: str | None, user_agent: str | None,
                           referrer_url: str | None, session_id: str, click_source: str | None) -> None:
+    """Store the redirect's click the way batches are stored (storage.store_rows), so it counts in the rollup."""
     now = utcnow()
-    db.session.add(LinkClick(click_id=str(uuid.uuid4()), tracking_id=tracking_id, clicked_at=now,
-                             received_at=now, ip_address=ip_address, user_agent=user_agent,
-                             referrer_url=referrer_url, session_id=session_id,
-                             click_source=click_source or REDIRECT_CLICK_SOURCE))
-    db.session.commit()
+    storage.store_rows([{"click_id": str(uuid.uuid4()), "tracking_id": tracking_id, "clicked_at": now,
+                         "received_at": now, "ip_address": ip_address, "user_agent": user_agent,
+                         "referrer_url": referrer_url, "session_id": session_id,
+                         "click_source": click_source or REDIRECT_CLICK_SOURCE, "metadata": None,
+                         "event_id": None}], now)

@@ -1,28 +1,61 @@
-"""Bulk writes of click rows: one transaction, one multi-row INSERT per table, conflicts skipped.
+"""Bulk writes of click rows: one transaction that registers unknown links, records the new event ids, stores
+the clicks whose event id is new (or that have none) and adds them to the daily rollup.
 
-Rows are plain dicts with every column of `link_clicks` (as `ingest.check_event` builds them), never
-ORM objects. This is the path that must carry tens of thousands of events per second. On PostgreSQL
-the whole batch travels as one JSON parameter that `json_populate_recordset` turns back into rows:
-a 1,000-row VALUES list would cost PostgreSQL more to parse and plan than to insert, and SQLAlchemy's
-executemany more CPU still. SQLite (development) uses SQLAlchemy's insert.
+Rows are plain dicts with every column of `link_clicks` (as `ingest.check_event` builds them), never ORM
+objects; the batch API, `flask link-tracking import` and the redirect all come through `store_rows`. This
+is the path that must carry tens of thousands of events per second. On PostgreSQL the whole batch travels
+as one JSON parameter that `json_populate_recordset` turns back into rows, and one statement (data-modifying
+CTEs) does the dedupe, the insert and the rollup: a 1,000-row VALUES list would cost PostgreSQL more to parse
+and plan than to insert. SQLite (development) does the same in a few statements.
+
+Dedupe: within a batch the first event of an event id wins; across batches `link_click_events` holds every
+stored event id (`INSERT ... ON CONFLICT DO NOTHING`, so a concurrent retry waits for the first and then
+skips). Locks are taken in key order (links, event ids, rollup keys) so concurrent batches never deadlock.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table, func, text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
 from modules.core.extensions import db
 from modules.core.sql import dialect_insert, on_postgresql
-from modules.link_tracking.models import LinkClick, TrackedLink
+from modules.link_tracking import partitions
+from modules.link_tracking.models import LinkClick, LinkClickDaily, LinkClickEvent, TrackedLink
 
-_CLICK_COLUMNS = ", ".join(column.name for column in LinkClick.__table__.columns)
-_CLICK_INSERT = text(f"INSERT INTO {LinkClick.__tablename__} ({_CLICK_COLUMNS}) SELECT {_CLICK_COLUMNS} "
-                     f"FROM json_populate_recordset(NULL::{LinkClick.__tablename__}, :rows) ON CONFLICT DO NOTHING")
+_COLUMNS = ", ".join(column.name for column in LinkClick.__table__.columns)
+_STORE_POSTGRESQL = text(f"""
+WITH batch AS (
+    SELECT * FROM json_populate_recordset(NULL::link_clicks, :rows) WITH ORDINALITY
+), firsts AS (
+    SELECT DISTINCT ON (event_id) * FROM batch WHERE event_id IS NOT NULL ORDER BY event_id, ordinality
+), new_events AS (
+    INSERT INTO link_click_events (event_id, clicked_at)
+    SELECT event_id, clicked_at FROM firsts ORDER BY event_id
+    ON CONFLICT DO NOTHING RETURNING event_id
+), stored AS (
+    INSERT INTO link_clicks ({_COLUMNS})
+    SELECT {_COLUMNS} FROM batch WHERE event_id IS NULL
+    UNION ALL
+    SELECT {_COLUMNS} FROM firsts JOIN new_events USING (event_id)
+    RETURNING tracking_id, clicked_at, click_source
+)
+INSERT INTO link_click_daily (tracking_id, day, click_source, clicks, first_clicked_at, last_clicked_at)
+SELECT tracking_id, (clicked_at AT TIME ZONE 'UTC')::date, click_source, count(*), min(clicked_at), max(clicked_at)
+FROM stored GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (tracking_id, day, click_source) DO UPDATE SET
+    clicks = link_click_daily.clicks + excluded.clicks,
+    first_clicked_at = least(link_click_daily.first_clicked_at, excluded.first_clicked_at),
+    last_clicked_at = greatest(link_click_daily.last_clicked_at, excluded.last_clicked_at)
+""")
+NO_PARTITION = "23514"  # PostgreSQL's check_violation: "no partition of relation ... found for row"
 
 
 def _insert_ignoring_conflicts(table: Table) -> Insert:
@@ -35,22 +68,71 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def _insert_clicks_postgresql(rows: list[dict[str, Any]]) -> None:
-    db.session.execute(_CLICK_INSERT, {"rows": json.dumps(rows, default=_iso)})
-
-
-def store_rows(rows: list[dict[str, Any]], registered_at: datetime) -> None:
-    """Register unknown tracking ids, insert every click, commit once. Events whose event_id is already
-    stored are skipped by its unique index. Ids are registered in sorted order so that concurrent
-    batches registering the same new ids wait for each other instead of deadlocking."""
-    if not rows:
-        return
+def _register_links(rows: list[dict[str, Any]], registered_at: datetime) -> None:
+    """Unknown tracking ids become auto-registered links, in sorted order so that concurrent batches
+    registering the same new ids wait for each other instead of deadlocking."""
     link_rows = [{"tracking_id": tracking_id, "original_url": None, "is_active": True, "auto_registered": True,
                   "created_at": registered_at, "updated_at": registered_at}
                  for tracking_id in sorted({row["tracking_id"] for row in rows})]
     db.session.execute(_insert_ignoring_conflicts(TrackedLink.__table__), link_rows)
+
+
+def _store_sqlite(rows: list[dict[str, Any]]) -> None:
+    firsts: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["event_id"] is not None:
+            firsts.setdefault(row["event_id"], row)
+    new_ids: set[str] = set()
+    if firsts:
+        events = [{"event_id": event_id, "clicked_at": firsts[event_id]["clicked_at"]} for event_id in sorted(firsts)]
+        new_ids = set(db.session.scalars(_insert_ignoring_conflicts(LinkClickEvent.__table__), events))
+    stored = [row for row in rows if row["event_id"] is None
+              or (row["event_id"] in new_ids and firsts[row["event_id"]] is row)]
+    if not stored:
+        return
+    db.session.execute(LinkClick.__table__.insert(), stored)
+    _add_to_rollup_sqlite(stored)
+
+
+def _add_to_rollup_sqlite(stored: list[dict[str, Any]]) -> None:
+    days: dict[tuple, list[datetime]] = defaultdict(list)
+    for row in stored:
+        days[(row["tracking_id"], row["clicked_at"].date(), row["click_source"])].append(row["clicked_at"])
+    table = LinkClickDaily.__table__
+    insert = sqlite.insert(table)
+    upsert = insert.on_conflict_do_update(index_elements=list(table.primary_key.columns), set_={
+        "clicks": table.c.clicks + insert.excluded.clicks,
+        "first_clicked_at": func.min(table.c.first_clicked_at, insert.excluded.first_clicked_at),
+        "last_clicked_at": func.max(table.c.last_clicked_at, insert.excluded.last_clicked_at)})
+    db.session.execute(upsert, [
+        {"tracking_id": tracking_id, "day": day, "click_source": source, "clicks": len(times),
+         "first_clicked_at": min(times), "last_clicked_at": max(times)}
+        for (tracking_id, day, source), times in sorted(days.items())])
+
+
+def _store(rows: list[dict[str, Any]], registered_at: datetime) -> None:
+    _register_links(rows, registered_at)
     if on_postgresql():
-        _insert_clicks_postgresql(rows)
+        db.session.execute(_STORE_POSTGRESQL, {"rows": json.dumps(rows, default=_iso)})
     else:
-        db.session.execute(_insert_ignoring_conflicts(LinkClick.__table__), rows)
+        _store_sqlite(rows)
     db.session.commit()
+
+
+def store_rows(rows: list[dict[str, Any]], registered_at: datetime) -> None:
+    """Store a batch of click rows in one transaction (see the module's docstring); events whose event_id is
+    already stored, or repeated earlier in the batch, are skipped. Creates the partitions of months not seen
+    yet first; when an insert still finds none (another process's retention dropped it since), this process
+    forgets what it knew and stores the batch once more. Raises SQLAlchemy's errors."""
+    if not rows:
+        return
+    partitions.ensure_months(row["clicked_at"] for row in rows)
+    try:
+        _store(rows, registered_at)
+    except IntegrityError as error:
+        db.session.rollback()
+        if getattr(error.orig, "pgcode", None) != NO_PARTITION:
+            raise
+        partitions.forget_months()
+        partitions.ensure_months(row["clicked_at"] for row in rows)
+        _store(rows, registered_at)

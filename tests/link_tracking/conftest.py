@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from modules.core.extensions import db
-from modules.link_tracking.models import LinkClick, TrackedLink
+from modules.link_tracking.models import LinkClick, LinkClickDaily, TrackedLink
 from tests.support.link_tracking import BATCH_PATH, TRACKING_KEY
 
 
@@ -42,5 +42,25 @@ def stored_links(app):
             links = db.session.scalars(select(TrackedLink).order_by(TrackedLink.tracking_id)).all()
             db.session.expunge_all()
             return {link.tracking_id: link for link in links}
+
+    return read
+
+
+@pytest.fixture
+def rollup_and_raw(app):
+    """({(tracking_id, day, source): (clicks, first, last)} of the rollup, the same counted over the raw
+    clicks): the two must always be equal."""
+    def read():
+        with app.app_context():
+            raw = {}
+            for click in db.session.scalars(select(LinkClick)):
+                key = (click.tracking_id, click.clicked_at.date(), click.click_source)
+                count, first, last = raw.get(key, (0, click.clicked_at, click.clicked_at))
+                raw[key] = (count + 1, min(first, click.clicked_at), max(last, click.clicked_at))
+            rollup = {(row.tracking_id, row.day, row.click_source): (row.clicks, row.first_clicked_at,
+                                                                      row.last_clicked_at)
+                      for row in db.session.scalars(select(LinkClickDaily))}
+            db.session.rollback()
+            return rollup, raw
 
     return read

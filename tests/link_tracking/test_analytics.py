@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from modules.core.extensions import db
-from modules.link_tracking.models import LinkClick
+from modules.link_tracking import storage
 
 
 def day(days_ago, hour=12):
@@ -76,9 +75,10 @@ def test_analytics_of_an_unknown_link_is_404(client, operator_headers):
 def store_click(app, tracking_id, clicked_at, session_id):
     """A click stored as it was before client clocks were checked (batches kept any future date)."""
     with app.app_context():
-        db.session.add(LinkClick(click_id=str(uuid.uuid4()), tracking_id=tracking_id, clicked_at=clicked_at,
-                                 received_at=datetime.now(UTC), session_id=session_id, click_source="email"))
-        db.session.commit()
+        storage.store_rows([{"click_id": str(uuid.uuid4()), "tracking_id": tracking_id, "clicked_at": clicked_at,
+                             "received_at": datetime.now(UTC), "ip_address": None, "user_agent": None,
+                             "referrer_url": None, "session_id": session_id, "click_source": "email",
+                             "metadata": None, "event_id": None}], datetime.now(UTC))
 
 
 @pytest.mark.parametrize("path", ["/api/link-tracking/links/cv/analytics?days=3",
