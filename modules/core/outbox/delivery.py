@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from modules.core import metrics
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
 from modules.core.outbox import claiming, destinations, policy
@@ -255,6 +256,7 @@ def _finish(message: OutboxMessage, started: datetime, outcome: str, status_code
 
 def _record_attempt(message: OutboxMessage, started: datetime, outcome: str, status_code: int | None,
                     error: str | None) -> None:
+    metrics.count_delivery(destinations.destination_of(message.kind), outcome)
     number = db.session.scalar(select(func.count()).where(OutboxAttempt.outbox_id == message.id)) + 1
     short_error = error[:500] if error else None
     db.session.add(OutboxAttempt(outbox_id=message.id, number=number, started_at=started, finished_at=utcnow(),
