@@ -55,7 +55,7 @@ def scrape():
     else:
         registry.register(_Local())
     registry.register(HubState())
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def init_app(app: Flask) -> None:
