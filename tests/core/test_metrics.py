@@ -200,7 +200,6 @@ def _per_process(directory: Path, scratch: Path) -> dict[str, float]:
     return counts
 
 
-@pytest.mark.sqlite_only
 def test_gunicorn_workers_are_summed(base_config, migrated, tmp_path):
     """Two gunicorn workers serve the requests, each keeps its own file, and any scrape (served by either)
     answers their sum. A stale file left from an earlier run in the named directory is wiped at start."""
