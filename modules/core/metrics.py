@@ -22,18 +22,19 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import request
+from flask import has_app_context, request
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from modules.core.extensions import db
-from modules.core.redis_client import REDIS_ERRORS, get_redis, redis_paused
+from modules.core.redis_client import REDIS_ERRORS, get_redis, pause_redis, redis_paused
 
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ  # as prometheus_client decided when it was imported
 UNMATCHED = "<unmatched>"  # the route label of a request that matched no URL rule (a 404, a bad method)
 METRICS_ENDPOINT = "metrics.scrape"  # scrapes are not counted among the requests
 DELIVERIES_KEY = "hub:metrics:deliveries"  # Redis hash: "<destination>|<outcome>" -> attempts
+REDIS_USER = "metrics"  # its own pause after a Redis failure (redis_client.redis_paused)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def delivery_counts() -> dict[tuple[str, str], int]:
 def _count_committed_deliveries(session: Session) -> None:
     """One Redis round trip for the attempts of a transaction; a delivery never fails for want of a count."""
     counted = session.info.pop("delivery_outcomes", None)
-    if not counted or redis_paused():
+    if not counted or not has_app_context() or redis_paused(REDIS_USER):
         return
     try:
         pipeline = get_redis().pipeline(transaction=False)
@@ -89,7 +90,8 @@ def _count_committed_deliveries(session: Session) -> None:
             pipeline.hincrby(DELIVERIES_KEY, field, 1)
         pipeline.execute()
     except REDIS_ERRORS as exc:
-        log.warning("delivery outcome not counted: redis unavailable", extra={"error": type(exc).__name__})
+        pause_redis(REDIS_USER)  # a Redis that hangs costs one timeout, not one per delivery
+        log.warning("delivery outcomes not counted: redis unavailable", extra={"error": type(exc).__name__})
 
 
 @event.listens_for(Session, "after_rollback")

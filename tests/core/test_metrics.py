@@ -16,9 +16,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Worker
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from modules.core import outbox
+from modules.core import metrics, outbox
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
 from modules.core.queue import QUEUE_NAMES
@@ -155,6 +155,18 @@ def test_deliveries_by_a_real_worker_are_counted_by_outcome(app, client, worker,
     assert value(found, "hub_outbox_deliveries_total", destination=KIND, outcome="delivered") == 2
     assert value(found, "hub_outbox_deliveries_total", destination=KIND, outcome="dead") == 1
     assert value(found, "hub_outbox_pending", destination=KIND) == 0
+
+
+def test_an_attempt_rolled_back_is_not_counted(app):
+    with app.app_context():
+        db.session.execute(select(OutboxMessage.id).limit(1))  # the attempt's transaction
+        metrics.count_delivery(KIND, "delivered")
+        db.session.rollback()
+        db.session.commit()
+        assert metrics.delivery_counts() == {}
+        metrics.count_delivery(KIND, "retry")
+        db.session.commit()
+        assert metrics.delivery_counts() == {(KIND, "retry"): 1}
 
 
 def test_worker_and_scheduler_liveness(app, client):

@@ -10,6 +10,8 @@ the kind's backoff (`policy.py`: a setting may override it; jittered; a peer's R
 one an RQ job `deliver(id)` scheduled for its time, and the row ends `dead` after the last one. Handlers
 send an idempotency key (the message id, or their record's id) where the partner's protocol has one.
 
+Each attempt's outcome is also counted, by destination, for /metrics (`metrics.count_delivery`).
+
 Every claim first asks the destinations (`destinations.py`) what is held: a paused destination's messages,
 or those behind an open circuit breaker, are not claimed and use up no attempt; when a breaker's cool-down
 is over, one message goes as its probe.
