@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from modules import DOMAINS, __version__
-from modules.core import bodies, cli, errors, request_log, security
+from modules.core import bodies, cli, errors, metrics_scrape, request_log, security
 from modules.core import retention as core_retention
 from modules.core.config import check_production, domain_package, is_production, load_config
 from modules.core.domains import register_jobs
@@ -108,10 +108,11 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask, domains: Sequence[str]) -> None:
-    """The core's blueprints, sweeper, retention (outbox, audit log) and alerts jobs, then each domain's
-    `init_app(app)` (which registers its `blp`)."""
+    """The core's blueprints (health and login, the outbox's admin API, /metrics), sweeper, retention
+    (outbox, audit log) and alerts jobs, then each domain's `init_app(app)` (which registers its `blp`)."""
     api.register_blueprint(core_blp)
     api.register_blueprint(outbox_blp)
+    metrics_scrape.init_app(app)
     register_jobs(app, sweeping)
     register_jobs(app, retention)
     register_jobs(app, core_retention)

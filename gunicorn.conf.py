@@ -9,10 +9,19 @@ as with sync workers, and `connect_timeout` keeps bounding a connection attempt.
 
 Every setting can be overridden on the command line; `WEB_CONCURRENCY` (Heroku sets it from the dyno
 size) gives the number of worker processes.
+
+Metrics (`/metrics`, modules/core/metrics.py): each worker process keeps its counters in files of
+PROMETHEUS_MULTIPROC_DIR, which a scrape sums. The directory is set before any worker imports
+prometheus_client (`on_starting`, in the master, before the first fork): a fresh temporary one per run,
+or the one the environment names, emptied. A worker that exits is marked dead (`child_exit`), so its
+live gauges leave the sums; its counters stay in them, as a counter must.
 """
 
+import glob
 import os
 import re
+import shutil
+import tempfile
 
 from gunicorn.glogging import Logger
 
@@ -48,3 +57,31 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+_created_metrics_dirs = []  # the temporary directories this master made, removed when it exits
+
+
+def on_starting(server):
+    """A per-run metrics directory, in the environment the workers inherit: the named one emptied of an
+    earlier run's files, else a new temporary one."""
+    directory = os.environ.get(METRICS_DIR)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for stale in glob.glob(os.path.join(directory, "*.db")):
+            os.remove(stale)
+    else:
+        directory = tempfile.mkdtemp(prefix="hub-metrics-")
+        _created_metrics_dirs.append(directory)
+        os.environ[METRICS_DIR] = directory
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess  # imported once the directory is in the environment
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    for directory in _created_metrics_dirs:
+        shutil.rmtree(directory, ignore_errors=True)

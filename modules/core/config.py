@@ -165,6 +165,8 @@ CORE_SETTINGS = [
     Setting("WORKER_NICENESS", 19, "`flask worker` runs this much below normal CPU priority (19: the lowest), so "
             "that on a shared machine a burst of ingest is answered first and deliveries catch up after; 0 to turn "
             "off", as_int),
+    Setting("METRICS_KEY", "", "Bearer key(s) of the Prometheus scraper for GET /metrics (comma-separated for "
+            "rotation); operators' tokens are accepted too", as_list, secret=True, generate=True),
     Setting("REDIS_RETRY_PAUSE_SECONDS", 5, "After a Redis failure, skip enqueueing this long (the sweeper catches "
             "up); after a failure of the rate limits' counters, let requests through uncounted this long", as_int),
 ]

@@ -1,7 +1,8 @@
 """Logs as JSON lines, and one access line per request with a request id.
 
 The access line has method, path (no query string), status, duration and request id: never a body,
-a header value, a key, an e-mail or a phone number.
+a header value, a key, an e-mail or a phone number. The same place counts the request for /metrics
+(`metrics.observe_request`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 import uuid
 
 from flask import Flask, g, request
+
+from modules.core import metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -48,7 +51,9 @@ def _start() -> None:
 
 def _finish(response):
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
-    duration_ms = round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 2)
+    seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
+    metrics.observe_request(response.status_code, seconds)
+    duration_ms = round(seconds * 1000, 2)
     access_log.info("request", extra={"request_id": g.get("request_id"), "method": request.method,
                                       "path": request.path, "status": response.status_code,
                                       "duration_ms": duration_ms})

@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
-from modules.core import audit, outbox, scheduler
+from modules.core import audit, metrics, outbox, scheduler
 from modules.core.exceptions import Conflict, Invalid, NotFound, Unavailable
 from modules.core.extensions import db
 from modules.core.fields import CanonicalChoice
@@ -94,6 +94,7 @@ def ingest_lead(data: dict[str, Any], actor: str) -> Accepted:
             audit.record(DOMAIN, "lead.received", actor=actor, subject_id=lead.id, request_id=request_id,
                          status_code=201, details={"source": record["meta"]["source"], "service": lead.service})
             db.session.commit()
+            metrics.ingested(DOMAIN)
             return Accepted(lead.id, record["created_at"], "received")
     except IntegrityError:
         db.session.rollback()

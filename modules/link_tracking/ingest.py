@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from modules.core import metrics
 from modules.core.exceptions import Invalid, Unavailable
 from modules.link_tracking.storage import store_rows
 
@@ -284,4 +285,5 @@ def ingest_events(events: list[Any], received_at: datetime, escapes_present: boo
     except SQLAlchemyError as error:
         log.warning("click batch not stored", extra={"error": type(error).__name__})
         raise ClicksNotStored from error
+    metrics.ingested("link_tracking", len(storable))
     return BatchResult(total_events=len(events), successful=len(storable), failed=len(failures), errors=failures)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from modules.core import audit
+from modules.core import audit, metrics
 from modules.core.access import actor
 from modules.core.exceptions import Conflict, NotFound
 from modules.core.extensions import db
@@ -131,3 +131,4 @@ def record_redirect_click(tracking_id: str, *, ip_address: str | None, user_agen
                          "referrer_url": referrer_url, "session_id": session_id,
                          "click_source": click_source or REDIRECT_CLICK_SOURCE, "metadata": None,
                          "event_id": None}], now)
+    metrics.ingested(DOMAIN)

@@ -18,7 +18,7 @@ from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.orm import Bundle
 
 from modules import __version__
-from modules.core import sql
+from modules.core import metrics, sql
 from modules.core.exceptions import Conflict
 from modules.core.extensions import db
 from modules.core.paging import page
@@ -56,6 +56,8 @@ def ingest(form: Form, data: dict[str, Any]) -> str:
     if changed and dashboard_configured():
         jobs.queue_sync(form, record_id)
     db.session.commit()
+    if changed:
+        metrics.ingested("sentratech")
     return record_id
 
 

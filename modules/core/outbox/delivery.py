@@ -10,6 +10,8 @@ the kind's backoff (`policy.py`: a setting may override it; jittered; a peer's R
 one an RQ job `deliver(id)` scheduled for its time, and the row ends `dead` after the last one. Handlers
 send an idempotency key (the message id, or their record's id) where the partner's protocol has one.
 
+Each attempt's outcome is also counted, by destination, for /metrics (`metrics.count_delivery`).
+
 Every claim first asks the destinations (`destinations.py`) what is held: a paused destination's messages,
 or those behind an open circuit breaker, are not claimed and use up no attempt; when a breaker's cool-down
 is over, one message goes as its probe.
@@ -24,6 +26,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from modules.core import metrics
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
 from modules.core.outbox import claiming, destinations, policy
@@ -255,6 +258,7 @@ def _finish(message: OutboxMessage, started: datetime, outcome: str, status_code
 
 def _record_attempt(message: OutboxMessage, started: datetime, outcome: str, status_code: int | None,
                     error: str | None) -> None:
+    metrics.count_delivery(destinations.destination_of(message.kind), outcome)
     number = db.session.scalar(select(func.count()).where(OutboxAttempt.outbox_id == message.id)) + 1
     short_error = error[:500] if error else None
     db.session.add(OutboxAttempt(outbox_id=message.id, number=number, started_at=started, finished_at=utcnow(),
