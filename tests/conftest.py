@@ -108,12 +108,37 @@ def _clean(app) -> None:
     with app.app_context():
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         if db.engine.dialect.name == "postgresql":
-            db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            _empty_postgres_tables(tables)
         else:
             for table in tables:
                 db.session.execute(text(f"DELETE FROM {table}"))
         db.session.commit()
         get_redis(app).flushdb()
+
+
+# The sequences owned by a table's column (identity and serial), with whether they ever gave out a value.
+_OWNED_SEQUENCES = text("""
+    SELECT quote_ident(n.nspname) || '.' || quote_ident(s.relname), seq.last_value IS NOT NULL
+    FROM pg_class s
+    JOIN pg_namespace n ON n.oid = s.relnamespace
+    JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+    JOIN pg_sequences seq ON seq.schemaname = n.nspname AND seq.sequencename = s.relname
+    WHERE s.relkind = 'S' AND n.nspname = current_schema()
+""")
+
+
+def _empty_postgres_tables(tables: list[str]) -> None:
+    """The end state of `TRUNCATE <every table> RESTART IDENTITY CASCADE` (no rows, every identity back at
+    its start) for less: a TRUNCATE costs a few milliseconds a table even when it is empty, and a test
+    writes to a few tables only. So truncate the tables that have a row and restart the sequences that
+    gave out a value (pg_sequences.last_value is NULL until then and again after a restart)."""
+    probe = " UNION ALL ".join(f"SELECT '{table}' WHERE EXISTS (SELECT 1 FROM {table})" for table in tables)
+    filled = db.session.scalars(text(probe)).all()
+    if filled:
+        db.session.execute(text(f"TRUNCATE {', '.join(filled)} CASCADE"))
+    for sequence, used in db.session.execute(_OWNED_SEQUENCES).all():
+        if used:
+            db.session.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
 
 
 @pytest.fixture(scope="session")
