@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from modules.core import audit, outbox
+from modules.core import audit, metrics, outbox
 from modules.core.access import actor
 from modules.core.exceptions import Conflict, Invalid, NotFound
 from modules.core.extensions import db
@@ -97,6 +97,7 @@ def start_process(data: dict[str, Any], operator_id: str) -> dict[str, Any]:
     audit.record("dtech", "sales.started", actor=actor(), subject_id=process.sales_process_id,
                  status_code=200, details={"account_id": data["account_id"]})
     db.session.commit()
+    metrics.ingested("dtech")
     return answer
 
 
@@ -255,6 +256,7 @@ def _keep(recording: CallRecording, received: HashingFile) -> None:
         audit.record("dtech", "recording.received", actor=actor(), subject_id=recording.id, status_code=202,
                      details={"recording_id": recording.recording_id, "size": received.size})
         db.session.commit()
+        metrics.ingested("dtech")
     except BaseException:
         db.session.rollback()
         raise

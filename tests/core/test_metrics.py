@@ -26,6 +26,7 @@ from modules.core.redis_client import get_redis
 from modules.core.scheduler import Scheduler
 from modules.core.types import utcnow
 from tests.support.handlers import KIND
+from tests.support.insight import create_customer
 from tests.support.link_tracking import BATCH_PATH, TRACKING_KEY
 from tests.support.sentratech import INGEST_HEADERS, valid_body
 from tests.support.servers import HubServer
@@ -95,8 +96,9 @@ def test_requests_are_counted_by_route_and_status(client):
         "scrapes are not counted"
 
 
-def test_ingested_records_are_counted_per_domain(client):
+def test_ingested_records_are_counted_per_domain(client, operator_headers):
     before = scrape(client)
+    create_customer(client, operator_headers)
     assert client.post("/api/ingest/demo_requests", json=valid_body("demo_requests"),
                        headers=INGEST_HEADERS).status_code == 200
     events = [{"tracking_id": f"link-{n % 2}", "event_id": f"metrics-{n}"} for n in range(7)]
@@ -105,7 +107,7 @@ def test_ingested_records_are_counted_per_domain(client):
     assert client.post(BATCH_PATH, json={"events": [{"clicked_at": "x"}]},
                        headers={"X-API-Key": TRACKING_KEY}).status_code == 400
     after = scrape(client)
-    for domain, added in (("sentratech", 1), ("link_tracking", 7), ("fastcore", 0)):
+    for domain, added in (("sentratech", 1), ("link_tracking", 7), ("insight", 1), ("fastcore", 0)):
         assert value(after, "hub_records_ingested_total", domain=domain) == \
             value(before, "hub_records_ingested_total", domain=domain) + added, domain
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from modules.core import audit
+from modules.core import audit, metrics
 from modules.core.exceptions import NotFound
 from modules.core.extensions import db
 from modules.core.types import new_id, utcnow
@@ -48,7 +48,9 @@ def record_action(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
     customer.status = STATUS_AFTER[data["action"]]
     audit.record("insight", f"action.{data['action']}", actor=actor.audit, subject_id=customer.id,
                  details={"action_id": action.id, "source": data["source"]})
-    return commit_written(action, CUSTOMER_GONE)
+    written = commit_written(action, CUSTOMER_GONE)
+    metrics.ingested("insight")
+    return written
 
 
 def record_actions(items: list[dict[str, Any]], actor: Actor) -> list[str]:
@@ -69,6 +71,7 @@ def record_actions(items: list[dict[str, Any]], actor: Actor) -> list[str]:
         _apply_statuses({row["customer_id"]: STATUS_AFTER[row["action"]] for row in rows})
         audit.record("insight", "action.batch", actor=actor.audit, details={"actions": len(rows)})
         db.session.commit()
+        metrics.ingested("insight", len(rows))
     except IntegrityError:  # a customer was deleted after the check
         db.session.rollback()
         _refuse_missing(items, keys)

@@ -29,7 +29,7 @@ from marshmallow import ValidationError
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from modules.core import audit
+from modules.core import audit, metrics
 from modules.core.exceptions import Conflict
 from modules.core.extensions import db
 from modules.core.fields import LaxInteger
@@ -247,6 +247,7 @@ def process_batch(rows: list[Row], batch: Batch, advance: Advance | None = None)
                      details={"rows": len(rows), "customers_created": processed.customers_created,
                               "customers_updated": processed.customers_updated, "actions_created": len(actions)})
         db.session.commit()
+        metrics.ingested("insight", len(rows))
     except IntegrityError:  # the same batch id was applied by a concurrent request
         db.session.rollback()
         known = db.session.get(ProcessedBatch, batch_id)

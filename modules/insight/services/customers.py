@@ -12,7 +12,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from modules.core import audit
+from modules.core import audit, metrics
 from modules.core.exceptions import Conflict, DomainError
 from modules.core.extensions import db
 from modules.core.sql import LIKE_ESCAPE, contains_pattern
@@ -78,7 +78,9 @@ def create_customer(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
     customer = Customer(id=new_id(), **data)
     db.session.add(customer)
     audit.record("insight", "customer.created", actor=actor.audit, subject_id=customer.id)
-    return commit_written(customer, _refusals(data["account_number"]))
+    written = commit_written(customer, _refusals(data["account_number"]))
+    metrics.ingested("insight")
+    return written
 
 
 def update_customer(customer_id: str, changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
