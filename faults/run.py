@@ -43,6 +43,8 @@ RECOVERY_SETTINGS = {
     "ARKESEL_STATUS_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),
     "OUTBOX_CLAIM_SECONDS": "15", "OUTBOX_SWEEP_GRACE_SECONDS": "5", "OUTBOX_REQUEUE_SECONDS": "60",
     "REDIS_RETRY_PAUSE_SECONDS": "2",
+    # A lead whose flush failed while PostgreSQL was down waits 10 s, not 5 minutes, for its next one.
+    "FASTCORE_FALLBACK_BACKOFF": "10,30",
     # A failing window of a few seconds trips a breaker; its probe goes 5 s later.
     "OUTBOX_BREAKER_THRESHOLD": "5", "OUTBOX_BREAKER_COOLDOWN_SECONDS": "5",
     "HTTP_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS), "DTECH_TIMEOUT_SECONDS": str(PEER_TIMEOUT_SECONDS),

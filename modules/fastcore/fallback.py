@@ -1,8 +1,8 @@
 """The fallback queue's life: flush to the database, statistics, replay of dead leads, clear.
 
 A queued lead is tried at each flush once it is due. A failed attempt counts against it and pushes
-its next attempt back (5 minutes, then 30); after the third failure it is dead: kept, shown under
-retry count "3", and tried again only once replayed. When the database is down, every due lead
+its next attempt back (FASTCORE_FALLBACK_BACKOFF: 5 minutes, then 30); after the third failure it is
+dead: kept, shown under retry count "3", and tried again only once replayed. When the database is down, every due lead
 counts that failure without another connection attempt. Failures are kept in the entry and written
 to the audit log with the lead when it finally lands (while the database is down they cannot be).
 """
@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from modules.core import audit
@@ -30,7 +31,6 @@ from modules.fastcore.services import DATABASE_DOWN, write_queued_lead
 log = logging.getLogger(__name__)
 
 MAX_FAILURES = 3
-RETRY_BACKOFF_SECONDS = (300, 1800)  # after the first and the second failure
 FLUSH_LOCK_KEY = "fastcore:fallback:flush-lock"
 FLUSH_LOCK_SECONDS = 600
 
@@ -60,7 +60,8 @@ def _count_failure(entry: Entry, error: str, now: datetime) -> None:
     entry["retry_count"] += 1
     entry["failures"].append({"at": isoformat(now), "error": error})
     if not is_dead(entry):
-        delay = RETRY_BACKOFF_SECONDS[min(entry["retry_count"], len(RETRY_BACKOFF_SECONDS)) - 1]
+        backoff = current_app.config["FASTCORE_FALLBACK_BACKOFF"]  # after the first failure, the second...
+        delay = backoff[min(entry["retry_count"], len(backoff)) - 1]
         entry["next_attempt_at"] = isoformat(now + timedelta(seconds=delay))
 
 

@@ -141,6 +141,17 @@ def test_a_lead_that_keeps_failing_is_dead_under_retry_count_3_and_is_not_lost(a
     assert (replayed.actor, replayed.details) == ("key:FASTCORE_ADMIN_TOKEN", {"count": 1, "lead_ids": [lead_id]})
 
 
+def test_the_backoff_between_failed_flushes_is_a_setting(make_app, fastcore_settings):
+    down = make_app(**fastcore_settings, DATABASE_URL=UNREACHABLE_DATABASE, FASTCORE_FALLBACK_BACKOFF="10,20")
+    post_lead(down)
+    assert flush_at(down, 0).failed == 1
+    assert flush_at(down, 9).failed == 0, "not due before the first delay"
+    assert flush_at(down, 11).failed == 1
+    assert flush_at(down, 11 + 19).failed == 0, "not due before the second delay"
+    third = flush_at(down, 11 + 21)
+    assert (third.failed, third.dead) == (1, 1)
+
+
 def test_a_queued_request_id_stored_meanwhile_is_dropped_as_a_duplicate(app, database_down_app):
     body = lead_body()
     queued_id = post_lead(database_down_app, body).get_json()["leadId"]
