@@ -55,6 +55,7 @@ class ClickRows(io.RawIOBase):
     @staticmethod
     def _rows(clicks: int, links: int, today: date, rng: random.Random):
         days = [(today - timedelta(days=offset)).isoformat() for offset in range(DAYS_LOADED)]
+        agent = '"' + USER_AGENT.replace('"', '""') + '"'  # CSV: the user agent holds commas
         for start in range(0, clicks, 10_000):
             lines = []
             for n in range(start, min(start + 10_000, clicks)):
@@ -62,7 +63,7 @@ class ClickRows(io.RawIOBase):
                 second = int(rng.random() * 86_400)
                 stamp = f"{day} {second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}+00"
                 lines.append(f"00000000-0000-4000-8000-{n:012x},bench-link-{int(rng.random() * links)},{stamp},"
-                             f"{stamp},203.0.113.{n % 250},{USER_AGENT},{REFERRERS[n % 4]},s{n // 3},"
+                             f"{stamp},203.0.113.{n % 250},{agent},{REFERRERS[n % 4]},s{n // 3},"
                              f"{SOURCES[n % len(SOURCES)]}\n")
             yield "".join(lines).encode()
 
@@ -107,11 +108,12 @@ def load(database_url: str, clicks: int, links: int) -> float:
                        "clicks = link_click_daily.clicks + excluded.clicks")
         connection.commit()
         print(f"rollup built: {time.perf_counter() - copied:.0f} s")
-    with psycopg2.connect(database_url) as connection:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE link_clicks")  # the visibility map makes the sessions' scan index-only
-            cursor.execute("VACUUM ANALYZE link_click_daily")
+    connection = psycopg2.connect(database_url)
+    connection.autocommit = True  # VACUUM runs outside a transaction
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE link_clicks")  # the visibility map makes the sessions' scan index-only
+        cursor.execute("VACUUM ANALYZE link_click_daily")
+    connection.close()
     return time.perf_counter() - started
 
 
@@ -129,15 +131,20 @@ def analytics_latency(base_url: str, headers: dict[str, str], path_for, requests
             "total": answer.json()["total_clicks"]}
 
 
-def sizes(database_url: str) -> dict[str, int]:
-    """Bytes on disk, indexes and TOAST included, of the clicks (every partition), the rollup, the event ids."""
+def sizes(database_url: str) -> str:
+    """Bytes on disk per million clicks, indexes and TOAST included: the clicks (every partition) and the
+    rollup per million stored clicks, the event-id table per million event ids (loaded clicks have none)."""
     with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits "
                        "WHERE inhparent = 'link_clicks'::regclass")
         [clicks] = cursor.fetchone()
-        cursor.execute("SELECT pg_total_relation_size('link_click_daily'), pg_total_relation_size('link_click_events')")
-        rollup, events = cursor.fetchone()
-    return {"clicks": int(clicks), "rollup": int(rollup), "event ids": int(events)}
+        cursor.execute("SELECT pg_total_relation_size('link_click_daily'), pg_total_relation_size('link_click_events'),"
+                       " (SELECT count(*) FROM link_clicks), (SELECT count(*) FROM link_click_events)")
+        rollup, events, stored, event_ids = cursor.fetchone()
+    per_million = 1e6 / 2**20
+    return (f"{stored:,} clicks stored: clicks {clicks / stored * per_million:.0f} MiB and rollup "
+            f"{rollup / stored * per_million:.0f} MiB per million clicks; event ids "
+            f"{events / max(event_ids, 1) * per_million:.0f} MiB per million ({event_ids:,} of them)")
 
 
 def main() -> None:
@@ -174,10 +181,7 @@ def main() -> None:
               f"{loaded['p99_ms']:.0f} ms, {loaded['cpu_us_per_event']:.0f} us CPU/event; ratio to the empty "
               f"database: {loaded['events_per_s'] / empty['events_per_s']:.2f} (CPU/event "
               f"{loaded['cpu_us_per_event'] / empty['cpu_us_per_event']:.2f})")
-        measured = sizes(stack.database_url)
-        millions = args.clicks / 1e6
-        print("database size per million clicks: " + ", ".join(
-            f"{name} {size / millions / 2**20:.0f} MiB" for name, size in measured.items()))
+        print(f"database size: {sizes(stack.database_url)}")
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
