@@ -242,3 +242,14 @@ def test_gunicorn_workers_are_summed(base_config, migrated, tmp_path):
             assert total < sent + 100, "only this run's requests (and wait_until_up's probes) are counted"
     finally:
         server.stop()
+
+
+def test_a_made_up_method_adds_no_series(client):
+    """The method label only takes the methods HTTP defines: a client inventing methods (or sending one
+    per request) must not grow the series without bound."""
+    for n in range(5):
+        client.open("/health", method=f"FOO{n}")
+        client.open("/no/such/path", method=f"BAR{n}")
+    methods = {dict(labels).get("method") for name, labels in scrape(client)
+               if name.startswith("hub_http_request")}
+    assert not any(method.startswith(("FOO", "BAR")) for method in methods), methods
