@@ -1,0 +1,37 @@
+"""Recordings at the edges of their size: empty, and exactly at and around one chunk."""
+
+import hashlib
+
+import pytest
+
+from modules.dtech.chunks import CHUNK_BYTES
+from tests.dtech.test_recording_chunks import announce_content
+from tests.support.dtech_recordings import chunk_rows, puts, stored_bytes, upload, upload_status
+
+
+@pytest.mark.parametrize("size", [1, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 2 * CHUNK_BYTES])
+def test_a_recording_at_a_chunk_boundary_is_delivered_whole(app, client, operator_headers, partner, worker, size):
+    content = bytes(n % 251 for n in range(size))
+    upload_id = announce_content(client, operator_headers, partner, content)
+    partner.accept_uploads()
+    response = upload(client, operator_headers, upload_id, content)
+    assert (response.status_code, response.get_json()["size"]) == (202, size)
+    assert chunk_rows(app, upload_id) == -(-size // CHUNK_BYTES)
+    assert stored_bytes(app, upload_id) == content
+    worker.drain()
+    [put] = puts(partner)
+    assert put.body == content
+    assert upload_status(client, operator_headers, upload_id)["status"] == "complete"
+
+
+def test_an_empty_recording_is_delivered_as_an_empty_put(app, client, operator_headers, partner, worker):
+    """An empty file announced with the empty MD5 is PUT with an empty body (as before the chunks), not
+    failed for "bytes not in the database": it has no chunk because it has no byte."""
+    upload_id = announce_content(client, operator_headers, partner, b"")
+    partner.accept_uploads()
+    response = upload(client, operator_headers, upload_id, b"")
+    assert (response.status_code, response.get_json()["size"]) == (202, 0)
+    worker.drain()
+    [put] = puts(partner)
+    assert put.body == b"" and put.headers["Content-Length"] == "0"
+    assert upload_status(client, operator_headers, upload_id)["status"] == "complete"
