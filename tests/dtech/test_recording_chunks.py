@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from modules.core import outbox
+from modules.core.config import ConfigurationError
 from modules.core.extensions import db
 from modules.core.types import utcnow
 from modules.dtech.chunks import CHUNK_BYTES
@@ -163,8 +164,8 @@ def test_a_replay_after_the_bytes_were_purged_fails_for_good_and_a_new_upload_st
 def test_the_retention_setting_is_a_whole_number_of_days(make_app, partner, recordings_dir):
     assert make_app(**dtech_settings(partner, recordings_dir, RECORDINGS_RETENTION_DAYS="30")).config[
         "RECORDINGS_RETENTION_DAYS"] == 30
-    for wrong in ("0", "-1", "1.5", "two weeks"):
-        with pytest.raises(ValueError):
+    for wrong in ("0", "-1", "1.5", "two weeks", "999999999"):
+        with pytest.raises(ConfigurationError, match="^RECORDINGS_RETENTION_DAYS: "):
             make_app(**dtech_settings(partner, recordings_dir, RECORDINGS_RETENTION_DAYS=wrong))
 
 

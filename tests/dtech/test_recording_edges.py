@@ -1,6 +1,5 @@
 """Recordings at the edges of their size: empty, and exactly at and around one chunk."""
 
-import hashlib
 
 import pytest
 
