@@ -76,10 +76,17 @@ def lock_for_ddl(connection: Connection) -> None:
 
 
 def create_partition(connection: Connection, month: Month, parent: str = PARENT) -> None:
-    """Create the month's partition if it does not exist (also used by the migration, on its new table)."""
-    connection.execute(text(
-        f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF {parent} "
-        f"FOR VALUES FROM ('{month_start(month)}') TO ('{month_start(next_month(month))}')"))
+    """Create the month's partition if it does not exist (also used by the migration, on its new table); a
+    table of that name left detached (a retention run whose export failed or was interrupted) is attached
+    again, so its clicks count and new ones can land in its month."""
+    name = partition_name(month)
+    bounds = f"FOR VALUES FROM ('{month_start(month)}') TO ('{month_start(next_month(month))}')"
+    attached = connection.execute(text("SELECT relispartition FROM pg_class WHERE oid = to_regclass(:name)"),
+                                  {"name": name}).scalar()
+    if attached is None:
+        connection.execute(text(f"CREATE TABLE {name} PARTITION OF {parent} {bounds}"))
+    elif not attached:
+        connection.execute(text(f"ALTER TABLE {parent} ATTACH PARTITION {name} {bounds}"))
 
 
 def attached_months(connection: Connection) -> set[Month]:

@@ -99,3 +99,18 @@ def test_the_scheduler_creates_this_month_and_the_next_three(app):
 
 def test_there_is_no_default_partition(app):
     assert sql(app, "SELECT partdefid FROM pg_partitioned_table WHERE partrelid = 'link_clicks'::regclass") == [(0,)]
+
+
+def test_a_partition_left_detached_by_an_interrupted_retention_run_is_attached_again(post_batch, app):
+    """Retention detaches a month before exporting it; killed in between, it leaves the table detached. A
+    click for that month then attaches it again (it found no partition: a 503 on every retry) and the month's
+    earlier clicks count again."""
+    assert post_batch([{"tracking_id": "a", "event_id": "before", "clicked_at": "1993-02-10T00:00:00Z"}]
+                      ).status_code == 200
+    sql(app, "ALTER TABLE link_clicks DETACH PARTITION link_clicks_y1993m02")
+    with app.app_context():
+        partitions.forget_months()
+    response = post_batch([{"tracking_id": "a", "event_id": "after", "clicked_at": "1993-02-11T00:00:00Z"}])
+    assert response.status_code == 200, response.get_json()
+    assert {name: partition for name, partition in partition_of_each_click(app).items()
+            if name in ("before", "after")} == {"before": "link_clicks_y1993m02", "after": "link_clicks_y1993m02"}
