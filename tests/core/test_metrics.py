@@ -253,3 +253,21 @@ def test_a_made_up_method_adds_no_series(client):
     methods = {dict(labels).get("method") for name, labels in scrape(client)
                if name.startswith("hub_http_request")}
     assert not any(method.startswith(("FOO", "BAR")) for method in methods), methods
+
+
+@pytest.mark.parametrize("configured", ["", " ", ",", " , "])
+def test_an_empty_metrics_key_opens_nothing(make_app, configured):
+    client = make_app(METRICS_KEY=configured).test_client()
+    for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer  "}, {"Authorization": "Bearer ,"}):
+        assert client.get("/metrics", headers=headers).status_code == 401, headers
+
+
+def test_the_key_in_the_query_string_or_a_deactivated_operators_token_is_refused(app, client, runner,
+                                                                                 operator_headers):
+    assert client.get(f"/metrics?key={METRICS_KEY}").status_code == 401
+    assert client.get(f"/metrics?access_token={METRICS_KEY}").status_code == 401
+    assert client.get("/metrics", headers=operator_headers).status_code == 200
+    assert runner.invoke(args=["operators", "deactivate", "operator@example.com"]).exit_code == 0
+    response = client.get("/metrics", headers=operator_headers)
+    assert response.status_code == 401
+    assert response.get_json() == {"detail": "Invalid authentication credentials"}
