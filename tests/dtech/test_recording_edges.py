@@ -5,6 +5,7 @@ import pytest
 
 from modules.dtech.chunks import CHUNK_BYTES
 from tests.dtech.test_recording_chunks import announce_content
+from tests.support.dtech import dtech_settings
 from tests.support.dtech_recordings import chunk_rows, puts, stored_bytes, upload, upload_status
 
 
@@ -34,3 +35,18 @@ def test_an_empty_recording_is_delivered_as_an_empty_put(app, client, operator_h
     [put] = puts(partner)
     assert put.body == b"" and put.headers["Content-Length"] == "0"
     assert upload_status(client, operator_headers, upload_id)["status"] == "complete"
+
+
+def test_the_size_limit_is_exact(make_app, operator_headers, partner, recordings_dir):
+    app = make_app(**dtech_settings(partner, recordings_dir, DTECH_MAX_RECORDING_BYTES=CHUNK_BYTES))
+    client = app.test_client()
+    over = bytes(CHUNK_BYTES + 1)
+    upload_id = announce_content(client, operator_headers, partner, over)
+    response = upload(client, operator_headers, upload_id, over)
+    assert response.status_code == 413 and response.get_json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert chunk_rows(app, upload_id) == 0 and list(recordings_dir.iterdir()) == []
+    exact = bytes(CHUNK_BYTES)
+    upload_id = announce_content(client, operator_headers, partner, exact)
+    response = upload(client, operator_headers, upload_id, exact)
+    assert (response.status_code, response.get_json()["size"]) == (202, CHUNK_BYTES)
+    assert stored_bytes(app, upload_id) == exact
