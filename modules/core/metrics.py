@@ -31,6 +31,9 @@ from modules.core.extensions import db
 from modules.core.redis_client import REDIS_ERRORS, get_redis, pause_redis, redis_paused
 
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ  # as prometheus_client decided when it was imported
+if MULTIPROCESS and os.environ["PROMETHEUS_MULTIPROC_DIR"]:  # named for every process (a config var), made
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)  # by gunicorn's master only: else a
+    # worker's or a command's first count, after its commit, would fail
 UNMATCHED = "<unmatched>"  # the route label of a request that matched no URL rule (a 404, a bad method)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 OTHER_METHOD = "<other>"  # the method label of any other method: a client cannot invent series

@@ -4,7 +4,10 @@ worker and scheduler liveness, and under gunicorn the sum over every worker proc
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -271,3 +274,15 @@ def test_the_key_in_the_query_string_or_a_deactivated_operators_token_is_refused
     response = client.get("/metrics", headers=operator_headers)
     assert response.status_code == 401
     assert response.get_json() == {"detail": "Invalid authentication credentials"}
+
+
+def test_a_named_metrics_directory_missing_on_this_machine_is_made(tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR set for every process (a Heroku config var) names a directory that only
+    gunicorn's master makes: a worker or a `flask` command on another machine crashed on its first count,
+    after its transaction had committed (a lead flushed, a click import)."""
+    directory = tmp_path / "absent" / "metrics"
+    code = "from modules.core import metrics; metrics.ingested('fastcore', 2); print('counted')"
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)},
+                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "counted" and list(directory.glob("counter_*.db"))
