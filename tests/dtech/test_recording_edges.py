@@ -1,9 +1,13 @@
 """Recordings at the edges of their size: empty, and exactly at and around one chunk."""
 
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
+from modules.core import outbox
 from modules.dtech.chunks import CHUNK_BYTES
+from modules.dtech.jobs import RECORDING_PUT
 from tests.dtech.test_recording_chunks import announce_content
 from tests.support.dtech import dtech_settings
 from tests.support.dtech_recordings import chunk_rows, puts, stored_bytes, upload, upload_status
@@ -50,3 +54,16 @@ def test_the_size_limit_is_exact(make_app, operator_headers, partner, recordings
     response = upload(client, operator_headers, upload_id, exact)
     assert (response.status_code, response.get_json()["size"]) == (202, CHUNK_BYTES)
     assert stored_bytes(app, upload_id) == exact
+
+
+def test_two_uploads_of_one_recording_at_once_store_it_once(app, operator_headers, partner):
+    """Both bodies arrive together: one is kept (202), the other is a 409; one PUT queued, one copy stored."""
+    content = bytes(n % 253 for n in range(CHUNK_BYTES + 7))
+    upload_id = announce_content(app.test_client(), operator_headers, partner, content)
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(lambda _: upload(app.test_client(), operator_headers, upload_id, content)
+                                   .status_code, range(2)))
+    assert statuses == [202, 409]
+    assert chunk_rows(app, upload_id) == 2 and stored_bytes(app, upload_id) == content
+    with app.app_context():
+        assert len(outbox.messages_of(upload_id, RECORDING_PUT)) == 1
