@@ -133,7 +133,9 @@ def _drop_partition(month: Month, export_dir: Path | None, now: datetime) -> Dro
             export, clicks = _write_export(export_dir, name, _rows(select(source)), now)
         except Exception:
             db.session.rollback()
-            partitions.create_months([month])  # attached again: its clicks count until an export succeeds
+            partitions.lock_for_ddl(db.session.connection())
+            partitions.attach_partition(db.session.connection(), month)  # its clicks count until an export works
+            db.session.commit()
             raise
     else:
         export, clicks = None, db.session.scalar(select(func.count()).select_from(source))
