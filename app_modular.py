@@ -14,7 +14,7 @@ from flask import Flask
 from modules import DOMAINS, __version__
 from modules.core import bodies, cli, errors, metrics_scrape, request_log, security
 from modules.core import retention as core_retention
-from modules.core.config import check_production, domain_package, is_production, load_config
+from modules.core.config import ConfigurationError, check_production, domain_package, is_production, load_config
 from modules.core.domains import register_jobs
 from modules.core.extensions import api, db, migrate
 from modules.core.outbox import alerts, policy, retention, sweeping
@@ -42,7 +42,7 @@ def configure(app: Flask, overrides: dict[str, Any] | None, domains: Sequence[st
     settings = load_config(overrides, domains=domains)
     check_production(settings)
     app.config.update(settings)
-    app.instance_path = settings["INSTANCE_PATH"] or app.instance_path
+    app.instance_path = instance_path(settings["INSTANCE_PATH"]) or app.instance_path
     keep_instance_private(Path(app.instance_path))
     keys = settings["SECRET_KEY"] or _temporary_secret()
     app.config.update(
@@ -63,6 +63,14 @@ def configure(app: Flask, overrides: dict[str, Any] | None, domains: Sequence[st
         PROPAGATE_EXCEPTIONS=False,
         JSON_SORT_KEYS=False,
     )
+
+
+def instance_path(configured: str) -> str:
+    """INSTANCE_PATH ("" when unset), absolute: a relative one would name another folder in each directory a
+    process starts in (web and worker would not share, or would wrongly share, SQLite and the fallback file)."""
+    if configured and not Path(configured).is_absolute():
+        raise ConfigurationError(f"INSTANCE_PATH: {configured!r} is not an absolute path")
+    return configured
 
 
 def keep_instance_private(path: Path) -> None:

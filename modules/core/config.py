@@ -22,6 +22,7 @@ from modules import DOMAINS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_NAMES = {"production", "prod"}
+MAX_RETENTION_DAYS = 36_525  # 100 years: the longest retention window (0: kept forever)
 
 
 def as_bool(value: Any) -> bool:
@@ -39,12 +40,15 @@ def as_int(value: Any) -> int:
     return int(str(value).strip())
 
 
-def at_least(minimum: int) -> Callable[[Any], int]:
-    """A whole number not below `minimum`, else a ValueError that says so (a pool of 0 would mean "no limit")."""
+def at_least(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
+    """A whole number not below `minimum` (nor above `maximum`), else a ValueError that says so (a pool of 0
+    would mean "no limit"; a retention window longer than a date can hold would stop its job at every run)."""
     def cast(value: Any) -> int:
         number = as_int(value)
         if number < minimum:
             raise ValueError(f"{number} is below the least allowed value, {minimum}")
+        if maximum is not None and number > maximum:
+            raise ValueError(f"{number} is above the largest allowed value, {maximum}")
         return number
     return cast
 
@@ -140,14 +144,15 @@ CORE_SETTINGS = [
             "seconds. Each kind's backoff is overridable: OUTBOX_BACKOFF_<KIND>=10,60,300 (`flask outbox kinds`)",
             as_int),
     Setting("OUTBOX_RETENTION_DAYS", 30, "Delivered outbox messages and their attempts are deleted this many days "
-            "after delivery (0: kept forever); pending and dead ones are never deleted by it", as_int),
+            "after delivery (0: kept forever); pending and dead ones are never deleted by it",
+            at_least(0, MAX_RETENTION_DAYS)),
     Setting("OUTBOX_RETENTION_BATCH", 1000, "The retention job deletes delivered messages this many at a time, each "
-            "batch its own transaction (at least 1)", as_int),
+            "batch its own transaction (at least 1)", at_least(1)),
     Setting("AUDIT_RETENTION_DAYS", 365, "Audit entries are deleted this many days after they were written, by an "
             "hourly job that records one `audit.purged` entry per run (0: kept forever; raise it where law asks "
-            "longer)", as_int),
+            "longer)", at_least(0, MAX_RETENTION_DAYS)),
     Setting("RETENTION_BATCH", 1000, "Retention jobs (audit log, Insight SMS and usage) delete this many rows at a "
-            "time, each batch its own transaction (at least 1; the outbox has OUTBOX_RETENTION_BATCH)", as_int),
+            "time, each batch its own transaction (at least 1; the outbox has OUTBOX_RETENTION_BATCH)", at_least(1)),
     Setting("OUTBOX_ALERT_INTERVAL_SECONDS", 1800, "At most one alert e-mail per destination per this many seconds "
             "(a breaker opened, messages went dead, an old backlog; docs/operations.md, Alerts)", as_int),
     Setting("OUTBOX_BACKLOG_ALERT_SECONDS", 3600, "Alert when a destination's oldest pending message is older than "

@@ -3,7 +3,7 @@
 - **Requests** (`observe_request`, called where the access line is written, `request_log.py`): a counter by
   route, method and status, and a latency histogram by route and method. The route is the URL rule
   (`/api/links/<tracking_id>`), never the raw path, so the number of series stays bounded; a request that
-  matched no rule is counted under UNMATCHED.
+  matched no rule is counted under UNMATCHED, a method HTTP does not define under OTHER_METHOD.
 - **Records ingested** (`ingested(domain, n)`): a domain calls it once its transaction committed, with the
   number of records accepted (a click batch counts its events with one call).
 - **Deliveries by outcome** (`count_delivery`, called by the outbox for every attempt it records): workers
@@ -31,7 +31,12 @@ from modules.core.extensions import db
 from modules.core.redis_client import REDIS_ERRORS, get_redis, pause_redis, redis_paused
 
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ  # as prometheus_client decided when it was imported
+if MULTIPROCESS and os.environ["PROMETHEUS_MULTIPROC_DIR"]:  # named for every process (a config var), made
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)  # by gunicorn's master only: else a
+    # worker's or a command's first count, after its commit, would fail
 UNMATCHED = "<unmatched>"  # the route label of a request that matched no URL rule (a 404, a bad method)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+OTHER_METHOD = "<other>"  # the method label of any other method: a client cannot invent series
 METRICS_ENDPOINT = "metrics.scrape"  # scrapes are not counted among the requests
 DELIVERIES_KEY = "hub:metrics:deliveries"  # Redis hash: "<destination>|<outcome>" -> attempts
 REDIS_USER = "metrics"  # its own pause after a Redis failure (redis_client.redis_paused)
@@ -53,8 +58,9 @@ def observe_request(status: int, seconds: float) -> None:
     if request.endpoint == METRICS_ENDPOINT:
         return
     route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-    REQUESTS.labels(route, request.method, str(status)).inc()
-    LATENCY.labels(route, request.method).observe(seconds)
+    method = request.method if request.method in METHODS else OTHER_METHOD
+    REQUESTS.labels(route, method, str(status)).inc()
+    LATENCY.labels(route, method).observe(seconds)
 
 
 def ingested(domain: str, count: int = 1) -> None:

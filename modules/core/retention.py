@@ -36,7 +36,7 @@ ACTOR = "retention"
 
 
 def cutoff_days(setting: str, now: datetime | None = None) -> datetime | None:
-    """`now` minus the setting's days: rows older than this go. None when the setting is 0 or less (kept
+    """`now` minus the setting's days: rows older than this go. None when the setting is 0 (kept
     forever)."""
     days = current_app.config[setting]
     return (now or utcnow()) - timedelta(days=days) if days > 0 else None

@@ -1,17 +1,6 @@
 """Settings of the DTech sales domain."""
 
-from typing import Any
-
-from modules.core.config import Setting, as_int, as_list
-
-
-def as_days(value: Any) -> int:
-    """A whole number of days, at least 1; anything else is a ValueError."""
-    days = as_int(value)
-    if days < 1:
-        raise ValueError(f"{days} is not a whole number of days of at least 1")
-    return days
-
+from modules.core.config import MAX_RETENTION_DAYS, Setting, as_int, as_list, at_least
 
 SETTINGS = [
     Setting("DIFFERENT_API_BASE", "", "Base URL of DTech's External Sales API"),
@@ -36,5 +25,6 @@ SETTINGS = [
             "is then kept in the database); empty means instance/recordings"),
     Setting("DTECH_MAX_RECORDING_BYTES", 100 * 1024 * 1024, "Largest accepted recording upload", as_int),
     Setting("RECORDINGS_RETENTION_DAYS", 14, "Days a recording whose PUT to DTech failed for good keeps its bytes "
-            "(for an operator's replay) before a periodic job deletes them; at least 1", as_days),
+            "(for an operator's replay) before a periodic job deletes them; at least 1",
+            at_least(1, MAX_RETENTION_DAYS)),
 ]

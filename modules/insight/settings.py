@@ -1,6 +1,6 @@
 """Settings of the Insight customers domain."""
 
-from modules.core.config import Setting, as_bool, as_int
+from modules.core.config import MAX_RETENTION_DAYS, Setting, as_bool, as_int, at_least
 
 SETTINGS = [
     Setting("DEFAULT_PHONE_REGION", "GH", "Region used to parse customers' phone numbers"),
@@ -18,9 +18,9 @@ SETTINGS = [
             as_int),
     Setting("INSIGHT_SMS_RETENTION_DAYS", 365, "SMS (recipients' numbers and text) are deleted this many days after "
             "they were queued, except those still queued; their status look-up is then a 404, and the customers' "
-            "`sms_sent` actions stay. 0: kept forever", as_int),
+            "`sms_sent` actions stay. 0: kept forever", at_least(0, MAX_RETENTION_DAYS)),
     Setting("INSIGHT_SMS_USAGE_RETENTION_DAYS", 31, "Daily SMS usage counters (what the daily caps count against) "
-            "are deleted this many days after their UTC day; 0: kept forever", as_int),
+            "are deleted this many days after their UTC day; 0: kept forever", at_least(0, MAX_RETENTION_DAYS)),
     Setting("INSIGHT_UPLOAD_MAX_ROWS", 20000, "Most data rows accepted in one spreadsheet (blank rows count) or batch",
             as_int),
     Setting("INSIGHT_MAX_UNZIPPED_BYTES", 50_000_000,

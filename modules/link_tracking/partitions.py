@@ -75,11 +75,21 @@ def lock_for_ddl(connection: Connection) -> None:
     connection.execute(text("LOCK TABLE link_tracking IN SHARE ROW EXCLUSIVE MODE"))
 
 
+def _bounds(month: Month) -> str:
+    return f"FOR VALUES FROM ('{month_start(month)}') TO ('{month_start(next_month(month))}')"
+
+
 def create_partition(connection: Connection, month: Month, parent: str = PARENT) -> None:
     """Create the month's partition if it does not exist (also used by the migration, on its new table)."""
-    connection.execute(text(
-        f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF {parent} "
-        f"FOR VALUES FROM ('{month_start(month)}') TO ('{month_start(next_month(month))}')"))
+    connection.execute(text(f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF {parent} "
+                            f"{_bounds(month)}"))
+
+
+def attach_partition(connection: Connection, month: Month) -> None:
+    """Attach again the month's detached partition (retention's, when its export failed); take
+    `lock_for_ddl` first. Only retention does it: an ingest re-attaching a table retention is exporting
+    would let a click land in rows about to be dropped unexported."""
+    connection.execute(text(f"ALTER TABLE {PARENT} ATTACH PARTITION {partition_name(month)} {_bounds(month)}"))
 
 
 def attached_months(connection: Connection) -> set[Month]:

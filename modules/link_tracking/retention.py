@@ -129,7 +129,14 @@ def _drop_partition(month: Month, export_dir: Path | None, now: datetime) -> Dro
         partitions.forget_months([month])
     source = _partition_table(name)
     if export_dir is not None:
-        export, clicks = _write_export(export_dir, name, _rows(select(source)), now)
+        try:
+            export, clicks = _write_export(export_dir, name, _rows(select(source)), now)
+        except Exception:
+            db.session.rollback()
+            partitions.lock_for_ddl(db.session.connection())
+            partitions.attach_partition(db.session.connection(), month)  # its clicks count until an export works
+            db.session.commit()
+            raise
     else:
         export, clicks = None, db.session.scalar(select(func.count()).select_from(source))
     partitions.lock_for_ddl(db.session.connection())

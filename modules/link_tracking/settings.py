@@ -4,13 +4,15 @@ from typing import Any
 
 from modules.core.config import Setting, as_int, as_list
 
+MAX_RETENTION_MONTHS = 1200  # 100 years, as the core's MAX_RETENTION_DAYS: past it no month start is computable
+
 
 def months_or_off(value: Any) -> int:
-    """A number of months; empty or 0 means off."""
+    """A number of months up to MAX_RETENTION_MONTHS; empty or 0 means off."""
     text = str(value if value is not None else "").strip()
     months = int(text) if text else 0
-    if months < 0:
-        raise ValueError(f"{value!r} is not a number of months (0 or empty: off)")
+    if not 0 <= months <= MAX_RETENTION_MONTHS:
+        raise ValueError(f"{value!r} is not a number of months from 0 to {MAX_RETENTION_MONTHS} (0 or empty: off)")
     return months
 
 

@@ -247,3 +247,12 @@ def test_instance_path_gives_each_process_its_own_instance_folder(make_app, tmp_
     assert app.instance_path == str(folder)
     assert os.stat(folder).st_mode & 0o777 == 0o700
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{folder / 'hub.db'}", "local files go there"
+
+
+@pytest.mark.parametrize("value", ["instance-a", "./instance", "~/hub/instance", "../elsewhere"])
+def test_a_relative_instance_path_stops_start_up_naming_it(make_app, value):
+    """A relative folder would depend on the directory each process starts in (web and worker would not
+    share, or would wrongly share, the SQLite database, the embedded Redis and the fallback file)."""
+    with pytest.raises(ConfigurationError) as error:
+        make_app(INSTANCE_PATH=value, DATABASE_URL="")
+    assert str(error.value).startswith("INSTANCE_PATH: ")

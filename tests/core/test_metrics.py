@@ -4,7 +4,10 @@ worker and scheduler liveness, and under gunicorn the sum over every worker proc
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -244,3 +247,44 @@ def test_gunicorn_workers_are_summed(base_config, migrated, tmp_path):
             assert total < sent + 100, "only this run's requests (and wait_until_up's probes) are counted"
     finally:
         server.stop()
+
+
+def test_a_made_up_method_adds_no_series(client):
+    """The method label only takes the methods HTTP defines: a client inventing methods (or sending one
+    per request) must not grow the series without bound."""
+    for n in range(5):
+        client.open("/health", method=f"FOO{n}")
+        client.open("/no/such/path", method=f"BAR{n}")
+    methods = {dict(labels).get("method") for name, labels in scrape(client)
+               if name.startswith("hub_http_request")}
+    assert not any(method.startswith(("FOO", "BAR")) for method in methods), methods
+
+
+@pytest.mark.parametrize("configured", ["", " ", ",", " , "])
+def test_an_empty_metrics_key_opens_nothing(make_app, configured):
+    client = make_app(METRICS_KEY=configured).test_client()
+    for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer  "}, {"Authorization": "Bearer ,"}):
+        assert client.get("/metrics", headers=headers).status_code == 401, headers
+
+
+def test_the_key_in_the_query_string_or_a_deactivated_operators_token_is_refused(app, client, runner,
+                                                                                 operator_headers):
+    assert client.get(f"/metrics?key={METRICS_KEY}").status_code == 401
+    assert client.get(f"/metrics?access_token={METRICS_KEY}").status_code == 401
+    assert client.get("/metrics", headers=operator_headers).status_code == 200
+    assert runner.invoke(args=["operators", "deactivate", "operator@example.com"]).exit_code == 0
+    response = client.get("/metrics", headers=operator_headers)
+    assert response.status_code == 401
+    assert response.get_json() == {"detail": "Invalid authentication credentials"}
+
+
+def test_a_named_metrics_directory_missing_on_this_machine_is_made(tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR set for every process (a Heroku config var) names a directory that only
+    gunicorn's master makes: a worker or a `flask` command on another machine crashed on its first count,
+    after its transaction had committed (a lead flushed, a click import)."""
+    directory = tmp_path / "absent" / "metrics"
+    code = "from modules.core import metrics; metrics.ingested('fastcore', 2); print('counted')"
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)},
+                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "counted" and list(directory.glob("counter_*.db"))

@@ -164,7 +164,7 @@ def test_a_replay_after_the_bytes_were_purged_fails_for_good_and_a_new_upload_st
 def test_the_retention_setting_is_a_whole_number_of_days(make_app, partner, recordings_dir):
     assert make_app(**dtech_settings(partner, recordings_dir, RECORDINGS_RETENTION_DAYS="30")).config[
         "RECORDINGS_RETENTION_DAYS"] == 30
-    for wrong in ("0", "-1", "1.5", "two weeks"):
+    for wrong in ("0", "-1", "1.5", "two weeks", "999999999"):
         with pytest.raises(ConfigurationError, match="^RECORDINGS_RETENTION_DAYS: "):
             make_app(**dtech_settings(partner, recordings_dir, RECORDINGS_RETENTION_DAYS=wrong))
 

@@ -99,3 +99,24 @@ def test_the_scheduler_creates_this_month_and_the_next_three(app):
 
 def test_there_is_no_default_partition(app):
     assert sql(app, "SELECT partdefid FROM pg_partitioned_table WHERE partrelid = 'link_clicks'::regclass") == [(0,)]
+
+
+
+def test_a_click_for_a_month_retention_has_detached_is_refused_for_a_retry_not_attached(post_batch, app):
+    """Retention detaches a month, exports it, then drops it. A click for that month meanwhile must not attach
+    the table again (it would land in rows about to be dropped without their export): the batch is a 503
+    the client retries, nothing of it is stored, and after the drop its month gets a new partition."""
+    assert post_batch([{"tracking_id": "a", "event_id": "before", "clicked_at": "1993-02-10T00:00:00Z"}]
+                      ).status_code == 200
+    sql(app, "ALTER TABLE link_clicks DETACH PARTITION link_clicks_y1993m02")
+    with app.app_context():
+        partitions.forget_months()
+    late = [{"tracking_id": "a", "event_id": "late", "clicked_at": "1993-02-11T00:00:00Z"}]
+    response = post_batch(late)
+    assert response.status_code == 503, response.get_json()
+    assert "link_clicks_y1993m02" not in attached(app)
+    assert sql(app, "SELECT event_id FROM link_clicks_y1993m02") == [("before",)]
+    assert sql(app, "SELECT count(*) FROM link_click_events WHERE event_id = 'late'") == [(0,)]
+    sql(app, "DROP TABLE link_clicks_y1993m02")
+    assert post_batch(late).status_code == 200
+    assert partition_of_each_click(app)["late"] == "link_clicks_y1993m02"

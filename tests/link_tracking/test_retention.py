@@ -153,3 +153,39 @@ def test_without_an_export_directory_the_months_are_dropped_without_a_file(make_
     result = app.test_cli_runner().invoke(args=["link-tracking", "retention"])
     assert "3 clicks\n" in result.output and "exported" not in result.output
     assert all_clicks(app) == {}
+
+
+def test_an_unwritable_export_directory_drops_nothing_and_clicks_still_land(make_app, key_headers, tmp_path,
+                                                                             rollup_and_raw):
+    """The export fails (its directory cannot be made): no click is dropped unexported, a late click for that
+    month is still stored (on PostgreSQL its partition was left detached), and once the directory works the
+    next run exports and drops every row of the month, the late one included."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings = {"CLICK_RETENTION_MONTHS": 1, "CLICK_RETENTION_BATCH_SIZE": BATCH_SIZE}
+    app = make_app(CLICK_EXPORT_DIR=str(blocker / "exports"), **settings)
+    client = app.test_client()
+    old = month_start(3)
+    events = [{"tracking_id": "a", "event_id": f"old-{n}", "clicked_at": iso(old + timedelta(hours=n))}
+              for n in range(3)]
+    assert client.post("/api/tracking-ingest/batch", json={"events": events}, headers=key_headers).status_code == 200
+    before = all_clicks(app)
+    result = app.test_cli_runner().invoke(args=["link-tracking", "retention"])
+    assert result.exit_code != 0
+    assert all_clicks(app) == before
+    late = [{"tracking_id": "a", "event_id": "late", "clicked_at": iso(old + timedelta(days=1))}]
+    response = client.post("/api/tracking-ingest/batch", json={"events": late}, headers=key_headers)
+    assert response.status_code == 200, response.get_json()
+    assert len(all_clicks(app)) == 4
+    rollup, raw = rollup_and_raw()
+    assert rollup == raw
+
+    working = make_app(CLICK_EXPORT_DIR=str(tmp_path / "exports"), **settings)
+    result = working.test_cli_runner().invoke(args=["link-tracking", "retention"])
+    assert result.exit_code == 0, result.output
+    exported = set()
+    for path in (tmp_path / "exports").iterdir():
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            exported.update(row["event_id"] for row in map(json.loads, lines))
+    assert exported >= {"old-0", "old-1", "old-2", "late"}
+    assert all_clicks(working) == {}
