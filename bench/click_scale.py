@@ -140,7 +140,8 @@ def sizes(database_url: str) -> str:
         [clicks] = cursor.fetchone()
         cursor.execute("SELECT pg_total_relation_size('link_click_daily'), pg_total_relation_size('link_click_events'),"
                        " (SELECT count(*) FROM link_clicks), (SELECT count(*) FROM link_click_events)")
-        rollup, events, stored, event_ids = cursor.fetchone()
+        rollup, events, stored, event_ids = map(int, cursor.fetchone())
+        clicks = int(clicks)  # a sum() arrives as a Decimal
     per_million = 1e6 / 2**20
     return (f"{stored:,} clicks stored: clicks {clicks / stored * per_million:.0f} MiB and rollup "
             f"{rollup / stored * per_million:.0f} MiB per million clicks; event ids "
