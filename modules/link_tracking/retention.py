@@ -22,10 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import column, delete, func, literal_column, select, table, text
+from sqlalchemy import column, func, literal_column, select, table, text
 from sqlalchemy.sql import ColumnElement, TableClause
 
 from modules.core.extensions import db
+from modules.core.retention import delete_older_than
 from modules.core.sql import on_postgresql
 from modules.core.types import isoformat, utcnow
 from modules.link_tracking import partitions
@@ -56,11 +57,6 @@ def _start(month: Month) -> datetime:
 
 def _in_month(moment: ColumnElement, month: Month) -> list[ColumnElement]:
     return [moment >= _start(month), moment < _start(partitions.next_month(month))]
-
-
-def _row_handle() -> ColumnElement:
-    """The physical row address that bounded batch deletes pick rows by."""
-    return literal_column("ctid" if on_postgresql() else "rowid")
 
 
 def old_months(before: Month) -> list[Month]:
@@ -145,19 +141,6 @@ def _drop_partition(month: Month, export_dir: Path | None, now: datetime) -> Dro
     return DroppedMonth(name, clicks, export)
 
 
-def _delete_in_batches(target, conditions: list[ColumnElement], batch_size: int) -> int:
-    """Delete the rows matching `conditions`, `batch_size` at a time, one transaction per batch."""
-    handle, deleted = _row_handle(), 0
-    while True:
-        batch = (select(handle).select_from(target).where(*conditions).limit(batch_size).correlate(None)
-                 .scalar_subquery())
-        count = db.session.execute(delete(target).where(handle.in_(batch))).rowcount
-        db.session.commit()
-        deleted += count
-        if count < batch_size:
-            return deleted
-
-
 def _delete_month_sqlite(month: Month, export_dir: Path | None, batch_size: int, now: datetime) -> DroppedMonth:
     """Rows are exported, then deleted up to the last exported rowid: a click stored meanwhile for this month
     (a larger rowid) is left for the next run rather than dropped without its export."""
@@ -169,7 +152,8 @@ def _delete_month_sqlite(month: Month, export_dir: Path | None, batch_size: int,
     if export_dir is not None:
         query = select(*clicks_table.columns).where(*kept).order_by(rowid)
         export, _ = _write_export(export_dir, name, _rows(query), now)
-    clicks = _delete_in_batches(clicks_table, kept, batch_size)
+    clicks = delete_older_than(clicks_table, clicks_table.c.clicked_at, _start(partitions.next_month(month)),
+                               batch_size, where=[*kept], max_batches=None)
     return DroppedMonth(name, clicks, export)
 
 
@@ -179,11 +163,12 @@ def drop_month(month: Month, export_dir: Path | None, batch_size: int, now: date
         dropped = _drop_partition(month, export_dir, now)
     else:
         dropped = _delete_month_sqlite(month, export_dir, batch_size, now)
-    daily = LinkClickDaily.__table__
-    days = [daily.c.day >= _start(month).date(), daily.c.day < _start(partitions.next_month(month)).date()]
-    _delete_in_batches(daily, days, batch_size)
-    events = LinkClickEvent.__table__
-    _delete_in_batches(events, _in_month(events.c.clicked_at, month), batch_size)
+    start, end = _start(month), _start(partitions.next_month(month))
+    daily, events = LinkClickDaily.__table__, LinkClickEvent.__table__
+    delete_older_than(daily, daily.c.day, end.date(), batch_size, where=[daily.c.day >= start.date()],
+                      max_batches=None)
+    delete_older_than(events, events.c.clicked_at, end, batch_size, where=[events.c.clicked_at >= start],
+                      max_batches=None)
     return dropped
 
 
