@@ -206,8 +206,8 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 def describe(label: str, figures: dict, unit: str = "requests") -> str:
     """One phase on two lines: rate, latency, refusals; CPU ms per request by group."""
-    rate = f"{figures['units']:>9,.0f} {unit}/s" + (f" ({figures['rate']:,.0f} requests/s)" if unit != "requests"
-                                                   else "")
+    rate = f"{figures['units']:>9,.0f} {unit}/s" + (f" ({figures['rate']:,.0f} requests/s)"
+                                                   if round(figures["units"]) != round(figures["rate"]) else "")
     other = f"{figures['unexpected']} other status {figures['statuses']}" if figures["unexpected"] else "0 other status"
     cpu = "  ".join(f"{name} {ms:.2f}" for name, ms in figures["cpu_ms"].items() if ms >= 0.005)
     return (f"  {label:34} {rate}  p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:6.1f} ms  {other}, "
