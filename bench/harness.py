@@ -38,6 +38,8 @@ import loadgen  # noqa: E402
 from faults.stack import BIN, KEYS, Stack  # noqa: E402
 from tests.support.servers import free_port  # noqa: E402
 
+__all__ = ["KEYS", "Bench", "arguments", "ingest_under_peer_modes", "repeat"]
+
 #: The server-side groups whose CPU a request costs (the load generator and the peer are not the hub).
 SERVER_GROUPS = ("web", "floor", "PostgreSQL", "Redis", "workers")
 
@@ -57,11 +59,15 @@ def arguments(description: str, seconds: float = 12, runs: int = 3) -> argparse.
 class Peer:
     """bench/peer.py in its own process: `mode` switches it (`ok`, `fail`, `hang`)."""
 
-    def __init__(self, kind: str):
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "peer.py"), kind], cwd=ROOT,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                        start_new_session=True)
-        self.port = int(self.process.stdout.readline())
+    def __init__(self, kind: str, log: Path):
+        with open(log, "ab") as errors:
+            self.process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "peer.py"), kind], cwd=ROOT,
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True,
+                                            start_new_session=True)
+        answer = self.process.stdout.readline()
+        if not answer.strip().isdigit():
+            raise RuntimeError(f"the {kind} peer did not start: {log.read_text()[-800:]}")
+        self.port = int(answer)
 
     def mode(self, mode: str) -> None:
         self.process.stdin.write(mode + "\n")
@@ -93,7 +99,7 @@ class Bench:
 
     def __enter__(self) -> Bench:
         try:
-            self.peer = Peer(self.peer_kind) if self.peer_kind else None
+            self.peer = Peer(self.peer_kind, self.workdir / "peer.log") if self.peer_kind else None
             settings = {**self.settings, **(self.peer_settings(self.peer.port) if self.peer else {})}
             self.stack = Stack(self.workdir, settings, workers=0, scheduler=False, web_args=self.web_args)
             self.stack.start()
@@ -259,4 +265,33 @@ def print_medians(results: list[dict[str, dict]], unit: str) -> None:
               f"{median['p99_ms']:6.1f} ms  CPU ms/request: {shown}  (server {median['server_ms']:.2f})")
 
 
-__all__ = ["KEYS", "Bench", "arguments", "repeat"]
+
+# Ingest while a partner is healthy, failing, hanging ---------------------------------------------------------
+
+PEER_MODES = {"ok": "peer ok", "fail": "peer failing", "hang": "peer hanging"}
+
+
+def ingest_under_peer_modes(bench: Bench, what: str, hub: Callable[[int], Callable[[], bytes]],
+                            base: Callable[[int], Callable[[], bytes]], args: argparse.Namespace,
+                            expect: tuple[int, ...]) -> None:
+    """`--runs` runs of: the floor, then the hub with its peer ok, failing and hanging (the floor last in every
+    other run), `args.clients` clients each, one `flask worker` delivering throughout at its production
+    priority; prints as `repeat` does, each hub phase's ratio to the floor of its run."""
+    bench.start_workers(1)
+    bench.phase(bench.hub_port, hub, 2, 1, expect=expect)
+    bench.phase(bench.floor_port, base, 2, 1, expect=expect)
+
+    def one_run(n: int) -> dict[str, dict]:
+        phases = {} if n % 2 else {f"{what}: floor": bench.phase(bench.floor_port, base, args.clients, args.seconds,
+                                                                 expect=expect)}
+        for mode, label in PEER_MODES.items():
+            bench.peer.mode(mode)
+            phases[f"{what}: hub, {label}"] = bench.phase(bench.hub_port, hub, args.clients, args.seconds,
+                                                          expect=expect)
+        bench.peer.mode("ok")
+        if n % 2:
+            phases[f"{what}: floor"] = bench.phase(bench.floor_port, base, args.clients, args.seconds, expect=expect)
+        return phases
+
+    repeat(args.runs, one_run, {f"{what}, {label}": (f"{what}: hub, {label}", f"{what}: floor")
+                                for label in PEER_MODES.values()}, unit=what)

@@ -9,6 +9,7 @@ after HANG_SECONDS. bench/harness.py's `Peer` drives it.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -28,6 +29,7 @@ class _Forgetful(SmtpServer):
 
 
 def main(kind: str) -> None:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     peer = DashboardPeer(HANG_SECONDS) if kind == "dashboard" else _Forgetful(hang_seconds=HANG_SECONDS)
     peer.start()
     port = peer.server.server_port if kind == "dashboard" else peer.port
