@@ -44,12 +44,14 @@ __all__ = ["KEYS", "Bench", "arguments", "ingest_under_peer_modes", "repeat"]
 SERVER_GROUPS = ("web", "floor", "PostgreSQL", "Redis", "workers")
 
 
-def arguments(description: str, seconds: float = 12, runs: int = 3) -> argparse.ArgumentParser:
-    """The options every benchmark takes; `description` is its --help text (what it measures, how long)."""
+def arguments(description: str, seconds: float | None = 12, runs: int = 3) -> argparse.ArgumentParser:
+    """The options every benchmark takes (--seconds unless `seconds` is None); `description` is its --help text
+    (what it measures, how long)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=runs, help=f"runs of every phase (default {runs}); medians last")
-    parser.add_argument("--seconds", type=float, default=seconds, help=f"measured seconds per phase (default "
-                        f"{seconds:g}, after a 1 s warm-up)")
+    if seconds is not None:
+        parser.add_argument("--seconds", type=float, default=seconds, help=f"measured seconds per phase (default "
+                            f"{seconds:g}, after a 1 s warm-up)")
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn workers, hub and floor alike (default 3)")
     parser.add_argument("--worker-class", default="gevent", help="gunicorn worker class (default gevent, as "
                         "gunicorn.conf.py; `sync` to compare)")
@@ -89,10 +91,11 @@ class Bench:
     `peer_settings(port)` to make settings from it)."""
 
     def __init__(self, settings: dict[str, str], args: argparse.Namespace, peer: str | None = None,
-                 peer_settings: Callable[[int], dict[str, str]] | None = None):
+                 peer_settings: Callable[[int], dict[str, str]] | None = None, with_floor: bool = True):
         self.workdir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
         self.web_args = ["--workers", str(args.web_workers), "--worker-class", args.worker_class]
         self.settings, self.peer_kind, self.peer_settings = settings, peer, peer_settings
+        self.with_floor = with_floor
         self.peer: Peer | None = None
         self.stack: Stack | None = None
         self.workers: list[str] = []
@@ -103,11 +106,13 @@ class Bench:
             settings = {**self.settings, **(self.peer_settings(self.peer.port) if self.peer else {})}
             self.stack = Stack(self.workdir, settings, workers=0, scheduler=False, web_args=self.web_args)
             self.stack.start()
-            self._start_floor()
+            if self.with_floor:
+                self._start_floor()
         except BaseException:
             self.__exit__()
             raise
-        print(f"gunicorn {' '.join(self.web_args)} for the hub and its floor; PostgreSQL and Redis on this machine "
+        served = "the hub and its floor" if self.with_floor else "the hub"
+        print(f"gunicorn {' '.join(self.web_args)} for {served}; PostgreSQL and Redis on this machine "
               f"({os.cpu_count()} CPUs); load average {os.getloadavg()[0]:.2f}", flush=True)
         return self
 
@@ -149,7 +154,7 @@ class Bench:
     def groups(self) -> dict[str, list[int]]:
         """The root process ids of each group (their descendants belong to the group)."""
         processes = self.stack.processes
-        return {"web": [processes["web"].pid], "floor": [processes["floor"].pid],
+        return {"web": [processes["web"].pid], "floor": [processes["floor"].pid] if self.with_floor else [],
                 "PostgreSQL": [self.stack.postgres.pid()], "Redis": [self.stack.redis.process.pid],
                 "workers": [processes[name].pid for name in self.workers],
                 "peer": [self.peer.process.pid] if self.peer else []}
