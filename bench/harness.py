@@ -178,7 +178,7 @@ class Bench:
         count = max(figures["requests"], 1)
         figures["cpu_ms"] = {name: (used[name] - marks["cpu"][name]) * 1000 / count for name in used}
         figures["server_ms"] = sum(figures["cpu_ms"][name] for name in SERVER_GROUPS)
-        figures["units"] = figures["rate"] * units
+        figures["units"], figures["per_request"] = figures["rate"] * units, units
         return figures
 
 
@@ -222,7 +222,9 @@ def describe(label: str, figures: dict, unit: str = "requests") -> str:
     other = f"{figures['unexpected']} other status {figures['statuses']}" if figures["unexpected"] else "0 other status"
     cpu = "  ".join(f"{name} {ms:.2f}" for name, ms in figures["cpu_ms"].items() if ms >= 0.005)
     return (f"  {label:34} {rate}  p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:6.1f} ms  {other}, "
-            f"{figures['failures']} failed\n  {'':34} CPU ms/request: {cpu}  (server {figures['server_ms']:.2f})")
+            f"{figures['failures']} failed\n  {'':34} CPU ms/request: {cpu}  (server {figures['server_ms']:.2f}"
+            + (f", {figures['server_ms'] * 1000 / figures['per_request']:.0f} us per {unit[:-1]})"
+               if figures["per_request"] > 1 else ")"))
 
 
 def ratios(hub: dict, base: dict) -> dict[str, float]:
