@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -30,12 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import psutil  # noqa: E402
 import psycopg2  # noqa: E402
 import requests  # noqa: E402
+from harness import Bench  # noqa: E402
+from link_tracking_ingest import HUB_PATH, SOURCES, USER_AGENT, batches  # noqa: E402
 
-from bench.link_tracking_ingest import API_KEY, SOURCES, USER_AGENT, run_phase  # noqa: E402
-from faults.stack import Stack  # noqa: E402
 from modules.link_tracking import partitions  # noqa: E402
 
 DAYS_LOADED = 120
@@ -156,16 +152,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="length of each ingest phase")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
-    stack = Stack(workdir, {"TRACKING_API_KEYS": API_KEY, "TRACKING_RATE_LIMIT": "1000000/minute"}, workers=0,
-                  scheduler=False, web_args=["--workers", "3"])
-    try:
-        stack.start()
-        port = int(stack.web_url.rsplit(":", 1)[1])
-        servers = [psutil.Process(stack.processes["web"].pid), psutil.Process(stack.postgres.pid())]
-        print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; PostgreSQL and Redis on this machine")
-        run_phase(port, 1000, 1, 2, servers)  # warm-up
-        empty = run_phase(port, 1000, 4, args.seconds, servers)
+    server = argparse.Namespace(web_workers=3, worker_class="gevent")
+    with Bench({"TRACKING_RATE_LIMIT": "100000000/minute"}, server, with_floor=False) as bench:
+        stack = bench.stack
+
+        def ingest() -> dict:
+            figures = bench.phase(bench.hub_port, batches(HUB_PATH, 1000), 4, args.seconds, units=1000)
+            return {"events_per_s": figures["units"], "p99_ms": figures["p99_ms"],
+                    "cpu_us_per_event": figures["server_ms"]}  # ms per 1,000-event batch = us per event
+
+        bench.phase(bench.hub_port, batches(HUB_PATH, 1000), 1, 2)  # warm-up
+        empty = ingest()
         print(f"ingest, empty database: {empty['events_per_s']:,.0f} events/s, p99 {empty['p99_ms']:.0f} ms, "
               f"{empty['cpu_us_per_event']:.0f} us CPU/event")
         print(f"loaded in {load(stack.database_url, args.clicks, args.links):.0f} s")
@@ -177,15 +174,12 @@ def main() -> None:
               f"({args.requests} requests, the last link had {one['total']:,} clicks)")
         overall = analytics_latency(stack.web_url, headers, lambda _n: "/api/link-tracking/analytics?days=90", 5)
         print(f"every link, 90 days: p50 {overall['p50']:.0f} ms ({overall['total']:,} clicks in the window)")
-        loaded = run_phase(port, 1000, 4, args.seconds, servers)
+        loaded = ingest()
         print(f"ingest, {args.clicks:,} clicks stored: {loaded['events_per_s']:,.0f} events/s, p99 "
               f"{loaded['p99_ms']:.0f} ms, {loaded['cpu_us_per_event']:.0f} us CPU/event; ratio to the empty "
               f"database: {loaded['events_per_s'] / empty['events_per_s']:.2f} (CPU/event "
               f"{loaded['cpu_us_per_event'] / empty['cpu_us_per_event']:.2f})")
         print(f"database size: {sizes(stack.database_url)}")
-    finally:
-        stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
