@@ -121,7 +121,17 @@ class Bench:
             self.stack.stop()
         if self.peer is not None:
             self.peer.stop()
+        self._report_log_errors()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _report_log_errors(self) -> None:
+        """How many tracebacks and error lines each process logged (the logs go with the work directory)."""
+        for log in sorted(self.workdir.glob("**/*.log")):
+            text = log.read_text(errors="replace")
+            tracebacks, errors = text.count("Traceback"), text.count('"level": "ERROR"') + text.count("[ERROR]")
+            if tracebacks or errors:
+                last = text.strip().splitlines()[-1][:300]
+                print(f"{log.name}: {tracebacks} tracebacks, {errors} error lines; last line: {last}")
 
     def _start_floor(self) -> None:
         floor.create_tables(self.stack.database_url)
