@@ -9,8 +9,9 @@ backlog is timed from its first delivery until /health's `outbox.pending` is 0 (
 production `flask worker` runs at 19 and yields the CPU to the web server during a burst (bench/README.md).
 Prints messages delivered per second, CPU ms per delivery by process group (workers, PostgreSQL, Redis, the
 peer, web: /health's polls) and the ratio 2 workers / 1 worker; then the medians of --runs runs (default 3).
-Target (issue 17): >= 500 deliveries/s with one worker; two >= 1.8x one. With today's ~90/s per worker a run
-takes about 2 minutes (5,000 forms posted twice, 55 s + 30 s of deliveries); at the target about 40 s.
+Target (issue 17): >= 500 deliveries/s with one worker; two >= 1.8x one. A run posts 10,000 forms and delivers
+them: about 2 minutes at ~90 deliveries/s per worker on a quiet machine, 4 to 5 minutes on a busy one, about
+1 minute at the target; `--backlog 2000` or `--runs 1` for a quick look.
 
     .venv/bin/python bench/deliveries.py [--runs 3] [--backlog 5000] [--limit 180]
 """
