@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from modules import DOMAINS, __version__
 from modules.core import bodies, cli, errors, metrics_scrape, request_log, security
@@ -27,6 +28,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 def create_app(config: dict[str, Any] | None = None, domains: Sequence[str] = DOMAINS) -> Flask:
     """The hub with `domains` (package names under `modules/`, or dotted module paths)."""
     app = Flask(__name__)
+    app.session_interface = NoCookieSessions()
     configure(app, config, domains)
     request_log.configure_logging(app)
     request_log.init_app(app)
@@ -36,6 +38,18 @@ def create_app(config: dict[str, Any] | None = None, domains: Sequence[str] = DO
     errors.init_app(app)
     cli.init_app(app)
     return app
+
+
+class NoCookieSessions(SessionInterface):
+    """The hub keeps no state in cookies (keys and bearer tokens authenticate every call): no Flask session
+    is opened or saved, which spares every request the cookie signing machinery. `flask.session` reads as
+    empty; writing to it raises."""
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        return None
 
 
 def configure(app: Flask, overrides: dict[str, Any] | None, domains: Sequence[str] = DOMAINS) -> None:

@@ -8,11 +8,17 @@ from flask_cors import CORS
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from gevent.monkey import get_original
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import Pool
+
+# The operating system's poll, even where gevent patched `select` (gunicorn's gevent workers): gevent's
+# poll(0) yields to the other greenlets, and a checkout that yields holds its connection while they run,
+# each checking out one more: the pool then opens (and on checkin closes) a connection per request.
+_poll = get_original("select", "poll")
 
 # Stable constraint names, so that Alembic can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -74,7 +80,7 @@ def _replace_closed_connections(dbapi_connection, _record, _proxy):
         return
     if dbapi_connection.closed:
         raise DisconnectionError("connection closed")
-    poller = select.poll()
+    poller = _poll()
     poller.register(dbapi_connection.fileno(), select.POLLIN)
     if poller.poll(0):
         raise DisconnectionError("the server closed the connection")

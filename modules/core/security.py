@@ -165,13 +165,22 @@ def _count_refused_credentials(response):
     return response
 
 
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+# Each answer's security headers, built once: (name, lowercased name, value).
+_API_ANSWER = tuple((name, name.lower(), value) for name, value in [*API_HEADERS.items(),
+                                                                    ("Content-Security-Policy", API_CSP)])
+_DOCS_ANSWER = tuple((name, name.lower(), value) for name, value in [*API_HEADERS.items(),
+                                                                     ("Content-Security-Policy", DOCS_CSP)])
+
+
 def _add_headers(response):
-    for name, value in API_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Content-Security-Policy",
-                                DOCS_CSP if request.path.startswith(DOC_PATHS) else API_CSP)
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    """The security headers a view did not set itself (one pass over the answer's headers)."""
+    headers = response.headers
+    present = {name for name, _ in headers.items(lower=True)}
+    wanted = _DOCS_ANSWER if request.path.startswith(DOC_PATHS) else _API_ANSWER
+    headers.extend([(name, value) for name, lowered, value in wanted if lowered not in present])
+    if request.is_secure and "strict-transport-security" not in present:
+        headers.add(*HSTS)
     return response
 
 

@@ -52,7 +52,7 @@ answer_domain_errors(blp, answer)
 @blp.route("/inbound/leads", methods=["POST"])
 @site_token
 @ingest_limit()
-@blp.arguments(LeadInSchema)
+@blp.arguments(LeadInSchema())  # an instance: a class would be instantiated per request
 @blp.response(201, LeadAcceptedSchema, description="Stored")
 @blp.alt_response(202, schema=LeadAcceptedSchema, description="Database down: queued, flushed within minutes")
 @blp.alt_response(400, schema=DuplicateSchema, description="request_id not a UUID, or already processed")

@@ -32,12 +32,52 @@ def _limited_app(make_app, limit="2/minute", **settings):
     return app
 
 
-def test_security_headers_on_api_answers_and_errors(client):
-    for response in (client.get("/health"), client.get("/no/such/path")):
-        assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["X-Frame-Options"] == "DENY"
-        assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
-    assert "cdn.jsdelivr.net" in client.get("/docs").headers["Content-Security-Policy"]
+API_SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                        "Referrer-Policy": "no-referrer", "Cross-Origin-Opener-Policy": "same-origin",
+                        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}
+
+
+def _security_headers(response) -> dict:
+    return {name: response.headers.getlist(name) for name in [*API_SECURITY_HEADERS, "Strict-Transport-Security"]}
+
+
+def test_security_headers_once_on_every_answer_and_error(make_app):
+    app = _limited_app(make_app, limit="1/minute")
+
+    @app.route("/framed")
+    def framed():
+        return {"framed": True}, 200, {"X-Frame-Options": "SAMEORIGIN"}
+
+    client = app.test_client()
+    key = {"X-INGEST-KEY": "key-one"}
+    answers = [client.get("/health"), client.get("/no/such/path"), client.post("/limited-ingest", headers=key),
+               client.post("/limited-ingest", headers=key), client.post("/limited-ingest"),
+               client.post("/health"), client.post("/limited-ingest", headers=key, data="x" * 100,
+                                                   content_type="application/json")]
+    assert [answer.status_code for answer in answers] == [200, 404, 200, 429, 401, 405, 429]
+    expected = {**{name: [value] for name, value in API_SECURITY_HEADERS.items()}, "Strict-Transport-Security": []}
+    for answer in answers:
+        assert _security_headers(answer) == expected
+        assert answer.headers["X-Request-ID"] and "Set-Cookie" not in answer.headers
+    docs = client.get("/docs")
+    assert "cdn.jsdelivr.net" in docs.headers["Content-Security-Policy"]
+    assert len(docs.headers.getlist("Content-Security-Policy")) == 1
+    # A header the view set itself is kept; HTTPS adds HSTS.
+    assert client.get("/framed").headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    secure = client.get("/health", base_url="https://hub.example")
+    assert secure.headers.getlist("Strict-Transport-Security") == ["max-age=31536000; includeSubDomains"]
+
+
+def test_the_api_opens_no_cookie_session(app, client):
+    """Keys and tokens authenticate; Flask's signed-cookie session is never opened (nor its cost paid)."""
+    from flask import session
+
+    with app.test_request_context("/health"):
+        app.preprocess_request()
+        assert session.get("anything") is None and not session
+        with pytest.raises(RuntimeError):
+            session["written"] = True
+    assert "Set-Cookie" not in client.get("/health").headers
 
 
 def test_a_caller_over_its_limit_gets_429_with_retry_after(make_app):
