@@ -83,9 +83,17 @@ def enqueue_once(func: Callable, key: str, queue: str = OUTBOX_QUEUE, job_timeou
                 connection.delete(WAITING_KEY_PREFIX + key)
                 raise
 
+    # Marked as asked before the call is sent, not once it is answered: under gevent the requests that
+    # commit while this call waits for Redis would otherwise all make it too, each still holding its
+    # database connection (the pool then opens more). They rely on this call; if it fails, Redis is down
+    # (and paused), so they would have failed too: the mark is taken back and the sweeper delivers.
+    _asked_at[key] = asked
     sent = _unless_redis_down(send)
-    if sent:
-        _asked_at[key] = asked  # when it was asked, not answered: the window must not outlast the guarantee
+    if not sent:
+        if last_asked is None:
+            _asked_at.pop(key, None)
+        else:
+            _asked_at[key] = last_asked
     return sent
 
 
