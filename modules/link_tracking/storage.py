@@ -3,25 +3,33 @@ the clicks whose event id is new (or that have none) and adds them to the daily 
 
 Rows are plain dicts with every column of `link_clicks` (as `ingest.check_event` builds them), never ORM
 objects; the batch API, `flask link-tracking import` and the redirect all come through `store_rows`. This
-is the path that must carry tens of thousands of events per second. On PostgreSQL the whole batch travels
-as one JSON parameter that `json_populate_recordset` turns back into rows, and one statement (data-modifying
-CTEs) does the dedupe, the insert and the rollup: a 1,000-row VALUES list would cost PostgreSQL more to parse
-and plan than to insert. SQLite (development) does the same in a few statements.
+is the path that must carry tens of thousands of events per second, and thousands of one-event batches and
+redirects. On PostgreSQL the whole batch travels as one JSON parameter that `json_populate_recordset` turns
+back into rows, and ONE statement (data-modifying CTEs) registers the unknown links, does the dedupe, the
+insert and the rollup, sent in autocommit: one round trip, no BEGIN or COMMIT of its own, and a single
+statement is a transaction, all of it or nothing. (A 1,000-row VALUES list would cost PostgreSQL more to
+parse and plan than to insert; COPY into a staging table costs more in Python, see docs/link_tracking.md.)
+SQLite (development) does the same in a few statements of the session's transaction.
 
 Dedupe: within a batch the first event of an event id wins; across batches `link_click_events` holds every
 stored event id (`INSERT ... ON CONFLICT DO NOTHING`, so a concurrent retry waits for the first and then
-skips). Locks are taken in key order (links, event ids, rollup keys) so concurrent batches never deadlock.
+skips). Locks are taken in key order (links, event ids, rollup keys) so concurrent batches never deadlock:
+in the statement, the inserts of event ids and clicks wait for the links' (`registered`, a one-time filter),
+and the rollup upsert reads the inserted clicks, grouped and sorted, after them.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, func, text
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
@@ -34,15 +42,24 @@ _COLUMNS = ", ".join(column.name for column in LinkClick.__table__.columns)
 _STORE_POSTGRESQL = text(f"""
 WITH batch AS (
     SELECT * FROM json_populate_recordset(NULL::link_clicks, :rows) WITH ORDINALITY
+), new_links AS (
+    INSERT INTO link_tracking (tracking_id, original_url, is_active, auto_registered, created_at, updated_at)
+    SELECT DISTINCT tracking_id, NULL, true, true, CAST(:registered_at AS timestamptz),
+        CAST(:registered_at AS timestamptz)
+    FROM batch ORDER BY tracking_id
+    ON CONFLICT DO NOTHING RETURNING 1
+), registered AS (
+    SELECT count(*) AS links FROM new_links
 ), firsts AS (
-    SELECT DISTINCT ON (event_id) * FROM batch WHERE event_id IS NOT NULL ORDER BY event_id, ordinality
+    SELECT DISTINCT ON (event_id) * FROM batch
+    WHERE event_id IS NOT NULL AND (SELECT links FROM registered) >= 0 ORDER BY event_id, ordinality
 ), new_events AS (
     INSERT INTO link_click_events (event_id, clicked_at)
     SELECT event_id, clicked_at FROM firsts ORDER BY event_id
     ON CONFLICT DO NOTHING RETURNING event_id
 ), stored AS (
     INSERT INTO link_clicks ({_COLUMNS})
-    SELECT {_COLUMNS} FROM batch WHERE event_id IS NULL
+    SELECT {_COLUMNS} FROM batch WHERE event_id IS NULL AND (SELECT links FROM registered) >= 0
     UNION ALL
     SELECT {_COLUMNS} FROM firsts JOIN new_events USING (event_id)
     RETURNING tracking_id, clicked_at, click_source
@@ -55,6 +72,7 @@ ON CONFLICT (tracking_id, day, click_source) DO UPDATE SET
     first_clicked_at = least(link_click_daily.first_clicked_at, excluded.first_clicked_at),
     last_clicked_at = greatest(link_click_daily.last_clicked_at, excluded.last_clicked_at)
 """)
+_DESTINATION = text("SELECT original_url FROM link_tracking WHERE tracking_id = :tracking_id AND is_active")
 NO_PARTITION = "23514"  # PostgreSQL's check_violation: "no partition of relation ... found for row"
 
 
@@ -69,8 +87,8 @@ def _iso(value: datetime) -> str:
 
 
 def _register_links(rows: list[dict[str, Any]], registered_at: datetime) -> None:
-    """Unknown tracking ids become auto-registered links, in sorted order so that concurrent batches
-    registering the same new ids wait for each other instead of deadlocking."""
+    """Unknown tracking ids become auto-registered links (SQLite; PostgreSQL's statement does it), in sorted
+    order as on PostgreSQL."""
     link_rows = [{"tracking_id": tracking_id, "original_url": None, "is_active": True, "auto_registered": True,
                   "created_at": registered_at, "updated_at": registered_at}
                  for tracking_id in sorted({row["tracking_id"] for row in rows})]
@@ -111,12 +129,31 @@ def _add_to_rollup_sqlite(stored: list[dict[str, Any]]) -> None:
 
 
 def _store(rows: list[dict[str, Any]], registered_at: datetime) -> None:
-    _register_links(rows, registered_at)
     if on_postgresql():
-        db.session.execute(_STORE_POSTGRESQL, {"rows": json.dumps(rows, default=_iso)})
-    else:
-        _store_sqlite(rows)
+        with _autocommit() as connection:
+            connection.execute(_STORE_POSTGRESQL, {"rows": json.dumps(rows, default=_iso),
+                                                   "registered_at": registered_at})
+        return
+    _register_links(rows, registered_at)
+    _store_sqlite(rows)
     db.session.commit()
+
+
+@contextmanager
+def _autocommit() -> Iterator[Connection]:
+    """A pooled connection of its own, each statement its own transaction (PostgreSQL): a single statement
+    costs one round trip instead of three (psycopg2's BEGIN, the statement, COMMIT)."""
+    with db.engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def active_destination(tracking_id: str) -> str | None:
+    """The original_url of an active link (None when unknown, inactive or without one), read in one round
+    trip on PostgreSQL (no transaction left open)."""
+    if on_postgresql():
+        with _autocommit() as connection:
+            return connection.execute(_DESTINATION, {"tracking_id": tracking_id}).scalar()
+    return db.session.execute(_DESTINATION, {"tracking_id": tracking_id}).scalar()
 
 
 def store_rows(rows: list[dict[str, Any]], registered_at: datetime) -> None:
