@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, text
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
@@ -39,13 +39,13 @@ from modules.link_tracking import partitions
 from modules.link_tracking.models import LinkClick, LinkClickDaily, LinkClickEvent, TrackedLink
 
 _COLUMNS = ", ".join(column.name for column in LinkClick.__table__.columns)
-_STORE_POSTGRESQL = text(f"""
+_STORE_POSTGRESQL = f"""
 WITH batch AS (
-    SELECT * FROM json_populate_recordset(NULL::link_clicks, :rows) WITH ORDINALITY
+    SELECT * FROM json_populate_recordset(NULL::link_clicks, $1) WITH ORDINALITY
 ), new_links AS (
     INSERT INTO link_tracking (tracking_id, original_url, is_active, auto_registered, created_at, updated_at)
-    SELECT DISTINCT tracking_id, NULL, true, true, CAST(:registered_at AS timestamptz),
-        CAST(:registered_at AS timestamptz)
+    SELECT DISTINCT tracking_id, NULL, true, true, $2,
+        $2
     FROM batch ORDER BY tracking_id
     ON CONFLICT DO NOTHING RETURNING 1
 ), registered AS (
@@ -71,8 +71,14 @@ ON CONFLICT (tracking_id, day, click_source) DO UPDATE SET
     clicks = link_click_daily.clicks + excluded.clicks,
     first_clicked_at = least(link_click_daily.first_clicked_at, excluded.first_clicked_at),
     last_clicked_at = greatest(link_click_daily.last_clicked_at, excluded.last_clicked_at)
-""")
-_DESTINATION = text("SELECT original_url FROM link_tracking WHERE tracking_id = :tracking_id AND is_active")
+"""
+_DESTINATION = "SELECT original_url FROM link_tracking WHERE tracking_id = $1 AND is_active"
+_DESTINATION_SQLITE = text("SELECT original_url FROM link_tracking WHERE tracking_id = :tracking_id AND is_active")
+# Statements PREPAREd on each pooled PostgreSQL connection the first time it runs them: name, parameter types,
+# SQL. PostgreSQL then neither parses nor (after a few runs, with its generic plan) plans them again.
+_PREPARED = {"link_tracking_store": ("json, timestamptz", _STORE_POSTGRESQL),
+             "link_tracking_destination": ("text", _DESTINATION)}
+_PREPARED_KEY = "link_tracking_prepared"  # in the pooled connection's `info`: the names prepared on it
 NO_PARTITION = "23514"  # PostgreSQL's check_violation: "no partition of relation ... found for row"
 
 
@@ -131,8 +137,7 @@ def _add_to_rollup_sqlite(stored: list[dict[str, Any]]) -> None:
 def _store(rows: list[dict[str, Any]], registered_at: datetime) -> None:
     if on_postgresql():
         with _autocommit() as connection:
-            connection.execute(_STORE_POSTGRESQL, {"rows": json.dumps(rows, default=_iso),
-                                                   "registered_at": registered_at})
+            _execute_prepared(connection, "link_tracking_store", json.dumps(rows, default=_iso), registered_at)
         return
     _register_links(rows, registered_at)
     _store_sqlite(rows)
@@ -147,13 +152,24 @@ def _autocommit() -> Iterator[Connection]:
         yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
+def _execute_prepared(connection: Connection, name: str, *parameters: Any) -> CursorResult:
+    """EXECUTE one of _PREPARED, PREPAREd first on this pooled connection when it has not been yet."""
+    prepared = connection.info.setdefault(_PREPARED_KEY, set())
+    if name not in prepared:
+        types, sql = _PREPARED[name]
+        connection.exec_driver_sql(f"PREPARE {name} ({types}) AS {sql}")
+        prepared.add(name)
+    placeholders = ", ".join(["%s"] * len(parameters))
+    return connection.exec_driver_sql(f"EXECUTE {name} ({placeholders})", parameters)
+
+
 def active_destination(tracking_id: str) -> str | None:
     """The original_url of an active link (None when unknown, inactive or without one), read in one round
     trip on PostgreSQL (no transaction left open)."""
     if on_postgresql():
         with _autocommit() as connection:
-            return connection.execute(_DESTINATION, {"tracking_id": tracking_id}).scalar()
-    return db.session.execute(_DESTINATION, {"tracking_id": tracking_id}).scalar()
+            return _execute_prepared(connection, "link_tracking_destination", tracking_id).scalar()
+    return db.session.execute(_DESTINATION_SQLITE, {"tracking_id": tracking_id}).scalar()
 
 
 def store_rows(rows: list[dict[str, Any]], registered_at: datetime) -> None:

@@ -55,7 +55,7 @@ def count_statements(app):
         engine = db.engine
 
     def on_execute(_conn, _cursor, statement, *_args):
-        seen["inserts"] += statement.lstrip().upper().startswith(("INSERT", "WITH"))
+        seen["inserts"] += statement.lstrip().upper().startswith(("INSERT", "WITH", "EXECUTE"))
 
     def on_commit(_conn):
         seen["commits"] += 1
