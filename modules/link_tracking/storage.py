@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, func, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, CursorResult
@@ -92,6 +93,18 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
+def rows_json(rows: list[dict[str, Any]]) -> str:
+    """The rows as one JSON array for `json_populate_recordset`. orjson writes what the standard library writes
+    in meaning, ten times faster: datetimes as `isoformat()` text (UTC, `+00:00`, microseconds when not 0),
+    floats with the same digits and scale (so jsonb keeps the same numeric), non-ASCII text as UTF-8 rather
+    than `\\u` escapes (the same text once parsed). It refuses what the standard library does not: an integer
+    beyond 64 bits (valid JSON in metadata) or an unpaired surrogate; those batches are written as before."""
+    try:
+        return orjson.dumps(rows).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(rows, default=_iso)
+
+
 def _register_links(rows: list[dict[str, Any]], registered_at: datetime) -> None:
     """Unknown tracking ids become auto-registered links (SQLite; PostgreSQL's statement does it), in sorted
     order as on PostgreSQL."""
@@ -137,7 +150,7 @@ def _add_to_rollup_sqlite(stored: list[dict[str, Any]]) -> None:
 def _store(rows: list[dict[str, Any]], registered_at: datetime) -> None:
     if on_postgresql():
         with _autocommit() as connection:
-            _execute_prepared(connection, "link_tracking_store", json.dumps(rows, default=_iso), registered_at)
+            _execute_prepared(connection, "link_tracking_store", rows_json(rows), registered_at)
         return
     _register_links(rows, registered_at)
     _store_sqlite(rows)
