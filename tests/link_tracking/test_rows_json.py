@@ -1,8 +1,10 @@
-"""The rows' JSON parameter of the PostgreSQL store (orjson, the standard library for what orjson refuses): what
-PostgreSQL receives means what it meant with `json.dumps(rows, default=isoformat)`, and is stored as sent."""
+"""The rows' JSON parameter of the PostgreSQL store (orjson, the standard library for what orjson refuses) and the
+click ids: what PostgreSQL receives means what it meant with `json.dumps(rows, default=isoformat)`; ids are
+uuid4 text."""
 
 import json
 import struct
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -63,3 +65,13 @@ def test_huge_integers_floats_and_unicode_in_metadata_are_stored_as_sent(post_ba
     assert response.status_code == 200 and response.get_json()["results"]["successful"] == 2
     assert {click.event_id: click.event_metadata for click in stored_clicks()} == {
         "j1": metadata, "j2": {"plain": 1}}
+
+
+@pytest.mark.sqlite_only
+def test_click_ids_are_distinct_uuid4_text():
+    ids = storage.new_click_ids(5000)
+    assert len(set(ids)) == 5000 and storage.new_click_ids(0) == []
+    for click_id in ids:
+        parsed = uuid.UUID(click_id)
+        assert (str(parsed), parsed.version, parsed.variant) == (click_id, 4, uuid.RFC_4122)
+    assert {click_id[19] for click_id in ids} == set("89ab")
