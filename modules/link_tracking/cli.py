@@ -24,7 +24,7 @@ def _check_line(line: bytes) -> dict[str, Any] | str:
         event = ingest.parse_json(line)
     except ingest.BadBatch:
         return "not valid JSON"
-    checked = ingest.check_event(event, utcnow())
+    checked = ingest.check_event(event, utcnow(), storage.new_click_ids(1)[0])
     if isinstance(checked, str):
         return checked
     return ingest.unstorable_reason(checked, escapes_present=b"\\u" in line) or checked

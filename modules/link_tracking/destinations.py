@@ -24,6 +24,7 @@ accept (nginx's default header buffers are 4 to 8 KB), so the redirect would fai
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import unicodedata
@@ -49,9 +50,11 @@ class UnusableDestination(ValueError):
     """Why a URL cannot be a link's destination; `str(error)` says it for the operator."""
 
 
+@functools.lru_cache(maxsize=1024)
 def location_for(url: str) -> str:
     """The `Location` value that redirects to `url`: printable ASCII, the meaning kept. Raises
-    UnusableDestination when `url` is not an absolute http(s) URL that every browser reads the same way."""
+    UnusableDestination when `url` is not an absolute http(s) URL that every browser reads the same way.
+    A pure function of `url`, so every redirect to a popular link reuses the answer (refusals are not kept)."""
     _check_characters(url)
     try:
         parts = urlsplit(url)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from modules.core import metrics
 from modules.core.exceptions import Invalid, Unavailable
-from modules.link_tracking.storage import store_rows
+from modules.link_tracking.storage import new_click_ids, store_rows
 
 MAX_EVENTS = 1000
 DEFAULT_CLICK_SOURCE = "external_domain"
@@ -144,8 +143,9 @@ def _parse_clicked_at(value: Any) -> datetime | None:
         return None
 
 
-def check_event(event: Any, received_at: datetime) -> dict[str, Any] | str:
-    """The row to store for one event, or the reason for the first rule it breaks (contract order).
+def check_event(event: Any, received_at: datetime, click_id: str) -> dict[str, Any] | str:
+    """The row to store for one event, with `click_id` as its click id, or the reason for the first rule it
+    breaks (contract order).
 
     Optional fields that are null or "" count as absent, as they did in the original. A clicked_at more
     than MAX_CLOCK_AHEAD ahead of `received_at` becomes `received_at`, the client's text kept in the
@@ -170,7 +170,7 @@ def check_event(event: Any, received_at: datetime) -> dict[str, Any] | str:
             clicked_at = received_at
         else:
             client_clock = None
-    row = {"click_id": str(uuid.uuid4()), "tracking_id": tracking_id, "clicked_at": clicked_at,
+    row = {"click_id": click_id, "tracking_id": tracking_id, "clicked_at": clicked_at,
            "received_at": received_at}
     for name, limit in TEXT_LIMITS:
         value = event.get(name)
@@ -207,8 +207,8 @@ def validate_events(events: list[Any], received_at: datetime) -> tuple[list[dict
     """Rows for every event, and "Event N: reason" for each one that breaks a rule (N from 1)."""
     rows: list[dict[str, Any]] = []
     errors: list[str] = []
-    for number, event in enumerate(events, start=1):
-        checked = check_event(event, received_at)
+    for number, (event, click_id) in enumerate(zip(events, new_click_ids(len(events)), strict=True), start=1):
+        checked = check_event(event, received_at, click_id)
         if isinstance(checked, str):
             errors.append(f"Event {number}: {checked}")
         else:

@@ -112,11 +112,11 @@ def list_links(link_function: str | None = None, link_type: str | None = None, a
 
 def redirect_location(tracking_id: str) -> str:
     """The `Location` that sends a visitor to an active link's destination; NoRedirect when there is none."""
-    link = find_link(tracking_id)
-    if link is None or not link.is_active or not link.original_url:
+    original_url = storage.active_destination(tracking_id) if _storable_id(tracking_id) else None
+    if not original_url:
         raise NoRedirect("Unknown or inactive tracking link")
     try:
-        return destinations.location_for(link.original_url)
+        return destinations.location_for(original_url)
     except destinations.UnusableDestination as error:
         log.warning("tracked link has an unusable destination", extra={"tracking_id": tracking_id})
         raise NoRedirect("The link's destination cannot be used; its owner must change it") from error
