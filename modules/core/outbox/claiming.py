@@ -54,10 +54,12 @@ def claim_chunk(now: datetime, limit: int) -> tuple[list[OutboxMessage], bool]:
     due = [*claimable(now), OutboxMessage.next_attempt_at <= now]
     if not_now:
         due.append(OutboxMessage.kind.not_in(not_now))
+    # A CTE, not `id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`: PostgreSQL may run such a subquery
+    # again for the UPDATE's rows and claim more than `limit`; a CTE that locks rows is run once.
     oldest_due = (select(OutboxMessage.id).where(*due).order_by(OutboxMessage.next_attempt_at).limit(limit)
-                  .with_for_update(skip_locked=True))
+                  .with_for_update(skip_locked=True).cte("oldest_due"))
     rows = db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id.in_(oldest_due), *claimable(now))
+        update(OutboxMessage).where(OutboxMessage.id.in_(select(oldest_due.c.id)), *claimable(now))
         .values(claimed_until=lease_end(now)).returning(*OutboxMessage.__table__.columns)
         .execution_options(synchronize_session=False)).all()
     db.session.commit()

@@ -208,7 +208,7 @@ def _attempt(message: Message, started: datetime, probe: bool, delivered: list[D
 def _record_delivered(delivered: list[Delivered]) -> None:
     """Record the deliveries in `delivered` (and empty it); their destinations' breakers close, and if one
     was open or counting, a drain takes its backlog after the commit."""
-    if recording.record_delivered(delivered):
+    if recording.record_delivered(delivered, utcnow()):
         queue_drain_after_commit()
     delivered.clear()
 
@@ -249,11 +249,11 @@ def _record_failure(message_id: str, started: datetime, exc: DeliveryError, prob
     attempts_after = message.attempts + 1
     if retryable and attempts_after <= len(backoff):
         delay = policy.retry_delay(backoff[attempts_after - 1], exc.retry_after)
-        recording.finish(message, started, "retry", exc.status_code, str(exc))
+        recording.finish(message, started, utcnow(), "retry", exc.status_code, str(exc))
         message.next_attempt_at = utcnow() + timedelta(seconds=delay)
         enqueue_after_commit(deliver, message.id, message.attempts, queue=OUTBOX_QUEUE, delay_seconds=delay)
         return "retry"
-    recording.finish(message, started, "dead", exc.status_code, str(exc))
+    recording.finish(message, started, utcnow(), "dead", exc.status_code, str(exc))
     message.status = Status.DEAD
     if registered and registered.on_dead:
         registered.on_dead(message)
@@ -266,7 +266,7 @@ def _hold_after_probe(message: OutboxMessage, started: datetime, exc: DeliveryEr
     (outcome `probe_failed`) but keeping its attempts."""
     now = utcnow()
     destinations.failed(destination, str(exc), now, probe=True)
-    recording.record_attempt(message, started, "probe_failed", exc.status_code, str(exc))
+    recording.record_attempt(message, started, now, "probe_failed", exc.status_code, str(exc))
     message.next_attempt_at = now + timedelta(seconds=current_app.config["OUTBOX_BREAKER_COOLDOWN_SECONDS"])
     _drain_after_cooldown()
     return "held"

@@ -21,7 +21,6 @@ from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
 from modules.core.outbox import destinations
 from modules.core.outbox.handlers import Status
-from modules.core.types import utcnow
 
 ERROR_LENGTH = 500  # outbox.last_error and outbox_attempt.error
 _INSERT_ATTEMPT = OutboxAttempt.__table__.insert()
@@ -38,9 +37,9 @@ class Delivered:
     status_code: int | None
 
 
-def record_delivered(batch: list[Delivered]) -> bool:
+def record_delivered(batch: list[Delivered], now: datetime) -> bool:
     """Record successful attempts: each message `delivered` with one attempt more, its attempt row, its
-    destination's breaker closed and its failure count restarted. True when a destination's breaker
+    destination's breaker closed and its failure count restarted (at `now`). True when a destination's breaker
     changed (the caller queues a drain for its backlog). In the caller's transaction."""
     if not batch:
         return False
@@ -62,7 +61,6 @@ def record_delivered(batch: list[Delivered]) -> bool:
             .values(status=Status.DELIVERED, attempts=OutboxMessage.attempts + 1, delivered_at=group[-1].finished,
                     claimed_until=None, enqueued_at=None, last_status_code=status_code, last_error=None))
     changed = False
-    now = utcnow()
     for destination in sorted({destinations.destination_of(done.message.kind) for done in batch}):
         changed |= destinations.delivered(destination, now)
     for done in batch:
@@ -70,20 +68,20 @@ def record_delivered(batch: list[Delivered]) -> bool:
     return changed
 
 
-def finish(message: OutboxMessage, started: datetime, outcome: str, status_code: int | None,
+def finish(message: OutboxMessage, started: datetime, finished: datetime, outcome: str, status_code: int | None,
            error: str | None) -> None:
     """Record an attempt that used up one of the message's attempts (`message` is the session's row)."""
-    record_attempt(message, started, outcome, status_code, error)
+    record_attempt(message, started, finished, outcome, status_code, error)
     message.attempts += 1
 
 
-def record_attempt(message: OutboxMessage, started: datetime, outcome: str, status_code: int | None,
-                   error: str | None) -> None:
+def record_attempt(message: OutboxMessage, started: datetime, finished: datetime, outcome: str,
+                   status_code: int | None, error: str | None) -> None:
     """Record one attempt of `message` (the session's row) with its outcome; the message's claim ends."""
     metrics.count_delivery(destinations.destination_of(message.kind), outcome)
     number = db.session.scalar(select(func.count()).where(OutboxAttempt.outbox_id == message.id)) + 1
     short_error = error[:ERROR_LENGTH] if error else None
-    db.session.add(OutboxAttempt(outbox_id=message.id, number=number, started_at=started, finished_at=utcnow(),
+    db.session.add(OutboxAttempt(outbox_id=message.id, number=number, started_at=started, finished_at=finished,
                                  outcome=outcome, status_code=status_code, error=short_error))
     message.claimed_until = message.enqueued_at = None  # the job that was queued for it has run
     message.last_status_code = status_code
