@@ -39,6 +39,7 @@ from modules.core.outbox.handlers import (
     Retryable,
     Status,
     handler_for,
+    own_writes,
 )
 from modules.core.outbox.recording import Delivered
 from modules.core.queue import (
@@ -182,13 +183,13 @@ def deliver(message_id: str, attempts: int | None = None) -> str:
 def _attempt(message: Message, started: datetime, probe: bool, delivered: list[Delivered]) -> str:
     """One delivery attempt of a message this worker has claimed (as its destination's probe, if `probe`).
     A success joins `delivered`, to be recorded with it; a failure is recorded now, after `delivered`,
-    which it empties. The handler runs in a SAVEPOINT: a failure undoes its writes and only its writes.
-    Does not commit. An internal error is recorded as a retry, then raised."""
+    which it empties. A failing handler's writes are undone, and only its writes (`handlers.own_writes`).
+    Does not commit (but see `handlers.own_writes` on SQLite). An internal error is recorded as a retry, then raised."""
     registered = handler_for(message.kind)
     try:
         if registered is None:
             raise Permanent(f"no handler for kind {message.kind}")
-        with db.session.begin_nested():
+        with own_writes():
             status_code = registered.deliver(message)
     except Deferred as exc:
         _record_delivered(delivered)
