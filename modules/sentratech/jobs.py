@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from modules.core import audit, outbox
 from modules.core.extensions import db
@@ -19,7 +19,7 @@ from modules.core.scheduler import periodic
 from modules.core.types import utcnow
 from modules.sentratech.clients import DashboardClient, dashboard_configured
 from modules.sentratech.forms import FORMS, Form
-from modules.sentratech.models import FAILED, PENDING, SYNCED
+from modules.sentratech.models import FAILED, PENDING, SYNCED, SyncedRecord
 
 SYNC_KIND = "sentratech.dashboard_sync"
 
@@ -82,18 +82,24 @@ def sync_record(message: outbox.Message) -> int:
     its answer), never new content under an old key or old content under a new one. The record is marked
     synced only if that revision is still its current one (a newer one has a message of its own)."""
     form = FORMS.get(message.payload.get("form"))
-    record = db.session.get(form.model, message.subject_id) if form and message.subject_id else None
+    record = _current_revision(form, message.subject_id) if form and message.subject_id else None
     if record is None:
         raise Permanent("record not found")
     client = DashboardClient.from_config()
     if client is None:
         raise Deferred("DASHBOARD_BASE_URL is not set in the worker")
-    record_id, revision = record.id, record.revision
-    status_code = client.post_record(form.name, form.body(record), record.idempotency_key)
+    status_code = client.post_record(form.name, form.body(record), SyncedRecord.idempotency_key.fget(record))
     db.session.execute(
-        update(form.model).where(form.model.id == record_id, form.model.revision == revision)
-        .values(sync_status=SYNCED, sync_error=None, synced_at=utcnow()))
+        update(form.model).where(form.model.id == record.id, form.model.revision == record.revision)
+        .values(sync_status=SYNCED, sync_error=None, synced_at=utcnow())
+        .execution_options(synchronize_session=False))  # the session holds no record: nothing to refresh
     return status_code
+
+
+def _current_revision(form: Form, record_id: str) -> Row | None:
+    """The record's row as stored now (its columns, read by name), or None: a plain SELECT, no ORM object,
+    since a delivery only reads it."""
+    return db.session.execute(select(*form.model.__table__.columns).where(form.model.id == record_id)).first()
 
 
 @periodic("sentratech.queue_unsynced", every_seconds=300, name="Queue SentraTech records still waiting for the "

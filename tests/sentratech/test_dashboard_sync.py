@@ -13,6 +13,7 @@ from werkzeug import Request, Response
 from modules.core import outbox
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
+from modules.core.redis_client import get_redis
 from modules.core.scheduler import registered_jobs
 from modules.core.types import utcnow
 from modules.sentratech import jobs
@@ -188,6 +189,27 @@ def test_an_expired_token_triggers_one_login_and_succeeds(dashboard_app, dashboa
         (f"{first}:1", "Bearer test-dashboard-token-1"), (f"{second}:1", "Bearer test-dashboard-token-1"),
         (f"{second}:1", "Bearer test-dashboard-token-2")]
     assert record(dashboard_app, "demo_requests", second).sync_status == "synced_to_dashboard"
+
+
+def test_a_worker_process_keeps_its_token_a_while_and_another_process_shares_it_through_redis(
+        make_app, dashboard_app, dashboard_worker, httpserver):
+    """Each delivery does not ask Redis for the token: the process keeps it up to LOCAL_TOKEN_SECONDS;
+    a second process (another app) finds it in Redis and does not log in."""
+    expect_login(httpserver)
+    httpserver.expect_request("/v1/demo_requests").respond_with_json({}, status=201)
+    ingest(dashboard_app, "demo_requests")
+    dashboard_worker.drain()
+    other_process = make_app(**{name: dashboard_app.config[name]
+                                for name in ("DASHBOARD_BASE_URL", "SVC_EMAIL", "SVC_PASSWORD")})
+    ingest(other_process, "demo_requests")
+    Drainer(other_process).drain()
+    with dashboard_app.app_context():
+        get_redis().delete(*get_redis().keys("sentratech:dashboard-token:*"))
+    ingest(dashboard_app, "demo_requests")
+    dashboard_worker.drain()
+
+    assert len(logins(httpserver)) == 1, "one login: the second process read Redis, the first kept its token"
+    assert [request.headers["Authorization"] for request in posts(httpserver)] == ["Bearer test-dashboard-token"] * 3
 
 
 def test_a_401_after_a_fresh_login_fails_the_record_without_looping(dashboard_app, dashboard_worker, httpserver):

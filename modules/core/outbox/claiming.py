@@ -39,27 +39,55 @@ def claim(message_id: str, now: datetime, attempts: int | None) -> bool:
     return result.rowcount == 1
 
 
-def claim_next(now: datetime) -> tuple[str | None, bool]:
-    """Claim a destination's probe if one is due, else the due message that has waited longest among the
-    destinations not held: (its id, whether it is a probe); (None, False) when none is due. On PostgreSQL,
-    rows another worker is claiming are skipped (SKIP LOCKED); SQLite has one writer at a time anyway."""
+def claim_chunk(now: datetime, limit: int) -> tuple[list[OutboxMessage], bool]:
+    """Claim a destination's probe if one is due, else up to `limit` due messages among the destinations
+    not held, those that have waited longest, in one UPDATE ... RETURNING; commits. Returns the messages
+    (oldest first; detached copies of the rows, for handlers to read) and whether the one message is a
+    probe; ([], False) when none is due. On PostgreSQL rows another worker is claiming are skipped (SKIP
+    LOCKED), so workers take disjoint chunks; SQLite has one writer at a time anyway."""
     gate = destinations.gates(now)
     for destination in gate.probe_ready:
         probe = claim_probe(destination, now)
         if probe is not None:
-            return probe, True
+            return claimed_rows([probe], now), True
     not_now = gate.held + [kind for name in gate.probe_ready for kind in destinations.kinds_of(name)]
     due = [*claimable(now), OutboxMessage.next_attempt_at <= now]
     if not_now:
         due.append(OutboxMessage.kind.not_in(not_now))
-    oldest_due = (select(OutboxMessage.id).where(*due).order_by(OutboxMessage.next_attempt_at).limit(1)
-                  .with_for_update(skip_locked=True))
-    claimed = db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == oldest_due.scalar_subquery(), *claimable(now))
-        .values(claimed_until=lease_end(now)).returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)).scalar()
+    # A CTE, not `id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`: PostgreSQL may run such a subquery
+    # again for the UPDATE's rows and claim more than `limit`; a CTE that locks rows is run once.
+    oldest_due = (select(OutboxMessage.id).where(*due).order_by(OutboxMessage.next_attempt_at).limit(limit)
+                  .with_for_update(skip_locked=True).cte("oldest_due"))
+    rows = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(select(oldest_due.c.id)), *claimable(now))
+        .values(claimed_until=lease_end(now)).returning(*OutboxMessage.__table__.columns)
+        .execution_options(synchronize_session=False)).all()
     db.session.commit()
-    return claimed, False
+    return _detached(rows), False
+
+
+def claimed_rows(ids: list[str], now: datetime) -> list[OutboxMessage]:
+    """Detached copies of messages this worker has just claimed (at `now`), oldest first: one SELECT."""
+    rows = db.session.execute(select(*OutboxMessage.__table__.columns).where(
+        OutboxMessage.id.in_(ids), OutboxMessage.claimed_until == lease_end(now))).all()
+    return _detached(rows)
+
+
+def _detached(rows: list) -> list[OutboxMessage]:
+    """Message objects built from claimed rows, outside the session: handlers read them, and nothing the
+    session flushes writes them back (the outcome is recorded by statements of its own)."""
+    ordered = sorted(rows, key=lambda row: (row.next_attempt_at, row.created_at))
+    return [OutboxMessage(**row._mapping) for row in ordered]
+
+
+def release(ids: list[str], now: datetime) -> None:
+    """Give back messages claimed at `now` that this worker did not attempt: due again at once, no attempt
+    used. In the caller's transaction."""
+    if ids:
+        db.session.execute(update(OutboxMessage).where(
+            OutboxMessage.id.in_(ids), OutboxMessage.status == Status.PENDING,
+            OutboxMessage.claimed_until == lease_end(now)).values(claimed_until=None)
+            .execution_options(synchronize_session=False))
 
 
 def claim_probe(destination: str, now: datetime) -> str | None:

@@ -1,20 +1,22 @@
-"""Delivery: drains that claim due messages one at a time, one attempt each, retries on the backoff.
+"""Delivery: drains that claim due messages a chunk at a time, one attempt each, retries on the backoff.
 
 Once a transaction that added messages commits, a `drain` job is queued on RQ unless one is already
-waiting: a worker's drain claims due rows one at a time (a row no other worker holds) and delivers
-each, until none is due. A busy outbox so costs a request at most one Redis `SET NX` (a web process
-asks at most once per OUTBOX_DRAIN_SIGNAL_MS, and a drain that runs out of work looks again after twice
-that) and a worker one RQ job for many rows; a drain that finds work queues another, so idle workers
-join in. Each delivery calls the handler of the message's kind and records the attempt. Retries follow
-the kind's backoff (`policy.py`: a setting may override it; jittered; a peer's Retry-After honoured), each
-one an RQ job `deliver(id)` scheduled for its time, and the row ends `dead` after the last one. Handlers
-send an idempotency key (the message id, or their record's id) where the partner's protocol has one.
+waiting: a worker's drain claims up to DRAIN_CHUNK due rows at once (rows no other worker holds), oldest
+first, delivers them in order and records their outcomes in one transaction (`recording.py`), until none
+is due. A busy outbox so costs a request at most one Redis `SET NX` (a web process asks at most once per
+OUTBOX_DRAIN_SIGNAL_MS, and a drain that runs out of work looks again after twice that) and a worker one
+RQ job for many rows; a drain that finds work queues another, so idle workers join in. Each delivery
+calls the handler of the message's kind and records the attempt. Retries follow the kind's backoff
+(`policy.py`: a setting may override it; jittered; a peer's Retry-After honoured), each one an RQ job
+`deliver(id)` scheduled for its time, and the row ends `dead` after the last one. Handlers send an
+idempotency key (the message id, or their record's id) where the partner's protocol has one.
 
 Each attempt's outcome is also counted, by destination, for /metrics (`metrics.count_delivery`).
 
 Every claim first asks the destinations (`destinations.py`) what is held: a paused destination's messages,
 or those behind an open circuit breaker, are not claimed and use up no attempt; when a breaker's cool-down
-is over, one message goes as its probe.
+is over, one message goes as its probe. A chunk ends at its first failure, so the next claim sees a
+breaker that failure opened; a pause lands at the next claim, at most CHUNK_SECONDS later.
 """
 
 from __future__ import annotations
@@ -24,13 +26,22 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from modules.core import metrics
 from modules.core.extensions import db
-from modules.core.models import OutboxAttempt, OutboxMessage
-from modules.core.outbox import claiming, destinations, policy
-from modules.core.outbox.handlers import Deferred, DeliveryError, Permanent, Retryable, Status, handler_for
+from modules.core.models import OutboxMessage
+from modules.core.outbox import claiming, destinations, policy, recording
+from modules.core.outbox.handlers import (
+    Deferred,
+    DeliveryError,
+    Message,
+    Permanent,
+    Retryable,
+    Status,
+    handler_for,
+    own_writes,
+)
+from modules.core.outbox.recording import Delivered
 from modules.core.queue import (
     OUTBOX_QUEUE,
     PERIODIC_QUEUE,
@@ -46,6 +57,8 @@ from modules.core.types import utcnow
 DRAIN_KEY = "outbox:drain"
 DRAIN_SECONDS = 60  # then a drain hands over to the next one
 DRAIN_JOB_TIMEOUT = DRAIN_SECONDS + 180  # a delivery that starts late in a drain keeps RQ's usual 180 s
+DRAIN_CHUNK = 50  # messages claimed per round trip
+CHUNK_SECONDS = 1.0  # a chunk's deliveries are recorded (and the rest given back) after at most this long
 ALERT_CHECK_JOB, ALERT_CHECK_KEY = "outbox.alerts", "outbox:alerts"  # alerts.py's periodic check
 
 log = logging.getLogger(__name__)
@@ -75,7 +88,7 @@ def queue_drain_after_commit(quiet_seconds: float = 0) -> None:
 
 @app_job
 def drain() -> int:
-    """RQ job: deliver due messages one at a time until none is left. Returns how many it attempted.
+    """RQ job: deliver due messages, a chunk at a time, until none is left. Returns how many it attempted.
 
     After its first claim it queues another drain, so that an idle worker joins in on a backlog; after
     DRAIN_SECONDS it hands what is left to that one. When it first runs out of work it looks once more
@@ -85,9 +98,9 @@ def drain() -> int:
     linger = 2 * drain_signal_seconds()
     attempted = 0
     while time.monotonic() < deadline:
-        started = utcnow()
-        message_id, probe = claiming.claim_next(started)
-        if message_id is None:
+        claimed_at = utcnow()
+        messages, probe = claiming.claim_chunk(claimed_at, DRAIN_CHUNK)
+        if not messages:
             if linger <= 0:
                 return attempted
             time.sleep(linger)  # for commits that skipped asking for a drain (`queue.enqueue_once`'s quiet time)
@@ -95,14 +108,38 @@ def drain() -> int:
             continue
         if attempted == 0:
             queue_drain()
-        attempted += 1
-        try:
-            _attempt(message_id, started, probe)
-        except Exception as exc:  # noqa: BLE001 (the row is already scheduled for its retry; go on with the rest)
-            db.session.rollback()
-            log.error("outbox delivery failed with an internal error",
-                      extra={"outbox_id": message_id, "error": type(exc).__name__})
+        attempted += _deliver_chunk(messages, claimed_at, probe, min(deadline, time.monotonic() + CHUNK_SECONDS))
     queue_drain()
+    return attempted
+
+
+def _deliver_chunk(messages: list[Message], claimed_at: datetime, probe: bool, ends: float) -> int:
+    """Deliver claimed messages in order, recording them in one transaction when the chunk ends: at its
+    first failure (recorded after the successes before it, so that the breaker counts in order, and so that
+    a claim after it sees a breaker that opened or a pause), or at `ends` (time.monotonic()). Messages not
+    attempted are given back. Returns how many were attempted. A worker killed meanwhile leaves the chunk
+    claimed: the sweeper gives it to another worker when the lease ends, and deliveries not yet recorded
+    are sent again under the same idempotency key."""
+    delivered: list[Delivered] = []
+    attempted = 0
+    try:
+        for message in messages:
+            if attempted and time.monotonic() >= ends:
+                break
+            attempted += 1
+            try:
+                if _attempt(message, utcnow(), probe, delivered) != "delivered":
+                    break
+            except Exception as exc:  # noqa: BLE001 (its retry is recorded; the chunk ends, the drain goes on)
+                log.error("outbox delivery failed with an internal error",
+                          extra={"outbox_id": message.id, "error": type(exc).__name__})
+                break
+        claiming.release([message.id for message in messages[attempted:]], claimed_at)
+        _record_delivered(delivered)
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001 (the chunk stays claimed until its lease ends: the sweeper retries it)
+        db.session.rollback()
+        log.error("outbox delivery could not be recorded", extra={"error": type(exc).__name__})
     return attempted
 
 
@@ -134,34 +171,47 @@ def deliver(message_id: str, attempts: int | None = None) -> str:
             destinations.release_probe(destination, started)
             db.session.commit()
         return "skipped"
-    return _attempt(message_id, started, probe)
+    delivered: list[Delivered] = []
+    try:
+        outcome = _attempt(claiming.claimed_rows([message_id], started)[0], started, probe, delivered)
+    finally:
+        _record_delivered(delivered)
+        db.session.commit()  # an internal error's retry too; RQ then shows the job as failed
+    return outcome
 
 
-def _attempt(message_id: str, started: datetime, probe: bool = False) -> str:
-    """One delivery attempt of a message this worker has claimed (as its destination's probe, if `probe`)."""
-    message = db.session.get(OutboxMessage, message_id)
+def _attempt(message: Message, started: datetime, probe: bool, delivered: list[Delivered]) -> str:
+    """One delivery attempt of a message this worker has claimed (as its destination's probe, if `probe`).
+    A success joins `delivered`, to be recorded with it; a failure is recorded now, after `delivered`,
+    which it empties. A failing handler's writes are undone, and only its writes (`handlers.own_writes`).
+    Does not commit (but see `handlers.own_writes` on SQLite). An internal error is recorded as a retry, then raised."""
     registered = handler_for(message.kind)
     try:
         if registered is None:
             raise Permanent(f"no handler for kind {message.kind}")
-        status_code = registered.deliver(message)
+        with own_writes():
+            status_code = registered.deliver(message)
     except Deferred as exc:
-        db.session.rollback()
-        return _defer(message_id, exc, probe)
+        _record_delivered(delivered)
+        return _defer(message.id, exc, probe)
     except DeliveryError as exc:
-        db.session.rollback()
-        return _record_failure(message_id, started, exc, probe)
+        _record_delivered(delivered)
+        return _record_failure(message.id, started, exc, probe)
     except Exception as exc:
-        db.session.rollback()
-        _record_failure(message_id, started, Retryable(f"internal error: {type(exc).__name__}"), probe,
+        _record_delivered(delivered)
+        _record_failure(message.id, started, Retryable(f"internal error: {type(exc).__name__}"), probe,
                         peer_failed=False)
-        raise  # RQ shows the job as failed; the row itself is already scheduled for its retry
-    _finish(message, started, "delivered", status_code, None)
-    message.status = Status.DELIVERED
-    message.delivered_at = utcnow()
-    _peer_answered(registered.destination)
-    db.session.commit()
+        raise  # the row itself is already scheduled for its retry
+    delivered.append(Delivered(message, started, utcnow(), status_code))
     return "delivered"
+
+
+def _record_delivered(delivered: list[Delivered]) -> None:
+    """Record the deliveries in `delivered` (and empty it); their destinations' breakers close, and if one
+    was open or counting, a drain takes its backlog after the commit."""
+    if recording.record_delivered(delivered, utcnow()):
+        queue_drain_after_commit()
+    delivered.clear()
 
 
 def _peer_answered(destination: str) -> None:
@@ -176,16 +226,15 @@ def _defer(message_id: str, exc: Deferred, probe: bool) -> str:
         destinations.release_probe(handler_for(message.kind).destination, utcnow())
     message.next_attempt_at = utcnow() + timedelta(seconds=exc.delay_seconds)
     message.claimed_until = message.enqueued_at = None
-    message.last_error = f"deferred: {exc}"[:500]
+    message.last_error = f"deferred: {exc}"[:recording.ERROR_LENGTH]
     enqueue_after_commit(deliver, message.id, message.attempts, queue=OUTBOX_QUEUE, delay_seconds=exc.delay_seconds)
-    db.session.commit()
     return "deferred"
 
 
 def _record_failure(message_id: str, started: datetime, exc: DeliveryError, probe: bool,
                     peer_failed: bool = True) -> str:
     """Schedule the retry of a failed attempt, or end the message dead; tell its destination's breaker
-    (`peer_failed`: the failure is the peer's, not an internal error)."""
+    (`peer_failed`: the failure is the peer's, not an internal error). Does not commit."""
     message = db.session.get(OutboxMessage, message_id)
     registered = handler_for(message.kind)
     destination = registered.destination if registered else message.kind
@@ -201,19 +250,16 @@ def _record_failure(message_id: str, started: datetime, exc: DeliveryError, prob
     attempts_after = message.attempts + 1
     if retryable and attempts_after <= len(backoff):
         delay = policy.retry_delay(backoff[attempts_after - 1], exc.retry_after)
-        _finish(message, started, "retry", exc.status_code, str(exc))
+        recording.finish(message, started, utcnow(), "retry", exc.status_code, str(exc))
         message.next_attempt_at = utcnow() + timedelta(seconds=delay)
         enqueue_after_commit(deliver, message.id, message.attempts, queue=OUTBOX_QUEUE, delay_seconds=delay)
-        outcome = "retry"
-    else:
-        _finish(message, started, "dead", exc.status_code, str(exc))
-        message.status = Status.DEAD
-        if registered and registered.on_dead:
-            registered.on_dead(message)
-        _queue_alert_check()
-        outcome = "dead"
-    db.session.commit()
-    return outcome
+        return "retry"
+    recording.finish(message, started, utcnow(), "dead", exc.status_code, str(exc))
+    message.status = Status.DEAD
+    if registered and registered.on_dead:
+        registered.on_dead(message)
+    _queue_alert_check()
+    return "dead"
 
 
 def _hold_after_probe(message: OutboxMessage, started: datetime, exc: DeliveryError, destination: str) -> str:
@@ -221,10 +267,9 @@ def _hold_after_probe(message: OutboxMessage, started: datetime, exc: DeliveryEr
     (outcome `probe_failed`) but keeping its attempts."""
     now = utcnow()
     destinations.failed(destination, str(exc), now, probe=True)
-    _record_attempt(message, started, "probe_failed", exc.status_code, str(exc))
+    recording.record_attempt(message, started, now, "probe_failed", exc.status_code, str(exc))
     message.next_attempt_at = now + timedelta(seconds=current_app.config["OUTBOX_BREAKER_COOLDOWN_SECONDS"])
     _drain_after_cooldown()
-    db.session.commit()
     return "held"
 
 
@@ -247,22 +292,3 @@ def _queue_alert_check() -> None:
     check = registry().periodic_jobs.get(ALERT_CHECK_JOB)
     if check is not None:
         enqueue_once_after_commit(check.func, ALERT_CHECK_KEY, queue=PERIODIC_QUEUE)
-
-
-def _finish(message: OutboxMessage, started: datetime, outcome: str, status_code: int | None,
-            error: str | None) -> None:
-    """Record an attempt that used up one of the message's attempts."""
-    _record_attempt(message, started, outcome, status_code, error)
-    message.attempts += 1
-
-
-def _record_attempt(message: OutboxMessage, started: datetime, outcome: str, status_code: int | None,
-                    error: str | None) -> None:
-    metrics.count_delivery(destinations.destination_of(message.kind), outcome)
-    number = db.session.scalar(select(func.count()).where(OutboxAttempt.outbox_id == message.id)) + 1
-    short_error = error[:500] if error else None
-    db.session.add(OutboxAttempt(outbox_id=message.id, number=number, started_at=started, finished_at=utcnow(),
-                                 outcome=outcome, status_code=status_code, error=short_error))
-    message.claimed_until = message.enqueued_at = None  # the job that was queued for it has run
-    message.last_status_code = status_code
-    message.last_error = short_error

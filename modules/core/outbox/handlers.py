@@ -7,9 +7,11 @@ the domain's `init_app` registers it into the app (`register_domain(..., jobs=..
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 
+from modules.core.extensions import db
 from modules.core.models import OutboxMessage
 from modules.core.registry import Handler, registry
 
@@ -73,3 +75,22 @@ def handler(kind: str, backoff: Iterable[int] = DEFAULT_BACKOFF,
 def handler_for(kind: str) -> Handler | None:
     """The current app's handler of `kind`, if one is registered."""
     return registry().handlers.get(kind)
+
+
+@contextmanager
+def own_writes() -> Iterator[None]:
+    """A handler's writes, undone alone if it raises. On PostgreSQL a SAVEPOINT. On SQLite the session's
+    transaction, committed before the handler runs (the writes of the handlers before it): there a
+    SAVEPOINT would open the transaction and keep its read snapshot while the peer answers, and a write
+    after another process's commit would then fail ("database is locked"); pysqlite opens a transaction
+    at the handler's first write instead."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        with db.session.begin_nested():
+            yield
+        return
+    db.session.commit()
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
