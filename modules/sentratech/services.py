@@ -1,6 +1,7 @@
 """Storing forms, reading their sync state, and re-syncing them to the dashboard.
 
-Each ingest is one transaction: the record and its outbox message commit together. A form gets no
+Each ingest is one transaction: the record and its outbox message commit together (on PostgreSQL a new
+record and its message are ONE prepared statement in autocommit, `_store_with_sync`). A form gets no
 audit entry: the record is its own trace (id, created_at, sync state) and the access log has the
 request; audit entries record operator actions such as a re-sync.
 
@@ -18,7 +19,7 @@ from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.orm import Bundle
 
 from modules import __version__
-from modules.core import metrics, sql
+from modules.core import metrics, outbox, sql
 from modules.core.exceptions import Conflict
 from modules.core.extensions import db
 from modules.core.paging import page
@@ -50,6 +51,10 @@ def ingest(form: Form, data: dict[str, Any]) -> str:
     written or queued."""
     if form.model is Subscription:
         record_id, changed = _upsert_subscription(data)
+    elif sql.on_postgresql() and dashboard_configured():
+        record_id = _store_with_sync(form, data)
+        metrics.ingested("sentratech")
+        return record_id
     else:
         record_id, changed = new_id(), True
         db.session.connection().execute(form.model.__table__.insert(), {"id": record_id, **data})  # a hot path
@@ -59,6 +64,36 @@ def ingest(form: Form, data: dict[str, Any]) -> str:
     if changed:
         metrics.ingested("sentratech")
     return record_id
+
+
+def _store_with_sync(form: Form, data: dict[str, Any]) -> str:
+    """PostgreSQL: insert the record and its sync message in one statement (a data-modifying CTE), PREPAREd
+    once per pooled connection and run in autocommit; returns the record's id. Every column is sent, with the
+    model's default where `data` has no value, as SQLAlchemy's INSERT would fill them."""
+    now = utcnow()
+    record = {"id": new_id(), "revision": 1, "sync_status": PENDING, "created_at": now, "updated_at": now, **data}
+    columns, statement = _record_with_sync_statement(form)
+    outbox.store_prepared(f"sentratech_store_{form.name}", statement,
+                   (*(record.get(name, default) for name, default in columns), new_id()))
+    return record["id"]
+
+
+_STATEMENTS: dict[str, tuple[tuple[tuple[str, Any], ...], str]] = {}
+
+
+def _record_with_sync_statement(form: Form) -> tuple[tuple[tuple[str, Any], ...], str]:
+    """((column, default) of every column of the form's table, the statement's SQL), built once per form."""
+    if form.name not in _STATEMENTS:
+        table = form.model.__table__
+        columns = tuple((column.name, column.default.arg if column.default is not None and column.default.is_scalar
+                         else None) for column in table.columns)
+        values = ", ".join(f"${number}" for number in range(1, len(columns) + 1))
+        payload = f"""'{{"form": "{form.name}"}}'::jsonb"""
+        _STATEMENTS[form.name] = columns, (
+            f"WITH record AS (INSERT INTO {table.name} ({', '.join(name for name, _ in columns)}) VALUES ({values}) "
+            f"RETURNING id, created_at) "
+            + outbox.insert_messages_sql(jobs.SYNC_KIND, f"${len(columns) + 1}", payload, "id", "created_at", "record"))
+    return _STATEMENTS[form.name]
 
 
 def _upsert_subscription(data: dict[str, Any]) -> tuple[str, bool]:

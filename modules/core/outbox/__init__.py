@@ -1,7 +1,8 @@
 """Durable outbound work, delivered at least once: the outbox's API for domains and operators.
 
 - Adding (`writing.py`): `add(kind, payload, subject_id)` in the same transaction as the record;
-  `add_many` for many at once.
+  `add_many` for many at once; on PostgreSQL, `store_prepared` runs one statement that inserts a record and
+  (through `insert_messages_sql`) its messages in autocommit, then asks for a drain.
 - Delivering (`handlers.py`, `delivery.py`): a domain declares `@handler(kind, backoff, on_dead)` in its
   `jobs.py`; workers' drains deliver after the commit; handlers raise `Retryable`, `Permanent` or
   `Deferred`.
@@ -48,11 +49,11 @@ from modules.core.outbox.handlers import (
 from modules.core.outbox.replaying import Selection, preview, purge_dead, replay
 from modules.core.outbox.retention import expired_count, purge_delivered
 from modules.core.outbox.sweeping import sweep
-from modules.core.outbox.writing import add, add_many
+from modules.core.outbox.writing import add, add_many, insert_messages_sql, store_prepared
 
 __all__ = [
     "DEFAULT_BACKOFF", "Deferred", "DeliveryError", "Message", "Permanent", "Retryable", "Selection", "Status", "add",
-    "add_many", "backlog", "control", "counts", "deliver", "destinations", "drain", "expired_count",
-    "get", "handler", "kinds", "messages", "messages_of", "pending_for", "policy", "preview", "purge_dead",
-    "purge_delivered", "queue_drain", "replay", "stats", "sweep", "trace", "traced",
+    "add_many", "backlog", "control", "counts", "deliver", "destinations", "drain", "expired_count", "get",
+    "handler", "insert_messages_sql", "kinds", "messages", "messages_of", "pending_for", "policy", "preview",
+    "purge_dead", "purge_delivered", "queue_drain", "replay", "stats", "store_prepared", "sweep", "trace", "traced",
 ]

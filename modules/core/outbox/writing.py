@@ -1,4 +1,5 @@
-"""Adding messages: in the caller's transaction, delivered once it commits."""
+"""Adding messages: in the caller's transaction, delivered once it commits; or, on PostgreSQL, in the same
+single statement as the record they are about (`store_prepared`), delivered once it has run."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ from typing import Any
 
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
-from modules.core.outbox.delivery import drain_signal_seconds, queue_drain_after_commit
+from modules.core.outbox.delivery import (
+    DRAIN_JOB_TIMEOUT,
+    DRAIN_KEY,
+    drain,
+    drain_signal_seconds,
+    queue_drain_after_commit,
+)
 from modules.core.outbox.handlers import Status
+from modules.core.queue import OUTBOX_QUEUE, enqueue_once
 from modules.core.types import new_id, utcnow
 
 _INSERT = OutboxMessage.__table__.insert()
+_PREPARED_KEY = "outbox_prepared"  # in a pooled connection's `info`: the statements PREPAREd on it
+_COLUMNS = "id, kind, payload, subject_id, status, attempts, next_attempt_at, created_at, updated_at"
 
 
 def add(kind: str, payload: dict[str, Any], subject_id: str | None = None) -> str:
@@ -31,3 +41,33 @@ def add_many(kind: str, messages: Iterable[tuple[dict[str, Any], str | None]]) -
         db.session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
         queue_drain_after_commit(quiet_seconds=drain_signal_seconds())
     return [row["id"] for row in rows]
+
+
+def insert_messages_sql(kind: str, id_parameter: str, payload: str, subject_id: str, at: str, source: str) -> str:
+    """SQL (PostgreSQL) inserting one new message per row of `source` (a CTE's name and any WHERE), for the
+    end of a `store_prepared` statement: `id_parameter` its id's placeholder, `payload` a jsonb expression,
+    `subject_id` and `at` columns of `source` (`at` its next attempt, creation and update times). `kind` and
+    the expressions are the code's constants, never input."""
+    return (f"INSERT INTO {OutboxMessage.__tablename__} ({_COLUMNS}) SELECT {id_parameter}::varchar, '{kind}', "
+            f"{payload}, {subject_id}, '{Status.PENDING.value}', 0, {at}, {at}, {at} FROM {source}")
+
+
+def store_prepared(name: str, statement: str, parameters: tuple[Any, ...]) -> None:
+    """Run `statement` (PostgreSQL SQL with $1.. placeholders, no parameter types) in autocommit on a pooled
+    connection, PREPAREd under `name` the first time that connection runs it, then ask for a drain: one round
+    trip, no BEGIN or COMMIT, and the statement is its own transaction, so the record and the messages it
+    inserts are all stored or none (its error propagates, nothing to roll back)."""
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        prepared = connection.info.setdefault(_PREPARED_KEY, set())
+        if name not in prepared:
+            connection.exec_driver_sql(f"PREPARE {name} AS {statement}")
+            prepared.add(name)
+        connection.exec_driver_sql(f"EXECUTE {name} ({', '.join(['%s'] * len(parameters))})", parameters)
+    queue_drain_committed()
+
+
+def queue_drain_committed() -> None:
+    """`queue_drain_after_commit` for messages already committed (by an autocommit statement): asked now."""
+    enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT,
+                 quiet_seconds=drain_signal_seconds())
