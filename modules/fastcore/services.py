@@ -8,6 +8,7 @@ together. Audit entries of a lead carry the lead id as subject and the site's re
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ from modules.core.exceptions import Conflict, Invalid, NotFound, Unavailable
 from modules.core.extensions import db
 from modules.core.fields import CanonicalChoice
 from modules.core.mail import smtp_configured
+from modules.core.models import AuditEntry
 from modules.core.paging import page
 from modules.core.redis_client import REDIS_ERRORS, get_redis
+from modules.core.sql import on_postgresql
 from modules.core.types import isoformat, new_id, utcnow
 from modules.fastcore import queue_store
 from modules.fastcore.jobs import ALERT_KIND, EMAIL_KINDS, WELCOME_KIND
@@ -89,11 +92,15 @@ def ingest_lead(data: dict[str, Any], actor: str) -> Accepted:
     trip, and the answer names the record's id without reading the committed row back."""
     request_id = canonical_request_id(data["meta"]["request_id"])
     record = lead_record({**data, "meta": {**data["meta"], "request_id": request_id}}, new_id(), utcnow())
+    details = {"source": record["meta"]["source"], "service": record["service"]}
     try:
-        _new_lead(record, via="direct")
-        audit.record(DOMAIN, "lead.received", actor=actor, subject_id=record["id"], request_id=request_id,
-                     status_code=201, details={"source": record["meta"]["source"], "service": record["service"]})
-        db.session.commit()
+        if on_postgresql():
+            _store_received(record, actor, details)
+        else:
+            _new_lead(record, via="direct")
+            audit.record(DOMAIN, "lead.received", actor=actor, subject_id=record["id"], request_id=request_id,
+                         status_code=201, details=details)
+            db.session.commit()
         metrics.ingested(DOMAIN)
         return Accepted(record["id"], record["created_at"], "received")
     except IntegrityError:
@@ -142,6 +149,30 @@ def _new_lead(record: dict[str, Any], via: str) -> None:
     if record["consent"]:
         outbox.add(WELCOME_KIND, {"lead_id": record["id"]}, subject_id=record["id"])
     outbox.add(ALERT_KIND, {"lead_id": record["id"]}, subject_id=record["id"])
+
+
+_LEAD_COLUMNS = ("id", "request_id", "name", "email", "phone", "company", "service", "message", "consent", "meta")
+_STORE_RECEIVED = (
+    f"WITH lead AS (INSERT INTO {Lead.__tablename__} ({', '.join(_LEAD_COLUMNS)}, status, received_via, created_at, "
+    "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'received', 'direct', $11, $11) "
+    "RETURNING id, request_id, consent, created_at), "
+    f"audit AS (INSERT INTO {AuditEntry.__tablename__} (domain, event, actor, subject_id, request_id, status_code, "
+    f"details, created_at) SELECT '{DOMAIN}', 'lead.received', $12::varchar, id, request_id, 201, $13::jsonb, "
+    "created_at FROM lead), "
+    "welcome AS ("
+    + outbox.insert_messages_sql(WELCOME_KIND, "$14", "jsonb_build_object('lead_id', id)", "id", "created_at",
+                                 "lead WHERE consent") + ") "
+    + outbox.insert_messages_sql(ALERT_KIND, "$15", "jsonb_build_object('lead_id', id)", "id", "created_at", "lead"))
+
+
+def _store_received(record: dict[str, Any], actor: str, details: dict[str, Any]) -> None:
+    """PostgreSQL: what `_new_lead` and the `lead.received` audit entry write, in ONE statement (data-modifying
+    CTEs) PREPAREd once per pooled connection and run in autocommit: all of it is stored or none. Raises
+    IntegrityError when the request_id is taken."""
+    values = [record[name] for name in _LEAD_COLUMNS]
+    values[-1] = json.dumps(record["meta"])
+    outbox.store_prepared("fastcore_store_received", _STORE_RECEIVED, (
+        *values, datetime.fromisoformat(record["created_at"]), actor, json.dumps(details), new_id(), new_id()))
 
 
 def write_queued_lead(entry: queue_store.Entry, store: str) -> str:
