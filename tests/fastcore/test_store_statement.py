@@ -22,7 +22,8 @@ ALLOW_MESSAGES = "DROP TRIGGER refuse_message ON outbox; DROP FUNCTION refuse_me
 
 def stored(app):
     with app.app_context():
-        return [db.session.scalar(select(func.count()).select_from(model)) for model in (Lead, AuditEntry, OutboxMessage)]
+        return [db.session.scalar(select(func.count()).select_from(model))
+                for model in (Lead, AuditEntry, OutboxMessage)]
 
 
 @pytest.mark.parametrize("consent, kinds", [(True, ["fastcore.admin_alert", "fastcore.welcome_email"]),
