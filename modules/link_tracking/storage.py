@@ -23,18 +23,16 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Table, func, text
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
+from modules.core import prepared
 from modules.core.extensions import db
 from modules.core.sql import dialect_insert, on_postgresql
 from modules.link_tracking import partitions
@@ -76,11 +74,6 @@ ON CONFLICT (tracking_id, day, click_source) DO UPDATE SET
 """
 _DESTINATION = "SELECT original_url FROM link_tracking WHERE tracking_id = $1 AND is_active"
 _DESTINATION_SQLITE = text("SELECT original_url FROM link_tracking WHERE tracking_id = :tracking_id AND is_active")
-# Statements PREPAREd on each pooled PostgreSQL connection the first time it runs them: name, parameter types,
-# SQL. PostgreSQL then neither parses nor (after a few runs, with its generic plan) plans them again.
-_PREPARED = {"link_tracking_store": ("json, timestamptz", _STORE_POSTGRESQL),
-             "link_tracking_destination": ("text", _DESTINATION)}
-_PREPARED_KEY = "link_tracking_prepared"  # in the pooled connection's `info`: the names prepared on it
 NO_PARTITION = "23514"  # PostgreSQL's check_violation: "no partition of relation ... found for row"
 
 
@@ -162,39 +155,22 @@ def _add_to_rollup_sqlite(stored: list[dict[str, Any]]) -> None:
 
 def _store(rows: list[dict[str, Any]], registered_at: datetime) -> None:
     if on_postgresql():
-        with _autocommit() as connection:
-            _execute_prepared(connection, "link_tracking_store", rows_json(rows), registered_at)
+        with prepared.autocommit() as connection:
+            prepared.execute(connection, "link_tracking_store", _STORE_POSTGRESQL, (rows_json(rows), registered_at),
+                             types=("json", "timestamptz"))
         return
     _register_links(rows, registered_at)
     _store_sqlite(rows)
     db.session.commit()
 
 
-@contextmanager
-def _autocommit() -> Iterator[Connection]:
-    """A pooled connection of its own, each statement its own transaction (PostgreSQL): a single statement
-    costs one round trip instead of three (psycopg2's BEGIN, the statement, COMMIT)."""
-    with db.engine.connect() as connection:
-        yield connection.execution_options(isolation_level="AUTOCOMMIT")
-
-
-def _execute_prepared(connection: Connection, name: str, *parameters: Any) -> CursorResult:
-    """EXECUTE one of _PREPARED, PREPAREd first on this pooled connection when it has not been yet."""
-    prepared = connection.info.setdefault(_PREPARED_KEY, set())
-    if name not in prepared:
-        types, sql = _PREPARED[name]
-        connection.exec_driver_sql(f"PREPARE {name} ({types}) AS {sql}")
-        prepared.add(name)
-    placeholders = ", ".join(["%s"] * len(parameters))
-    return connection.exec_driver_sql(f"EXECUTE {name} ({placeholders})", parameters)
-
-
 def active_destination(tracking_id: str) -> str | None:
     """The original_url of an active link (None when unknown, inactive or without one), read in one round
     trip on PostgreSQL (no transaction left open)."""
     if on_postgresql():
-        with _autocommit() as connection:
-            return _execute_prepared(connection, "link_tracking_destination", tracking_id).scalar()
+        with prepared.autocommit() as connection:
+            return prepared.execute(connection, "link_tracking_destination", _DESTINATION, (tracking_id,),
+                                    types=("text",)).scalar()
     return db.session.execute(_DESTINATION_SQLITE, {"tracking_id": tracking_id}).scalar()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from modules.core import prepared
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
 from modules.core.outbox.delivery import (
@@ -20,7 +21,6 @@ from modules.core.queue import OUTBOX_QUEUE, enqueue_once
 from modules.core.types import new_id, utcnow
 
 _INSERT = OutboxMessage.__table__.insert()
-_PREPARED_KEY = "outbox_prepared"  # in a pooled connection's `info`: the statements PREPAREd on it
 _COLUMNS = "id, kind, payload, subject_id, status, attempts, next_attempt_at, created_at, updated_at"
 
 
@@ -53,17 +53,11 @@ def insert_messages_sql(kind: str, id_parameter: str, payload: str, subject_id: 
 
 
 def store_prepared(name: str, statement: str, parameters: tuple[Any, ...]) -> None:
-    """Run `statement` (PostgreSQL SQL with $1.. placeholders, no parameter types) in autocommit on a pooled
-    connection, PREPAREd under `name` the first time that connection runs it, then ask for a drain: one round
-    trip, no BEGIN or COMMIT, and the statement is its own transaction, so the record and the messages it
-    inserts are all stored or none (its error propagates, nothing to roll back)."""
-    with db.engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        prepared = connection.info.setdefault(_PREPARED_KEY, set())
-        if name not in prepared:
-            connection.exec_driver_sql(f"PREPARE {name} AS {statement}")
-            prepared.add(name)
-        connection.exec_driver_sql(f"EXECUTE {name} ({', '.join(['%s'] * len(parameters))})", parameters)
+    """Run `statement` (PostgreSQL SQL with $1.. placeholders) as one autocommit statement, PREPAREd under
+    `name` (modules/core/prepared.py), then ask for a drain: one round trip, and the record and the messages
+    it inserts are all stored or none (its error propagates, nothing to roll back)."""
+    with prepared.autocommit() as connection:
+        prepared.execute(connection, name, statement, parameters)
     queue_drain_committed()
 
 
