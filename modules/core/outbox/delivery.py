@@ -74,9 +74,11 @@ def drain_signal_seconds() -> float:
     return current_app.config.get("OUTBOX_DRAIN_SIGNAL_MS", 0) / 1000
 
 
-def queue_drain() -> bool:
-    """Queue a drain unless one is waiting; False when Redis is unreachable (the sweeper catches up)."""
-    return enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT)
+def queue_drain(quiet_seconds: float = 0) -> bool:
+    """Queue a drain unless one is waiting; False when Redis is unreachable (the sweeper catches up).
+    `quiet_seconds`: see `queue.enqueue_once`."""
+    return enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT,
+                        quiet_seconds=quiet_seconds)
 
 
 def queue_drain_after_commit(quiet_seconds: float = 0) -> None:

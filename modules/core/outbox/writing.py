@@ -9,15 +9,8 @@ from typing import Any
 from modules.core import prepared
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
-from modules.core.outbox.delivery import (
-    DRAIN_JOB_TIMEOUT,
-    DRAIN_KEY,
-    drain,
-    drain_signal_seconds,
-    queue_drain_after_commit,
-)
+from modules.core.outbox.delivery import drain_signal_seconds, queue_drain, queue_drain_after_commit
 from modules.core.outbox.handlers import Status
-from modules.core.queue import OUTBOX_QUEUE, enqueue_once
 from modules.core.types import new_id, utcnow
 
 _INSERT = OutboxMessage.__table__.insert()
@@ -58,10 +51,4 @@ def store_prepared(name: str, statement: str, parameters: tuple[Any, ...]) -> No
     it inserts are all stored or none (its error propagates, nothing to roll back)."""
     with prepared.autocommit() as connection:
         prepared.execute(connection, name, statement, parameters)
-    queue_drain_committed()
-
-
-def queue_drain_committed() -> None:
-    """`queue_drain_after_commit` for messages already committed (by an autocommit statement): asked now."""
-    enqueue_once(drain, DRAIN_KEY, queue=OUTBOX_QUEUE, job_timeout=DRAIN_JOB_TIMEOUT,
-                 quiet_seconds=drain_signal_seconds())
+    queue_drain(quiet_seconds=drain_signal_seconds())  # the messages are committed already: asked now
