@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask.sessions import SessionInterface
 
-from modules import DOMAINS, __version__
+from modules import DOMAINS, __version__, console
 from modules.core import bodies, cli, errors, metrics_scrape, request_log, security
 from modules.core import retention as core_retention
 from modules.core.config import ConfigurationError, check_production, domain_package, is_production, load_config
@@ -28,7 +27,6 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 def create_app(config: dict[str, Any] | None = None, domains: Sequence[str] = DOMAINS) -> Flask:
     """The hub with `domains` (package names under `modules/`, or dotted module paths)."""
     app = Flask(__name__)
-    app.session_interface = NoCookieSessions()
     configure(app, config, domains)
     request_log.configure_logging(app)
     request_log.init_app(app)
@@ -38,18 +36,6 @@ def create_app(config: dict[str, Any] | None = None, domains: Sequence[str] = DO
     errors.init_app(app)
     cli.init_app(app)
     return app
-
-
-class NoCookieSessions(SessionInterface):
-    """The hub keeps no state in cookies (keys and bearer tokens authenticate every call): no Flask session
-    is opened or saved, which spares every request the cookie signing machinery. `flask.session` reads as
-    empty; writing to it raises."""
-
-    def open_session(self, app: Flask, request: Any) -> Any:
-        return self.make_null_session(app)
-
-    def save_session(self, app: Flask, session: Any, response: Any) -> None:
-        return None
 
 
 def configure(app: Flask, overrides: dict[str, Any] | None, domains: Sequence[str] = DOMAINS) -> None:
@@ -130,11 +116,12 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask, domains: Sequence[str]) -> None:
-    """The core's blueprints (health and login, the outbox's admin API, /metrics), sweeper, retention
+    """The core's blueprints (health and login, the outbox's admin API, /metrics, the console), sweeper, retention
     (outbox, audit log) and alerts jobs, then each domain's `init_app(app)` (which registers its `blp`)."""
     api.register_blueprint(core_blp)
     api.register_blueprint(outbox_blp)
     metrics_scrape.init_app(app)
+    console.init_app(app)
     register_jobs(app, sweeping)
     register_jobs(app, retention)
     register_jobs(app, core_retention)

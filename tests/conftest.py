@@ -182,11 +182,12 @@ def runner(app):
 
 @pytest.fixture
 def operator_headers(app):
-    """Authorization headers of a signed-in operator (Insight, DTech, admin APIs)."""
+    """Authorization headers of a signed-in admin (Insight, DTech, admin APIs; an admin may use them all)."""
     from modules.core import auth
 
     with app.app_context():
-        operator = auth.create_operator("operator@example.com", "correct-horse-battery", "Test Operator")
+        operator = auth.create_operator("operator@example.com", "correct-horse-battery", "Test Operator",
+                                        role="admin")
         db.session.commit()
         token = auth.issue_access_token(operator)["access_token"]
     return {"Authorization": f"Bearer {token}"}

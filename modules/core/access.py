@@ -20,7 +20,7 @@ from flask import g, request
 from flask_smorest import Blueprint
 from marshmallow import Schema
 
-from modules.core import auth
+from modules.core import auth, roles
 from modules.core.errors import ApiError
 from modules.core.schemas import DetailSchema
 
@@ -36,6 +36,11 @@ def refuse_bearer(_reason: str) -> ApiError:
     """The FastAPI-style 401 of a bearer-token endpoint, the same whatever was wrong with the token: the core's
     admin API, SentraTech's and Insight's operator endpoints answer it."""
     return ApiError(401, body={"detail": "Invalid authentication credentials"}, headers={"WWW-Authenticate": "Bearer"})
+
+
+def refuse_role(needed: str) -> ApiError:
+    """The 403 of a signed-in operator whose role does not allow the view, in the `{"detail"}` envelope."""
+    return ApiError(403, body={"detail": f"This needs the {needed} role"})
 
 
 def documented(status: int, schema: type[Schema] | Schema = DetailSchema, description: str | None = None) -> Callable:
@@ -87,16 +92,22 @@ class Guard:
 
         return self._guard(check, scheme)
 
-    def operator(self, scheme: Schemes = OPERATOR_SCHEME) -> Callable:
-        """A signed-in operator's bearer token (`auth.current_operator()` in the view)."""
+    def operator(self, scheme: Schemes = OPERATOR_SCHEME, role: str | None = None) -> Callable:
+        """A signed-in operator's bearer token (`auth.current_operator()` in the view); with `role`, one whose
+        role allows it (modules/core/roles.py), else a 403 `{"detail"}`."""
 
         def check() -> None:
             operator = auth.current_operator()
             if operator is None:
                 raise self.refuse("invalid")
             g.actor = f"operator:{operator.id}"
+            if not roles.allows(operator.role, role):
+                raise refuse_role(role)
 
-        return self._guard(check, scheme)
+        guarded = self._guard(check, scheme)
+        if role is None:
+            return guarded
+        return lambda view: guarded(documented(403, description=f"The operator's role is not {role}")(view))
 
     def _bearer(self) -> str:
         try:

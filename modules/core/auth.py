@@ -14,11 +14,12 @@ from typing import Any
 
 from flask import current_app, g, has_request_context, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from modules.core import roles
 from modules.core.extensions import db
-from modules.core.models import Operator
+from modules.core.models import ConsoleSession, Operator
 
 TOKEN_SALT = "hub.operator-access"
 # Compared against when the e-mail is unknown, so both failures take the same time.
@@ -73,11 +74,21 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(list(reversed(keys)), salt=TOKEN_SALT)
 
 
-def create_operator(email: str, password: str, name: str = "") -> Operator:
+def create_operator(email: str, password: str, name: str = "", role: str = roles.OPERATOR) -> Operator:
+    """A new active operator with `role` (modules/core/roles.py); ValueError for an unknown role. The
+    caller commits."""
+    if role not in roles.ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(roles.ROLES)}")
     hashed = generate_password_hash(password)
-    operator = Operator(email=email.strip().lower(), name=name, password_hash=hashed, token_version=0)
+    operator = Operator(email=email.strip().lower(), name=name, password_hash=hashed, token_version=0, role=role)
     db.session.add(operator)
     return operator
+
+
+def set_password(operator: Operator, password: str) -> None:
+    """A new password: ends every token and console session the operator holds. The caller commits."""
+    operator.password_hash = generate_password_hash(password)
+    revoke_tokens(operator)
 
 
 def authenticate(email: str, password: str) -> Operator | None:
@@ -125,9 +136,15 @@ def find_operator(email: str) -> Operator | None:
     return db.session.scalar(select(Operator).where(func.lower(Operator.email) == (email or "").strip().lower()))
 
 
+def all_operators() -> list[Operator]:
+    """Every operator, by e-mail."""
+    return list(db.session.scalars(select(Operator).order_by(Operator.email)))
+
+
 def revoke_tokens(operator: Operator) -> None:
-    """End every access token issued to `operator` so far (the caller commits)."""
+    """End every access token and console session issued to `operator` so far (the caller commits)."""
     operator.token_version = (operator.token_version or 0) + 1
+    db.session.execute(delete(ConsoleSession).where(ConsoleSession.operator_id == operator.id))
 
 
 def set_active(operator: Operator, active: bool) -> None:

@@ -16,7 +16,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from rq import Queue, SimpleWorker
 
-from modules.core import audit, auth, config, embedded_redis
+from modules.core import audit, auth, config, embedded_redis, password_reset, roles
 from modules.core.extensions import db
 from modules.core.outbox.cli import outbox_group
 from modules.core.queue import QUEUE_NAMES
@@ -94,20 +94,28 @@ def scheduler_command() -> None:
     Scheduler(app).run(stop)
 
 
-operators_group = AppGroup("operators", help="Manage operator accounts (they sign in at POST /api/auth/login).")
+operators_group = AppGroup("operators", help="Manage operator accounts (they sign in to the console at /console "
+                          "and to the APIs at POST /api/auth/login).")
 
 
 @operators_group.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="Display name.")
+@click.option("--role", type=click.Choice(roles.ROLES), default=roles.OPERATOR, show_default=True,
+              help="admin: everything (deliveries, operators); operator: domain work.")
 @click.password_option(help="Asked for when not given; at least 8 characters.")
-def operators_create(email: str, name: str, password: str) -> None:
+def operators_create(email: str, name: str, role: str, password: str) -> None:
     """Create an operator who can sign in with EMAIL and a password."""
-    if len(password) < 8:
-        raise click.BadParameter("use at least 8 characters", param_hint="--password")
-    auth.create_operator(email, password, name)
+    if len(password) < password_reset.MIN_PASSWORD_CHARS:
+        raise click.BadParameter(f"use at least {password_reset.MIN_PASSWORD_CHARS} characters",
+                                 param_hint="--password")
+    if auth.find_operator(email) is not None:
+        raise click.ClickException(f"an operator with the e-mail {email} exists")
+    operator = auth.create_operator(email, password, name, role)
+    db.session.flush()
+    audit.record("core", "operator.created", actor="cli", subject_id=operator.id, details={"role": role})
     db.session.commit()
-    click.echo(f"operator {email} created")
+    click.echo(f"operator {email} created with the role {role}")
 
 
 def _operator(email: str):
@@ -147,6 +155,34 @@ def operators_activate(email: str) -> None:
 def operators_revoke_tokens(email: str) -> None:
     """End every access token EMAIL holds (a lost phone, a leaked token); they may sign in again."""
     _change_operator(email, auth.revoke_tokens, "operator.tokens_revoked", "every token of {email} revoked")
+
+
+@operators_group.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(roles.ROLES))
+def operators_set_role(email: str, role: str) -> None:
+    """Give EMAIL the ROLE (admin or operator); it holds from their next page or call."""
+    _change_operator(email, lambda operator: setattr(operator, "role", role), "operator.role_changed",
+                     f"{{email}} now has the role {role}")
+
+
+@operators_group.command("reset-link")
+@click.argument("email")
+def operators_reset_link(email: str) -> None:
+    """Print a one-time link where EMAIL sets a new password (valid PASSWORD_RESET_HOURS, until used)."""
+    operator = _operator(email)
+    if not operator.is_active:
+        raise click.ClickException(f"{email} is deactivated: `flask operators activate {email}` first")
+    audit.record("core", "operator.reset_link_issued", actor="cli", subject_id=operator.id)
+    db.session.commit()
+    click.echo(password_reset.link(operator))
+
+
+@operators_group.command("list")
+def operators_list() -> None:
+    """Every operator: e-mail, role, active or not."""
+    for operator in auth.all_operators():
+        click.echo(f"{operator.email}\t{operator.role}\t{'active' if operator.is_active else 'deactivated'}")
 
 
 config_group = AppGroup("config", help="Settings: the documented example and a development .env.")

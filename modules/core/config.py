@@ -195,7 +195,8 @@ def domain_settings(domains: Sequence[str] = DOMAINS) -> list[Setting]:
 
 
 def all_settings(domains: Sequence[str] = DOMAINS) -> list[Setting]:
-    return CORE_SETTINGS + domain_settings(domains)
+    """The core's settings, the console's (modules/console/settings.py), then each domain's."""
+    return CORE_SETTINGS + domain_settings(("console",)) + domain_settings(domains)
 
 
 def env_file_path() -> Path | None:

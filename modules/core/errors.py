@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, g, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
@@ -115,7 +115,26 @@ def _envelope_for_request() -> Envelope:
     return fastapi_envelope
 
 
+PageRenderer = Callable[[int, str, dict[str, str] | None], Any]
+
+
+def register_page_errors(app: Flask, prefix: str, render: PageRenderer) -> None:
+    """Errors on paths under `prefix` (HTML pages, the console) are answered by `render(status, message,
+    headers)` instead of a JSON envelope."""
+    app.extensions.setdefault("hub_page_errors", []).append((prefix, render))
+
+
+def _page_renderer() -> PageRenderer | None:
+    for prefix, render in current_app.extensions.get("hub_page_errors", ()):
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return render
+    return None
+
+
 def _respond(status: int, message: str, details: Any = None, headers: dict[str, str] | None = None):
+    render = _page_renderer()
+    if render is not None:
+        return render(status, message if status < 500 else "Something went wrong on our side.", headers)
     final_status, body = _envelope_for_request()(status, message, details)
     response = jsonify(body)
     response.status_code = final_status

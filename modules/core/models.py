@@ -25,14 +25,32 @@ class Operator(db.Model):
     # Signed into every access token; raising it (deactivation, `flask operators revoke-tokens`) ends
     # every token issued before, and reactivation does not bring them back.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # `admin` (everything: deliveries, operators) or `operator` (domain work): modules/core/roles.py
+    role: Mapped[str] = mapped_column(String(20), default="operator", server_default="operator")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsoleSession(db.Model):
+    """One sign-in to the console (modules/console/sessions.py). The cookie holds a random token, this row
+    its SHA-256; signing out deletes the row, deactivation deletes every row of the operator."""
+
+    __tablename__ = "console_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operator.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OutboxMessage(db.Model):
     """One unit of outbound work (an HTTP call, an e-mail, an SMS), delivered at least once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      # newest first, keyset-paginated (the console's and the API's lists)
+                      Index("ix_outbox_created", "created_at", "id"),
+                      Index("ix_outbox_status_created", "status", "created_at", "id"),
+                      Index("ix_outbox_kind_created", "kind", "created_at", "id"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(100), index=True)
@@ -94,6 +112,8 @@ class AuditEntry(db.Model):
     job once older than AUDIT_RETENTION_DAYS (modules/core/retention.py)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_created", "created_at", "id"),
+                      Index("ix_audit_log_actor_created", "actor", "created_at", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     domain: Mapped[str] = mapped_column(String(50), index=True)

@@ -31,6 +31,13 @@ blp = Blueprint("core", __name__, description="Health and operator login")
 def health():
     """Database, Redis, workers, scheduler and the outbox's backlog: its pending and dead messages, each
     counted through the index on status, never by a scan of the whole table."""
+    answer = service_status()
+    return answer, (503 if answer["status"] != "ok" else 200)
+
+
+def service_status() -> dict:
+    """What `/health` answers (the console's overview shows it too): `status` is `ok` unless the database
+    is unreachable."""
     answer = {"status": "ok", "version": __version__, "timestamp": isoformat(utcnow())}
     try:
         probe_database()
@@ -46,7 +53,7 @@ def health():
                       scheduler_running=scheduler.status(connection)["running"])
     except REDIS_ERRORS as exc:
         answer.update(redis=f"unavailable: {type(exc).__name__}", workers=0, scheduler_running=False)
-    return answer, (503 if answer["status"] != "ok" else 200)
+    return answer
 
 
 @blp.route("/api/auth/login", methods=["POST"])

@@ -32,6 +32,7 @@ from modules.core.extensions import cors
 from modules.core.redis_client import pause_redis, redis_paused, redis_url
 
 DOC_PATHS = ("/docs", "/redoc")
+CONSOLE_PATH = "/console"
 API_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -43,7 +44,9 @@ DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.j
             "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
             "img-src 'self' data: https://cdn.jsdelivr.net; font-src https://fonts.gstatic.com; "
             "worker-src blob:; frame-ancestors 'none'")
-
+# The console: our own scripts and styles only, from this origin; no inline script or style, no frames.
+CONSOLE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+               "font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 log = logging.getLogger(__name__)
 LIMITER = "rate limits"  # its own pause after a Redis failure (queue.redis_paused): enqueueing keeps trying
@@ -171,17 +174,26 @@ _API_ANSWER = tuple((name, name.lower(), value) for name, value in [*API_HEADERS
                                                                     ("Content-Security-Policy", API_CSP)])
 _DOCS_ANSWER = tuple((name, name.lower(), value) for name, value in [*API_HEADERS.items(),
                                                                      ("Content-Security-Policy", DOCS_CSP)])
+# The console's own pages may see their referrer (where to return after signing in): same origin only.
+_CONSOLE_HEADERS = {**API_HEADERS, "Referrer-Policy": "same-origin", "Content-Security-Policy": CONSOLE_CSP}
+_CONSOLE_ANSWER = tuple((name, name.lower(), value) for name, value in _CONSOLE_HEADERS.items())
 
 
 def _add_headers(response):
     """The security headers a view did not set itself (one pass over the answer's headers)."""
     headers = response.headers
     present = {name for name, _ in headers.items(lower=True)}
-    wanted = _DOCS_ANSWER if request.path.startswith(DOC_PATHS) else _API_ANSWER
+    wanted = _answer_headers(request.path)
     headers.extend([(name, value) for name, lowered, value in wanted if lowered not in present])
     if request.is_secure and "strict-transport-security" not in present:
         headers.add(*HSTS)
     return response
+
+
+def _answer_headers(path: str) -> tuple[tuple[str, str, str], ...]:
+    if path.startswith(CONSOLE_PATH):
+        return _CONSOLE_ANSWER
+    return _DOCS_ANSWER if path.startswith(DOC_PATHS) else _API_ANSWER
 
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}

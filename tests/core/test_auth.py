@@ -25,7 +25,7 @@ def test_key_matches_any_key_of_a_rotation_list(candidate, accepted, expected):
 
 
 def test_operator_created_by_cli_can_sign_in(app, runner, client):
-    result = runner.invoke(args=["operators", "create", "Ops@Example.com", "--name", "Ops",
+    result = runner.invoke(args=["operators", "create", "Ops@Example.com", "--name", "Ops", "--role", "admin",
                                  "--password", "long-enough-password"])
     assert result.exit_code == 0, result.output
     response = client.post("/api/auth/login", json={"email": "ops@example.com", "password": "long-enough-password"})
@@ -34,6 +34,32 @@ def test_operator_created_by_cli_can_sign_in(app, runner, client):
     assert body["token_type"] == "bearer" and body["expires_in"] == 8 * 3600
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     assert client.get("/api/admin/outbox", headers=headers).status_code == 200
+
+
+def test_the_operator_role_is_refused_the_admin_api_and_keeps_domain_work(app, runner, client):
+    """`--role operator` (the default) does domain work; the outbox's admin API needs an admin."""
+    result = runner.invoke(args=["operators", "create", "field@example.com", "--password", "long-enough-password"])
+    assert result.exit_code == 0 and "role operator" in result.output
+    token = client.post("/api/auth/login", json={"email": "field@example.com",
+                                                 "password": "long-enough-password"}).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = client.post("/api/admin/outbox/replay", headers=headers, json={"all": True})
+    assert refused.status_code == 403 and refused.get_json() == {"detail": "This needs the admin role"}
+    assert client.get("/api/admin/outbox/destinations", headers=headers).status_code == 403
+    assert client.get("/api/customers/", headers=headers).status_code == 200
+
+
+def test_set_role_promotes_an_operator_from_their_next_call(app, runner, client):
+    runner.invoke(args=["operators", "create", "field@example.com", "--password", "long-enough-password"])
+    token = client.post("/api/auth/login", json={"email": "field@example.com",
+                                                 "password": "long-enough-password"}).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/admin/outbox", headers=headers).status_code == 403
+    result = runner.invoke(args=["operators", "set-role", "field@example.com", "admin"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/api/admin/outbox", headers=headers).status_code == 200
+    listed = runner.invoke(args=["operators", "list"]).output
+    assert "field@example.com\tadmin\tactive" in listed
 
 
 def test_short_passwords_are_refused_by_the_cli(runner):

@@ -1,6 +1,6 @@
 """The outbox's operator API, `/api/admin/outbox/...`: list, count and trace messages, replay and purge
 them by a filter (with a dry run first); see, pause and resume destinations, close a breaker; each kind's
-policy. Signed-in operators only; errors in the core's `{"detail"}`
+policy. Signed-in admins only (a 403 for the `operator` role); errors in the core's `{"detail"}`
 envelope. A second blueprint of the core, registered by `app_modular` beside `modules/core/routes.py`'s."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from modules.core.outbox.schemas import (
     SubjectTraceSchema,
     TracedMessageSchema,
 )
+from modules.core.roles import ADMIN as ADMIN_ROLE
 from modules.core.schemas import PageQuerySchema
 
 blp = Blueprint("outbox", __name__, description="Outbox administration: messages and their attempts, replays, purges, "
@@ -40,7 +41,7 @@ ADMIN = "/api/admin/outbox"
 
 
 @blp.route(ADMIN)
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.arguments(OutboxQuerySchema, location="query")
 @blp.response(200, OutboxPageSchema)
 def list_outbox(query):
@@ -50,7 +51,7 @@ def list_outbox(query):
 
 
 @blp.route(f"{ADMIN}/stats")
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.response(200, OutboxStatsSchema)
 def outbox_stats():
     """Message counts by status, overall and per kind."""
@@ -58,7 +59,7 @@ def outbox_stats():
 
 
 @blp.route(f"{ADMIN}/replay", methods=["POST"])
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.arguments(ReplaySchema)
 @blp.response(200, ReplayResultSchema)
 def replay_outbox(body):
@@ -76,7 +77,7 @@ def replay_outbox(body):
 
 
 @blp.route(f"{ADMIN}/purge", methods=["POST"])
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.arguments(PurgeSchema)
 @blp.response(200, PurgeResultSchema)
 def purge_outbox(body):
@@ -89,7 +90,7 @@ def purge_outbox(body):
 
 
 @blp.route(f"{ADMIN}/subjects/<subject_id>")
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, SubjectTraceSchema)
 def subject_trace(query, subject_id):
@@ -102,7 +103,7 @@ def subject_trace(query, subject_id):
 
 
 @blp.route(f"{ADMIN}/messages/<message_id>")
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.response(200, TracedMessageSchema)
 @documented(404, description="No message has this id")
 def message_trace(message_id):
@@ -114,7 +115,7 @@ def message_trace(message_id):
 
 
 @blp.route(f"{ADMIN}/destinations")
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.response(200, DestinationListSchema)
 def list_destinations():
     """Every destination: its state (active, paused, open, half_open), since when and why, its breaker's
@@ -123,7 +124,7 @@ def list_destinations():
 
 
 @blp.route(f"{ADMIN}/destinations/<name>")
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.response(200, DestinationSchema)
 @documented(404, description="No destination has this name")
 def show_destination(name):
@@ -132,7 +133,7 @@ def show_destination(name):
 
 
 @blp.route(f"{ADMIN}/destinations/<name>/pause", methods=["POST"])
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.arguments(PauseSchema)
 @blp.response(200, DestinationSchema)
 @documented(404, description="No destination has this name")
@@ -143,7 +144,7 @@ def pause_destination(body, name):
 
 
 @blp.route(f"{ADMIN}/destinations/<name>/resume", methods=["POST"])
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.response(200, DestinationSchema)
 @documented(404, description="No destination has this name")
 def resume_destination(name):
@@ -152,7 +153,7 @@ def resume_destination(name):
 
 
 @blp.route(f"{ADMIN}/destinations/<name>/close-breaker", methods=["POST"])
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.response(200, DestinationSchema)
 @documented(404, description="No destination has this name")
 def close_breaker(name):
@@ -162,7 +163,7 @@ def close_breaker(name):
 
 
 @blp.route(f"{ADMIN}/kinds")
-@guard.operator()
+@guard.operator(role=ADMIN_ROLE)
 @blp.response(200, KindListSchema)
 def list_kinds():
     """Every outbox kind: its destination, backoff (seconds before each retry) and attempts, the setting that

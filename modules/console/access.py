@@ -1,0 +1,56 @@
+"""Who may open a console page: `@page()` for any signed-in operator, `@page(roles.ADMIN)` for admins.
+
+Checked server-side on every request, GET and POST alike: a page's link being hidden from the navigation
+is a convenience, never the check. A visitor who is not signed in is sent to the sign-in page (and back
+afterwards); a signed-in operator whose role does not allow the page gets a 403 page. The operator
+becomes the request's actor (`operator:<id>`), as with the APIs, so the services audit console actions
+the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import abort, g, redirect, request, url_for
+
+from modules.console import sessions
+from modules.core import roles
+
+
+def page(role: str | None = None) -> Callable[[Callable], Callable]:
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            operator = sessions.current()
+            if operator is None:
+                return redirect(url_for("console.login", next=back_to()), 303)
+            g.operator, g.actor = operator, f"operator:{operator.id}"
+            if not roles.allows(operator.role, role):
+                abort(403, f"This page needs the {role} role.")
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def back_to() -> str:
+    """Where to return after signing in: this page for a GET, else the page the form was on."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    return safe_next(request.referrer)
+
+
+def safe_next(target: str | None) -> str:
+    """`target` if it is a console path on this host, else the overview: never an open redirect."""
+    if not target:
+        return url_for("console.overview")
+    parts = urlsplit(target)
+    if (parts.scheme or parts.netloc) and parts.netloc != request.host:
+        return url_for("console.overview")
+    if not parts.path.startswith("/console") or parts.path.startswith("//"):
+        return url_for("console.overview")
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -1,0 +1,47 @@
+// The console's own script (no inline script: the Content-Security-Policy forbids it). Every page works
+// without it; with it, forms marked data-confirm ask first, and live regions refresh themselves.
+"use strict";
+
+// <form data-confirm="Replay 12 messages?">: ask before submitting.
+document.addEventListener("submit", (event) => {
+  const question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});
+
+// Live regions: <div id="x" data-live-src="/console/..." data-live-topics="records deliveries">.
+// One EventSource per page on /console/live, for every topic a region asks for; when an event of a
+// region's topic arrives, the region's HTML is fetched again from its src (at most once a second).
+(function liveRegions() {
+  const regions = Array.from(document.querySelectorAll("[data-live-src]"));
+  if (!regions.length || !window.EventSource) {
+    return;
+  }
+  const topics = new Set();
+  regions.forEach((region) => region.dataset.liveTopics.split(/\s+/).forEach((topic) => topic && topics.add(topic)));
+  const pending = new Map();
+
+  function refresh(region) {
+    if (pending.has(region)) {
+      return;
+    }
+    pending.set(region, window.setTimeout(() => {
+      fetch(region.dataset.liveSrc, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+        .then((answer) => (answer.ok ? answer.text() : Promise.reject(answer.status)))
+        .then((html) => { region.innerHTML = html; })
+        .catch(() => {})
+        .finally(() => pending.delete(region));
+    }, 1000));
+  }
+
+  const source = new EventSource("/console/live?topics=" + encodeURIComponent(Array.from(topics).join(",")));
+  const dots = document.querySelectorAll("[data-live-status]");
+  source.addEventListener("open", () => dots.forEach((dot) => { dot.hidden = false; }));
+  source.addEventListener("error", () => dots.forEach((dot) => { dot.hidden = true; }));
+  topics.forEach((topic) => {
+    source.addEventListener(topic, () => {
+      regions.filter((region) => region.dataset.liveTopics.split(/\s+/).includes(topic)).forEach(refresh);
+    });
+  });
+}());
