@@ -11,14 +11,12 @@ from __future__ import annotations
 from flask import Flask, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from modules.console import cookies, export, formatting
+# The page modules (overview, signin, ...) add their views to `blp` when imported.
+from modules.console import cookies, export, formatting, overview, signin  # noqa: F401
 from modules.console.blueprint import blp, navigation
 from modules.core.errors import register_page_errors
 
 csrf = CSRFProtect()
-
-# The page modules add their views to `blp` when imported.
-from modules.console import overview, signin  # noqa: E402,F401
 
 
 @blp.before_request
