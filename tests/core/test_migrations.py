@@ -65,3 +65,27 @@ def test_models_match_the_migrated_schema(app):
         context = MigrationContext.configure(connection, opts={"include_name": include_name})
         differences = compare_metadata(context, db.metadata)
     assert differences == [], "a model changed without a migration"
+
+
+@pytest.mark.sqlite_only
+def test_operators_from_before_roles_become_admins_and_new_ones_operators(tmp_path, base_config):
+    """0014_console: an operator who could use every API until now keeps doing so (admin); an account added
+    afterwards without a role is an `operator`. On a database of its own at 0013, then upgraded."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app_modular import create_app
+
+    app = create_app({**base_config, "DATABASE_URL": f"sqlite:///{tmp_path / 'old.db'}"})
+    with app.app_context():
+        upgrade(revision="0013_dtech_recording_chunks")
+        db.session.execute(text("INSERT INTO operator (id, email, name, password_hash, is_active, token_version, "
+                                "created_at) VALUES ('old', 'old@example.com', '', 'x', 1, 0, '2026-01-01')"))
+        db.session.commit()
+        upgrade(revision="0014_console")
+        db.session.execute(text("INSERT INTO operator (id, email, name, password_hash, is_active, token_version, "
+                                "created_at) VALUES ('new', 'new@example.com', '', 'x', 1, 0, '2026-01-02')"))
+        roles = dict(db.session.execute(text("SELECT id, role FROM operator")).all())
+        db.session.rollback()
+        db.engine.dispose()
+    assert roles == {"old": "admin", "new": "operator"}
