@@ -84,7 +84,8 @@ class Stack:
         self.database_url = self.postgres.create_database("hub")
         self.redis.start()
         self.flask("db", "upgrade")
-        self.flask("operators", "create", OPERATOR_EMAIL, "--name", "Fault suite", "--password", OPERATOR_PASSWORD)
+        self.flask("operators", "create", OPERATOR_EMAIL, "--name", "Fault suite", "--role", "admin",
+                   "--password", OPERATOR_PASSWORD)
         for name in self.process_names():
             self.spawn(name)
         self._wait_until_healthy()
