@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from modules import DOMAINS, __version__, console
-from modules.core import bodies, cli, errors, metrics_scrape, request_log, security
+from modules.core import api_docs, bodies, cli, errors, metrics_scrape, request_log, security
 from modules.core import retention as core_retention
 from modules.core.config import ConfigurationError, check_production, domain_package, is_production, load_config
 from modules.core.domains import register_jobs
@@ -56,10 +56,6 @@ def configure(app: Flask, overrides: dict[str, Any] | None, domains: Sequence[st
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        OPENAPI_REDOC_PATH="redoc",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
         PROPAGATE_EXCEPTIONS=False,
         JSON_SORT_KEYS=False,
     )
@@ -116,11 +112,13 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask, domains: Sequence[str]) -> None:
-    """The core's blueprints (health and login, the outbox's admin API, /metrics, the console), sweeper, retention
-    (outbox, audit log) and alerts jobs, then each domain's `init_app(app)` (which registers its `blp`)."""
+    """The core's blueprints (health and login, the outbox's admin API, /metrics, /docs and /redoc, the console),
+    sweeper, retention (outbox, audit log) and alerts jobs, then each domain's `init_app(app)` (which registers
+    its `blp`)."""
     api.register_blueprint(core_blp)
     api.register_blueprint(outbox_blp)
     metrics_scrape.init_app(app)
+    api_docs.init_app(app)
     console.init_app(app)
     register_jobs(app, sweeping)
     register_jobs(app, retention)

@@ -31,7 +31,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from modules.core.extensions import cors
 from modules.core.redis_client import pause_redis, redis_paused, redis_url
 
-DOC_PATHS = ("/docs", "/redoc")
+DOCS_PATH, REDOC_PATH = "/docs", "/redoc"
 CONSOLE_PATH = "/console"
 API_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -40,10 +40,13 @@ API_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-            "img-src 'self' data: https://cdn.jsdelivr.net; font-src https://fonts.gstatic.com; "
-            "worker-src blob:; frame-ancestors 'none'")
+# /docs and /redoc (api_docs.py): scripts, styles, images and calls ("Try it out") from this origin only: no CDN,
+# no inline script. Swagger UI's icons are data: URIs in its stylesheet.
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# ReDoc styles itself with styled-components, which writes <style> elements: it renders nothing without
+# 'unsafe-inline' styles (scripts stay 'self' only); its icon font is a data: URI.
+REDOC_CSP = DOCS_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + "; font-src data:"
 # The console: our own scripts and styles only, from this origin; no inline script or style, no frames.
 CONSOLE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
                "font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -174,6 +177,8 @@ _API_ANSWER = tuple((name, name.lower(), value) for name, value in [*API_HEADERS
                                                                     ("Content-Security-Policy", API_CSP)])
 _DOCS_ANSWER = tuple((name, name.lower(), value) for name, value in [*API_HEADERS.items(),
                                                                      ("Content-Security-Policy", DOCS_CSP)])
+_REDOC_ANSWER = tuple((name, name.lower(), value) for name, value in [*API_HEADERS.items(),
+                                                                      ("Content-Security-Policy", REDOC_CSP)])
 # The console's own pages may see their referrer (where to return after signing in): same origin only.
 _CONSOLE_HEADERS = {**API_HEADERS, "Referrer-Policy": "same-origin", "Content-Security-Policy": CONSOLE_CSP}
 _CONSOLE_ANSWER = tuple((name, name.lower(), value) for name, value in _CONSOLE_HEADERS.items())
@@ -193,7 +198,9 @@ def _add_headers(response):
 def _answer_headers(path: str) -> tuple[tuple[str, str, str], ...]:
     if path.startswith(CONSOLE_PATH):
         return _CONSOLE_ANSWER
-    return _DOCS_ANSWER if path.startswith(DOC_PATHS) else _API_ANSWER
+    if path.startswith(DOCS_PATH):
+        return _DOCS_ANSWER
+    return _REDOC_ANSWER if path.startswith(REDOC_PATH) else _API_ANSWER
 
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
