@@ -14,6 +14,8 @@
   trouble (breaker open, messages dead, an old backlog), at most once per window; `unsent()` for /health.
 - Asking (`admin.py`): `stats`, `messages`, `counts`, `pending_for`, `messages_of`, `get`, `backlog`,
   `trace` and `traced` (a subject's or a message's attempts), `kinds` (each kind's policy and state).
+- Listing (`listing.py`): `Filter` (destination, kind, status, time range, subject, idempotency key),
+  `newest` (a keyset page, newest first, with the next page's cursor), `every` (all of them, for exports).
 - Replaying and purging by a filter (`replaying.py`): `Selection`, `preview`, `replay`, `purge_dead`.
 - Retention (`retention.py`): the periodic `purge_delivered` deletes delivered messages past
   OUTBOX_RETENTION_DAYS.
@@ -22,7 +24,7 @@ Domains use these names only, never the outbox's tables. RQ jobs queued under th
 (`modules.core.outbox.drain`, `.deliver`, `.sweep`) still resolve here.
 """
 
-from modules.core.outbox import control, destinations, policy
+from modules.core.outbox import control, destinations, listing, policy
 from modules.core.outbox.admin import (
     backlog,
     counts,
@@ -54,6 +56,6 @@ from modules.core.outbox.writing import add, add_many, insert_messages_sql, stor
 __all__ = [
     "DEFAULT_BACKOFF", "Deferred", "DeliveryError", "Message", "Permanent", "Retryable", "Selection", "Status", "add",
     "add_many", "backlog", "control", "counts", "deliver", "destinations", "drain", "expired_count", "get",
-    "handler", "insert_messages_sql", "kinds", "messages", "messages_of", "pending_for", "policy", "preview",
+    "handler", "insert_messages_sql", "kinds", "listing", "messages", "messages_of", "pending_for", "policy", "preview",
     "purge_dead", "purge_delivered", "queue_drain", "replay", "stats", "store_prepared", "sweep", "trace", "traced",
 ]

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, exists, func, select
 
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
-from modules.core.outbox import control, policy
+from modules.core.outbox import control, listing, policy
 from modules.core.outbox.destinations import destination_of
 from modules.core.outbox.handlers import Status
 from modules.core.paging import page
@@ -38,13 +38,9 @@ def stats() -> dict[str, Any]:
 
 def messages(status: str | None = None, kind: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[int, list[OutboxMessage]]:
-    """(how many messages match, this page of them newest first)."""
-    query = select(OutboxMessage)
-    if status:
-        query = query.where(OutboxMessage.status == status)
-    if kind:
-        query = query.where(OutboxMessage.kind == kind)
-    return page(query, limit, offset, OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    """(how many messages match, this page of them newest first); `listing.py` has every filter."""
+    total, found, _ = listing.counted(listing.Filter(status=status, kind=kind), limit, offset)
+    return total, found
 
 
 def counts(kinds: Iterable[str]) -> dict[str, int]:

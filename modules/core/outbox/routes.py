@@ -38,6 +38,7 @@ guard = Guard(refuse_bearer)
 log = logging.getLogger(__name__)
 
 ADMIN = "/api/admin/outbox"
+FILTERS = ("destination", "kind", "status", "since", "until", "subject_id", "idempotency_key")
 
 
 @blp.route(ADMIN)
@@ -45,9 +46,16 @@ ADMIN = "/api/admin/outbox"
 @blp.arguments(OutboxQuerySchema, location="query")
 @blp.response(200, OutboxPageSchema)
 def list_outbox(query):
-    """Outbound messages, newest first, filtered by status and kind."""
-    total, page = outbox.messages(query.get("status"), query.get("kind"), query["limit"], query["offset"])
-    return {"total": total, "limit": query["limit"], "offset": query["offset"], "messages": page}
+    """Outbound messages, newest first, filtered by status, kind or destination, creation time (`since`
+    inclusive, `until` exclusive, with a time zone), subject and idempotency key; every filter given must
+    hold. `next` is the cursor of the following page: pass it as `after` (keyset paging: the answer then
+    has no `total` nor `offset`); `offset` still works as before."""
+    matching = outbox.listing.Filter(**{name: query.get(name) for name in FILTERS})
+    if query.get("after"):
+        found, following = outbox.listing.newest(matching, query["limit"], query["after"])
+        return {"limit": query["limit"], "messages": found, "next": following}
+    total, found, following = outbox.listing.counted(matching, query["limit"], query["offset"])
+    return {"total": total, "limit": query["limit"], "offset": query["offset"], "messages": found, "next": following}
 
 
 @blp.route(f"{ADMIN}/stats")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from modules.core.fields import StorableString
 from modules.core.outbox.handlers import Status
@@ -13,8 +13,28 @@ from modules.core.schemas import PageQuerySchema, PageSchema, RequestSchema
 
 
 class OutboxQuerySchema(PageQuerySchema):
+    """The list's filters (every one given must hold) and its paging: `offset` as before, or `after`, the
+    `next` cursor of the page before (keyset: no total, and each page costs the same)."""
+
     status = fields.String(validate=validate.OneOf([status.value for status in Status]))
     kind = fields.String(validate=validate.Length(max=100))
+    destination = fields.String(validate=validate.Length(min=1, max=100),
+                                metadata={"description": "Every kind delivered there"})
+    since = fields.AwareDateTime(metadata={"description": "Created at or after this (ISO 8601 with a time zone)"})
+    until = fields.AwareDateTime(metadata={"description": "Created before this (ISO 8601 with a time zone)"})
+    subject_id = fields.String(validate=validate.Length(min=1, max=100),
+                               metadata={"description": "The record the messages are about (a form, a lead...)"})
+    idempotency_key = fields.String(
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "A key a peer saw: `<record id>:<revision>` (dashboard), an e-mail's Message-ID, "
+                                 "a message id or a record id"})
+    after = fields.String(validate=validate.Length(min=1, max=200),
+                          metadata={"description": "The `next` cursor of the page before (instead of offset)"})
+
+    @validates_schema
+    def one_paging(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("after") and data.get("offset"):
+            raise ValidationError(["give after or offset, not both"], "after")
 
 
 class OutboxMessageSchema(Schema):
@@ -31,7 +51,11 @@ class OutboxMessageSchema(Schema):
 
 
 class OutboxPageSchema(PageSchema):
+    """With `after` (keyset paging) the answer has no `total` and no `offset`."""
+
     messages = fields.List(fields.Nested(OutboxMessageSchema))
+    next = fields.String(allow_none=True, metadata={"description": "The cursor of the next page (pass it as after); "
+                                                                   "null on the last"})
 
 
 class OutboxStatsSchema(Schema):
