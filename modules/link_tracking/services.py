@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit, metrics
@@ -21,7 +22,7 @@ from modules.core.extensions import db
 from modules.core.paging import page
 from modules.core.types import utcnow
 from modules.link_tracking import destinations, storage
-from modules.link_tracking.models import TrackedLink
+from modules.link_tracking.models import LinkClick, TrackedLink
 
 DOMAIN = "link_tracking"
 REDIRECT_CLICK_SOURCE = "redirect"
@@ -132,3 +133,9 @@ def record_redirect_click(tracking_id: str, *, ip_address: str | None, user_agen
                          "click_source": click_source or REDIRECT_CLICK_SOURCE, "metadata": None,
                          "event_id": None}], now)
     metrics.ingested(DOMAIN)
+
+
+def clicks_received(since: datetime) -> int:
+    """Clicks since `since` (the console's overview), by `clicked_at`: the partition key on PostgreSQL, so
+    only the partitions of the window are read, each through its clicked_at index."""
+    return db.session.scalar(select(func.count()).select_from(LinkClick).where(LinkClick.clicked_at >= since))
