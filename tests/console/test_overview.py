@@ -8,13 +8,16 @@ from datetime import timedelta
 
 import pytest
 
-from modules.core import outbox
+from modules.core import outbox, scheduler
 from modules.core.extensions import db
 from modules.core.models import OutboxMessage
-from modules.core.types import utcnow
+from modules.core.redis_client import get_redis
+from modules.core.types import isoformat, utcnow
 from modules.fastcore.models import Lead
+from modules.insight.models import SmsMessage
 from modules.sentratech.models import Subscription
 from tests.support.handlers import KIND
+from tests.support.link_tracking import BATCH_PATH, TRACKING_KEY
 from tests.support.sentratech import INGEST_HEADERS, valid_body
 
 DEAD_LINK = f'href="/console/deliveries?status=dead&amp;destination={KIND}"'
@@ -64,6 +67,27 @@ def test_records_older_than_an_hour_count_in_the_day_only_and_older_than_a_day_n
         assert row_of(html, title) == ["0", "0"]
 
 
+def test_a_scheduler_that_stopped_needs_attention_with_the_time_it_last_ran(app, operator_client):
+    ran = utcnow().replace(microsecond=0) - timedelta(minutes=7)
+    scheduler.Scheduler(app).run_due(ran)
+    html = page(operator_client)
+    assert "last ran " + ran.strftime("%Y-%m-%d %H:%M:%S UTC") in html
+    assert "The scheduler is not running" not in attention_of(html), "its heartbeat is fresh"
+    get_redis(app).delete(scheduler.HEARTBEAT_KEY)  # what its expiry does once it stops
+    attention = attention_of(page(operator_client))
+    assert f"The scheduler is not running (last ran {ran.strftime('%Y-%m-%d %H:%M:%S UTC')})" in attention
+
+
+def test_clicks_count_by_their_time_across_monthly_partitions(app, admin_client):
+    now = utcnow()
+    ages = (timedelta(minutes=1), timedelta(minutes=50), timedelta(hours=5), timedelta(hours=25), timedelta(days=40))
+    events = [{"tracking_id": "spring-sale", "event_id": f"click-{number}", "clicked_at": isoformat(now - age)}
+              for number, age in enumerate(ages)]
+    answer = app.test_client().post(BATCH_PATH, json={"events": events}, headers={"X-API-Key": TRACKING_KEY})
+    assert answer.status_code in (200, 201), answer.get_data(as_text=True)
+    assert row_of(page(admin_client), "Link tracking") == ["2", "3"]
+
+
 @pytest.fixture
 def troubled_destination(app, admin):
     """The test kind's destination paused by the admin, with one dead and two pending messages."""
@@ -99,6 +123,17 @@ def test_nothing_running_needs_attention_too(operator_client):
     attention = attention_of(page(operator_client))
     assert "No worker is running" in attention
     assert "The scheduler is not running (never ran here)" in attention
+
+
+def test_sms_that_failed_in_the_last_day_need_attention(app, operator_client):
+    now = utcnow()
+    with app.app_context():
+        for status, age in (("failed", timedelta(hours=2)), ("failed", timedelta(days=2)),
+                            ("delivered", timedelta(hours=1))):
+            db.session.add(SmsMessage(kind="custom", recipients=["233200000000"], message="Hello", status=status,
+                                      performed_by="operator", created_at=now - age))
+        db.session.commit()
+    assert "1 SMS failed in the last day" in attention_of(page(operator_client))
 
 
 def test_the_fragments_answer_each_live_region_without_the_layout(admin_client, troubled_destination):
