@@ -124,8 +124,10 @@ def _with_emails(entries: list[AuditEntry]) -> list[AuditRow]:
     """Each entry with its operator actor's e-mail (one query for the whole page)."""
     ids = {entry.actor.removeprefix("operator:") for entry in entries
            if entry.actor and entry.actor.startswith("operator:")}
-    emails = dict(db.session.execute(select(Operator.id, Operator.email).where(Operator.id.in_(ids))).tuples()) \
-        if ids else {}
+    emails: dict[str, str] = {}
+    if ids:
+        emails = {row.id: row.email for row in db.session.execute(select(Operator.id, Operator.email)
+                                                                  .where(Operator.id.in_(ids)))}
     return [AuditRow(entry, emails.get((entry.actor or "").removeprefix("operator:"))
                      if (entry.actor or "").startswith("operator:") else None) for entry in entries]
 
@@ -152,6 +154,5 @@ def every_row(chosen: AuditFilter) -> Iterator[AuditRow]:
 
 def operator_choices() -> list[tuple[str, str]]:
     """(actor, e-mail) of every operator, by e-mail: the page's "operator" select."""
-    return [(f"operator:{operator_id}", email)
-            for operator_id, email in db.session.execute(select(Operator.id, Operator.email)
-                                                         .order_by(Operator.email)).tuples()]
+    return [(f"operator:{row.id}", row.email)
+            for row in db.session.execute(select(Operator.id, Operator.email).order_by(Operator.email))]

@@ -170,10 +170,10 @@ def listing() -> list[Listed]:
     limit, as modules/console/sessions.py judges them)."""
     now = utcnow()
     open_since = _open_since(now)
-    counts = dict(db.session.execute(
+    counts = {operator_id: count for operator_id, count in db.session.execute(
         select(ConsoleSession.operator_id, func.count())
         .where(ConsoleSession.last_seen_at > open_since[0], ConsoleSession.created_at > open_since[1])
-        .group_by(ConsoleSession.operator_id)).tuples())
+        .group_by(ConsoleSession.operator_id))}
     return [Listed(operator, counts.get(operator.id, 0)) for operator in auth.all_operators()]
 
 
