@@ -21,6 +21,7 @@ from modules.core.sql import LIKE_ESCAPE, prefix_pattern
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 500  # rows read per statement while a CSV export streams
+MAX_ID = 2**63 - 1  # an entry id a cursor may name (the largest integer both databases bind)
 PREFIX_ENDS = (".", "*")  # an action ending so is a prefix: `outbox.` (or `outbox.*`) is every outbox event
 
 
@@ -82,12 +83,18 @@ def parse_cursor(cursor: str) -> tuple[datetime, int]:
     moment, _, entry_id = cursor.rpartition("_")
     try:
         created_at = datetime.fromisoformat(moment)
-        number = int(entry_id)
-    except ValueError as error:
+        if created_at.tzinfo is None or not entry_id.isdigit() or int(entry_id) > MAX_ID:
+            raise ValueError(cursor)
+        return created_at.astimezone(UTC), int(entry_id)
+    except (ValueError, OverflowError) as error:
         raise Invalid("This page link is broken (its cursor is not one the console made).") from error
-    if created_at.tzinfo is None or not entry_id.isdigit():
-        raise Invalid("This page link is broken (its cursor is not one the console made).")
-    return created_at.astimezone(UTC), number
+
+
+def _check(chosen: AuditFilter) -> None:
+    """`Invalid` for a filter no database can compare (PostgreSQL refuses NUL in text)."""
+    for value in (chosen.actor, chosen.subject_id, chosen.action, chosen.domain):
+        if value and "\x00" in value:
+            raise Invalid("A filter must not contain NUL (0x00) characters.")
 
 
 def _query(chosen: AuditFilter) -> Select:
@@ -134,7 +141,9 @@ def _with_emails(entries: list[AuditEntry]) -> list[AuditRow]:
 
 def page(chosen: AuditFilter, after: str | None = None, size: int = PAGE_SIZE) -> AuditPage:
     """The `size` newest entries matching `chosen` older than the cursor `after` (None: the newest);
-    `Invalid` for a broken cursor. Reads one row more than shown to know whether an older page exists."""
+    `Invalid` for a broken cursor or filter. Reads one row more than shown to know whether an older page
+    exists."""
+    _check(chosen)
     entries = _entries(chosen, parse_cursor(after) if after else None, size + 1)
     older = cursor_of(entries[size - 1]) if len(entries) > size else None
     return AuditPage(_with_emails(entries[:size]), older)
@@ -142,7 +151,13 @@ def page(chosen: AuditFilter, after: str | None = None, size: int = PAGE_SIZE) -
 
 def every_row(chosen: AuditFilter) -> Iterator[AuditRow]:
     """Every entry matching `chosen`, newest first, read EXPORT_CHUNK rows per statement (for a streamed
-    export: memory stays flat whatever the log's size)."""
+    export: memory stays flat whatever the log's size). `Invalid` for a broken filter, at once (before the
+    first row is asked for, so before an answer starts streaming)."""
+    _check(chosen)
+    return _chunks(chosen)
+
+
+def _chunks(chosen: AuditFilter) -> Iterator[AuditRow]:
     after: tuple[datetime, int] | None = None
     while True:
         entries = _entries(chosen, after, EXPORT_CHUNK)

@@ -76,6 +76,8 @@ def create(email: str, name: str, role: str, password: str | None, *, actor: str
     name = (name or "").strip()
     if len(name) > MAX_NAME:
         raise Invalid(f"The name has more than {MAX_NAME} characters.")
+    if "\x00" in name:
+        raise Invalid("The name must not contain NUL (0x00) characters.")
     if password and len(password) < password_reset.MIN_PASSWORD_CHARS:
         raise Invalid(f"Use at least {password_reset.MIN_PASSWORD_CHARS} characters for the password.")
     if auth.find_operator(email) is not None:
@@ -101,7 +103,7 @@ def by_email(email: str) -> Operator:
 
 
 def by_id(operator_id: str) -> Operator:
-    operator = db.session.get(Operator, operator_id)
+    operator = None if "\x00" in operator_id else db.session.get(Operator, operator_id)
     if operator is None:
         raise NotFound("No such operator.")
     return operator

@@ -98,8 +98,15 @@ def test_the_time_range_is_since_inclusive_until_exclusive(app, admin_client):
 def test_a_bad_time_or_cursor_is_a_422_naming_it(admin_client):
     response = admin_client.get("/console/audit", query_string={"since": "yesterday"})
     assert response.status_code == 422 and "From: &#39;yesterday&#39; is not a time" in response.get_data(as_text=True)
-    broken = admin_client.get("/console/audit", query_string={"after": "nonsense"})
-    assert broken.status_code == 422 and "This page link is broken" in broken.get_data(as_text=True)
+    for name in ("actor", "subject", "action", "domain"):
+        nul = admin_client.get("/console/audit", query_string={name: "a\x00b"})
+        assert nul.status_code == 422 and "must not contain NUL" in nul.get_data(as_text=True), name
+    nul_csv = admin_client.get("/console/audit", query_string={"actor": "a\x00b", "format": "csv"})
+    assert nul_csv.status_code == 422
+    for cursor in ("nonsense", "2026-11-30T10:00:00+00:00_x", "2026-11-30T10:00:00_5",
+                   "0001-01-01T00:00:00+05:00_1", "2026-11-30T10:00:00+00:00_99999999999999999999"):
+        broken = admin_client.get("/console/audit", query_string={"after": cursor})
+        assert broken.status_code == 422 and "This page link is broken" in broken.get_data(as_text=True), cursor
 
 
 def test_keyset_pages_walk_every_entry_once_newest_first(app, admin_client):

@@ -105,6 +105,8 @@ def test_create_without_a_password_shows_a_link_that_works_once(app, admin_clien
     ({"role": "owner"}, "Unknown role &#39;owner&#39;"),
     ({"email": "FIELD@example.com"}, "An operator with the e-mail field@example.com exists."),
     ({"name": "x" * 201}, "The name has more than 200 characters."),
+    ({"name": "a\x00b"}, "must not contain NUL"),
+    ({"email": "a\x00b@example.com"}, "Not a valid e-mail address"),
 ])
 def test_a_refused_creation_re_renders_the_form_with_a_422(app, field_operator, admin_client, form, message):
     before = operator_count(app)
@@ -165,6 +167,8 @@ def test_a_deactivated_operator_gets_no_reset_link(app, field_operator, admin_cl
     post(admin_client, f"{account}/active", account, active="0")
     refused = post(admin_client, f"{account}/reset-link", account)
     assert refused.status_code == 422 and "reactivate them first" in refused.get_data(as_text=True)
+    from_shell = app.test_cli_runner().invoke(args=["operators", "reset-link", "field@example.com"])
+    assert from_shell.exit_code != 0 and "reactivate them first" in from_shell.output
 
 
 def test_the_last_active_admin_is_neither_deactivated_nor_demoted(app, admin, field_operator, admin_client):
@@ -192,6 +196,7 @@ def test_an_inactive_admin_does_not_count_as_the_other_admin(app, admin, admin_c
 
 def test_unknown_operator_is_a_404_page(admin_client):
     assert admin_client.get("/console/operators/no-such-id").status_code == 404
+    assert admin_client.get("/console/operators/a%00b").status_code == 404
     response = post(admin_client, "/console/operators/no-such-id/active", "/console/operators", active="0")
     assert response.status_code == 404
 
