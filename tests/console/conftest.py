@@ -1,5 +1,10 @@
-"""Console fixtures: operators of each role and a signed-in test client (the browser tests have their own
-fixtures in browser.py)."""
+"""Console fixtures: operators of each role and a signed-in test client; for the browser tests, the hub served
+over HTTP with a worker and SentraTech's dashboard peer (tests/support/console_hub.py), one Chromium per
+session and a fresh page per test (tests/support/browser.py).
+
+Browser tests run in the PostgreSQL half of `make test` only (mark them `postgres_only`): the served hub,
+its worker and the test share the database as in production, and the suite runs them once.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import pytest
 
 from modules.core import auth
 from modules.core.extensions import db
+from tests.support import browser, console_hub
 
 PASSWORD = "correct-horse-battery"
 
@@ -57,3 +63,80 @@ def operator_client(app, field_operator):
     client = app.test_client()
     assert sign_in(client, "field@example.com").status_code == 303
     return client
+
+
+@pytest.fixture(scope="session")
+def dashboard_peer():
+    """SentraTech's dashboard on loopback: `dashboard_peer.set("fail")` makes it answer 503 and store nothing,
+    `set("ok")` heals it; `dashboard_peer.ledger.deliveries[record_id]` counts what it stored."""
+    peer = console_hub.start_dashboard()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture(scope="session")
+def console_settings(base_config, migrated, dashboard_peer) -> dict[str, object]:
+    return console_hub.hub_settings(base_config, dashboard_peer)
+
+
+@pytest.fixture(scope="session")
+def console_hub_server(console_settings, tmp_path_factory):
+    """The hub under gunicorn for the browser: `.url`, its output in `.log_path`."""
+    server = console_hub.serve_hub(console_settings, tmp_path_factory.mktemp("console-hub") / "gunicorn.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def hub_worker(console_settings, tmp_path_factory):
+    """A real worker process delivering the outbox (to `dashboard_peer` for SentraTech's forms). Ask for it in
+    a test that needs deliveries; it lives for the session."""
+    worker = console_hub.HubWorker(console_settings, tmp_path_factory.mktemp("hub-worker") / "worker.log")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def dashboard(dashboard_peer):
+    """The dashboard peer, answering normally at the start and at the end of the test."""
+    dashboard_peer.set("ok")
+    yield dashboard_peer
+    dashboard_peer.set("ok")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session. Without Debian's chromium the tests fail (never skip)."""
+    from playwright.sync_api import sync_playwright
+
+    problem = browser.chromium_problem()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    with sync_playwright() as playwright:
+        launched = browser.launch(playwright)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(chromium, console_hub_server, app):
+    """A fresh page (its own cookies) on the served hub, 1280 px wide; `page.goto("/console/login")` works.
+    The test fails if the page requested anything off 127.0.0.1, broke its CSP or threw a script error.
+    `app` (the test's app) empties the tables and Redis after the test."""
+    context = chromium.new_context(base_url=console_hub_server.url,
+                                   viewport={"width": browser.WIDTHS[0], "height": browser.HEIGHT})
+    context.set_default_timeout(10_000)
+    opened = context.new_page()
+    watch = browser.PageWatch().attach(opened)
+    opened.watch = watch
+    yield opened
+    context.close()
+    assert not watch.problems(), watch.problems()
+
+
+def browser_sign_in(page, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the console's form, as a person would."""
+    page.goto("/console/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
