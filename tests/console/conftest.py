@@ -17,6 +17,8 @@ from modules.core.extensions import db
 from tests.support import browser, console_hub
 
 PASSWORD = "correct-horse-battery"
+ADMIN_EMAIL = "admin@example.com"
+OPERATOR_EMAIL = "field@example.com"
 
 
 def csrf_token(page_html: str) -> str:
@@ -43,25 +45,25 @@ def sign_in(client, email: str, password: str = PASSWORD, next_page: str | None 
 
 @pytest.fixture
 def admin(app):
-    return create(app, "admin@example.com", "admin")
+    return create(app, ADMIN_EMAIL, "admin")
 
 
 @pytest.fixture
 def field_operator(app):
-    return create(app, "field@example.com", "operator")
+    return create(app, OPERATOR_EMAIL, "operator")
 
 
 @pytest.fixture
 def admin_client(app, admin):
     client = app.test_client()
-    assert sign_in(client, "admin@example.com").status_code == 303
+    assert sign_in(client, ADMIN_EMAIL).status_code == 303
     return client
 
 
 @pytest.fixture
 def operator_client(app, field_operator):
     client = app.test_client()
-    assert sign_in(client, "field@example.com").status_code == 303
+    assert sign_in(client, OPERATOR_EMAIL).status_code == 303
     return client
 
 
@@ -119,15 +121,15 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium, console_hub_server, app):
+def page(console_hub_server, chromium, app):
     """A fresh page (its own cookies) on the served hub, 1280 px wide; `page.goto("/console/login")` works.
     The test fails if the page requested anything off 127.0.0.1, broke its CSP or threw a script error.
     `app` (the test's app) empties the tables and Redis after the test."""
     context = chromium.new_context(base_url=console_hub_server.url,
                                    viewport={"width": browser.WIDTHS[0], "height": browser.HEIGHT})
     context.set_default_timeout(10_000)
+    watch = browser.PageWatch().attach(context)
     opened = context.new_page()
-    watch = browser.PageWatch().attach(opened)
     opened.watch = watch
     yield opened
     context.close()
@@ -140,3 +142,17 @@ def browser_sign_in(page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def admin_page(page, admin):
+    """A page signed in as an admin (ADMIN_EMAIL), on the overview."""
+    browser_sign_in(page, ADMIN_EMAIL)
+    return page
+
+
+@pytest.fixture
+def operator_page(page, field_operator):
+    """A page signed in as an operator (OPERATOR_EMAIL, not admin), on the overview."""
+    browser_sign_in(page, OPERATOR_EMAIL)
+    return page

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import browser_sign_in, create
+from tests.console.conftest import ADMIN_EMAIL, browser_sign_in
 from tests.support import browser, console_hub
 
 pytestmark = pytest.mark.postgres_only  # the served hub, its worker and the test share PostgreSQL, as in production
@@ -20,27 +20,15 @@ pytestmark = pytest.mark.postgres_only  # the served hub, its worker and the tes
 ADMIN_PAGES = ("/console/deliveries", "/console/operators")
 
 
-@pytest.fixture
-def admin_email(app):
-    create(app, "admin@example.com", "admin")
-    return "admin@example.com"
-
-
-@pytest.fixture
-def operator_email(app):
-    create(app, "field@example.com", "operator")
-    return "field@example.com"
-
-
 def nav_labels(page) -> list[str]:
     return page.get_by_role("navigation", name="Console").get_by_role("link").all_inner_texts()
 
 
-def test_signing_in_through_the_form_shows_the_overview(page, admin_email):
+def test_signing_in_through_the_form_shows_the_overview(page, admin):
     page.goto("/console/overview")
     expect(page).to_have_url(re.compile(r"/console/login\?next=/console/overview$"))
     browser.shoot(page, "login")
-    browser_sign_in(page, admin_email)
+    browser_sign_in(page, ADMIN_EMAIL)
     expect(page).to_have_url(re.compile(r"/console/overview$"))
     expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
@@ -49,21 +37,20 @@ def test_signing_in_through_the_form_shows_the_overview(page, admin_email):
     assert not browser.overflows_horizontally(page), "the overview scrolls sideways at 360 px"
 
 
-def test_a_wrong_password_shows_the_error_and_keeps_the_email(page, admin_email):
-    browser_sign_in(page, admin_email, password="not-the-password")
+def test_a_wrong_password_shows_the_error_and_keeps_the_email(page, admin):
+    browser_sign_in(page, ADMIN_EMAIL, password="not-the-password")
     expect(page.get_by_role("alert")).to_have_text("Incorrect e-mail or password.")
-    expect(page.get_by_label("E-mail")).to_have_value(admin_email)
+    expect(page.get_by_label("E-mail")).to_have_value(ADMIN_EMAIL)
     expect(page).to_have_url(re.compile(r"/console/login$"))
     browser.shoot(page, "login-error")
 
 
-def test_an_admin_sees_the_admin_pages_in_the_navigation(page, admin_email):
-    browser_sign_in(page, admin_email)
-    assert {"Overview", "Deliveries", "Operators"} <= set(nav_labels(page))
+def test_an_admin_sees_the_admin_pages_in_the_navigation(admin_page):
+    assert {"Overview", "Deliveries", "Operators"} <= set(nav_labels(admin_page))
 
 
-def test_an_operator_neither_sees_nor_opens_the_admin_pages(page, operator_email):
-    browser_sign_in(page, operator_email)
+def test_an_operator_neither_sees_nor_opens_the_admin_pages(operator_page):
+    page = operator_page
     labels = nav_labels(page)
     assert "Overview" in labels and "Deliveries" not in labels and "Operators" not in labels
     for path in ADMIN_PAGES:
@@ -73,8 +60,8 @@ def test_an_operator_neither_sees_nor_opens_the_admin_pages(page, operator_email
     browser.shoot(page, "forbidden")
 
 
-def test_a_form_posted_without_its_csrf_token_is_refused(page, admin_email):
-    browser_sign_in(page, admin_email)
+def test_a_form_posted_without_its_csrf_token_is_refused(admin_page):
+    page = admin_page
     page.evaluate("document.querySelector('form.signout input[name=csrf_token]').remove()")
     with page.expect_response(re.compile(r"/console/logout$")) as answer:
         page.get_by_role("button", name="Sign out").click()
@@ -87,16 +74,16 @@ def test_a_form_posted_without_its_csrf_token_is_refused(page, admin_email):
     assert page.goto("/console/overview").url.endswith("/console/overview")
 
 
-def test_signing_out_ends_the_session(page, admin_email):
-    browser_sign_in(page, admin_email)
+def test_signing_out_ends_the_session(admin_page):
+    page = admin_page
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/console/login$"))
     page.goto("/console/overview")
     expect(page).to_have_url(re.compile(r"/console/login\?next=/console/overview$"))
 
 
-def test_the_console_loads_everything_from_127_0_0_1(page, admin_email):
-    browser_sign_in(page, admin_email)
+def test_the_console_loads_everything_from_127_0_0_1(admin_page):
+    page = admin_page
     page.reload(wait_until="networkidle")
     loaded = page.watch.requests
     assert any(url.endswith("/console/static/console/console.css") for url in loaded), loaded
@@ -104,8 +91,8 @@ def test_the_console_loads_everything_from_127_0_0_1(page, admin_email):
     assert page.watch.foreign_requests() == []
 
 
-def test_an_inline_script_is_refused_by_the_csp_and_reported(page, admin_email):
-    browser_sign_in(page, admin_email)
+def test_an_inline_script_is_refused_by_the_csp_and_reported(admin_page):
+    page = admin_page
     page.evaluate("""() => {
         const script = document.createElement('script');
         script.textContent = 'window.inlineRan = true';
@@ -120,3 +107,4 @@ def test_a_form_posted_through_the_ingest_api_reaches_the_dashboard(console_hub_
     record = console_hub.post_form(console_hub_server.url, "demo_requests")
     console_hub.wait_for(lambda: dashboard.ledger.deliveries[record["id"]] == 1, what="the dashboard's copy")
     assert dashboard.ledger.problems == []
+

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Request
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Request, WebError
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -43,16 +43,17 @@ def launch(playwright: Playwright) -> Browser:
 
 @dataclass
 class PageWatch:
-    """What a page requested and reported while a test drove it; `problems()` lists what fails the test."""
+    """What the pages of a browser context (popups included) requested and reported while a test drove
+    them; `problems()` lists what fails the test."""
 
     requests: list[str] = field(default_factory=list)
     csp_violations: list[str] = field(default_factory=list)
     script_errors: list[str] = field(default_factory=list)
 
-    def attach(self, page: Page) -> PageWatch:
-        page.on("request", self._on_request)
-        page.on("console", self._on_console)
-        page.on("pageerror", lambda error: self.script_errors.append(str(error)))
+    def attach(self, context: BrowserContext) -> PageWatch:
+        context.on("request", self._on_request)
+        context.on("console", self._on_console)
+        context.on("weberror", self._on_error)
         return self
 
     def _on_request(self, request: Request) -> None:
@@ -61,6 +62,9 @@ class PageWatch:
     def _on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error" and "Content Security Policy" in message.text:
             self.csp_violations.append(message.text)
+
+    def _on_error(self, error: WebError) -> None:
+        self.script_errors.append(str(error.error))
 
     def foreign_requests(self) -> list[str]:
         """Requests to anything but 127.0.0.1 (data: and blob: URLs never leave the browser)."""
