@@ -89,10 +89,11 @@ def console_hub_server(console_settings, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def hub_worker(console_settings, tmp_path_factory):
-    """A real worker process delivering the outbox (to `dashboard_peer` for SentraTech's forms). Ask for it in
-    a test that needs deliveries; it lives for the session."""
+    """A real worker process delivering the outbox (to `dashboard_peer` for SentraTech's forms), for the tests
+    of one module: it takes jobs from the suite's one Redis, so it must not outlive the browser tests and
+    take the jobs of tests that drain their queue in-process (tests/support/worker.py)."""
     worker = console_hub.HubWorker(console_settings, tmp_path_factory.mktemp("hub-worker") / "worker.log")
     yield worker
     worker.stop()

@@ -84,7 +84,7 @@ def test_signing_out_ends_the_session(admin_page):
 
 def test_the_console_loads_everything_from_127_0_0_1(admin_page):
     page = admin_page
-    page.reload(wait_until="networkidle")
+    page.reload()  # the load event: the stylesheet and the (deferred) script are in
     loaded = page.watch.requests
     assert any(url.endswith("/console/static/console/console.css") for url in loaded), loaded
     assert any(url.endswith("/console/static/console/console.js") for url in loaded), loaded
