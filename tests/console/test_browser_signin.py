@@ -11,13 +11,24 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import func, select
 
+from modules.core import auth
+from modules.core.extensions import db
+from modules.core.models import AuditEntry
 from tests.console.conftest import ADMIN_EMAIL, browser_sign_in
 from tests.support import browser, console_hub
 
 pytestmark = pytest.mark.postgres_only  # the served hub, its worker and the test share PostgreSQL, as in production
 
 ADMIN_PAGES = ("/console/deliveries", "/console/operators")
+# Admin actions an operator might forge with a valid CSRF token of their own: (path, form).
+ADMIN_ACTIONS = (
+    ("/console/operators", {"email": "forged@example.com", "name": "Forged", "role": "admin",
+                            "password": "correct-horse-battery"}),
+    ("/console/deliveries/replay", {"confirm": "1"}),
+    ("/console/deliveries/destinations/dashboard/pause", {"reason": "forged"}),
+)
 
 
 def nav_labels(page) -> list[str]:
@@ -35,6 +46,19 @@ def test_signing_in_through_the_form_shows_the_overview(page, admin):
     browser.shoot(page, "overview")
     page.set_viewport_size({"width": 360, "height": browser.HEIGHT})
     assert not browser.overflows_horizontally(page), "the overview scrolls sideways at 360 px"
+
+
+def test_every_page_of_the_navigation_opens_and_fits_360_px(admin_page):
+    page = admin_page
+    links = page.get_by_role("navigation", name="Console").get_by_role("link")
+    paths = [links.nth(index).get_attribute("href") for index in range(links.count())]
+    assert "/console/overview" in paths
+    for path in paths:
+        assert page.goto(path).status == 200, path
+        browser.shoot(page, "page-" + path.removeprefix("/console/").replace("/", "-"))
+        page.set_viewport_size({"width": 360, "height": browser.HEIGHT})
+        assert not browser.overflows_horizontally(page), f"{path} scrolls sideways at 360 px"
+        page.set_viewport_size({"width": browser.WIDTHS[0], "height": browser.HEIGHT})
 
 
 def test_a_wrong_password_shows_the_error_and_keeps_the_email(page, admin):
@@ -58,6 +82,22 @@ def test_an_operator_neither_sees_nor_opens_the_admin_pages(operator_page):
         assert response.status == 403, path
         expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     browser.shoot(page, "forbidden")
+
+
+def audit_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(AuditEntry))
+
+
+def test_an_operator_cannot_forge_an_admin_action(operator_page, app):
+    token = operator_page.locator("form.signout input[name=csrf_token]").get_attribute("value")
+    audited = audit_count(app)
+    for path, form in ADMIN_ACTIONS:
+        answer = operator_page.request.post(path, form={**form, "csrf_token": token}, max_redirects=0)
+        assert answer.status == 403, path
+    assert audit_count(app) == audited, "a refused admin action was audited"
+    with app.app_context():
+        assert auth.find_operator("forged@example.com") is None
 
 
 def test_a_form_posted_without_its_csrf_token_is_refused(admin_page):
