@@ -1,6 +1,6 @@
 """Console fixtures: operators of each role and a signed-in test client; for the browser tests, the hub served
 over HTTP with a worker and SentraTech's dashboard peer (tests/support/console_hub.py), one Chromium per
-session and a fresh page per test (tests/support/browser.py).
+module and a fresh page per test (tests/support/browser.py).
 
 Browser tests run in the PostgreSQL half of `make test` only (mark them `postgres_only`): the served hub,
 its worker and the test share the database as in production, and the suite runs them once.
@@ -107,9 +107,11 @@ def dashboard(dashboard_peer):
     dashboard_peer.set("ok")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """One headless Chromium for the session. Without Debian's chromium the tests fail (never skip)."""
+    """One headless Chromium per test module (a launch takes about a second). Not one per session: while
+    Playwright's sync API runs, its event loop counts as running in the main thread, and `asyncio.run` in
+    any later test would fail. Without Debian's chromium the tests fail (never skip)."""
     from playwright.sync_api import sync_playwright
 
     problem = browser.chromium_problem()
