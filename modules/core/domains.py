@@ -28,6 +28,7 @@ def register_domain(app: Flask, blp: Blueprint, *, envelope: Envelope, prefixes:
     405 on the domain's paths too); `security_schemes` maps OpenAPI scheme names to their definitions;
     `jobs` is the module whose `@outbox.handler` and `@periodic` functions are registered."""
     api.register_blueprint(blp)
+    registry(app).domains.add(blp.name)
     register_envelope(app, blp.name, envelope, prefixes)
     for name, scheme in (security_schemes or {}).items():
         api.spec.components.security_scheme(name, scheme)

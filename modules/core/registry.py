@@ -45,6 +45,7 @@ class Registry:
     prefixed_envelopes: list[tuple[str, Envelope]] = field(default_factory=list)  # longest prefix first
     handlers: dict[str, Handler] = field(default_factory=dict)  # by outbox kind
     periodic_jobs: dict[str, PeriodicJob] = field(default_factory=dict)  # by job id
+    domains: set[str] = field(default_factory=set)  # the domains' blueprint names (`register_domain`)
 
     def add_envelope(self, blueprint: str, envelope: Envelope, prefixes: tuple[str, ...] = ()) -> None:
         self.envelopes[blueprint] = envelope
