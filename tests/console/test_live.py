@@ -4,10 +4,8 @@ RQ worker, real HTTP peers."""
 
 from __future__ import annotations
 
-import json
-import queue
+import signal
 import socket
-import threading
 import time
 
 import pytest
@@ -23,45 +21,18 @@ from modules.sentratech.jobs import SYNC_KIND
 from tests.console.conftest import PASSWORD, csrf_token
 from tests.support.sentratech import INGEST_HEADERS, SVC_EMAIL, SVC_PASSWORD, valid_body
 from tests.support.servers import HubServer
+from tests.support.sse import EventStream, cookie_header
 from tests.support.worker import Drainer
 
 FORM = "demo_requests"
 
 
-class Stream:
-    """A console's event stream read by a thread: `events` gets (topic, data) pairs, `comments` the rest."""
-
-    def __init__(self, session: requests.Session, base_url: str, topics: str):
-        self.response = session.get(f"{base_url}/console/live", params={"topics": topics}, stream=True,
-                                    allow_redirects=False, timeout=(5, 60))
-        assert self.response.status_code == 200, self.response.status_code
-        self.events: queue.Queue = queue.Queue()
-        self.text: list[str] = []
-        self.opened = threading.Event()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-        assert self.opened.wait(10), "the stream sent nothing"
-
-    def _read(self) -> None:
-        buffer = ""
-        try:
-            for chunk in self.response.iter_content(chunk_size=None, decode_unicode=True):
-                buffer += chunk
-                while "\n\n" in buffer:
-                    block, buffer = buffer.split("\n\n", 1)
-                    self.text.append(block)
-                    self.opened.set()
-                    fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
-                    if "event" in fields:
-                        self.events.put((fields["event"], json.loads(fields["data"])))
-        except (requests.RequestException, OSError, ValueError):
-            return
-
-    def next_event(self, timeout: float = 10) -> tuple[str, dict]:
-        return self.events.get(timeout=timeout)
-
-    def close(self) -> None:
-        self.response.close()
+def open_stream(browser: requests.Session, base_url: str, topics: str) -> EventStream:
+    """A signed-in console's stream, once the server has sent its first block (it listens from then on)."""
+    stream = EventStream(base_url, cookie_header(browser.cookies), topics)
+    assert stream.status == 200
+    wait_until(lambda: stream.blocks, seconds=10)
+    return stream
 
 
 def signed_in(base_url: str, email: str = "admin@example.com") -> requests.Session:
@@ -102,6 +73,7 @@ def served_hub(base_config, migrated, make_httpserver, tmp_path_factory):
                 **dashboard_settings(make_httpserver)}
     server = HubServer(settings, log_path=tmp_path_factory.mktemp("live-hub") / "gunicorn.log").wait_until_up()
     yield server
+    server.process.send_signal(signal.SIGINT)  # quick shutdown: a stream a test left open ends now, not in 30 s
     server.stop()
 
 
@@ -128,7 +100,7 @@ def test_nothing_is_published_while_no_console_listens_and_events_flow_once_one_
         control.resume("dashboard", actor="test")
     assert publishes(redis) == 0
 
-    stream = Stream(signed_in(served_hub.url), served_hub.url, "records")
+    stream = open_stream(signed_in(served_hub.url), served_hub.url, "records")
     try:
         time.sleep(live.LISTENERS_SECONDS + 0.2)
         post_form(served_hub.url)
@@ -141,8 +113,8 @@ def test_nothing_is_published_while_no_console_listens_and_events_flow_once_one_
 def test_a_console_hears_a_form_posted_its_delivery_and_a_pause_each_stream_its_own_topics(
         dashboard, served_hub, admin):
     browser = signed_in(served_hub.url)
-    everything = Stream(browser, served_hub.url, "records,deliveries,destinations")
-    deliveries_only = Stream(browser, served_hub.url, "deliveries")
+    everything = open_stream(browser, served_hub.url, "records,deliveries,destinations")
+    deliveries_only = open_stream(browser, served_hub.url, "deliveries")
     try:
         time.sleep(live.LISTENERS_SECONDS + 0.2)  # the web processes and this one learn that consoles listen
         post_form(served_hub.url)
@@ -164,7 +136,7 @@ def test_a_console_hears_a_form_posted_its_delivery_and_a_pause_each_stream_its_
 
 
 def test_a_breaker_that_opens_is_heard_once_committed_and_not_if_rolled_back(dashboard, served_hub, admin):
-    stream = Stream(signed_in(served_hub.url), served_hub.url, "destinations")
+    stream = open_stream(signed_in(served_hub.url), served_hub.url, "destinations")
     try:
         time.sleep(live.LISTENERS_SECONDS + 0.2)
         with dashboard.app_context():
