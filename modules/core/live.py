@@ -43,22 +43,35 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 log = logging.getLogger(__name__)
 
-_listeners: dict[str, tuple[float, bool]] = {}  # by Redis URL: (when asked, whether anyone listened)
 _sent_at: dict[str, float] = {}  # by message: when this process last published it
+
+
+class Listeners:
+    """Per app: whether a console listened when this process last asked Redis (at `asked_at`, monotonic),
+    and the client that publishes (short timeouts; the streams use get_redis)."""
+
+    def __init__(self, app: Flask):
+        self.asked_at, self.listened = float("-inf"), False
+        self.client = redis.Redis.from_url(redis_url(app), socket_connect_timeout=SOCKET_SECONDS,
+                                           socket_timeout=SOCKET_SECONDS)
+
+    def nobody(self, now: float) -> bool:
+        """True when nobody listened at the last answer, which is still fresh: the hot paths' one check."""
+        return not self.listened and now - self.asked_at < LISTENERS_SECONDS
 
 
 def publish(topic: str, data: dict[str, Any]) -> bool:
     """Publish `data` under `topic` (one of TOPICS) to every open console, now; True if it was sent.
     Skipped (False) while no console listens, for a repeat within REPEAT_SECONDS, or when Redis fails."""
-    now = time.monotonic()
-    if not _listening(now):
+    listeners, now = _listeners(), time.monotonic()
+    if listeners.nobody(now) or not _listening(listeners, now):
         return False
     message = json.dumps({"topic": topic, "data": data}, sort_keys=True, separators=(",", ":"))
     if now - _sent_at.get(message, float("-inf")) < REPEAT_SECONDS:
         return False
     _sent_at[message] = now  # marked before the call, so that greenlets meanwhile do not send it too
     try:
-        _connection().publish(CHANNEL, message)
+        listeners.client.publish(CHANNEL, message)
     except REDIS_ERRORS as exc:
         _redis_failed(exc)
         return False
@@ -82,34 +95,28 @@ def _drop_rolled_back(session: Session) -> None:
     session.info.pop("live_events", None)
 
 
-def _listening(now: float) -> bool:
+def _listening(listeners: Listeners, now: float) -> bool:
     """Whether a console listens on CHANNEL, as Redis said at most LISTENERS_SECONDS ago."""
-    url = redis_url(current_app)
-    asked_at, listened = _listeners.get(url, (float("-inf"), False))
-    if now - asked_at < LISTENERS_SECONDS:
-        return listened
-    _listeners[url] = (now, False)  # asked once per period: greenlets meanwhile take the answer "nobody"
+    if now - listeners.asked_at < LISTENERS_SECONDS:
+        return listeners.listened
+    listeners.asked_at, listeners.listened = now, False  # asked once per period: meanwhile the answer is "nobody"
     if redis_paused(PAUSE_USER):
         return False
     try:
-        counts = _connection().pubsub_numsub(CHANNEL)
+        counts = listeners.client.pubsub_numsub(CHANNEL)
     except REDIS_ERRORS as exc:
         _redis_failed(exc)
         return False
-    listened = bool(counts) and int(counts[0][1]) > 0
-    _listeners[url] = (now, listened)
-    return listened
+    listeners.listened = bool(counts) and int(counts[0][1]) > 0
+    return listeners.listened
 
 
-def _connection() -> redis.Redis:
-    """A client of the app's Redis with short timeouts, for publishing only (the streams use get_redis)."""
-    app = current_app._get_current_object()
-    client = app.extensions.get("hub_live_redis")
-    if client is None:
-        client = redis.Redis.from_url(redis_url(app), socket_connect_timeout=SOCKET_SECONDS,
-                                      socket_timeout=SOCKET_SECONDS)
-        app.extensions["hub_live_redis"] = client
-    return client
+def _listeners(app: Flask | None = None) -> Listeners:
+    app = app or current_app._get_current_object()
+    found = app.extensions.get("hub_live")
+    if found is None:
+        found = app.extensions["hub_live"] = Listeners(app)
+    return found
 
 
 def _redis_failed(exc: BaseException) -> None:
@@ -117,13 +124,16 @@ def _redis_failed(exc: BaseException) -> None:
     log.warning("redis unavailable, live event dropped", extra={"error": type(exc).__name__})
 
 
-def _record_stored(response: Response) -> Response:
-    """After-request hook: a domain's 2xx answer to a write is a `records` event for that domain."""
-    if (request.method in WRITE_METHODS and 200 <= response.status_code < 300
-            and request.blueprint in registry().domains):
-        publish("records", {"domain": request.blueprint})
-    return response
-
-
 def init_app(app: Flask) -> None:
-    app.after_request(_record_stored)
+    """The `records` events: a domain's 2xx answer to a write, in one after-request hook whose cost while no
+    console listens is one clock read."""
+    listeners, domains = _listeners(app), registry(app).domains
+
+    def record_stored(response: Response) -> Response:
+        if listeners.nobody(time.monotonic()):
+            return response
+        if request.method in WRITE_METHODS and 200 <= response.status_code < 300 and request.blueprint in domains:
+            publish("records", {"domain": request.blueprint})
+        return response
+
+    app.after_request(record_stored)
