@@ -18,6 +18,7 @@ from modules.console import (  # noqa: F401
     deliveries,
     export,
     formatting,
+    live,
     operators,
     overview,
     signin,
