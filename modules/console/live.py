@@ -36,7 +36,7 @@ HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy b
 
 
 @blp.route("/live")
-@page()
+@page(background=True)
 def live():
     topics = asked_topics(request.args.get("topics", ""))
     db.session.close()  # the sign-in's read is over: give its connection back before streaming
