@@ -246,3 +246,14 @@ def test_the_api_refuses_an_operator_role_token_with_403_and_admits_an_agent(app
     admitted = client.post("/api/v1/sales/start", json=START_BODY,
                            headers={"Authorization": f"Bearer {tokens['agent@example.com']}"})
     assert admitted.status_code == 200 and admitted.get_json()["sales_process_id"] == SALES_PROCESS_ID
+
+
+def test_stop_without_a_reason_or_upload_without_a_file_is_a_422_naming_it(app, agent_client, partner):
+    html = started(agent_client, partner)
+    answer = agent_client.post(f"{DETAIL}/stop", data={"csrf_token": csrf_token(html), "reason": "  "})
+    assert answer.status_code == 422 and "Missing data for required field." in answer.get_data(as_text=True)
+    answer = agent_client.post(f"{DETAIL}/recordings", data={"csrf_token": csrf_token(html), "date_end": "x"},
+                               content_type="multipart/form-data")
+    assert answer.status_code == 422 and "Choose the recording&#39;s file." in answer.get_data(as_text=True)
+    assert 'value="x"' in answer.get_data(as_text=True), "the form keeps what was posted"
+    assert len(partner.received) == 1 and process_row(app).status == "in_progress"
