@@ -21,6 +21,7 @@ from modules.console import (  # noqa: F401
     live,
     operators,
     overview,
+    sales,
     signin,
 )
 from modules.console.blueprint import blp, navigation
