@@ -18,6 +18,8 @@ from modules.console import (  # noqa: F401
     deliveries,
     export,
     formatting,
+    forms_pages,
+    leads_pages,
     live,
     operators,
     overview,
