@@ -134,11 +134,12 @@ def last_clicks(tracking_id: str, limit: int = 20) -> list[LinkClick]:
 
 
 def clicks_between(since: datetime, until: datetime, tracking_id: str | None = None,
-                   chunk: int = EXPORT_CHUNK) -> Iterator[Any]:
+                   chunk: int | None = None) -> Iterator[Any]:
     """Every click of [since, until), of one link or all, oldest first, as rows of every `link_clicks` column
-    (`row.metadata` is the click's metadata). Read `chunk` rows at a time by keyset on (clicked_at, click_id),
-    as plain rows (not ORM objects kept by the session), so an export of millions of clicks keeps memory flat
-    and holds no cursor open."""
+    (`row.metadata` is the click's metadata). Read `chunk` rows (default EXPORT_CHUNK) at a time by keyset on
+    (clicked_at, click_id), as plain rows (not ORM objects kept by the session), so an export of millions of
+    clicks keeps memory flat and holds no cursor open."""
+    chunk = chunk or EXPORT_CHUNK
     table = LinkClick.__table__
     conditions = [table.c.clicked_at >= since, table.c.clicked_at < until]
     if tracking_id is not None:
