@@ -184,6 +184,18 @@ def test_a_link_without_a_chosen_id_gets_one(app, operator_client):
     assert re.fullmatch(r"/console/links/lt_[A-Za-z0-9_-]{16}", answer.headers["Location"])
 
 
+def test_an_auto_registered_link_is_described_without_a_destination_then_given_one(app, operator_client, client):
+    post_clicks(client, {"tracking_id": "from-tracker"})
+    detail = "/console/links/from-tracker"
+    assert "auto-registered" in html_of(operator_client, detail)
+    answer = post_form(operator_client, detail, detail, original_url="", description="seen in the newsletter")
+    assert answer.status_code == 303
+    link = stored(app, "from-tracker")
+    assert (link.original_url, link.description) == (None, "seen in the newsletter")
+    assert post_form(operator_client, detail, detail, original_url=DESTINATION).status_code == 303
+    assert client.get("/track/from-tracker").headers["Location"] == DESTINATION
+
+
 def test_deactivate_and_reactivate_as_the_api_does(app, operator_client, field_operator, client):
     create_link(operator_client, tracking_id="spring-cv")
     detail = "/console/links/spring-cv"
@@ -246,7 +258,8 @@ def test_search_filters_and_pages(app, operator_client):
     assert listed("active=true&search=_") == [], "filters and search together"
     assert listed("active=false&search=retired") == ["old_one"]
     assert operator_client.get(f"{LINKS}?active=maybe").status_code == 422
-    assert operator_client.get(f"{LINKS}?page=0").status_code == 422
+    for bad in ("page=0", "page=%C2%B2", "page=x", "search=a%00b", "link_type=%00"):
+        assert operator_client.get(f"{LINKS}?{bad}").status_code == 422, bad
 
     with app.app_context():
         db.session.add_all(TrackedLink(tracking_id=f"bulk-{n:02}", original_url=DESTINATION,

@@ -51,8 +51,11 @@ def links_edit(tracking_id: str):
     """Change the destination, function, type and description (the API's PATCH schema and service); only the
     fields that differ are changed, so the audit names what changed."""
     link = _link(tracking_id)
+    names = EDITABLE
+    if not link.original_url and not request.form.get("original_url", "").strip():
+        names = tuple(name for name in EDITABLE if name != "original_url")  # auto-registered: still none
     try:
-        loaded = load_form(TrackedLinkUpdateSchema(), EDITABLE, blank_is_absent=False)
+        loaded = load_form(TrackedLinkUpdateSchema(), names, blank_is_absent=False)
     except ValidationError as refused:
         return _page(link, chosen_window(), request.form, problems(refused)), 422
     changes = {name: value for name, value in loaded.items() if (getattr(link, name) or "") != (value or "")}

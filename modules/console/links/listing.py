@@ -29,7 +29,7 @@ CSV_HEADER = ("clicked_at", "tracking_id", "click_source", "referrer_url", "sess
 
 def _page_number() -> int:
     given = (request.args.get("page") or "1").strip()
-    number = int(given) if given.isdigit() else 0
+    number = int(given) if given.isascii() and given.isdigit() else 0
     if not 1 <= number <= MAX_OFFSET // PAGE_SIZE:
         abort(422, f"The page is a whole number from 1 to {MAX_OFFSET // PAGE_SIZE}, not {given!r}.")
     return number
@@ -41,6 +41,8 @@ def _filters() -> dict[str, Any]:
     if active not in ACTIVE:
         abort(422, f"active is true, false or empty, not {active!r}.")
     text = {name: (request.args.get(name) or "").strip() or None for name in ("search", "link_function", "link_type")}
+    if any("\x00" in value for value in text.values() if value):
+        abort(422, "A filter must not contain NUL (0x00) characters.")
     return {**text, "active": ACTIVE[active]}
 
 
