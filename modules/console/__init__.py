@@ -20,6 +20,7 @@ from modules.console import (  # noqa: F401
     formatting,
     forms_pages,
     leads_pages,
+    links,
     live,
     operators,
     overview,

@@ -65,3 +65,15 @@ document.addEventListener("submit", (event) => {
     });
   });
 }());
+
+// <button data-copy="input-id" hidden>: shown where the clipboard can be written; copies the input's value.
+document.querySelectorAll("[data-copy]").forEach((button) => {
+  const input = document.getElementById(button.dataset.copy);
+  if (!input || !navigator.clipboard) {
+    return;
+  }
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    navigator.clipboard.writeText(input.value).then(() => { button.textContent = "Copied"; }, () => input.select());
+  });
+});
