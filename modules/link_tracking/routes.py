@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from modules import __version__
-from modules.core import security
+from modules.core import live, security
 from modules.core.errors import answer_domain_errors, handle_api_error
 from modules.core.extensions import db
 from modules.core.security import ingest_limit
@@ -167,6 +167,7 @@ def follow_link(tracking_id: str):
         user_agent=_header_text(request.headers.get("User-Agent"), 500),
         referrer_url=_header_text(request.headers.get("Referer"), 1000), session_id=session_id,
         click_source=_header_text(request.args.get("src"), 50))
+    live.publish("records", {"domain": blp.name})  # a GET that stores: the after-request hook counts writes only
     response = _redirect(location)
     if new_session:
         response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="Lax", secure=request.is_secure)

@@ -135,6 +135,24 @@ def test_a_console_hears_a_form_posted_its_delivery_and_a_pause_each_stream_its_
         deliveries_only.close()
 
 
+def test_a_console_hears_a_click_on_a_tracked_link(dashboard, served_hub, admin):
+    """A redirect stores a click on a GET, which the after-request hook (writes only) does not see: the view
+    publishes it itself."""
+    from modules.link_tracking import services as link_services
+
+    with dashboard.app_context():
+        link_services.create_link({"tracking_id": "live-click", "original_url": "https://example.com/jobs"})
+        db.session.commit()
+    stream = open_stream(signed_in(served_hub.url), served_hub.url, "records")
+    try:
+        time.sleep(live.LISTENERS_SECONDS + 0.2)
+        followed = requests.get(f"{served_hub.url}/track/live-click", allow_redirects=False, timeout=10)
+        assert followed.status_code == 302
+        assert stream.next_event() == ("records", {"domain": "link_tracking"})
+    finally:
+        stream.close()
+
+
 def test_a_breaker_that_opens_is_heard_once_committed_and_not_if_rolled_back(dashboard, served_hub, admin):
     stream = open_stream(signed_in(served_hub.url), served_hub.url, "destinations")
     try:
