@@ -21,6 +21,7 @@ from modules.console import (  # noqa: F401
     operators,
     overview,
     signin,
+    upload_pages,
 )
 from modules.console.blueprint import blp, navigation
 from modules.core.errors import register_page_errors
