@@ -26,6 +26,7 @@ from modules.console import (  # noqa: F401
     overview,
     sales,
     signin,
+    upload_pages,
 )
 from modules.console.blueprint import blp, navigation
 from modules.core.errors import register_page_errors
