@@ -31,7 +31,10 @@ def page(role: roles.Needed = None, background: bool = False) -> Callable[[Calla
             operator = sessions.current(active=not background and not sessions.background_request())
             if operator is None:
                 return redirect(url_for("console.login", next=back_to()), 303)
+            # The operator is the request's actor (audit) and credential (rate limits count it, as with the
+            # same operator's API tokens: modules/core/security.py).
             g.operator, g.actor = operator, f"operator:{operator.id}"
+            g.credential = g.actor
             if not roles.allows(operator.role, role):
                 abort(403, "Your role does not allow this page.")
             return view(*args, **kwargs)

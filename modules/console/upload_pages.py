@@ -21,6 +21,7 @@ from modules.console.upload_review import XLSX_TYPE, Review, StaleReview, fits, 
 from modules.core import roles
 from modules.core.access import actor
 from modules.core.exceptions import DomainError
+from modules.core.security import charge
 from modules.core.types import new_id
 from modules.insight.services import batches
 from modules.insight.services.common import Actor, UnusableInput
@@ -51,6 +52,7 @@ def customers_upload():
     every row is valid."""
     if request.method == "GET":
         return _page()
+    charge("INGEST_RATE_LIMIT")  # per operator, as the API's upload (a 429 page past it)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _page(400, problem="Choose a file to upload: an .xlsx workbook or a .csv file.")
@@ -67,6 +69,7 @@ def customers_upload():
 @page(roles.OPERATOR)
 def customers_upload_process():
     """Apply the reviewed rows as one batch (its id chosen at upload: processing twice applies them once)."""
+    charge("INGEST_RATE_LIMIT")
     review = _opened()
     if not review.rows or review.error_count:
         abort(422, "Only a file without errors can be processed: fix the rows and upload it again.")

@@ -235,3 +235,15 @@ def test_a_review_near_the_form_limit_still_processes(make_app, field_operator):
     answer = post_review(client, "process", page)
     assert answer.status_code == 200
     assert f"Batch processed: {NEAR_LIMIT_ROWS} customer(s) created" in answer.get_data(as_text=True)
+
+
+def test_uploads_from_the_console_are_rate_limited_per_operator(make_app):
+    """The console's upload counts against INGEST_RATE_LIMIT per signed-in operator, like the API's."""
+    app = make_app(INGEST_RATE_LIMIT="2/minute")
+    create(app, "limited@example.com", "operator")
+    client = app.test_client()
+    assert sign_in(client, "limited@example.com").status_code == 303
+    token = csrf_token(client.get("/console/customers/upload").get_data(as_text=True))
+    answers = [client.post("/console/customers/upload", data={"csrf_token": token},
+                           content_type="multipart/form-data").status_code for _ in range(3)]
+    assert answers == [400, 400, 429]
