@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5001
 export FLASK_APP := app_modular
 
-.PHONY: run test test-sqlite test-postgres fuzz faults faults-quick lint install install-dev migrate postgres-server clean
+.PHONY: run test test-sqlite test-postgres fuzz faults faults-quick lint install install-dev migrate postgres-server chromium clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,17 +37,24 @@ postgres-server:
 	  (command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || \
 	  (echo "PostgreSQL server binaries are missing: install postgresql or set TEST_DATABASE_URL" && exit 1)
 
+# Debian's Chromium for the console's browser tests (tests/console/test_browser_*.py, PostgreSQL half), driven
+# by Playwright from pip through /usr/bin/chromium: Playwright never downloads a browser of its own.
+chromium:
+	@test -x /usr/bin/chromium || \
+	  (command -v apt-get >/dev/null && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  (echo "Chromium is missing: install Debian's chromium package (/usr/bin/chromium) for the browser tests" && exit 1)
+
 test-sqlite: $(VENV)/.installed-dev
 	$(PY) -m pytest -q --db=sqlite
 
-test-postgres: $(VENV)/.installed-dev postgres-server
+test-postgres: $(VENV)/.installed-dev postgres-server chromium
 	$(PY) -m pytest -q --db=postgres
 
 # Both halves at once, one pytest process each (they share no port, file, database or Redis): on two cores
 # the suite takes the time of its longer half instead of both. The SQLite half prints as it goes; the
 # PostgreSQL half's output is kept in a file and printed whole once both are done, so each half's summary
 # stays readable and the PostgreSQL summary closes the run. It fails if either half fails.
-test: $(VENV)/.installed-dev postgres-server
+test: $(VENV)/.installed-dev postgres-server chromium
 	@postgres_log=$$(mktemp); \
 	$(PY) -m pytest -q --db=postgres -o cache_dir=.pytest_cache/postgres >"$$postgres_log" 2>&1 & postgres=$$!; \
 	echo "== SQLite half (the PostgreSQL half runs at the same time; its output follows) =="; \

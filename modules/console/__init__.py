@@ -12,7 +12,16 @@ from flask import Flask, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 # The page modules (overview, signin, ...) add their views to `blp` when imported.
-from modules.console import cookies, deliveries, export, formatting, overview, signin  # noqa: F401
+from modules.console import (  # noqa: F401
+    audit_pages,
+    cookies,
+    deliveries,
+    export,
+    formatting,
+    operators,
+    overview,
+    signin,
+)
 from modules.console.blueprint import blp, navigation
 from modules.core.errors import register_page_errors
 

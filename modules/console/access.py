@@ -1,4 +1,5 @@
-"""Who may open a console page: `@page()` for any signed-in operator, `@page(roles.ADMIN)` for admins.
+"""Who may open a console page: `@page()` for any signed-in operator, `@page(roles.ADMIN)` for admins,
+`@page(roles.OPERATOR)` for operators (and admins), `@page(roles.AGENT)` for DTech agents (and admins).
 
 Checked server-side on every request, GET and POST alike: a page's link being hidden from the navigation
 is a convenience, never the check. A visitor who is not signed in is sent to the sign-in page (and back
@@ -20,7 +21,7 @@ from modules.console import sessions
 from modules.core import roles
 
 
-def page(role: str | None = None) -> Callable[[Callable], Callable]:
+def page(role: roles.Needed = None) -> Callable[[Callable], Callable]:
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -29,7 +30,7 @@ def page(role: str | None = None) -> Callable[[Callable], Callable]:
                 return redirect(url_for("console.login", next=back_to()), 303)
             g.operator, g.actor = operator, f"operator:{operator.id}"
             if not roles.allows(operator.role, role):
-                abort(403, f"This page needs the {role} role.")
+                abort(403, "Your role does not allow this page.")
             return view(*args, **kwargs)
 
         return guarded

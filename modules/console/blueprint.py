@@ -21,11 +21,16 @@ blp = Blueprint("console", __name__, url_prefix="/console", template_folder="tem
 class NavItem:
     endpoint: str
     label: str
-    role: str | None  # the role a page needs (None: any signed-in operator)
+    role: roles.Needed  # the role(s) a page needs (None: any signed-in operator)
 
 
 NAV = (
     NavItem("console.overview", "Overview", None),
+    NavItem("console.links", "Links", roles.OPERATOR),
+    NavItem("console.forms", "Forms", roles.OPERATOR),
+    NavItem("console.leads", "Leads", roles.OPERATOR),
+    NavItem("console.customers", "Customers", roles.OPERATOR),
+    NavItem("console.sales", "Sales", roles.AGENT),
     NavItem("console.deliveries", "Deliveries", roles.ADMIN),
     NavItem("console.audit", "Audit log", roles.ADMIN),
     NavItem("console.operators", "Operators", roles.ADMIN),

@@ -38,9 +38,10 @@ def refuse_bearer(_reason: str) -> ApiError:
     return ApiError(401, body={"detail": "Invalid authentication credentials"}, headers={"WWW-Authenticate": "Bearer"})
 
 
-def refuse_role(needed: str) -> ApiError:
+def refuse_role(needed: roles.Needed) -> ApiError:
     """The 403 of a signed-in operator whose role does not allow the view, in the `{"detail"}` envelope."""
-    return ApiError(403, body={"detail": f"This needs the {needed} role"})
+    named = " or ".join((needed,) if isinstance(needed, str) else needed or ())
+    return ApiError(403, body={"detail": f"This needs the {named} role"})
 
 
 def documented(status: int, schema: type[Schema] | Schema = DetailSchema, description: str | None = None) -> Callable:
@@ -92,7 +93,7 @@ class Guard:
 
         return self._guard(check, scheme)
 
-    def operator(self, scheme: Schemes = OPERATOR_SCHEME, role: str | None = None) -> Callable:
+    def operator(self, scheme: Schemes = OPERATOR_SCHEME, role: roles.Needed = None) -> Callable:
         """A signed-in operator's bearer token (`auth.current_operator()` in the view); with `role`, one whose
         role allows it (modules/core/roles.py), else a 403 `{"detail"}`."""
 
@@ -107,7 +108,7 @@ class Guard:
         guarded = self._guard(check, scheme)
         if role is None:
             return guarded
-        return lambda view: guarded(documented(403, description=f"The operator's role is not {role}")(view))
+        return lambda view: guarded(documented(403, description="The operator's role does not allow it")(view))
 
     def _bearer(self) -> str:
         try:

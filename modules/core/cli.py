@@ -8,6 +8,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -16,14 +18,16 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from rq import Queue, SimpleWorker
 
-from modules.core import audit, auth, config, embedded_redis, password_reset, roles
-from modules.core.extensions import db
+from modules.core import auth, config, embedded_redis, operator_accounts, password_reset, roles
+from modules.core.exceptions import DomainError
+from modules.core.models import Operator
 from modules.core.outbox.cli import outbox_group
 from modules.core.queue import QUEUE_NAMES
 from modules.core.redis_client import get_redis, redis_url
 from modules.core.scheduler import Scheduler, registered_jobs
 
 log = logging.getLogger(__name__)
+CLI_ACTOR = "cli"  # who the audit log names for a command run from a shell
 
 
 def run_worker(app: Flask, queues: tuple[str, ...] = QUEUE_NAMES, burst: bool = False) -> None:
@@ -109,44 +113,44 @@ def operators_create(email: str, name: str, role: str, password: str) -> None:
     if len(password) < password_reset.MIN_PASSWORD_CHARS:
         raise click.BadParameter(f"use at least {password_reset.MIN_PASSWORD_CHARS} characters",
                                  param_hint="--password")
-    if auth.find_operator(email) is not None:
-        raise click.ClickException(f"an operator with the e-mail {email} exists")
-    operator = auth.create_operator(email, password, name, role)
-    db.session.flush()
-    audit.record("core", "operator.created", actor="cli", subject_id=operator.id, details={"role": role})
-    db.session.commit()
+    with refusals_as_click_errors():
+        operator_accounts.create(email, name, role, password, actor=CLI_ACTOR)
     click.echo(f"operator {email} created with the role {role}")
 
 
-def _operator(email: str):
-    operator = auth.find_operator(email)
-    if operator is None:
-        raise click.ClickException(f"no operator with the e-mail {email}")
-    return operator
+@contextmanager
+def refusals_as_click_errors() -> Iterator[None]:
+    """A service's refusal (modules/core/exceptions.py) as the command's error message and exit status 1."""
+    try:
+        yield
+    except DomainError as refusal:
+        raise click.ClickException(refusal.message) from refusal
 
 
-def _change_operator(email: str, change, event: str, done: str) -> None:
-    """Apply `change(operator)` to EMAIL's account, audited as `event` by the CLI, and say `done`."""
-    operator = _operator(email)
-    change(operator)
-    audit.record("core", event, actor="cli", subject_id=operator.id)
-    db.session.commit()
+def _change_operator(email: str, change: Callable[[Operator], None], done: str) -> None:
+    """Apply `change(operator)` (an operator_accounts call) to EMAIL's account and say `done`."""
+    with refusals_as_click_errors():
+        change(operator_accounts.by_email(email))
     click.echo(done.format(email=email))
 
 
 @operators_group.command("deactivate")
 @click.argument("email")
 def operators_deactivate(email: str) -> None:
-    """Stop EMAIL from signing in and end every token they hold (at once, on every process)."""
-    _change_operator(email, lambda operator: auth.set_active(operator, False), "operator.deactivated",
+    """Stop EMAIL from signing in and end every token they hold (at once, on every process). Allowed for
+    the last active admin too (the console refuses it): `flask operators create --role admin` makes one."""
+    _change_operator(email, lambda operator: operator_accounts.set_active(operator, False, actor=CLI_ACTOR,
+                                                                          allow_no_admin=True),
                      "operator {email} deactivated; their tokens no longer work")
+    if operator_accounts.active_admins() == 0:
+        click.echo("warning: no active admin is left; `flask operators create EMAIL --role admin` makes one")
 
 
 @operators_group.command("activate")
 @click.argument("email")
 def operators_activate(email: str) -> None:
     """Let EMAIL sign in again. Tokens issued before the deactivation stay revoked."""
-    _change_operator(email, lambda operator: auth.set_active(operator, True), "operator.activated",
+    _change_operator(email, lambda operator: operator_accounts.set_active(operator, True, actor=CLI_ACTOR),
                      "operator {email} activated; they sign in again to get a token")
 
 
@@ -154,7 +158,8 @@ def operators_activate(email: str) -> None:
 @click.argument("email")
 def operators_revoke_tokens(email: str) -> None:
     """End every access token EMAIL holds (a lost phone, a leaked token); they may sign in again."""
-    _change_operator(email, auth.revoke_tokens, "operator.tokens_revoked", "every token of {email} revoked")
+    _change_operator(email, lambda operator: operator_accounts.revoke_tokens(operator, actor=CLI_ACTOR),
+                     "every token of {email} revoked")
 
 
 @operators_group.command("set-role")
@@ -162,7 +167,8 @@ def operators_revoke_tokens(email: str) -> None:
 @click.argument("role", type=click.Choice(roles.ROLES))
 def operators_set_role(email: str, role: str) -> None:
     """Give EMAIL the ROLE (admin or operator); it holds from their next page or call."""
-    _change_operator(email, lambda operator: setattr(operator, "role", role), "operator.role_changed",
+    _change_operator(email, lambda operator: operator_accounts.set_role(operator, role, actor=CLI_ACTOR,
+                                                                        allow_no_admin=True),
                      f"{{email}} now has the role {role}")
 
 
@@ -170,12 +176,8 @@ def operators_set_role(email: str, role: str) -> None:
 @click.argument("email")
 def operators_reset_link(email: str) -> None:
     """Print a one-time link where EMAIL sets a new password (valid PASSWORD_RESET_HOURS, until used)."""
-    operator = _operator(email)
-    if not operator.is_active:
-        raise click.ClickException(f"{email} is deactivated: `flask operators activate {email}` first")
-    audit.record("core", "operator.reset_link_issued", actor="cli", subject_id=operator.id)
-    db.session.commit()
-    click.echo(password_reset.link(operator))
+    with refusals_as_click_errors():
+        click.echo(operator_accounts.reset_link(operator_accounts.by_email(email), actor=CLI_ACTOR))
 
 
 @operators_group.command("list")

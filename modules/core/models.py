@@ -25,7 +25,7 @@ class Operator(db.Model):
     # Signed into every access token; raising it (deactivation, `flask operators revoke-tokens`) ends
     # every token issued before, and reactivation does not bring them back.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # `admin` (everything: deliveries, operators) or `operator` (domain work): modules/core/roles.py
+    # `admin` (everything), `operator` (office domain work) or `agent` (DTech sales): modules/core/roles.py
     role: Mapped[str] = mapped_column(String(20), default="operator", server_default="operator")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

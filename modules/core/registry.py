@@ -1,4 +1,5 @@
-"""What the domains registered into one app: error envelopes, outbox handlers, periodic jobs.
+"""What the domains registered into one app: error envelopes, outbox handlers, periodic jobs, and what the
+console's overview asks of each domain (records received since a time, things that need attention).
 
 Everything lives on the app (`app.extensions["hub"]`), filled by each domain's `init_app(app)`
 (`modules.core.domains.register_domain`), never at import time: building two apps in one process
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
@@ -39,12 +41,37 @@ class PeriodicJob:
     every_seconds: int
 
 
+@dataclass(frozen=True)
+class RecordCounter:
+    """How many records `domain` received since a time: `count(since) -> int`, an index-backed count on the
+    records' creation time (never a scan of the table). `title` names the domain to people."""
+
+    domain: str
+    title: str
+    count: Callable[[datetime], int]
+
+
+@dataclass(frozen=True)
+class Concern:
+    """Something a domain asks an operator to look at (the console's "needs attention"): `what` in words,
+    `count` of the things concerned, `path` of the page that fixes it (None: no page yet)."""
+
+    what: str
+    count: int
+    path: str | None = None
+
+
+ConcernCheck = Callable[[datetime], list[Concern]]  # now -> what needs attention now ([] when nothing)
+
+
 @dataclass
 class Registry:
     envelopes: dict[str, Envelope] = field(default_factory=dict)  # by blueprint name
     prefixed_envelopes: list[tuple[str, Envelope]] = field(default_factory=list)  # longest prefix first
     handlers: dict[str, Handler] = field(default_factory=dict)  # by outbox kind
     periodic_jobs: dict[str, PeriodicJob] = field(default_factory=dict)  # by job id
+    record_counters: dict[str, RecordCounter] = field(default_factory=dict)  # by domain, in registration order
+    concern_checks: dict[str, ConcernCheck] = field(default_factory=dict)  # by domain
 
     def add_envelope(self, blueprint: str, envelope: Envelope, prefixes: tuple[str, ...] = ()) -> None:
         self.envelopes[blueprint] = envelope
@@ -58,6 +85,15 @@ class Registry:
     def add_periodic_job(self, job: PeriodicJob) -> None:
         _refuse_twice(self.periodic_jobs, job.id, "periodic job")
         self.periodic_jobs[job.id] = job
+
+
+    def add_record_counter(self, counter: RecordCounter) -> None:
+        _refuse_twice(self.record_counters, counter.domain, "record counter of domain")
+        self.record_counters[counter.domain] = counter
+
+    def add_concern_check(self, domain: str, check: ConcernCheck) -> None:
+        _refuse_twice(self.concern_checks, domain, "concern check of domain")
+        self.concern_checks[domain] = check
 
 
 def _refuse_twice(registered: dict[str, Any], key: str, what: str) -> None:

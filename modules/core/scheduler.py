@@ -3,7 +3,8 @@ exactly one running scheduler.
 
 Several `flask scheduler` processes may run; a Redis lock lets one of them act and keeps the others
 on standby. Next run times live in Redis, so a restart does not re-run every job at once, and a
-heartbeat key tells `/health` and the admin APIs whether a scheduler is alive.
+heartbeat key tells `/health` and the admin APIs whether a scheduler is alive; the time of the last tick is
+kept without expiry, so the console can say when a stopped scheduler was last seen.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 LOCK_KEY = "hub:scheduler:lock"
 NEXT_RUN_KEY = "hub:scheduler:next_run"
 HEARTBEAT_KEY = "hub:scheduler:heartbeat"
+LAST_TICK_KEY = "hub:scheduler:last_tick"  # no expiry: outlives the heartbeat of a scheduler that stopped
 LOCK_SECONDS = 30
 
 
@@ -78,8 +80,17 @@ class Scheduler:
                     ran.append(job.id)
                     upcoming = now + timedelta(seconds=job.every_seconds)
                     self.redis.hset(NEXT_RUN_KEY, job.id, upcoming.isoformat())
-        self.redis.set(HEARTBEAT_KEY, now.isoformat(), ex=max(5, int(self.tick_seconds * 10)))
+        beat = self.redis.pipeline(transaction=False)
+        beat.set(HEARTBEAT_KEY, now.isoformat(), ex=max(5, int(self.tick_seconds * 10)))
+        beat.set(LAST_TICK_KEY, now.isoformat())
+        beat.execute()
         return ran
+
+
+def last_tick(redis) -> datetime | None:
+    """When a scheduler last ran its due jobs (aware UTC), alive or not; None if none ever did here."""
+    value = redis.get(LAST_TICK_KEY)
+    return datetime.fromisoformat(value.decode()) if value else None
 
 
 def status(redis) -> dict[str, Any]:

@@ -28,6 +28,11 @@ def contains_pattern(value: str) -> str:
     return f"%{escaped}%"
 
 
+def prefix_pattern(value: str) -> str:
+    """A LIKE pattern matching text that starts with `value` (taken literally, as in `contains_pattern`)."""
+    return contains_pattern(value)[1:]
+
+
 def probe_database() -> None:
     """One round trip; raises SQLAlchemy's error when the database does not answer."""
     db.session.execute(text("SELECT 1"))

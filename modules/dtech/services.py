@@ -10,6 +10,7 @@ domain's exceptions (errors.py); audit rows name the request's actor (the core's
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -260,3 +261,8 @@ def _keep(recording: CallRecording, received: HashingFile) -> None:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def processes_received(since: datetime) -> int:
+    """Sales processes started since `since` (the console's overview), counted through the created_at index."""
+    return db.session.scalar(select(func.count()).select_from(SalesProcess).where(SalesProcess.created_at >= since))

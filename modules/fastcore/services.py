@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from modules.core import audit, metrics, outbox, scheduler
@@ -272,3 +272,8 @@ def scheduler_view() -> dict[str, Any]:
 def email_health() -> dict[str, Any]:
     """Whether SMTP is configured, and the lead e-mails by outbox status (pending, delivered, dead)."""
     return {"smtp_configured": smtp_configured(current_app.config), **outbox.counts(EMAIL_KINDS)}
+
+
+def leads_received(since: datetime) -> int:
+    """Leads stored since `since` (the console's overview), counted through the created_at index."""
+    return db.session.scalar(select(func.count()).select_from(Lead).where(Lead.created_at >= since))

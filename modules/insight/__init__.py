@@ -9,9 +9,11 @@ from modules.core.domains import register_domain
 from modules.core.errors import fastapi_envelope
 from modules.insight import cli, jobs
 from modules.insight.routes import PATH_PREFIXES, blp
+from modules.insight.services import customers, sms
 
 __all__ = ["blp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    register_domain(app, blp, envelope=fastapi_envelope, prefixes=PATH_PREFIXES, cli=cli.insight_group, jobs=jobs)
+    register_domain(app, blp, envelope=fastapi_envelope, prefixes=PATH_PREFIXES, cli=cli.insight_group, jobs=jobs,
+                    title="Insight", received=customers.customers_received, concerns=sms.failing_sms)

@@ -9,7 +9,7 @@ retention in retention.py, periodic jobs in jobs.py.
 from flask import Flask
 
 from modules.core.domains import register_domain
-from modules.link_tracking import cli, jobs
+from modules.link_tracking import cli, jobs, services
 from modules.link_tracking.access import SECURITY_SCHEMES
 from modules.link_tracking.errors import tracking_envelope
 from modules.link_tracking.routes import PATH_PREFIXES, blp
@@ -19,4 +19,5 @@ __all__ = ["blp", "init_app"]
 
 def init_app(app: Flask) -> None:
     register_domain(app, blp, envelope=tracking_envelope, prefixes=PATH_PREFIXES,
-                    security_schemes=SECURITY_SCHEMES, cli=cli.link_tracking_group, jobs=jobs)
+                    security_schemes=SECURITY_SCHEMES, cli=cli.link_tracking_group, jobs=jobs,
+                    title="Link tracking", received=services.clicks_received)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit, metrics
@@ -20,8 +21,8 @@ from modules.core.exceptions import Conflict, NotFound
 from modules.core.extensions import db
 from modules.core.paging import page
 from modules.core.types import utcnow
-from modules.link_tracking import destinations, storage
-from modules.link_tracking.models import TrackedLink
+from modules.link_tracking import destinations, ingest, storage
+from modules.link_tracking.models import LinkClick, TrackedLink
 
 DOMAIN = "link_tracking"
 REDIRECT_CLICK_SOURCE = "redirect"
@@ -132,3 +133,11 @@ def record_redirect_click(tracking_id: str, *, ip_address: str | None, user_agen
                          "click_source": click_source or REDIRECT_CLICK_SOURCE, "metadata": None,
                          "event_id": None}], now)
     metrics.ingested(DOMAIN)
+
+
+def clicks_received(since: datetime) -> int:
+    """Clicks since `since` (the console's overview), by `clicked_at`: the partition key on PostgreSQL. The
+    window ends where the ingest's clock-ahead limit does, so only the partitions of the window are read (not
+    the months created ahead), each through its clicked_at index."""
+    window = LinkClick.clicked_at.between(since, utcnow() + ingest.MAX_CLOCK_AHEAD)
+    return db.session.scalar(select(func.count()).select_from(LinkClick).where(window))

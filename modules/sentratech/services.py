@@ -12,6 +12,7 @@ The sync itself (its outbox kind, queueing, delivery) is `jobs.py`'s.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -174,3 +175,11 @@ def plan_resync(form_type: str | None, only_failed: bool) -> jobs.SyncPlan:
 def resync(form_type: str | None, only_failed: bool, actor: str) -> int:
     """Queue the records `plan_resync` picks for delivery again; returns how many were queued."""
     return jobs.queue_planned(plan_resync(form_type, only_failed), actor=actor)
+
+
+def forms_received(since: datetime) -> int:
+    """Forms of the four types created since `since` (the console's overview): one statement, a count per
+    table through its created_at index."""
+    counts = [select(func.count()).select_from(form.model).where(form.model.created_at >= since).scalar_subquery()
+              for form in FORMS.values()]
+    return sum(db.session.execute(select(*counts)).one())

@@ -79,35 +79,41 @@ def state(name: str) -> dict[str, Any]:
 def states() -> list[dict[str, Any]]:
     """Every destination: {"name", "state": active|paused|open|half_open, "since", "reason", "paused_by",
     "failures" (consecutive retryable), "last_error", "last_failure_at", "retry_at" (when a probe may go),
-    "kinds", "pending", "dead"}. Destinations of registered kinds first, then rows of kinds gone since."""
+    "kinds", "pending", "dead", "oldest_pending" (created_at of its oldest pending message, or None)}.
+    Destinations of registered kinds first, then rows of kinds gone since."""
     rows = {row.name: row for row in db.session.scalars(select(OutboxDestination))}
     listed = destinations.names() + sorted(set(rows) - set(destinations.names()))
     waiting = _waiting({name: destinations.kinds_of(name) for name in listed})
     return [_described(name, rows.get(name), waiting.get(name, {})) for name in listed]
 
 
-def _waiting(kinds_by_destination: dict[str, list[str]]) -> dict[str, dict[str, int]]:
-    """Pending and dead counts per destination, counted through the (status, next_attempt_at) index."""
+def _waiting(kinds_by_destination: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """Per destination: its pending and dead counts and the creation time of its oldest pending message
+    ("oldest_pending"), in one grouped query that reads only pending and dead rows, through the indexes that
+    lead with status (never a scan of the delivered ones)."""
     destination_of_kind = {kind: name for name, kinds in kinds_by_destination.items() for kind in kinds}
-    counts: dict[str, dict[str, int]] = {}
+    counts: dict[str, dict[str, Any]] = {}
     if not destination_of_kind:
         return counts
     rows = db.session.execute(
-        select(OutboxMessage.kind, OutboxMessage.status, func.count())
+        select(OutboxMessage.kind, OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at))
         .where(OutboxMessage.status.in_([Status.PENDING, Status.DEAD]),
                OutboxMessage.kind.in_(list(destination_of_kind)))
         .group_by(OutboxMessage.kind, OutboxMessage.status))
-    for kind, status, count in rows:
+    for kind, status, count, oldest in rows:
         tally = counts.setdefault(destination_of_kind[kind], {})
         tally[status] = tally.get(status, 0) + count
+        if status == Status.PENDING and (tally.get("oldest_pending") is None or oldest < tally["oldest_pending"]):
+            tally["oldest_pending"] = oldest
     return counts
 
 
-def _described(name: str, row: OutboxDestination | None, waiting: dict[str, int]) -> dict[str, Any]:
+def _described(name: str, row: OutboxDestination | None, waiting: dict[str, Any]) -> dict[str, Any]:
     described: dict[str, Any] = {
         "name": name, "state": "active", "since": None, "reason": None, "paused_by": None, "failures": 0,
         "last_error": None, "last_failure_at": None, "retry_at": None, "kinds": destinations.kinds_of(name),
-        "pending": waiting.get(Status.PENDING, 0), "dead": waiting.get(Status.DEAD, 0)}
+        "pending": waiting.get(Status.PENDING, 0), "dead": waiting.get(Status.DEAD, 0),
+        "oldest_pending": waiting.get("oldest_pending")}
     if row is None:
         return described
     described.update(failures=row.failures, last_error=row.last_error, last_failure_at=row.last_failure_at)

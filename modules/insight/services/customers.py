@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -144,3 +144,10 @@ def dashboard() -> dict[str, Any]:
     answer.update({f"{status}_customers": by_status.get(status, 0) for status in CUSTOMER_STATUSES})
     answer.update(total_arrears=Decimal(str(total_arrears)), recent_actions=list(recent), kpis=_kpis(total))
     return answer
+
+
+def customers_received(since: datetime) -> int:
+    """Customers created since `since` (the console's overview: new customers from uploads and the API; an
+    update of a known customer or an operator's action is not a record received), through the created_at
+    index."""
+    return db.session.scalar(select(func.count()).select_from(Customer).where(Customer.created_at >= since))

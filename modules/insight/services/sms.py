@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from modules.core import audit, outbox
 from modules.core.exceptions import Invalid, Unavailable
 from modules.core.extensions import db
 from modules.core.fields import CanonicalChoice
+from modules.core.registry import Concern
 from modules.core.security import charge
 from modules.core.sql import dialect_insert
 from modules.core.types import new_id, utcnow
@@ -176,3 +178,12 @@ def delivery_status(message_id: str) -> dict[str, Any]:
         except ProviderUnavailable as exc:
             answer["provider_error"] = str(exc)
     return answer
+
+
+def failing_sms(now: datetime) -> list[Concern]:
+    """The console's "needs attention": SMS created in the last day that failed (Arkesel refused them, or
+    every recipient's receipt says failed). Counted through the created_at index: a day's SMS are few (the
+    daily segment cap bounds them)."""
+    failed = db.session.scalar(select(func.count()).select_from(SmsMessage).where(
+        SmsMessage.created_at >= now - timedelta(days=1), SmsMessage.status == "failed"))
+    return [Concern(f"{failed} SMS failed in the last day", failed)] if failed else []

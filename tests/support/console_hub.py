@@ -1,0 +1,85 @@
+"""The hub as the browser tests meet it: served by gunicorn over HTTP (tests/support/servers.py `HubServer`),
+a real worker process delivering the outbox, and SentraTech's dashboard played on loopback
+(faults/peers.py `DashboardPeer`, whose switch makes it fail and then succeed again).
+
+A form posted through the ingest API (`post_form`) is stored by the served hub and delivered by the worker
+to the dashboard peer, whose ledger counts what it received per record id.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from faults.peers import DashboardPeer
+from tests.support.sentratech import INGEST_HEADERS, SVC_EMAIL, SVC_PASSWORD, valid_body
+from tests.support.servers import HubServer
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def hub_settings(base_config: dict, dashboard: DashboardPeer) -> dict[str, object]:
+    """The test database, Redis and keys, with SentraTech's dashboard at the local peer."""
+    settings = {key: value for key, value in base_config.items() if key != "TESTING"}
+    return {**settings, "DASHBOARD_BASE_URL": dashboard.url, "SVC_EMAIL": SVC_EMAIL, "SVC_PASSWORD": SVC_PASSWORD}
+
+
+def start_dashboard() -> DashboardPeer:
+    peer = DashboardPeer(hang_seconds=0)
+    peer.start()
+    return peer
+
+
+def serve_hub(settings: dict[str, object], log_path: Path) -> HubServer:
+    server = HubServer(settings, log_path=log_path).wait_until_up()
+    server.log_path = log_path
+    return server
+
+
+class HubWorker:
+    """The hub's worker (tests/support/worker_main.py) in a process of its own session, on `settings`."""
+
+    def __init__(self, settings: dict[str, object], log_path: Path):
+        env = {**os.environ, **{key: str(value) for key, value in settings.items()}, "HUB_ENV_FILE": ""}
+        self.log = open(log_path, "wb")  # noqa: SIM115 (closed by stop)
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.support.worker_main"], cwd=PROJECT_ROOT,
+                                        env=env, start_new_session=True, stdout=self.log, stderr=self.log)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+def post_form(hub_url: str, form: str, **changes) -> dict:
+    """POST a valid SentraTech form (`demo_requests`, `contact_requests`, `roi_reports`, `subscriptions`)
+    through the ingest API with its key; `changes` replace fields of the valid body. Returns the JSON
+    answer (the stored record, with its `id`); a refusal raises."""
+    response = requests.post(f"{hub_url}/api/ingest/{form}", json=valid_body(form, **changes),
+                             headers=INGEST_HEADERS, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 15.0, what: str = "the condition") -> object:
+    """Poll `condition` every 50 ms until it returns something true (returned), or fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
