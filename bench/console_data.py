@@ -107,7 +107,7 @@ def load(database_url: str, messages: int, audit_rows: int) -> dict[str, float]:
     with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
         started = time.perf_counter()
         cursor.execute("INSERT INTO operator (id, email, name, password_hash, is_active, token_version, role, "
-                       "created_at) SELECT md5('o' || n)::uuid::text, 'bench-' || n || '@example.invalid', "
+                       "created_at) SELECT md5('o' || n)::uuid::text, 'bench-' || n || '@example.com', "
                        "'Bench operator ' || n, 'not-a-hash', mod(n, 6) <> 5, 0, "
                        "CASE WHEN mod(n, 4) = 0 THEN 'admin' ELSE 'operator' END, now() - n * interval '9 days' "
                        "FROM generate_series(1, %s) AS n", (BENCH_OPERATORS,))

@@ -55,6 +55,10 @@ AUDIT_COLUMNS = "id, domain, event, actor, subject_id, request_id, status_code, 
 NEWEST_FIRST = "ORDER BY created_at DESC, id DESC LIMIT 51"  # a page of 50 and one more: is there an older page?
 NEXT_LINK = re.compile(r'<a href="([^"]+)" rel="next">')
 Statement = tuple[str, tuple]
+KINDS = tuple(kind for _share, kind, _payload in console_data.KINDS)
+# Every destination's backlog (outbox.control.states(): the overview, and the panel of every Deliveries page).
+DESTINATION_STATES = ("SELECT kind, status, count(*), min(created_at) FROM outbox WHERE status IN ('pending', 'dead') "
+                      "AND kind IN %s GROUP BY kind, status", (KINDS,))
 
 
 @dataclass
@@ -124,7 +128,7 @@ def pages(session: requests.Session, base_url: str, database_url: str) -> tuple[
         cursor.execute("SELECT subject_id FROM outbox WHERE kind = 'sentratech.dashboard_sync' "
                        "AND created_at < now() - interval '5 days' ORDER BY created_at DESC LIMIT 1")
         [record] = cursor.fetchone()
-        cursor.execute("SELECT 'operator:' || id FROM operator WHERE email = 'bench-1@example.invalid'")
+        cursor.execute("SELECT 'operator:' || id FROM operator WHERE email = 'bench-1@example.com'")
         [operator] = cursor.fetchone()
         cursor.execute("SELECT subject_id FROM audit_log WHERE created_at < now() - interval '100 days' "
                        "ORDER BY created_at DESC LIMIT 1")
@@ -135,9 +139,9 @@ def pages(session: requests.Session, base_url: str, database_url: str) -> tuple[
     window = {"since": since.isoformat(), "until": until.isoformat()}
     key = f"{record}:3"
     found = [
-        Page("overview", "/console/overview",
-             [("SELECT count(*) FROM outbox WHERE status = %s", ("pending",)),
-              ("SELECT count(*) FROM outbox WHERE status = %s", ("dead",))]),
+        Page("overview", "/console/overview", [("SELECT count(*) FROM outbox WHERE status = %s", ("pending",)),
+                                               ("SELECT count(*) FROM outbox WHERE status = %s", ("dead",)),
+                                               DESTINATION_STATES]),
         Page("deliveries", "/console/deliveries", _outbox_page()),
         Page("deliveries status=dead", "/console/deliveries?status=dead", _outbox_page("status = %s", ("dead",))),
         Page("deliveries status=pending", "/console/deliveries?status=pending",
