@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from modules import DOMAINS, __version__, console
-from modules.core import api_docs, bodies, cli, errors, metrics_scrape, request_log, security
+from modules.core import api_docs, bodies, cli, errors, live, metrics_scrape, request_log, security
 from modules.core import retention as core_retention
 from modules.core.config import ConfigurationError, check_production, domain_package, is_production, load_config
 from modules.core.domains import register_jobs
@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None, domains: Sequence[str] = DO
     configure(app, config, domains)
     request_log.configure_logging(app)
     request_log.init_app(app)
+    live.init_app(app)
     init_extensions(app)
     bodies.init_app(app)
     register_blueprints(app, domains)

@@ -18,8 +18,13 @@ from modules.console import (  # noqa: F401
     deliveries,
     export,
     formatting,
+    forms_pages,
+    leads_pages,
+    links,
+    live,
     operators,
     overview,
+    sales,
     signin,
 )
 from modules.console.blueprint import blp, navigation

@@ -21,11 +21,14 @@ from modules.console import sessions
 from modules.core import roles
 
 
-def page(role: roles.Needed = None) -> Callable[[Callable], Callable]:
+def page(role: roles.Needed = None, background: bool = False) -> Callable[[Callable], Callable]:
+    """`background`: the view is called by the page itself, not by the person (the live stream), so it does
+    not count as activity for the idle timeout; console.js's region refreshes say so with a header."""
+
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            operator = sessions.current()
+            operator = sessions.current(active=not background and not sessions.background_request())
             if operator is None:
                 return redirect(url_for("console.login", next=back_to()), 303)
             g.operator, g.actor = operator, f"operator:{operator.id}"

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import current_app, g, session
+from flask import current_app, g, request, session
 from sqlalchemy import delete, select
 
 from modules.core import audit
@@ -21,6 +21,7 @@ from modules.core.models import ConsoleSession, Operator
 from modules.core.types import utcnow
 
 TOKEN_KEY = "sid"
+BACKGROUND_HEADER = "X-Requested-With"  # console.js sends "fetch" when it refreshes a live region
 SEEN_EVERY = timedelta(seconds=60)  # last_seen_at is written at most this often (one UPDATE a minute)
 
 
@@ -54,15 +55,22 @@ def sign_out() -> None:
     g.console_operator = None
 
 
-def current() -> Operator | None:
+def current(active: bool = True) -> Operator | None:
     """The active operator signed in on this browser, or None (no cookie, signed out, timed out, revoked).
+    `active`: this request is the person's doing and restarts the idle time; a page's own background
+    requests (its live stream, its region refreshes) are not, so an open tab left alone still times out.
     Cached on `g` for the request."""
     if "console_operator" not in g:
-        g.console_operator = _look_up()
+        g.console_operator = _look_up(active)
     return g.console_operator
 
 
-def _look_up() -> Operator | None:
+def background_request() -> bool:
+    """Whether console.js made this request by itself (a live region's refresh)."""
+    return request.headers.get(BACKGROUND_HEADER) == "fetch"
+
+
+def _look_up(active: bool) -> Operator | None:
     token = session.get(TOKEN_KEY)
     if not isinstance(token, str):
         return None
@@ -78,7 +86,7 @@ def _look_up() -> Operator | None:
         db.session.delete(row)
         db.session.commit()
         return None
-    if now - row.last_seen_at > SEEN_EVERY:
+    if active and now - row.last_seen_at > SEEN_EVERY:
         row.last_seen_at = now
         db.session.commit()
     return operator

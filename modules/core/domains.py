@@ -34,6 +34,7 @@ def register_domain(app: Flask, blp: Blueprint, *, envelope: Envelope, prefixes:
     counts the domain's records created since `since` (index-backed), shown under `title` (default: the
     blueprint's name); `concerns(now)` lists what needs an operator's attention now."""
     api.register_blueprint(blp)
+    registry(app).domains.add(blp.name)
     register_envelope(app, blp.name, envelope, prefixes)
     for name, scheme in (security_schemes or {}).items():
         api.spec.components.security_scheme(name, scheme)

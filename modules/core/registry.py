@@ -72,6 +72,7 @@ class Registry:
     periodic_jobs: dict[str, PeriodicJob] = field(default_factory=dict)  # by job id
     record_counters: dict[str, RecordCounter] = field(default_factory=dict)  # by domain, in registration order
     concern_checks: dict[str, ConcernCheck] = field(default_factory=dict)  # by domain
+    domains: set[str] = field(default_factory=set)  # the domains' blueprint names (`register_domain`)
 
     def add_envelope(self, blueprint: str, envelope: Envelope, prefixes: tuple[str, ...] = ()) -> None:
         self.envelopes[blueprint] = envelope

@@ -23,6 +23,7 @@ from modules.dtech.errors import RecordingTooLarge, invalid_field
 MULTIPART_ALLOWANCE = 64 * 1024  # part headers and boundaries on top of the file itself
 PARSER_BUFFER_BYTES = 500_000  # Flask's default MAX_FORM_MEMORY_SIZE: the parser's buffer holds 64 KiB reads
 FILE_FIELD = "file"
+READ_BYTES = 64 * 1024
 INCOMING_PREFIX, INCOMING_SUFFIX = ".incoming-", ".part"
 INCOMING_PATTERN = f"{INCOMING_PREFIX}*{INCOMING_SUFFIX}"
 
@@ -108,3 +109,18 @@ def receive_file(stream: IO[bytes], mimetype: str, content_length: int | None,
         raise invalid_field(FILE_FIELD, "Missing data for required field: send the recording as "
                                         "multipart/form-data in a part named 'file'.")
     return chosen.stream
+
+
+def spool(source: IO[bytes]) -> HashingFile:
+    """A file part another parser already received (the console's form, which its CSRF check parses with
+    Werkzeug's own temporary files), copied to the spool directory in READ_BYTES reads: hashed and held to
+    DTECH_MAX_RECORDING_BYTES (RecordingTooLarge) like a part `receive_file` parses."""
+    received = HashingFile(recordings_dir(), int(current_app.config["DTECH_MAX_RECORDING_BYTES"]))
+    try:
+        for block in iter(lambda: source.read(READ_BYTES), b""):
+            received.write(block)
+    except BaseException:
+        received.discard()
+        raise
+    received.close()
+    return received

@@ -17,7 +17,7 @@ from modules.core import auth
 from modules.core.errors import answer_domain_errors
 from modules.core.security import ingest_limit
 from modules.dtech import errors, recordings, services
-from modules.dtech.access import count_partner_call, operator
+from modules.dtech.access import agent, count_partner_call
 from modules.dtech.schemas import (
     CallRecordingUploadSchema,
     CallRecordingUrlAnswerSchema,
@@ -67,7 +67,7 @@ def errors_documented(*statuses: int) -> Callable:
 
 
 @blp.route("/start", methods=["POST"])
-@operator
+@agent
 @blp.arguments(SalesStartSchema)
 @blp.response(200, SalesStartAnswerSchema)
 @errors_documented(*PARTNER_ERRORS)
@@ -78,7 +78,7 @@ def start(data):
 
 
 @blp.route("/continue/<sales_process_id>", methods=["POST"])
-@operator
+@agent
 @blp.arguments(ProcessPathSchema, location="path")
 @blp.arguments(SalesContinueSchema)
 @blp.response(200, SalesContinueAnswerSchema)
@@ -90,7 +90,7 @@ def continue_process(path, data, **_path):
 
 
 @blp.route("/status/<sales_process_id>/<account_id>")
-@operator
+@agent
 @blp.arguments(StatusPathSchema, location="path")
 @blp.response(200, description="DTech's answer, as it gave it")
 @errors_documented(*PARTNER_ERRORS)
@@ -101,7 +101,7 @@ def process_status(path, **_path):
 
 
 @blp.route("/stop/<sales_process_id>", methods=["POST"])
-@operator
+@agent
 @blp.arguments(ProcessPathSchema, location="path")
 @blp.arguments(SalesStopQuerySchema, location="query")
 @blp.arguments(SalesStopSchema)
@@ -117,7 +117,7 @@ def stop(path, query, data, **_path):
 
 
 @blp.route("/recording-url/<sales_process_id>", methods=["POST"])
-@operator
+@agent
 @blp.arguments(ProcessPathSchema, location="path")
 @blp.arguments(CallRecordingUrlSchema)
 @blp.response(200, CallRecordingUrlAnswerSchema)
@@ -129,7 +129,7 @@ def recording_url(path, data, **_path):
 
 
 @blp.route("/recordings/<upload_id>/file", methods=["POST"])
-@operator
+@agent
 @ingest_limit()
 @blp.response(202, CallRecordingUploadSchema)
 @blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
@@ -150,7 +150,7 @@ def upload_recording(upload_id):
 
 
 @blp.route("/upload-status/<upload_id>")
-@operator
+@agent
 @blp.response(200, CallRecordingUploadSchema)
 @errors_documented(404)
 def upload_status(upload_id):
@@ -159,7 +159,7 @@ def upload_status(upload_id):
 
 
 @blp.route("/processes")
-@operator
+@agent
 @blp.arguments(SalesProcessQuerySchema, location="query")
 @blp.response(200, SalesProcessPageSchema)
 @errors_documented(400)
@@ -169,7 +169,7 @@ def list_processes(filters):
 
 
 @blp.route("/processes/<sales_process_id>")
-@operator
+@agent
 @blp.response(200, SalesProcessDetailSchema)
 @errors_documented(404)
 def get_process(sales_process_id):

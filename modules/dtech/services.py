@@ -10,11 +10,12 @@ domain's exceptions (errors.py); audit rows name the request's actor (the core's
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit, metrics, outbox
@@ -160,8 +161,8 @@ def request_recording_url(sales_process_id: str, data: dict[str, Any]) -> dict[s
             "upload_id": recording.id}
 
 
-def list_processes(filters: dict[str, Any]) -> dict[str, Any]:
-    """A page of kept processes, newest first: {"data", "total", "page", "limit", "pages"}."""
+def _matching(filters: dict[str, Any]) -> Select:
+    """The kept processes that `filters` (SalesProcessQuerySchema's keys) select."""
     query = select(SalesProcess)
     for name in ("status", "agent_id", "account_id"):
         if filters.get(name):
@@ -174,9 +175,21 @@ def list_processes(filters: dict[str, Any]) -> dict[str, Any]:
         query = query.where(SalesProcess.created_at >= filters["created_from"])
     if filters.get("created_to"):
         query = query.where(SalesProcess.created_at <= filters["created_to"])
+    return query
+
+
+def list_processes(filters: dict[str, Any]) -> dict[str, Any]:
+    """A page of kept processes, newest first: {"data", "total", "page", "limit", "pages"}."""
     number, limit = filters["page"], filters["limit"]
-    total, rows = page(query, limit, (number - 1) * limit, SalesProcess.created_at.desc(), SalesProcess.id)
+    total, rows = page(_matching(filters), limit, (number - 1) * limit, SalesProcess.created_at.desc(),
+                       SalesProcess.id)
     return {"data": rows, "total": total, "page": number, "limit": limit, "pages": math.ceil(total / limit)}
+
+
+def every_process(filters: dict[str, Any]) -> Iterator[SalesProcess]:
+    """Every process `filters` select (no page), newest first, read from the database in batches (a CSV)."""
+    query = _matching(filters).order_by(SalesProcess.created_at.desc(), SalesProcess.id)
+    yield from db.session.scalars(query.execution_options(yield_per=500))
 
 
 def get_process(sales_process_id: str) -> SalesProcess:

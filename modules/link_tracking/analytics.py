@@ -13,10 +13,11 @@ clicked_at) that includes session_id, and only the window's partitions are read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import case, distinct, func, select, tuple_
 
 from modules.core.extensions import db
 from modules.core.types import isoformat, utcnow
@@ -24,11 +25,19 @@ from modules.link_tracking.models import LinkClick, LinkClickDaily
 from modules.link_tracking.services import get_link
 
 TOP_LINKS = 10
+TOP_REFERRERS = 10
+EXPORT_CHUNK = 1000
 
 
 def window_start(days: int, now: datetime) -> datetime:
     """Midnight UTC `days - 1` days ago: days=1 is today."""
     return datetime.combine(now.astimezone(UTC).date() - timedelta(days=days - 1), time(), tzinfo=UTC)
+
+
+def window(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[since, until) of the `days` whole UTC days ending today, as every figure here counts them."""
+    since = window_start(days, now or utcnow())
+    return since, since + timedelta(days=days)
 
 
 def _unique_sessions(since: datetime, until: datetime, tracking_id: str | None) -> int:
@@ -84,3 +93,64 @@ def link_analytics(tracking_id: str, days: int) -> dict[str, Any]:
 def _dates(since: datetime, days: int) -> list[str]:
     """Every day of the window, so that charts show the days without clicks too."""
     return [(since + timedelta(days=offset)).date().isoformat() for offset in range(days)]
+
+
+def clicks_per_link(tracking_ids: Iterable[str], windows: tuple[int, ...] = (7, 30),
+                    now: datetime | None = None) -> dict[str, dict[int, int]]:
+    """{tracking_id: {days: clicks over that window}} for each of `windows` (whole UTC days ending today), from
+    the daily rollup in one query: O(links x days x sources) rows. Links without clicks get zeros."""
+    ids = list(tracking_ids)
+    counts = {tracking_id: dict.fromkeys(windows, 0) for tracking_id in ids}
+    if not ids or not windows:
+        return counts
+    now = now or utcnow()
+    daily = LinkClickDaily
+    starts = {days: window_start(days, now).date() for days in windows}
+    until = window(1, now)[1].date()
+    sums = [func.sum(case((daily.day >= start, daily.clicks), else_=0)) for start in starts.values()]
+    rows = db.session.execute(select(daily.tracking_id, *sums).where(
+        daily.tracking_id.in_(ids), daily.day >= min(starts.values()), daily.day < until).group_by(daily.tracking_id))
+    for tracking_id, *figures in rows:
+        counts[tracking_id] = {days: int(figure or 0) for days, figure in zip(windows, figures, strict=True)}
+    return counts
+
+
+def top_referrers(tracking_id: str, days: int, limit: int = TOP_REFERRERS,
+                  now: datetime | None = None) -> list[dict[str, Any]]:
+    """The link's most frequent referrers over the window, most clicks first: [{"referrer": url or None (no
+    Referer sent), "clicks": n}]. Read from the link's raw clicks of the window (the rollup has no referrer)."""
+    since, until = window(days, now)
+    clicks = func.count().label("clicks")
+    rows = db.session.execute(select(LinkClick.referrer_url, clicks).where(
+        LinkClick.tracking_id == tracking_id, LinkClick.clicked_at >= since, LinkClick.clicked_at < until)
+        .group_by(LinkClick.referrer_url).order_by(clicks.desc(), LinkClick.referrer_url).limit(limit))
+    return [{"referrer": referrer, "clicks": int(count)} for referrer, count in rows]
+
+
+def last_clicks(tracking_id: str, limit: int = 20) -> list[LinkClick]:
+    """The link's latest clicks, newest first (through the index on (tracking_id, clicked_at))."""
+    return list(db.session.scalars(select(LinkClick).where(LinkClick.tracking_id == tracking_id)
+                                   .order_by(LinkClick.clicked_at.desc(), LinkClick.click_id.desc()).limit(limit)))
+
+
+def clicks_between(since: datetime, until: datetime, tracking_id: str | None = None,
+                   chunk: int | None = None) -> Iterator[Any]:
+    """Every click of [since, until), of one link or all, oldest first, as rows of every `link_clicks` column
+    (`row.metadata` is the click's metadata). Read `chunk` rows (default EXPORT_CHUNK) at a time by keyset on
+    (clicked_at, click_id), as plain rows (not ORM objects kept by the session), so an export of millions of
+    clicks keeps memory flat and holds no cursor open."""
+    chunk = chunk or EXPORT_CHUNK
+    table = LinkClick.__table__
+    conditions = [table.c.clicked_at >= since, table.c.clicked_at < until]
+    if tracking_id is not None:
+        conditions.append(table.c.tracking_id == tracking_id)
+    after: tuple[datetime, str] | None = None
+    while True:
+        query = select(table).where(*conditions)
+        if after is not None:
+            query = query.where(tuple_(table.c.clicked_at, table.c.click_id) > after)
+        rows = db.session.execute(query.order_by(table.c.clicked_at, table.c.click_id).limit(chunk)).all()
+        yield from rows
+        if len(rows) < chunk:
+            return
+        after = (rows[-1].clicked_at, rows[-1].click_id)

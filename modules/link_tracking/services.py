@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from modules.core import audit, metrics
@@ -99,9 +99,13 @@ def deactivate_link(tracking_id: str) -> TrackedLink:
 
 
 def list_links(link_function: str | None = None, link_type: str | None = None, active: bool | None = None,
-               limit: int = 50, offset: int = 0) -> tuple[int, list[TrackedLink]]:
-    """(how many links match the filters, this page of them newest first)."""
+               limit: int = 50, offset: int = 0, search: str | None = None) -> tuple[int, list[TrackedLink]]:
+    """(how many links match the filters, this page of them newest first). `search` keeps the links whose
+    tracking_id, destination or description contains it, case-insensitively (`%` and `_` match themselves)."""
     query = select(TrackedLink)
+    if search:
+        query = query.where(or_(*(column.icontains(search, autoescape=True) for column in
+                                  (TrackedLink.tracking_id, TrackedLink.original_url, TrackedLink.description))))
     if link_function is not None:
         query = query.where(TrackedLink.link_function == link_function)
     if link_type is not None:

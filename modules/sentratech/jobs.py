@@ -31,13 +31,15 @@ def queue_sync(form: Form, record_id: str) -> None:
     outbox.add(SYNC_KIND, {"form": form.name}, subject_id=record_id)
 
 
-def plan_sync(forms: list[Form], states: tuple[str, ...]) -> SyncPlan:
+def plan_sync(forms: list[Form], states: tuple[str, ...], record_id: str | None = None) -> SyncPlan:
     """For each form, the ids of its records in `states` that no pending outbox message already carries,
-    oldest first."""
+    oldest first; with `record_id`, only that record (if it qualifies)."""
     plan = []
     for form in forms:
         waiting = select(form.model.id).where(form.model.sync_status.in_(states),
                                               ~outbox.pending_for(SYNC_KIND, form.model.id))
+        if record_id is not None:
+            waiting = waiting.where(form.model.id == record_id)
         plan.append((form, list(db.session.scalars(waiting.order_by(form.model.created_at)))))
     return plan
 

@@ -12,6 +12,7 @@ The sync itself (its outbox kind, queueing, delivery) is `jobs.py`'s.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -21,14 +22,14 @@ from sqlalchemy.orm import Bundle
 
 from modules import __version__
 from modules.core import metrics, outbox, sql
-from modules.core.exceptions import Conflict
+from modules.core.exceptions import Conflict, NotFound
 from modules.core.extensions import db
-from modules.core.paging import page
+from modules.core.paging import every_newest, newest_page, page
 from modules.core.types import isoformat, new_id, utcnow
 from modules.sentratech import jobs
 from modules.sentratech.clients import dashboard_configured
 from modules.sentratech.forms import FORMS, Form
-from modules.sentratech.models import FAILED, PENDING, SYNC_STATES, SYNCED, Subscription
+from modules.sentratech.models import FAILED, PENDING, SYNC_STATES, SYNCED, Subscription, SyncedRecord
 from modules.sentratech.schemas import DEFAULT_SOURCE
 
 RECENT_LIMIT = 10
@@ -36,6 +37,10 @@ RECENT_LIMIT = 10
 
 class DashboardNotConfigured(Conflict):
     """A re-sync was asked for while DASHBOARD_BASE_URL is unset: there is nowhere to deliver to."""
+
+
+class RecordNotFound(NotFound):
+    """No record of this form has this id."""
 
 
 def health() -> dict[str, Any]:
@@ -163,18 +168,19 @@ def forms_of(form_type: str | None) -> list[Form]:
     return [FORMS[form_type]] if form_type else list(FORMS.values())
 
 
-def plan_resync(form_type: str | None, only_failed: bool) -> jobs.SyncPlan:
+def plan_resync(form_type: str | None, only_failed: bool, record_id: str | None = None) -> jobs.SyncPlan:
     """The records a re-sync queues: those of `form_type` (every form when None) that are sync_failed
-    (with `only_failed`) or in any state, and not already waiting for a delivery. Raises
-    DashboardNotConfigured while DASHBOARD_BASE_URL is unset."""
+    (with `only_failed`) or in any state, and not already waiting for a delivery; with `record_id`, only
+    that one. Raises DashboardNotConfigured while DASHBOARD_BASE_URL is unset."""
     if not dashboard_configured():
         raise DashboardNotConfigured("DASHBOARD_BASE_URL is not set: records stay pending until it is")
-    return jobs.plan_sync(forms_of(form_type), (FAILED,) if only_failed else SYNC_STATES)
+    return jobs.plan_sync(forms_of(form_type), (FAILED,) if only_failed else SYNC_STATES, record_id)
 
 
-def resync(form_type: str | None, only_failed: bool, actor: str) -> int:
-    """Queue the records `plan_resync` picks for delivery again; returns how many were queued."""
-    return jobs.queue_planned(plan_resync(form_type, only_failed), actor=actor)
+def resync(form_type: str | None, only_failed: bool, actor: str, record_id: str | None = None) -> int:
+    """Queue the records `plan_resync` picks for delivery again, audited as `actor`; returns how many were
+    queued (0 for a `record_id` whose delivery is already waiting)."""
+    return jobs.queue_planned(plan_resync(form_type, only_failed, record_id), actor=actor)
 
 
 def forms_received(since: datetime) -> int:
@@ -183,3 +189,45 @@ def forms_received(since: datetime) -> int:
     counts = [select(func.count()).select_from(form.model).where(form.model.created_at >= since).scalar_subquery()
               for form in FORMS.values()]
     return sum(db.session.execute(select(*counts)).one())
+
+
+# The console's reading ---------------------------------------------------------------------------------
+
+def _records(form: Form, sync_status: str | None):
+    query = select(form.model)
+    return query.where(form.model.sync_status == sync_status) if sync_status else query
+
+
+def newest_records(form: Form, sync_status: str | None, limit: int,
+                   after: str | None = None) -> tuple[list[SyncedRecord], str | None]:
+    """(a keyset page of the form's records, newest first, in `sync_status` or any; the next page's cursor
+    or None). Raises `Invalid` for a cursor the list did not give."""
+    return newest_page(_records(form, sync_status), form.model.created_at, form.model.id, limit, after)
+
+
+def every_record(form: Form, sync_status: str | None) -> Iterator[SyncedRecord]:
+    """Every record of the form (in `sync_status`), newest first, read in batches: for an export."""
+    return every_newest(_records(form, sync_status), form.model.created_at, form.model.id)
+
+
+def find_record(form: Form, record_id: str) -> SyncedRecord:
+    """Raises RecordNotFound."""
+    record = db.session.get(form.model, record_id)
+    if record is None:
+        raise RecordNotFound(f"No {form.label.lower()} has the id {record_id}")
+    return record
+
+
+def last_sync_messages(record_ids: Iterable[str]) -> dict[str, Any]:
+    """The latest dashboard-sync outbox message of each record that has one (its status, attempts, and the
+    dashboard's last answer: last_status_code, last_error). One indexed read per record: pass a page."""
+    found = {}
+    for record_id in record_ids:
+        if messages := outbox.messages_of(record_id, jobs.SYNC_KIND):
+            found[record_id] = messages[-1]
+    return found
+
+
+def sync_deliveries(record_id: str) -> list[dict[str, Any]]:
+    """The record's dashboard-sync messages, oldest first, each with every attempt (`outbox.trace`)."""
+    return outbox.trace(record_id)[1]

@@ -175,3 +175,20 @@ def test_a_role_change_holds_from_the_next_page(app, runner, field_operator, ope
 def test_unknown_console_paths_answer_an_html_404(app, admin_client):
     missing = admin_client.get("/console/nothing-here")
     assert missing.status_code == 404 and missing.mimetype == "text/html"
+
+
+def test_a_pages_own_background_requests_do_not_keep_an_idle_sign_in_alive(app, admin_client):
+    """A tab left open refreshes its live regions and reconnects its stream by itself: that is not the
+    person, so the idle timeout still ends the sign-in; a page they open restarts it."""
+    _age_sessions(app, last_seen_at=timedelta(minutes=20))
+    refresh = admin_client.get("/console/overview/live?part=records", headers={"X-Requested-With": "fetch"})
+    assert refresh.status_code == 200
+    _age_sessions(app, last_seen_at=timedelta(minutes=11))
+    assert _page(admin_client).status_code == 303, "20 + 11 idle minutes, the refresh in between not counted"
+
+
+def test_a_page_the_person_opens_restarts_the_idle_time(app, admin_client):
+    _age_sessions(app, last_seen_at=timedelta(minutes=20))
+    assert _page(admin_client).status_code == 200
+    _age_sessions(app, last_seen_at=timedelta(minutes=11))
+    assert _page(admin_client).status_code == 200

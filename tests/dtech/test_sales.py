@@ -261,7 +261,7 @@ def test_every_partner_call_counts_against_one_limit_per_operator(make_app, part
     assert len(partner.received) == 5, "DTech is not called over the limit"
 
     with app.app_context():
-        auth.create_operator("second@example.com", "another-long-password")
+        auth.create_operator("second@example.com", "another-long-password", role="agent")
         db.session.commit()
     other = login(client, "second@example.com", "another-long-password")
     assert call(client, other, *PARTNER_CALLS[0]).status_code == 200, "each operator has a limit of their own"

@@ -28,7 +28,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 def hub_settings(base_config: dict, dashboard: DashboardPeer) -> dict[str, object]:
     """The test database, Redis and keys, with SentraTech's dashboard at the local peer."""
     settings = {key: value for key, value in base_config.items() if key != "TESTING"}
-    return {**settings, "DASHBOARD_BASE_URL": dashboard.url, "SVC_EMAIL": SVC_EMAIL, "SVC_PASSWORD": SVC_PASSWORD}
+    # One retry a second after a failure: a form the dashboard refuses is dead within seconds.
+    return {**settings, "DASHBOARD_BASE_URL": dashboard.url, "SVC_EMAIL": SVC_EMAIL, "SVC_PASSWORD": SVC_PASSWORD,
+            "OUTBOX_BACKOFF_SENTRATECH_DASHBOARD_SYNC": "1"}
 
 
 def start_dashboard() -> DashboardPeer:

@@ -1,5 +1,6 @@
 """What operators do with destinations (see destinations.py): read their state, pause, resume, and close
-a breaker by hand. Each action commits and is audit-logged (domain "core")."""
+a breaker by hand. Each action commits, is audit-logged (domain "core") and announced to open consoles
+(`destinations.announce`)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def pause(name: str, reason: str | None, actor: str) -> dict[str, Any]:
         pause_reason=reason if reason else case((already, OutboxDestination.pause_reason), else_=None),
         updated_at=now))
     audit.record("core", "outbox.destination_paused", actor=actor, subject_id=name, details={"reason": reason})
+    destinations.announce(name, "paused")
     db.session.commit()
     return state(name)
 
@@ -54,6 +56,7 @@ def resume(name: str, actor: str) -> dict[str, Any]:
     db.session.execute(update(OutboxDestination).where(OutboxDestination.name == name).values(
         paused=False, paused_at=None, paused_by=None, pause_reason=None, updated_at=now))
     audit.record("core", "outbox.destination_resumed", actor=actor, subject_id=name)
+    destinations.announce(name, "resumed")
     queue_drain_after_commit()
     db.session.commit()
     return state(name)

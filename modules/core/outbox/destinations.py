@@ -12,7 +12,8 @@ across restarts and on every worker.
   backlog; a probe that fails opens it for another cool-down, and its message keeps its attempts.
 
 The delivery engine asks `gates(now)` which kinds are held, `take_probe` for the one probe, and reports each
-outcome (`delivered`, `failed`). Operators act through `control.py`.
+outcome (`delivered`, `failed`). Operators act through `control.py`. Once a breaker's opening or closing
+commits, open consoles hear of it (`announce`, a `destinations` event of live.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from enum import StrEnum
 from flask import current_app
 from sqlalchemy import select, update
 
+from modules.core import live
 from modules.core.extensions import db
 from modules.core.models import OutboxDestination
 from modules.core.outbox.handlers import handler_for
@@ -100,7 +102,10 @@ def delivered(name: str, now: datetime) -> bool:
         .where(OutboxDestination.name == name,
                (OutboxDestination.failures > 0) | (OutboxDestination.breaker != Breaker.CLOSED))
         .values(failures=0, breaker=Breaker.CLOSED, retry_at=None, breaker_since=now, updated_at=now))
-    return changed.rowcount == 1
+    if changed.rowcount != 1:
+        return False
+    announce(name, Breaker.CLOSED)
+    return True
 
 
 def failed(name: str, error: str, now: datetime, probe: bool) -> bool:
@@ -114,6 +119,7 @@ def failed(name: str, error: str, now: datetime, probe: bool) -> bool:
     if probe:
         db.session.execute(update(OutboxDestination).where(row).values(
             **counted, breaker=Breaker.OPEN, retry_at=cooldown_end))
+        announce(name, Breaker.OPEN)
         return False
     db.session.execute(update(OutboxDestination).where(row).values(**counted))
     opened = db.session.execute(
@@ -121,7 +127,16 @@ def failed(name: str, error: str, now: datetime, probe: bool) -> bool:
         .where(row, OutboxDestination.breaker == Breaker.CLOSED,
                OutboxDestination.failures >= current_app.config["OUTBOX_BREAKER_THRESHOLD"])
         .values(breaker=Breaker.OPEN, breaker_since=now, retry_at=cooldown_end))
-    return opened.rowcount == 1
+    if opened.rowcount != 1:
+        return False
+    announce(name, Breaker.OPEN)
+    return True
+
+
+def announce(name: str, state: str) -> None:
+    """A `destinations` event for open consoles once the change commits (state: paused, resumed, open,
+    closed)."""
+    live.publish_after_commit("destinations", {"name": name, "state": str(state)})
 
 
 def ensure(name: str, now: datetime) -> None:

@@ -5,7 +5,8 @@ A drain's successful deliveries are recorded together (`record_delivered`): one 
 attempts, one multi-row INSERT writes them, one UPDATE per status code marks the messages delivered and
 one UPDATE per destination tells its breaker. A failure is recorded on its own (`finish`,
 `record_attempt`), right after the successes before it, so that the breaker counts in delivery order.
-Nothing here commits: the caller commits the attempts with the handlers' own writes.
+Nothing here commits: the caller commits the attempts with the handlers' own writes. Once it has, open
+consoles hear one `deliveries` event per destination, kind and outcome of the chunk (`live.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
-from modules.core import metrics
+from modules.core import live, metrics
 from modules.core.extensions import db
 from modules.core.models import OutboxAttempt, OutboxMessage
 from modules.core.outbox import destinations
@@ -65,6 +66,8 @@ def record_delivered(batch: list[Delivered], now: datetime) -> bool:
         changed |= destinations.delivered(destination, now)
     for done in batch:
         metrics.count_delivery(destinations.destination_of(done.message.kind), "delivered")
+    for kind in {done.message.kind for done in batch}:
+        _announce(kind, "delivered")
     return changed
 
 
@@ -79,6 +82,7 @@ def record_attempt(message: OutboxMessage, started: datetime, finished: datetime
                    status_code: int | None, error: str | None) -> None:
     """Record one attempt of `message` (the session's row) with its outcome; the message's claim ends."""
     metrics.count_delivery(destinations.destination_of(message.kind), outcome)
+    _announce(message.kind, outcome)
     number = db.session.scalar(select(func.count()).where(OutboxAttempt.outbox_id == message.id)) + 1
     short_error = error[:ERROR_LENGTH] if error else None
     db.session.add(OutboxAttempt(outbox_id=message.id, number=number, started_at=started, finished_at=finished,
@@ -86,3 +90,9 @@ def record_attempt(message: OutboxMessage, started: datetime, finished: datetime
     message.claimed_until = message.enqueued_at = None  # the job that was queued for it has run
     message.last_status_code = status_code
     message.last_error = short_error
+
+
+def _announce(kind: str, outcome: str) -> None:
+    """A `deliveries` event for open consoles once the attempts commit (one per kind and outcome)."""
+    live.publish_after_commit("deliveries", {"destination": destinations.destination_of(kind), "kind": kind,
+                                             "outcome": outcome})
