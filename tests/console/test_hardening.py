@@ -24,3 +24,16 @@ def test_a_return_path_cannot_climb_out_of_the_console(app, admin, target):
 def test_a_console_return_path_is_kept(app, admin, target):
     answer = sign_in(app.test_client(), "admin@example.com", next_page=target)
     assert answer.headers["Location"] == target
+
+
+@pytest.mark.parametrize("path", ("/console/overview", "/console/deliveries", "/console/audit", "/console/operators",
+                                  "/console/overview/live?part=records", "/console/login", "/console/nowhere"))
+def test_console_pages_are_never_stored_by_the_browser(admin_client, path):
+    """After sign-out on a shared computer, Back or the disk cache must not show operators, e-mails or
+    deliveries again."""
+    assert "no-store" in admin_client.get(path).headers.get("Cache-Control", ""), path
+
+
+def test_the_consoles_own_scripts_and_styles_stay_cacheable(admin_client):
+    answer = admin_client.get("/console/static/console/console.css")
+    assert answer.status_code == 200 and "no-store" not in answer.headers.get("Cache-Control", "")
