@@ -37,3 +37,30 @@ def test_console_pages_are_never_stored_by_the_browser(admin_client, path):
 def test_the_consoles_own_scripts_and_styles_stay_cacheable(admin_client):
     answer = admin_client.get("/console/static/console/console.css")
     assert answer.status_code == 200 and "no-store" not in answer.headers.get("Cache-Control", "")
+
+
+def _cursor(created_at: str, message_id: str) -> str:
+    import base64
+    return base64.urlsafe_b64encode(f"{created_at}|{message_id}".encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("query", ("subject_id=a%00b", "idempotency_key=k%00", "kind=a%00", "destination=a%00",
+                                   "after=" + _cursor("2026-11-30T18:25:08+00:00", "x\x00y"),
+                                   "since=2026-01-01%00", "status=dead%00"))
+def test_a_nul_in_a_deliveries_filter_is_a_4xx_page(admin_client, query):
+    """On PostgreSQL a NUL reached the database: the CSV answered 200 and broke after its header line."""
+    exports = ("", "&format=csv") if not query.startswith("after=") else ("",)  # a CSV has no cursor
+    for fmt in exports:
+        answer = admin_client.get(f"/console/deliveries?{query}{fmt}")
+        assert 400 <= answer.status_code < 500, (query, fmt, answer.status_code)
+
+
+@pytest.mark.parametrize("query", ("actor=a%00", "subject=%00", "action=x%00", "domain=%00",
+                                   "after=" + _cursor("2026-11-30T18:25:08+00:00", "1\x00")))
+def test_a_nul_in_an_audit_filter_is_a_4xx_page(admin_client, query):
+    assert 400 <= admin_client.get(f"/console/audit?{query}").status_code < 500, query
+
+
+def test_a_nul_in_a_sign_in_is_refused_not_a_500(app, admin):
+    answer = sign_in(app.test_client(), "admin@example.com\x00")
+    assert answer.status_code in (401, 422)
