@@ -12,7 +12,7 @@ from flask import Flask, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 # The page modules (overview, signin, ...) add their views to `blp` when imported.
-from modules.console import cookies, deliveries, export, formatting, overview, signin  # noqa: F401
+from modules.console import cookies, deliveries, export, formatting, insight, overview, signin  # noqa: F401
 from modules.console.blueprint import blp, navigation
 from modules.core.errors import register_page_errors
 
