@@ -302,3 +302,19 @@ def test_a_post_without_the_csrf_token_is_refused(app, operator_client, people):
     assert status_of(app, ama) == "connected"
     with app.app_context():
         assert db.session.scalars(select(SmsMessage)).all() == []
+
+
+def test_a_bulk_preview_shows_the_hourly_limit_of_recipients(make_app, httpserver, operator_headers):
+    limited = make_app(**sms_settings(httpserver, SMS_RECIPIENTS_PER_HOUR="1/hour"))
+    api = limited.test_client()
+    create_customer(api, operator_headers, account_number="ACC-1", phone="0241234567")
+    create_customer(api, operator_headers, account_number="ACC-2", phone="0201234567")
+    create(limited, "field@example.com", "operator")
+    browser = limited.test_client()
+    sign_in(browser, "field@example.com")
+    arkesel_balance(httpserver)
+    html, guard = bulk_preview(browser, message="Hello")
+    assert guard == "refuse" and "SMS_RECIPIENTS_PER_HOUR" in html
+    one, guard = bulk_preview(browser, search="ACC-1", message="Hello")
+    assert guard == "allow"
+    assert bulk_preview(browser, search="ACC-1", message="Hello")[1] == "allow", "a preview counts nothing"
