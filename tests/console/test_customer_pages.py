@@ -318,3 +318,17 @@ def test_a_bulk_preview_shows_the_hourly_limit_of_recipients(make_app, httpserve
     one, guard = bulk_preview(browser, search="ACC-1", message="Hello")
     assert guard == "allow"
     assert bulk_preview(browser, search="ACC-1", message="Hello")[1] == "allow", "a preview counts nothing"
+
+
+def test_a_bulk_sms_goes_to_distinct_phones_and_at_most_1000(app, client, operator_headers, operator_client,
+                                                              httpserver):
+    rows = [{"name": "Ama Mensah", "account_number": f"ACC-{n}", "phone": f"024{n:07}", "arrears": "0"}
+            for n in range(1001)]
+    rows.append({"name": "Ama Mensah", "account_number": "TWIN", "phone": "0240000000", "arrears": "0"})
+    answer = client.post("/api/upload/process-batch", headers=operator_headers, json={"data": rows})
+    assert answer.status_code == 200 and answer.get_json()["customers_created"] == 1002
+    arkesel_balance(httpserver)
+    html, guard = bulk_preview(operator_client, message="Hello")
+    assert guard == "refuse" and "at most 1000 recipients" in html and "more than 1000" in html
+    twins, guard = bulk_preview(operator_client, search="0240000000", message="Hello")
+    assert guard == "allow" and re.search(r"data-recipients>1<", twins), "two customers, one phone"

@@ -46,7 +46,8 @@ def customers_bulk_sms():
     phones = customer_service.phones_of(matching, BULK_SMS_RECIPIENTS + 1)
     quote = sms.bulk_quote(phones, text, current_actor()) if phones else None
     if request.method == "GET" or request.form.get("confirm") != "1" or not quote or quote["refusals"]:
-        return render_template("console/insight/bulk_sms.html", filters=filters, message=text, quote=quote)
+        return render_template("console/insight/bulk_sms.html", filters=filters, message=text, quote=quote,
+                               limit=BULK_SMS_RECIPIENTS)
     try:
         answer = sms.send_bulk(phones, text, current_actor())
     except (DomainError, TooManyRequests) as refusal:

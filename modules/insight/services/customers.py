@@ -37,9 +37,9 @@ def every_customer(filters: dict[str, Any]) -> Iterator[Customer]:
 
 
 def phones_of(filters: dict[str, Any], most: int) -> list[str]:
-    """The stored phones of at most `most` customers `matching` the filters, newest first (a bulk SMS to a
-    filtered list; ask for one more than allowed to learn that there are too many)."""
-    query = matching(filters).with_only_columns(Customer.phone).order_by(*NEWEST_FIRST).limit(most)
+    """At most `most` distinct stored phones of the customers `matching` the filters, in no set order (a bulk
+    SMS to a filtered list: ask for one more than allowed to learn that there are too many)."""
+    query = matching(filters).with_only_columns(Customer.phone).distinct().order_by(Customer.phone).limit(most)
     return list(db.session.scalars(query))
 
 

@@ -112,7 +112,7 @@ def bulk_quote(phones: list[str], text: str, actor: Actor) -> dict[str, Any]:
     cost = parts * len(recipients)
     refusals = [] if client else [NOT_CONFIGURED]
     if len(recipients) > BULK_SMS_RECIPIENTS:
-        refusals.append(f"A bulk SMS goes to at most {BULK_SMS_RECIPIENTS} recipients; this one has {len(recipients)}.")
+        refusals.append(f"A bulk SMS goes to at most {BULK_SMS_RECIPIENTS} recipients: narrow the list.")
     refusals += sms_costs.cap_refusals(cost, actor)
     over_hour = would_refuse(RECIPIENT_LIMIT, RECIPIENT_SCOPE, actor.audit, len(recipients))
     if over_hour:
