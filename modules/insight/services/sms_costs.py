@@ -87,7 +87,7 @@ def balance_refusal(client: ArkeselClient, cost: int) -> str | None:
     try:
         balance = client.balance()
     except ProviderUnavailable as exc:
-        log.warning("Arkesel balance not read; a bulk SMS goes unchecked", extra={"reason": str(exc)})
+        log.warning("Arkesel balance not read; the bulk SMS is queued unchecked", extra={"reason": str(exc)})
         return None
     return f"The Arkesel balance is {balance} SMS; this send needs {cost}." if cost > balance else None
 
