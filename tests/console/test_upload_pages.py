@@ -247,3 +247,8 @@ def test_uploads_from_the_console_are_rate_limited_per_operator(make_app):
     answers = [client.post("/console/customers/upload", data={"csrf_token": token},
                            content_type="multipart/form-data").status_code for _ in range(3)]
     assert answers == [400, 400, 429]
+
+
+def test_the_customers_list_links_to_the_upload(operator_client):
+    listed = operator_client.get("/console/customers").get_data(as_text=True)
+    assert 'href="/console/customers/upload"' in listed
