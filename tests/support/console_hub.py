@@ -1,6 +1,8 @@
 """The hub as the browser tests meet it: served by gunicorn over HTTP (tests/support/servers.py `HubServer`),
-a real worker process delivering the outbox, and SentraTech's dashboard played on loopback
-(faults/peers.py `DashboardPeer`, whose switch makes it fail and then succeed again).
+a real worker process delivering the outbox, and the partners played on loopback: SentraTech's dashboard
+(faults/peers.py `DashboardPeer`, whose switch makes it fail and then succeed again), DTech's API and its
+HTTPS recording storage (tests/support/dtech_partner.py, answering every call of a sale) and Arkesel
+(faults/peers.py `ArkeselPeer`).
 
 A form posted through the ingest API (`post_form`) is stored by the served hub and delivered by the worker
 to the dashboard peer, whose ledger counts what it received per record id.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -17,26 +20,56 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
+import trustme
+from pytest_httpserver import HTTPServer
 
-from faults.peers import DashboardPeer
+from faults.peers import ArkeselPeer, DashboardPeer
+from tests.support.dtech import dtech_settings
+from tests.support.dtech_partner import STORAGE_HOST, DTechPartner
+from tests.support.insight import ARKESEL_KEY, SENDER
 from tests.support.sentratech import INGEST_HEADERS, SVC_EMAIL, SVC_PASSWORD, valid_body
 from tests.support.servers import HubServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def hub_settings(base_config: dict, dashboard: DashboardPeer) -> dict[str, object]:
-    """The test database, Redis and keys, with SentraTech's dashboard at the local peer."""
+def hub_settings(base_config: dict, dashboard: DashboardPeer, dtech: DTechPartner, arkesel: ArkeselPeer,
+                 recordings_dir: Path) -> dict[str, object]:
+    """The test database, Redis and keys, with SentraTech's dashboard, DTech and Arkesel at the local peers
+    (FASTCore's e-mails have no SMTP server: they wait, and the leads pages work without them)."""
     settings = {key: value for key, value in base_config.items() if key != "TESTING"}
     # One retry a second after a failure: a form the dashboard refuses is dead within seconds.
     return {**settings, "DASHBOARD_BASE_URL": dashboard.url, "SVC_EMAIL": SVC_EMAIL, "SVC_PASSWORD": SVC_PASSWORD,
-            "OUTBOX_BACKOFF_SENTRATECH_DASHBOARD_SYNC": "1"}
+            "OUTBOX_BACKOFF_SENTRATECH_DASHBOARD_SYNC": "1", **dtech_settings(dtech, recordings_dir),
+            "ARKESEL_API_KEY": ARKESEL_KEY, "ARKESEL_SENDER_ID": SENDER, "ARKESEL_BASE_URL": arkesel.url}
 
 
 def start_dashboard() -> DashboardPeer:
     peer = DashboardPeer(hang_seconds=0)
     peer.start()
     return peer
+
+
+def start_arkesel() -> ArkeselPeer:
+    """Arkesel on loopback: accepts every SMS that carries the hub's ref= marker; `ledger.deliveries[ref]`."""
+    peer = ArkeselPeer(hang_seconds=0, api_key=ARKESEL_KEY)
+    peer.start()
+    return peer
+
+
+def start_dtech(ca_file: Path) -> DTechPartner:
+    """DTech's API (HTTP) and recording storage (HTTPS, its certificate signed by a CA written to `ca_file`),
+    answering every call of a sale with fresh ids (`serve_sales`); `ledger.deliveries[recording_id]` counts
+    the recordings stored. `stop()` stops both servers."""
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(str(ca_file))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert(STORAGE_HOST).configure_cert(context)
+    partner = DTechPartner(HTTPServer(host="127.0.0.1"), HTTPServer(host=STORAGE_HOST, ssl_context=context),
+                           str(ca_file))
+    partner.start()
+    partner.serve_sales()
+    return partner
 
 
 def serve_hub(settings: dict[str, object], log_path: Path) -> HubServer:
