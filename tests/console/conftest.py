@@ -88,7 +88,7 @@ def dtech_partner(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def arkesel_peer():
-    """Arkesel on loopback; `arkesel_peer.ledger.deliveries[ref]` counts the SMS it accepted per ref= marker."""
+    """Arkesel on loopback; `arkesel_peer.sent` lists the SMS it accepted, with their callback URLs."""
     peer = console_hub.start_arkesel()
     yield peer
     peer.stop()
