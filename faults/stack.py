@@ -33,7 +33,7 @@ from tests.support.servers import PostgresServer, RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the virtualenv of the interpreter running this: gunicorn, flask
-OPERATOR_EMAIL = "faults-operator@example.invalid"
+OPERATOR_EMAIL = "faults-operator@example.com"
 OPERATOR_PASSWORD = "faults-operator-password"
 # Placeholder keys, shared by the hub's environment and the load generator.
 KEYS = {

@@ -8,7 +8,7 @@ blueprint with every page module.
 
 from __future__ import annotations
 
-from flask import Flask, abort, g, render_template, request
+from flask import Flask, Response, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 # The page modules (overview, signin, ...) add their views to `blp` when imported.
@@ -57,8 +57,18 @@ def render_error(status: int, message: str, headers: dict[str, str] | None = Non
     return render_template("console/error.html", status=status, message=message), status, headers or {}
 
 
+def never_stored(response: Response) -> Response:
+    """No console page is kept by the browser (`no-store`, unless the view said otherwise): after signing
+    out on a shared computer, Back or the disk cache would show operators, e-mails and deliveries again.
+    The console's static files keep their own caching (send_file sets it)."""
+    if cookies.under_console(request.path) and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
     cookies.configure_cookie(app)
+    app.after_request(never_stored)
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # the APIs use keys and tokens, not cookies
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the sign-in
     csrf.init_app(app)

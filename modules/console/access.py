@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import abort, g, redirect, request, url_for
 
@@ -52,12 +52,23 @@ def back_to() -> str:
 
 
 def safe_next(target: str | None) -> str:
-    """`target` if it is a console path on this host, else the overview: never an open redirect."""
+    """`target` if it is a console path on this host, else the overview: never an open redirect, nor a
+    path a browser would resolve out of /console (`/console/%2e%2e/track/x` opens /track/x, whose
+    redirect goes wherever a link points)."""
     if not target:
         return url_for("console.overview")
     parts = urlsplit(target)
     if (parts.scheme or parts.netloc) and parts.netloc != request.host:
         return url_for("console.overview")
-    if not parts.path.startswith("/console") or parts.path.startswith("//"):
+    if not _stays_in_console(parts.path):
         return url_for("console.overview")
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _stays_in_console(path: str) -> bool:
+    """Whether a browser resolving `path` stays under /console: it reads a backslash as a slash and a
+    percent-encoded dot as a dot, so no segment may be `.` or `..` once read so."""
+    segments = unquote(path).replace("\\", "/").split("/")
+    if segments[:2] != ["", "console"]:
+        return False
+    return not any(segment in (".", "..") for segment in segments)

@@ -21,7 +21,7 @@ class ConsoleOnlySessions(SecureCookieSessionInterface):
     """Flask's signed cookie session under /console; a null session (empty, read-only) elsewhere."""
 
     def open_session(self, app: Flask, request: Any) -> Any:
-        if not _under_console(request.path):
+        if not under_console(request.path):
             return self.make_null_session(app)
         return super().open_session(app, request)
 
@@ -31,7 +31,7 @@ class ConsoleOnlySessions(SecureCookieSessionInterface):
         return super().save_session(app, session, response)
 
 
-def _under_console(path: str) -> bool:
+def under_console(path: str) -> bool:
     return path == CONSOLE_PATH or path.startswith(CONSOLE_PATH + "/")
 
 

@@ -50,10 +50,12 @@ class OutboxMessage(db.Model):
                       # newest first, keyset-paginated (the console's and the API's lists)
                       Index("ix_outbox_created", "created_at", "id"),
                       Index("ix_outbox_status_created", "status", "created_at", "id"),
-                      Index("ix_outbox_kind_created", "kind", "created_at", "id"))
+                      Index("ix_outbox_kind_created", "kind", "created_at", "id"),
+                      # every destination's backlog and oldest pending message (outbox.control), from the index
+                      Index("ix_outbox_status_kind_created", "status", "kind", "created_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    kind: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(100))  # indexed by ix_outbox_kind_created
     subject_id: Mapped[str | None] = mapped_column(String(100), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # outbox.Status: pending|delivered|dead

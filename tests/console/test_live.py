@@ -219,3 +219,19 @@ def test_a_redis_that_never_answers_costs_a_publish_at_most_its_socket_timeout(m
             assert time.monotonic() - started < live.SOCKET_SECONDS + 0.5
     finally:
         silent.close()
+
+
+def test_an_operator_holds_a_bounded_number_of_streams(operator_client, monkeypatch):
+    """Each stream holds a Redis connection and a server connection: one sign-in opening thousands would
+    starve the hub. Past MAX_STREAMS a stream is a 429 until one ends, even one that never started."""
+    monkeypatch.setattr(console_live, "MAX_STREAMS", 2)
+    first = operator_client.get("/console/live")
+    second = operator_client.get("/console/live")
+    assert (first.status_code, second.status_code) == (200, 200)
+    refused = operator_client.get("/console/live")
+    assert refused.status_code == 429 and "live pages are open already" in refused.get_data(as_text=True)
+    first.close()
+    third = operator_client.get("/console/live")
+    assert third.status_code == 200
+    second.close()
+    third.close()

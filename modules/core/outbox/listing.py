@@ -59,7 +59,11 @@ class Filter:
     idempotency_key: str | None = None
 
     def check(self) -> None:
-        """Raise `Invalid`, saying why, for a status, destination or time range no message can have."""
+        """Raise `Invalid`, saying why, for a status, destination or time range no message can have, or
+        text with a NUL (PostgreSQL refuses it in a comparison: an export would fail after its first line)."""
+        for name in ("destination", "kind", "status", "subject_id", "idempotency_key"):
+            if "\x00" in (getattr(self, name) or ""):
+                raise Invalid(f"{name} must not contain NUL (0x00) characters: no message has one")
         if self.status and self.status not in STATUSES:
             raise Invalid(f"status must be one of {', '.join(STATUSES)}")
         for name in ("since", "until"):
@@ -144,6 +148,8 @@ def _position(cursor: str) -> tuple[datetime, str]:
     try:
         created, message_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|", 1)
         moment = datetime.fromisoformat(created)
+        if "\x00" in message_id:
+            raise ValueError("a NUL in the cursor's id")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise Invalid("the page cursor (after) is not one this list gave") from None
     return (moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)), message_id
