@@ -19,6 +19,7 @@ from modules.console import (  # noqa: F401
     export,
     formatting,
     forms_pages,
+    insight,
     leads_pages,
     links,
     live,

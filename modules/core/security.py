@@ -121,6 +121,14 @@ def count(setting: str, scope: str, identity: str, cost: int = 1) -> tuple[RateL
     return _ask(setting, allows, scope, identity)
 
 
+def would_refuse(setting: str, scope: str, identity: str, cost: int = 1) -> tuple[RateLimitItem, int] | None:
+    """What `count` would answer now, counting nothing: the first limit `cost` more units would exceed and the
+    seconds until its window ends, or None (also when Redis does not answer). For a preview before a send."""
+    if cost <= 0:
+        return None
+    return _ask(setting, lambda limiter, limit: limiter.test(limit, scope, identity, cost=cost), scope, identity)
+
+
 def refund(setting: str, scope: str, identity: str, cost: int = 1) -> None:
     """Give back `cost` units charged with `count` (a sign-in that turned out right costs nothing)."""
     limiter: FixedWindowRateLimiter | None = current_app.extensions.get("hub_rate_limiter")

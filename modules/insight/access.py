@@ -1,4 +1,5 @@
-"""Who may call the Insight API: every endpoint but SMS receipts needs a signed-in operator; a missing,
+"""Who may call the Insight API: every endpoint but SMS receipts needs a signed-in operator whose role allows
+Insight work (`operator`, or `admin`; an `agent` gets a 403 `{"detail"}`); a missing,
 malformed, forged or expired token gets the 401 the front end reads (the core's `refuse_bearer`).
 `@operator_endpoint` (or `@ingest_endpoint`) goes right under `@blp.route`, so that auth runs before the body
 is validated; the core's Guard also documents the bearer scheme and the 401 in the OpenAPI document. SMS
@@ -13,6 +14,7 @@ from typing import Any
 
 from flask import g, request
 
+from modules.core import roles
 from modules.core.access import Guard, actor, documented, refuse_bearer
 from modules.core.auth import current_operator
 from modules.core.errors import ApiError
@@ -24,7 +26,7 @@ from modules.insight.services.sms_receipts import token_is_valid
 RECEIPT_ACTOR = "token:insight.sms-receipt"  # the audit log's name of a caller holding a receipt URL
 
 guard = Guard(refuse_bearer, description="Missing, forged or expired token")
-operator_endpoint = guard.operator()
+operator_endpoint = guard.operator(role=roles.OPERATOR)
 
 
 def ingest_endpoint(view: Callable) -> Callable:

@@ -20,6 +20,7 @@ STATUS_AFTER = {"connect": "connected", "disconnect": "disconnected", "warn": "w
 SMS_SENT = "sms_sent"
 ACTION_SOURCES = ("manual", "batch")
 TEMPLATE_ACTIONS = ("warning", "disconnection", "connection")
+BULK_SMS_RECIPIENTS = 1000  # most recipients of one bulk SMS
 
 
 class Customer(db.Model):

@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, fields, pre_load, validate
 
 from modules.insight.fields import Phone, Timestamp
-from modules.insight.models import TEMPLATE_ACTIONS
+from modules.insight.models import BULK_SMS_RECIPIENTS, TEMPLATE_ACTIONS
 from modules.insight.schemas import ID, RequestSchema
 from modules.insight.templates import check_placeholders
 
@@ -19,9 +19,14 @@ RECEIPT_ALIASES = {"sms_id": ("id", "message_id"), "reason": ("error",)}
 REASON_CHARS = 300
 
 
-class BulkSmsSchema(RequestSchema):
-    recipients = fields.List(Phone(), required=True, validate=validate.Length(min=1, max=1000))
+class SmsTextSchema(RequestSchema):
+    """The text of an SMS an operator writes (1 to 1,000 characters, not blank)."""
+
     message = fields.String(required=True, validate=SMS_TEXT)
+
+
+class BulkSmsSchema(SmsTextSchema):
+    recipients = fields.List(Phone(), required=True, validate=validate.Length(min=1, max=BULK_SMS_RECIPIENTS))
 
 
 class SendSmsSchema(RequestSchema):

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from modules.core import auth
 from modules.core.extensions import db
 from modules.core.models import AuditEntry
-from modules.insight.models import CustomerAction, ProcessedBatch, SmsMessage, SmsTemplate
+from modules.insight.models import Customer, CustomerAction, ProcessedBatch, SmsMessage, SmsTemplate
 
 UNAUTHORIZED = {"detail": "Invalid authentication credentials"}
 SOME_ID = "00000000-0000-0000-0000-000000000000"
@@ -126,3 +126,33 @@ def test_the_audit_log_names_the_operator_as_every_domain_does(sms_client, opera
         names = [select(CustomerAction.performed_by), select(ProcessedBatch.performed_by),
                  select(SmsTemplate.updated_by), select(SmsMessage.performed_by)]
         assert [set(db.session.scalars(query)) for query in names] == [{"Test Operator"}] * 4
+
+
+def _token_of_role(app, role: str) -> dict:
+    with app.app_context():
+        operator = auth.create_operator(f"{role}-user@example.com", "correct-horse-battery", role=role)
+        db.session.commit()
+        return {"Authorization": f"Bearer {auth.issue_access_token(operator)['access_token']}"}
+
+
+def test_an_agent_is_refused_everywhere_and_nothing_is_stored(app, client):
+    """Insight is office work (roles.OPERATOR, and admins): a DTech agent's valid token gets a 403 on every
+    endpoint, before its body is read, and nothing is written."""
+    headers = _token_of_role(app, "agent")
+    wrong = [(method, path, response.status_code, response.get_json()) for method, path in ENDPOINTS
+             if (response := client.open(path, method=method, json={}, headers=headers)).status_code != 403
+             or response.get_json() != {"detail": "This needs the operator role"}]
+    assert wrong == []
+    valid = client.post("/api/customers/", headers=headers, json={
+        "name": "Ama Mensah", "account_number": "ACC-1", "phone": "0241234567"})
+    assert valid.status_code == 403
+    with app.app_context():
+        assert db.session.scalars(select(Customer)).all() == []
+
+
+def test_an_operator_of_the_operator_role_is_let_through(app, client):
+    headers = _token_of_role(app, "operator")
+    assert client.get("/api/customers/", headers=headers).status_code == 200
+    created = client.post("/api/customers/", headers=headers, json={
+        "name": "Ama Mensah", "account_number": "ACC-1", "phone": "0241234567"})
+    assert created.status_code == 201

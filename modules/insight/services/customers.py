@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,9 +23,30 @@ from modules.insight.services.common import Actor, commit_written, get_customer,
 
 KPI_WINDOW = timedelta(days=30)
 RECENT_ACTIONS = 10
+NEWEST_FIRST = (Customer.created_at.desc(), Customer.id)
 
 
 def list_customers(filters: dict[str, Any]) -> dict[str, Any]:
+    """One page of the customers `matching` the filters, newest first (`paginate`'s envelope)."""
+    return paginate(matching(filters), filters["page"], filters["limit"], *NEWEST_FIRST)
+
+
+def every_customer(filters: dict[str, Any]) -> Iterator[Customer]:
+    """Every customer `matching` the filters, newest first, read in chunks (a CSV export keeps memory flat)."""
+    yield from db.session.scalars(matching(filters).order_by(*NEWEST_FIRST).execution_options(yield_per=500))
+
+
+def phones_of(filters: dict[str, Any], most: int) -> list[str]:
+    """At most `most` distinct stored phones of the customers `matching` the filters, in no set order (a bulk
+    SMS to a filtered list: ask for one more than allowed to learn that there are too many)."""
+    query = matching(filters).with_only_columns(Customer.phone).distinct().order_by(Customer.phone).limit(most)
+    return list(db.session.scalars(query))
+
+
+def matching(filters: dict[str, Any]) -> Select:
+    """Customers whose name, account number or phone contains `search` (a phone written any way also finds
+    its stored form), with `status`, `arrears_min`, `arrears_max`, `date_from` and `date_to` (creation time)
+    when given."""
     query = select(Customer)
     search = (filters.get("search") or "").strip()
     if search:
@@ -49,7 +70,7 @@ def list_customers(filters: dict[str, Any]) -> dict[str, Any]:
         query = query.where(Customer.created_at >= filters["date_from"])
     if filters.get("date_to"):
         query = query.where(Customer.created_at < filters["date_to"])
-    return paginate(query, filters["page"], filters["limit"], Customer.created_at.desc(), Customer.id)
+    return query
 
 
 def _account_taken(account_number: str, except_id: str | None = None) -> bool:

@@ -14,12 +14,12 @@ from modules.core.exceptions import Invalid, Unavailable
 from modules.core.extensions import db
 from modules.core.fields import CanonicalChoice
 from modules.core.registry import Concern
-from modules.core.security import charge
+from modules.core.security import charge, would_refuse
 from modules.core.sql import dialect_insert
 from modules.core.types import new_id, utcnow
 from modules.insight.clients import ArkeselClient, ProviderUnavailable
 from modules.insight.jobs import SMS_KIND
-from modules.insight.models import TEMPLATE_ACTIONS, Customer, SmsMessage, SmsTemplate
+from modules.insight.models import BULK_SMS_RECIPIENTS, TEMPLATE_ACTIONS, Customer, SmsMessage, SmsTemplate
 from modules.insight.normalise import format_amount, international_phone
 from modules.insight.segments import segments
 from modules.insight.services import sms_costs
@@ -32,7 +32,7 @@ from modules.insight.services.common import (
     get_customer,
     not_found,
 )
-from modules.insight.services.sms_delivery import sms_delivery
+from modules.insight.services.sms_delivery import Delivery, sms_delivery
 from modules.insight.templates import DEFAULT_TEMPLATES, render
 
 STATUS_LOOKUPS = 20  # provider look-ups per status request, so that a bulk message answers quickly
@@ -85,10 +85,42 @@ def send_bulk(phones: list[str], text: str, actor: Actor) -> dict[str, Any]:
     """Queue one text to many phones, once Arkesel's balance can pay for it (BalanceTooLow; see
     sms_costs.check_balance), asked before the transaction begins."""
     client = _require_configured()
-    region = current_app.config["DEFAULT_PHONE_REGION"]
-    recipients = list(dict.fromkeys(_bulk_recipient(index, phone, region) for index, phone in enumerate(phones)))
+    recipients = bulk_recipients(phones)
     sms_costs.check_balance(client, segments(text) * len(recipients))
     return _queued_answer(_queue("bulk", recipients, text, actor), f"{len(recipients)} recipient(s)")
+
+
+def bulk_recipients(phones: list[str]) -> list[str]:
+    """The distinct recipients of a bulk send, in the gateway's form, in the order given; InvalidFields naming
+    the place of a phone that cannot be one."""
+    region = current_app.config["DEFAULT_PHONE_REGION"]
+    return list(dict.fromkeys(_bulk_recipient(index, phone, region) for index, phone in enumerate(phones)))
+
+
+def bulk_quote(phones: list[str], text: str, actor: Actor) -> dict[str, Any]:
+    """What a bulk send of `text` to `phones` would cost and whether the cost guard would refuse it now,
+    counting and queueing nothing (the console's preview): {"recipients" (distinct), "segments" (per
+    recipient), "cost" (segments in all), "refusals" (the guard's reasons, empty when it would send)}. Asks
+    the same checks as `send_bulk`: configured, usable phones, BULK_SMS_RECIPIENTS, the daily segment caps,
+    the actor's SMS_RECIPIENTS_PER_HOUR, Arkesel's balance."""
+    client = ArkeselClient.from_config()
+    try:
+        recipients = bulk_recipients(phones)
+    except InvalidFields as problem:
+        return {"recipients": len(phones), "segments": segments(text), "cost": 0, "refusals": [problem.message]}
+    parts = segments(text)
+    cost = parts * len(recipients)
+    refusals = [] if client else [NOT_CONFIGURED]
+    if len(recipients) > BULK_SMS_RECIPIENTS:
+        refusals.append(f"A bulk SMS goes to at most {BULK_SMS_RECIPIENTS} recipients: narrow the list.")
+    refusals += sms_costs.cap_refusals(cost, actor)
+    over_hour = would_refuse(RECIPIENT_LIMIT, RECIPIENT_SCOPE, actor.audit, len(recipients))
+    if over_hour:
+        refusals.append(f"Over {over_hour[0]} SMS recipients for you ({RECIPIENT_LIMIT}): try again in "
+                        f"{over_hour[1]} s.")
+    balance = sms_costs.balance_refusal(client, cost) if client and not refusals else None  # asked last: a call
+    return {"recipients": len(recipients), "segments": parts, "cost": cost, "refusals": [*refusals, balance]
+            if balance else refusals}
 
 
 def _bulk_recipient(index: int, phone: str, region: str) -> str:
@@ -113,7 +145,7 @@ def send_template(action: str, customer_id: str, actor: Actor) -> dict[str, Any]
     action = template_action(action)
     _require_configured()
     customer = get_customer(customer_id)
-    text = render(template_text(action), customer.name, customer.arrears)
+    text = template_message(action, customer)
     name = customer.name  # read before the commit, after which the customer may be gone
     return _queued_answer(_queue(action, _customer_recipient(customer), text, actor, customer), name)
 
@@ -127,6 +159,11 @@ def template_action(name: str) -> str:
 
 
 _TEMPLATE_NAMES = CanonicalChoice(TEMPLATE_ACTIONS)
+
+
+def template_message(action: str, customer: Customer) -> str:
+    """The final text of the template `action` (as stored) to `customer`: {name} and {amount} filled in."""
+    return render(template_text(action), customer.name, customer.arrears)
 
 
 def template_text(action: str) -> str:
@@ -178,6 +215,14 @@ def delivery_status(message_id: str) -> dict[str, Any]:
         except ProviderUnavailable as exc:
             answer["provider_error"] = str(exc)
     return answer
+
+
+def customer_messages(customer_id: str, most: int) -> list[tuple[SmsMessage, Delivery]]:
+    """The customer's `most` latest SMS, newest first, each with its delivery state (`sms_delivery`: the
+    recipients by outcome, and the receipts kept in `receipts`). Through the customer_id index."""
+    found = db.session.scalars(select(SmsMessage).where(SmsMessage.customer_id == customer_id)
+                               .order_by(SmsMessage.created_at.desc(), SmsMessage.id).limit(most))
+    return [(sms, sms_delivery(sms)) for sms in found]
 
 
 def failing_sms(now: datetime) -> list[Concern]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -28,21 +28,40 @@ log = logging.getLogger(__name__)
 HUB = "hub"  # the scope of the whole hub's count; an operator's is their audit name, `operator:<id>`
 
 
+def _caps(actor: Actor) -> list[tuple[str, str, str, int]]:
+    """(scope, setting, whose, cap) of each daily count a send of `actor` goes against (cap 0: none)."""
+    return [(scope, setting, whose, int(current_app.config[setting]))
+            for scope, setting, whose in ((actor.audit, "SMS_DAILY_SEGMENT_CAP_PER_OPERATOR", "Your"),
+                                          (HUB, "SMS_DAILY_SEGMENT_CAP", "The hub's"))]
+
+
+def _used(day: date, scope: str) -> int:
+    return db.session.scalar(select(SmsUsage.segments).where(SmsUsage.day == day, SmsUsage.scope == scope)) or 0
+
+
+def _over_cap(setting: str, whose: str, cap: int, used: int, cost: int) -> str:
+    return f"{whose} daily SMS cap is {cap} segments ({setting}): {used} used today (UTC), this send needs {cost}."
+
+
 def spend_segments(cost: int, actor: Actor) -> None:
     """Count `cost` segments for today (UTC), for the actor against SMS_DAILY_SEGMENT_CAP_PER_OPERATOR and for
     the hub against SMS_DAILY_SEGMENT_CAP (0: no cap; the count is kept all the same). Joins the caller's
     transaction. Raises DailyCapReached, naming the count, the cap and the cost, when either would go over."""
     now = utcnow()
-    for scope, setting, whose in ((actor.audit, "SMS_DAILY_SEGMENT_CAP_PER_OPERATOR", "Your"),
-                                  (HUB, "SMS_DAILY_SEGMENT_CAP", "The hub's")):
-        cap = int(current_app.config[setting])
+    for scope, setting, whose, cap in _caps(actor):
         if not _add(now.date(), scope, cost, cap):
-            used = db.session.scalar(select(SmsUsage.segments).where(SmsUsage.day == now.date(),
-                                                                      SmsUsage.scope == scope))
+            used = _used(now.date(), scope)
             db.session.rollback()
-            raise DailyCapReached(f"{whose} daily SMS cap is {cap} segments ({setting}): {used} used today (UTC), "
-                                  f"this send needs {cost}. The count starts again at midnight UTC.",
-                                  retry_after=_seconds_to_midnight(now))
+            raise DailyCapReached(f"{_over_cap(setting, whose, cap, used, cost)} The count starts again at "
+                                  "midnight UTC.", retry_after=_seconds_to_midnight(now))
+
+
+def cap_refusals(cost: int, actor: Actor) -> list[str]:
+    """What `spend_segments` would refuse `cost` segments with now, counting nothing (a preview): one line
+    per daily cap it would go over, none when both allow it."""
+    today = utcnow().date()
+    return [_over_cap(setting, whose, cap, used, cost) for scope, setting, whose, cap in _caps(actor)
+            if cap > 0 and (used := _used(today, scope)) + cost > cap]
 
 
 def _add(day, scope: str, cost: int, cap: int) -> bool:
@@ -61,14 +80,20 @@ def _seconds_to_midnight(now: datetime) -> int:
     return max(1, math.ceil((midnight - now).total_seconds()))
 
 
-def check_balance(client: ArkeselClient, cost: int) -> None:
-    """Refuse a send of `cost` SMS that Arkesel's balance cannot pay (BalanceTooLow). When the balance cannot be
-    read (ARKESEL_STATUS_TIMEOUT_SECONDS, an error, an odd answer), the send goes on: it is queued, and Arkesel
+def balance_refusal(client: ArkeselClient, cost: int) -> str | None:
+    """Why Arkesel's balance cannot pay a send of `cost` SMS, or None when it can or cannot be read
+    (ARKESEL_STATUS_TIMEOUT_SECONDS, an error, an odd answer): the send then goes on, queued, and Arkesel
     itself refuses it later if the balance is short (a 402, the message then `failed`)."""
     try:
         balance = client.balance()
     except ProviderUnavailable as exc:
         log.warning("Arkesel balance not read; the bulk SMS is queued unchecked", extra={"reason": str(exc)})
-        return
-    if cost > balance:
-        raise BalanceTooLow(f"The Arkesel balance is {balance} SMS; this send needs {cost}.")
+        return None
+    return f"The Arkesel balance is {balance} SMS; this send needs {cost}." if cost > balance else None
+
+
+def check_balance(client: ArkeselClient, cost: int) -> None:
+    """Refuse a send of `cost` SMS that Arkesel's balance cannot pay (BalanceTooLow; see balance_refusal)."""
+    refusal = balance_refusal(client, cost)
+    if refusal:
+        raise BalanceTooLow(refusal)
