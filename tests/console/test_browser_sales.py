@@ -19,16 +19,6 @@ from tests.support.dtech import AUDIO, LEAD, USER
 pytestmark = pytest.mark.postgres_only  # the served hub, its worker and the test share PostgreSQL
 
 
-def _visit(page, name: str) -> None:
-    """Screenshots at 1280 and 360 px; at 360 px the page itself must not scroll sideways."""
-    browser.shoot(page, name)
-    page.set_viewport_size({"width": browser.WIDTHS[1], "height": browser.HEIGHT})
-    try:
-        assert not browser.overflows_horizontally(page), f"{name} scrolls sideways at 360 px"
-    finally:
-        page.set_viewport_size({"width": browser.WIDTHS[0], "height": browser.HEIGHT})
-
-
 def _start_form() -> dict[str, str]:
     """The start form's fields as it names them (`user.first_name`, `lead.phone_mobile`, ...)."""
     user = {f"user.{key}": value for key, value in USER.items()}
@@ -41,19 +31,19 @@ def test_a_sale_started_stopped_and_its_recording_uploaded_reaches_dtech(agent_p
     page.on("dialog", lambda dialog: dialog.accept())
     stored_before = set(dtech_partner.ledger.deliveries)
     page.goto("/console/sales")
-    _visit(page, "sales-list")
+    browser.shoot_fitting(page, "sales-list")
     page.get_by_role("link", name="Start a sale").click()
     expect(page.get_by_role("heading", name="Start a sale at DTech")).to_be_visible()
     for name, value in _start_form().items():
         page.locator(f"input[name='{name}']").fill(value)
-    _visit(page, "sales-start")
+    browser.shoot_fitting(page, "sales-start")
     page.get_by_role("button", name="Start the sale").click()
     expect(page).to_have_url(re.compile(r"/console/sales/sp-[0-9a-f]{32}$"))
     expect(page.get_by_role("status").filter(has_text="The sale is started at DTech.")).to_be_visible()
     expect(page.get_by_role("link", name="Open the sale at DTech")).to_have_attribute(
         "href", f"{dtech_partner.base_url}/agent")
     expect(page.get_by_role("heading", level=1)).to_contain_text("in_progress")
-    _visit(page, "sales-detail-started")
+    browser.shoot_fitting(page, "sales-detail-started")
 
     stop = page.locator("form").filter(has=page.get_by_role("button", name="Stop the sale"))
     stop.get_by_label("Reason").fill("The lead asked to be called next week")
@@ -72,7 +62,7 @@ def test_a_sale_started_stopped_and_its_recording_uploaded_reaches_dtech(agent_p
     expect(page.get_by_role("status").filter(has_text="Recording received")).to_be_visible()
     recordings = page.get_by_role("table").first
     expect(recordings).to_contain_text("call-1001.wav")
-    _visit(page, "sales-detail-uploaded")
+    browser.shoot_fitting(page, "sales-detail-uploaded")
 
     stored = wait_for(lambda: set(dtech_partner.ledger.deliveries) - stored_before, timeout=20,
                       what="the recording at DTech's storage")
@@ -80,4 +70,4 @@ def test_a_sale_started_stopped_and_its_recording_uploaded_reaches_dtech(agent_p
     delivered = recordings.get_by_text("at DTech", exact=True)
     wait_for(lambda: page.reload() and delivered.count(), timeout=15, what="the page to show the recording at DTech")
     expect(recordings).to_contain_text(str(len(AUDIO)))
-    _visit(page, "sales-detail-delivered")
+    browser.shoot_fitting(page, "sales-detail-delivered")
