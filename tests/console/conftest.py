@@ -160,11 +160,13 @@ def page(console_hub_server, chromium, app):
 
 
 def browser_sign_in(page, email: str, password: str = PASSWORD) -> None:
-    """Sign in through the console's form, as a person would."""
+    """Sign in through the console's form, as a person would, and wait until the answer's page has loaded (a
+    test acting at once would otherwise act on the sign-in page while its POST is still being answered)."""
     page.goto("/console/login")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():  # the overview (or `next`), or the sign-in page again with its error
+        page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture
