@@ -1,5 +1,5 @@
 """Console fixtures: operators of each role and a signed-in test client; for the browser tests, the hub served
-over HTTP with a worker and SentraTech's dashboard peer (tests/support/console_hub.py), one Chromium per
+over HTTP with a worker and the partners' peers (tests/support/console_hub.py), one Chromium per
 module and a fresh page per test (tests/support/browser.py).
 
 Browser tests run in the PostgreSQL half of `make test` only (mark them `postgres_only`): the served hub,
@@ -19,6 +19,7 @@ from tests.support import browser, console_hub
 PASSWORD = "correct-horse-battery"
 ADMIN_EMAIL = "admin@example.com"
 OPERATOR_EMAIL = "field@example.com"
+AGENT_EMAIL = "agent@example.com"
 
 
 def csrf_token(page_html: str) -> str:
@@ -77,8 +78,27 @@ def dashboard_peer():
 
 
 @pytest.fixture(scope="session")
-def console_settings(base_config, migrated, dashboard_peer) -> dict[str, object]:
-    return console_hub.hub_settings(base_config, dashboard_peer)
+def dtech_partner(tmp_path_factory):
+    """DTech's API and HTTPS recording storage on loopback, answering every call of a sale;
+    `dtech_partner.ledger.deliveries[recording_id]` counts the recordings the storage received."""
+    partner = console_hub.start_dtech(tmp_path_factory.mktemp("dtech-ca") / "ca.pem")
+    yield partner
+    partner.stop()
+
+
+@pytest.fixture(scope="session")
+def arkesel_peer():
+    """Arkesel on loopback; `arkesel_peer.sent` lists the SMS it accepted, with their callback URLs."""
+    peer = console_hub.start_arkesel()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture(scope="session")
+def console_settings(base_config, migrated, dashboard_peer, dtech_partner, arkesel_peer,
+                     tmp_path_factory) -> dict[str, object]:
+    return console_hub.hub_settings(base_config, dashboard_peer, dtech_partner, arkesel_peer,
+                                    tmp_path_factory.mktemp("dtech-recordings"))
 
 
 @pytest.fixture(scope="session")
@@ -140,11 +160,13 @@ def page(console_hub_server, chromium, app):
 
 
 def browser_sign_in(page, email: str, password: str = PASSWORD) -> None:
-    """Sign in through the console's form, as a person would."""
+    """Sign in through the console's form, as a person would, and wait until the answer's page has loaded (a
+    test acting at once would otherwise act on the sign-in page while its POST is still being answered)."""
     page.goto("/console/login")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():  # the overview (or `next`), or the sign-in page again with its error
+        page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture
@@ -158,4 +180,12 @@ def admin_page(page, admin):
 def operator_page(page, field_operator):
     """A page signed in as an operator (OPERATOR_EMAIL, not admin), on the overview."""
     browser_sign_in(page, OPERATOR_EMAIL)
+    return page
+
+
+@pytest.fixture
+def agent_page(page, app):
+    """A page signed in as an agent (AGENT_EMAIL: DTech sales only), on the overview."""
+    create(app, AGENT_EMAIL, "agent")
+    browser_sign_in(page, AGENT_EMAIL)
     return page

@@ -7,7 +7,8 @@ it starts the system's Chromium through `executable_path`.
   user-data-dir for every launch and deletes it on close).
 - `PageWatch`: everything a page did that a test must fail on: a request to a host other than 127.0.0.1,
   a Content-Security-Policy violation (Chromium logs each one as a console error), an uncaught script error.
-- `shoot(page, name)`: screenshots at 1280 px and 360 px wide into tests/console/screenshots/ (git-ignored).
+- `shoot(page, name)`: screenshots at 1280 px and 360 px wide into tests/console/screenshots/ (git-ignored);
+  `shoot_fitting` also fails when the page scrolls sideways at 360 px.
 """
 
 from __future__ import annotations
@@ -96,3 +97,15 @@ def shoot(page: Page, name: str) -> list[Path]:
 def overflows_horizontally(page: Page) -> bool:
     """Whether the page is wider than its viewport (a 360 px phone would have to scroll sideways)."""
     return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+
+
+def shoot_fitting(page: Page, name: str) -> list[Path]:
+    """`shoot`, and fail when the page at 360 px is wider than the screen (wide tables must scroll inside their
+    .table-wrap, not the page). The page keeps its 1280 px viewport."""
+    paths = shoot(page, name)
+    page.set_viewport_size({"width": WIDTHS[1], "height": HEIGHT})
+    try:
+        assert not overflows_horizontally(page), f"{name}: the page scrolls sideways at {WIDTHS[1]} px"
+    finally:
+        page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT})
+    return paths

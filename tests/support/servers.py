@@ -103,11 +103,12 @@ class RedisServer:
 
 class HubServer:
     """The hub under gunicorn with the project's gunicorn.conf.py, the way the Procfile serves it, on a
-    free loopback port; `settings` become its environment (no .env is read)."""
+    free loopback port (or `port`); `settings` become its environment (no .env is read)."""
 
-    def __init__(self, settings: dict[str, object], workers: int = 2, log_path: Path | None = None):
+    def __init__(self, settings: dict[str, object], workers: int = 2, log_path: Path | None = None,
+                 port: int | None = None):
         root = Path(__file__).resolve().parents[2]
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **{key: str(value) for key, value in settings.items()}, "HUB_ENV_FILE": "",
                "WEB_CONCURRENCY": str(workers), "LOG_LEVEL": "WARNING"}
