@@ -11,12 +11,12 @@ delivered message too (half a million for the dashboard). `ix_outbox_status_kind
 `ix_outbox_kind (kind)` goes: `ix_outbox_kind_created (kind, created_at, id)` (0014) leads with kind and
 serves every query it served, so the outbox keeps the same number of indexes to maintain per write.
 
-Revision ID: 0016_console_list_indexes
+Revision ID: 0015_console_list_indexes
 Revises: 0014_console
 """
 from alembic import op
 
-revision = "0016_console_list_indexes"
+revision = "0015_console_list_indexes"
 down_revision = "0014_console"
 branch_labels = None
 depends_on = None
