@@ -23,6 +23,7 @@ from modules.console import (  # noqa: F401
     leads_pages,
     links,
     live,
+    once,
     operators,
     overview,
     sales,

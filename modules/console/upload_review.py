@@ -22,6 +22,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from modules.core.auth import configured_keys
 from modules.insight.rows import COLUMNS, Row
@@ -116,6 +117,8 @@ def results_workbook(review: Review) -> bytes:
 
 
 def _text_cell(sheet: Any, value: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value)
+    """A string cell of `value`; a control character that an .xlsx cannot hold (U+0000-U+001F but tab, LF
+    and CR) is written as its escape, `\\x01`, so the row still shows what was given."""
+    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub(lambda found: f"\\x{ord(found.group()):02x}", value))
     cell.data_type = "s"  # openpyxl marks text starting with "=" as a formula
     return cell

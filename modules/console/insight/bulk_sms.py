@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import TooManyRequests
 
+from modules.console import once
 from modules.console.access import page
 from modules.console.blueprint import blp
 from modules.console.insight.customer import refused
@@ -48,9 +49,13 @@ def customers_bulk_sms():
     if request.method == "GET" or request.form.get("confirm") != "1" or not quote or quote["refusals"]:
         return render_template("console/insight/bulk_sms.html", filters=filters, message=text, quote=quote,
                                limit=BULK_SMS_RECIPIENTS)
+    if not once.claim():
+        flash(once.ALREADY, "ok")
+        return redirect(url_for("console.customers", **filters), 303)
     try:
         answer = sms.send_bulk(phones, text, current_actor())
     except (DomainError, TooManyRequests) as refusal:
+        once.release()
         flash(f"Not sent: {refused(refusal)}", "error")
         return redirect(url_for("console.customers_bulk_sms", **filters, message=text), 303)
     flash(answer["message"], "ok")

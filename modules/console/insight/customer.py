@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import TooManyRequests
 
+from modules.console import once
 from modules.console.access import page
 from modules.console.blueprint import blp
 from modules.core import roles
@@ -86,11 +87,16 @@ def customers_sms(customer_id: str):
     if request.method == "GET" or changed or request.form.get("confirm") != "1":
         return render_template("console/insight/sms_preview.html", customer=customer, template=template, text=text,
                                segments=segments(text), changed=changed), 409 if changed else 200
+    if not once.claim():
+        flash(once.ALREADY, "ok")
+        return _back(customer_id)
     try:
         answer = sms.send_template(template, customer.id, current_actor())
     except NotFound:
+        once.release()
         abort(404, "This customer was deleted meanwhile.")
     except (DomainError, TooManyRequests) as refusal:
+        once.release()
         flash(f"Not sent: {refused(refusal)}", "error")
     else:
         flash(f"{answer['message']} Its delivery shows below as Arkesel reports it.", "ok")

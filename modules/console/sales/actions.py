@@ -24,7 +24,7 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import TooManyRequests
 
-from modules.console import sessions
+from modules.console import once, sessions
 from modules.console.access import page
 from modules.console.blueprint import blp
 from modules.console.sales.forms import CONTINUE_FIELDS, START_FIELDS, FormProblems, body_from, load
@@ -79,9 +79,16 @@ def sales_start():
     """GET: the form of a new sale (the API's start fields). POST: start it at DTech; then its page."""
     if request.method == "GET":
         return render_template("console/sales/start.html", fields=START_FIELDS, problems={}, posted={})
+    if not once.claim():
+        flash(once.ALREADY, "ok")
+        return redirect(url_for("console.sales"), 303)
     try:
-        data = load(SalesStartSchema(), body_from(request.form, (name for name, _ in START_FIELDS)))
-        answer = _partner_call(lambda: services.start_process(data, g.operator.id))
+        try:
+            data = load(SalesStartSchema(), body_from(request.form, (name for name, _ in START_FIELDS)))
+            answer = _partner_call(lambda: services.start_process(data, g.operator.id))
+        except BaseException:
+            once.release()  # not started: the same form may be sent again
+            raise
     except FormProblems as refused:
         return render_template("console/sales/start.html", fields=START_FIELDS, problems=refused.problems,
                                posted=request.form), 422
