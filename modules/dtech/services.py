@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import Select, func, or_, select, update
@@ -50,7 +51,15 @@ def _require(answer: Any, *keys: str) -> dict[str, Any]:
         too_long = key.endswith("_id") and len(str(value)) > 100
         if value in (None, "") or isinstance(value, (dict, list)) or too_long:
             raise PartnerFailure(f"DTech's answer lacks a usable {key}")
+        if key == "url" and not _web_address(str(value)):
+            raise PartnerFailure("DTech's answer has a url that is not an http(s) address")
     return answer
+
+
+def _web_address(value: str) -> bool:
+    """An absolute http(s) URL with a host: what an agent's browser may open (never `javascript:`)."""
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def _short(value: Any, length: int) -> str | None:

@@ -159,8 +159,11 @@ def test_a_partners_long_message_is_cut_to_300_characters(client, operator_heade
     assert detail.startswith(prefix) and len(detail) == len(prefix) + 300
 
 
-@pytest.mark.parametrize("answer", [{"url": "https://dtech.test/s/1"}, ["not", "an", "object"]],
-                         ids=["no-sales-process-id", "array"])
+@pytest.mark.parametrize("answer", [
+    {"url": "https://dtech.test/s/1"}, ["not", "an", "object"],
+    {"sales_process_id": "SP-1", "url": "javascript:alert(document.cookie)"},
+    {"sales_process_id": "SP-1", "url": "/s/1"}, {"sales_process_id": "SP-1", "url": "https://"},
+], ids=["no-sales-process-id", "array", "javascript-url", "relative-url", "no-host"])
 def test_an_unusable_partner_answer_is_a_502(app, client, operator_headers, partner, answer):
     partner.answer("POST", "/ext/start", answer)
     response = client.post("/api/v1/sales/start", json=START_BODY, headers=operator_headers)
