@@ -33,7 +33,7 @@ from modules.core.extensions import db
 from modules.core.models import OutboxMessage
 from modules.core.outbox.destinations import kinds_of
 from modules.core.outbox.handlers import Status
-from modules.core.outbox.replaying import MAX_IDS, REPLAYABLE, Selection
+from modules.core.outbox.replaying import MAX_IDS, REPLAYABLE, Selection, check_window
 from modules.core.paging import page as offset_page
 from modules.core.types import isoformat
 
@@ -66,20 +66,7 @@ class Filter:
                 raise Invalid(f"{name} must not contain NUL (0x00) characters: no message has one")
         if self.status and self.status not in STATUSES:
             raise Invalid(f"status must be one of {', '.join(STATUSES)}")
-        for name in ("since", "until"):
-            moment = getattr(self, name)
-            if moment is None:
-                continue
-            if moment.utcoffset() is None:
-                raise Invalid(f"{name} needs a time zone (e.g. 2026-12-01T00:00:00Z)")
-            try:
-                moment.astimezone(UTC)  # as it is stored; 0001-01-01T00:00+05:00 has no UTC time
-            except OverflowError:
-                raise Invalid(f"{name} is out of range") from None
-        if self.since and self.until and self.since >= self.until:
-            raise Invalid("since must be before until")
-        if self.destination and not kinds_of(self.destination):
-            raise Invalid(f"no destination is named {self.destination}")
+        check_window(self.since, self.until, self.destination)
 
     def kinds(self) -> list[str] | None:
         """The kinds the filter reads (None: any)."""

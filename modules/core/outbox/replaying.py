@@ -56,20 +56,7 @@ class Selection:
             raise Invalid(f"at most {MAX_IDS} ids at once")
         if self.status not in REPLAYABLE:
             raise Invalid(f"status must be one of {', '.join(REPLAYABLE)}")
-        for name in ("since", "until"):
-            moment = getattr(self, name)
-            if moment is None:
-                continue
-            if moment.utcoffset() is None:
-                raise Invalid(f"{name} needs a time zone (e.g. 2026-12-01T00:00:00Z)")
-            try:
-                moment.astimezone(UTC)  # as it is stored; 0001-01-01T00:00+05:00 has no UTC time
-            except OverflowError:
-                raise Invalid(f"{name} is out of range") from None
-        if self.since and self.until and self.since >= self.until:
-            raise Invalid("since must be before until")
-        if self.destination and not kinds_of(self.destination):
-            raise Invalid(f"no destination is named {self.destination}")
+        check_window(self.since, self.until, self.destination)
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """The WHERE of this selection (after `check`)."""
@@ -160,3 +147,22 @@ def _answer(dry_run: bool, by_kind: dict[str, int], done: str) -> dict[str, Any]
 
 def _audited(selection: Selection, answer: dict[str, Any]) -> dict[str, Any]:
     return {"filter": selection.described(), **{key: value for key, value in answer.items() if key != "dry_run"}}
+
+
+def check_window(since: datetime | None, until: datetime | None, destination: str | None) -> None:
+    """Raise `Invalid` for a creation-time window or destination no message can match: a time without a
+    zone or with no UTC time, `since` (inclusive) not before `until` (exclusive), an unknown destination.
+    Replays and the deliveries list filter alike (listing.py)."""
+    for name, moment in (("since", since), ("until", until)):
+        if moment is None:
+            continue
+        if moment.utcoffset() is None:
+            raise Invalid(f"{name} needs a time zone (e.g. 2026-12-01T00:00:00Z)")
+        try:
+            moment.astimezone(UTC)  # as it is stored; 0001-01-01T00:00+05:00 has no UTC time
+        except OverflowError:
+            raise Invalid(f"{name} is out of range") from None
+    if since and until and since >= until:
+        raise Invalid("since must be before until")
+    if destination and not kinds_of(destination):
+        raise Invalid(f"no destination is named {destination}")
